@@ -1,0 +1,284 @@
+"""The `deskline` command line. Every command is a thin call into `automation/` or `storage/`.
+
+Errors a user can cause (unknown ticket, bad URL, locked database, bad mail) print one line on
+stderr and exit non-zero; nothing already stored is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from app import commands
+from app.errors import EXIT_USAGE, UserError, run_command
+from automation.admin import CHANNEL_KINDS, TRIGGER_KINDS
+from storage.database import default_database_url
+
+ON_OFF = ("on", "off")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deskline",
+        description="A help desk that lives in the terminal. Without a command it will open the "
+        "app; today it runs the commands below.",
+        epilog="Database: --db URL, else $DESKLINE_DB, else a file in your data directory. "
+        "URLs: a file path, sqlite:///PATH or postgresql://user@host/db.",
+    )
+    parser.add_argument("--db", metavar="URL", help="database URL or SQLite file path")
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USER",
+        help="act as this Deskline user (default: "
+        "$DESKLINE_USER, else your login name if it is a user, else the first admin)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create or upgrade the database and its defaults (safe twice)")
+    p.add_argument("--admin", default="admin", help="name of the admin user to create")
+    p.set_defaults(func=commands.cmd_init)
+
+    p = sub.add_parser("demo", help="a fresh demo database with realistic mail, then its tickets")
+    p.add_argument("--path", help="where to create the demo database (default: a new temp file)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.cmd_demo)
+
+    p = sub.add_parser("import", help="import .eml files, Maildir folders or mbox files")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--channel", required=True, help="the channel the mail arrived on")
+    p.add_argument(
+        "--historical",
+        action="store_true",
+        help="store and thread only: no trigger, no status action, no email (migrations)",
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=commands.cmd_import)
+
+    _channel_parser(sub)
+    _automation_parser(sub)
+    _ticket_parsers(sub)
+    _people_parsers(sub)
+    for leaf in _leaves(parser):
+        _global_options(leaf, argparse.SUPPRESS)
+    return parser
+
+
+def _global_options(parser: argparse.ArgumentParser, default: object = None) -> None:
+    """--db and --as work before or after the command (a leaf never overrides with a default)."""
+    parser.add_argument(
+        "--db", metavar="URL", default=default, help="database URL or SQLite file path"
+    )
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USER",
+        default=default,
+        help="act as this Deskline user (default: $DESKLINE_USER, else your login name if it "
+        "is a user, else the first admin)",
+    )
+
+
+def _leaves(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found += _leaves(child) or [child]
+    return found
+
+
+def _channel_parser(sub: argparse._SubParsersAction) -> None:
+    channel = sub.add_parser("channel", help="email, chat, messenger and form channels")
+    csub = channel.add_subparsers(dest="channel_command", metavar="ACTION", required=True)
+    p = csub.add_parser("add", help="add a channel")
+    p.add_argument("name")
+    p.add_argument("--kind", choices=CHANNEL_KINDS, default="email")
+    p.add_argument("--address", help="the channel's email address (email channels)")
+    p.add_argument("--pipeline", help="pipeline for its tickets (default: the first)")
+    p.add_argument("--ticket-automation", choices=ON_OFF)
+    p.set_defaults(func=commands.cmd_channel_add)
+    p = csub.add_parser("list", help="list channels")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.cmd_channel_list)
+    p = csub.add_parser("set", help="change a channel")
+    p.add_argument("name")
+    p.add_argument("--address")
+    p.add_argument("--pipeline")
+    p.add_argument("--ticket-automation", choices=ON_OFF)
+    p.add_argument("--bulk-opens-tickets", choices=ON_OFF, help="let bulk/list mail open tickets")
+    p.set_defaults(func=commands.cmd_channel_set)
+
+
+def _automation_parser(sub: argparse._SubParsersAction) -> None:
+    auto = sub.add_parser("automation", help="ticket status triggers and status actions")
+    asub = auto.add_subparsers(dest="automation_command", metavar="ACTION", required=True)
+    p = asub.add_parser("show", help="triggers and status actions of a pipeline")
+    p.add_argument("--pipeline")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.cmd_automation_show)
+
+    p = asub.add_parser("set", help="switch a trigger on or off, or change its target status")
+    p.add_argument("trigger", choices=sorted(TRIGGER_KINDS))
+    p.add_argument("state", nargs="?", choices=ON_OFF)
+    p.add_argument("--target", metavar="STATUS", help="target status (must be an open status)")
+    p.add_argument("--pipeline")
+    p.set_defaults(func=commands.cmd_automation_set)
+
+    p = asub.add_parser("branding", help="the Deskline line at the end of automated email")
+    p.add_argument("state", choices=ON_OFF)
+    p.set_defaults(func=commands.cmd_branding)
+
+    action = asub.add_parser("action", help="status actions: add, list, delete")
+    xsub = action.add_subparsers(dest="action_command", metavar="ACTION", required=True)
+    p = xsub.add_parser("add", help="add an action to a status")
+    p.add_argument("--status", required=True)
+    p.add_argument("--pipeline")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--send-email", metavar="TEMPLATE", help="email the contact")
+    what.add_argument(
+        "--notify", metavar="WHO", help="internal notification: owner, user:NAME or team:NAME"
+    )
+    p.add_argument("--message", help="notification text (default: the ticket and its status)")
+    p.set_defaults(func=commands.cmd_action_add)
+    p = xsub.add_parser("list", help="list status actions")
+    p.add_argument("--pipeline")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.cmd_action_list)
+    p = xsub.add_parser("delete", help="delete an action (R-A6)")
+    p.add_argument("action_id", type=int)
+    p.add_argument("--and-following", action="store_true", help="this action and all following")
+    p.set_defaults(func=commands.cmd_action_delete)
+
+    wf = asub.add_parser("workflow", help="clone, change or delete a status workflow (R-A7)")
+    wsub = wf.add_subparsers(dest="workflow_command", metavar="ACTION", required=True)
+    p = wsub.add_parser("clone", help="clone a workflow (the clone starts off)")
+    p.add_argument("workflow_id", type=int)
+    p.set_defaults(func=commands.cmd_workflow_clone)
+    p = wsub.add_parser("set", help="switch a workflow, or re-enrollment of a clone")
+    p.add_argument("workflow_id", type=int)
+    p.add_argument("--enabled", choices=ON_OFF)
+    p.add_argument("--reenroll", choices=ON_OFF)
+    p.add_argument("--sources", help="comma list, e.g. chat,messenger (clones only)")
+    p.set_defaults(func=commands.cmd_workflow_set)
+    p = wsub.add_parser("delete", help="delete a workflow")
+    p.add_argument("workflow_id", type=int)
+    p.set_defaults(func=commands.cmd_workflow_delete)
+
+
+def _ticket_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "reply", help="email the ticket's contact (fires R-T1 from the ticket record)"
+    )
+    p.add_argument("ticket", type=int)
+    body = p.add_mutually_exclusive_group(required=True)
+    body.add_argument("--body-file", metavar="F", help="file with the text ('-' for stdin)")
+    body.add_argument("--text", help="the text itself")
+    p.add_argument("--from-contact-record", action="store_true", help="does not fire R-T1")
+    p.add_argument("--conversation", type=int, help="thread to reply in (default: the origin)")
+    p.set_defaults(func=commands.cmd_reply)
+
+    p = sub.add_parser("note", help="add an internal note to a ticket")
+    p.add_argument("ticket", type=int)
+    body = p.add_mutually_exclusive_group(required=True)
+    body.add_argument("--body-file", metavar="F")
+    body.add_argument("--text")
+    p.set_defaults(func=commands.cmd_note)
+
+    p = sub.add_parser("move", help="move a ticket to a status (its status actions run)")
+    p.add_argument("ticket", type=int)
+    p.add_argument("status")
+    p.set_defaults(func=commands.cmd_move)
+
+    p = sub.add_parser("close", help="move a ticket to its pipeline's closed status")
+    p.add_argument("ticket", type=int)
+    p.set_defaults(func=commands.cmd_close)
+
+    p = sub.add_parser("reopen", help="move a closed ticket to the first open status")
+    p.add_argument("ticket", type=int)
+    p.set_defaults(func=commands.cmd_reopen)
+
+    p = sub.add_parser("assign", help="set a ticket's owner")
+    p.add_argument("ticket", type=int)
+    p.add_argument("owner", nargs="?", help="user name (omit with --none)")
+    p.add_argument("--none", action="store_true", help="remove the owner")
+    p.set_defaults(func=commands.cmd_assign)
+
+    p = sub.add_parser("tickets", help="list tickets")
+    p.add_argument("--status")
+    p.add_argument("--pipeline")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.cmd_tickets)
+
+    ticket = sub.add_parser("ticket", help="one ticket: show it, or create one by hand")
+    tsub = ticket.add_subparsers(dest="ticket_command", metavar="ACTION", required=True)
+    p = tsub.add_parser("show", help="properties, threads and the timeline with causes")
+    p.add_argument("number", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.cmd_ticket_show)
+    p = tsub.add_parser("create", help="create a ticket from a conversation (R-C2)")
+    p.add_argument("--conversation", type=int, required=True)
+    p.set_defaults(func=commands.cmd_ticket_create)
+
+    p = sub.add_parser("conversations", help="list inbox conversations")
+    p.add_argument("--automated", action="store_true", help="only automated mail (R-C4)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.cmd_conversations)
+
+    p = sub.add_parser("outbox", help="email waiting for SMTP, sent, failed or held")
+    p.add_argument("--state", choices=("queued", "sent", "failed", "held"))
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--raw", type=int, metavar="ID", help="print one email exactly as it will go")
+    p.set_defaults(func=commands.cmd_outbox)
+
+    p = sub.add_parser("failed", help="messages an import could not store, with the reason")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.cmd_failed)
+
+
+def _people_parsers(sub: argparse._SubParsersAction) -> None:
+    user = sub.add_parser("user", help="Deskline users (reps and admins)")
+    usub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    p = usub.add_parser("add", help="add a user")
+    p.add_argument("name")
+    p.add_argument("--email")
+    p.add_argument("--display-name", default="")
+    p.add_argument("--admin", action="store_true")
+    p.set_defaults(func=commands.cmd_user_add)
+    p = usub.add_parser("list", help="list users")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.cmd_user_list)
+
+    team = sub.add_parser("team", help="teams of users")
+    tsub = team.add_subparsers(dest="team_command", metavar="ACTION", required=True)
+    p = tsub.add_parser("add", help="add a team")
+    p.add_argument("name")
+    p.add_argument("--members", default="", help="comma-separated user names")
+    p.set_defaults(func=commands.cmd_team_add)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    args.db = args.db or default_database_url()
+    args.as_user = args.as_user or os.environ.get("DESKLINE_USER")
+    try:
+        return asyncio.run(run_command(args))
+    except UserError as exc:
+        print(f"deskline: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("deskline: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""Printing for the CLI. Mail-derived text is cleaned of control sequences before it reaches a
+terminal (SPEC §7); JSON output is escaped by `json` and stays byte-for-byte faithful."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from automation.importer import ImportSummary
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(value: object) -> str:
+    """One line of untrusted text, safe for a terminal."""
+    text = "" if value is None else str(value)
+    return _CONTROL.sub("", text.replace("\n", " ").replace("\t", " "))
+
+
+def clean_block(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "\n".join(_CONTROL.sub("", line.replace("\t", "    ")) for line in text.splitlines())
+
+
+def dump(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_tickets(rows: list[dict[str, Any]], *, as_json: bool) -> None:
+    if as_json:
+        dump({"version": 1, "tickets": rows})
+        return
+    if not rows:
+        print("No tickets.")
+        return
+    print(f"{'#':>5}  {'Status':<20} {'Owner':<10} {'Contact':<28} Subject")
+    for row in rows:
+        print(
+            f"{row['number']:>5}  {_cut(clean(row['status']), 20):<20} "
+            f"{_cut(clean(row['owner'] or '-'), 10):<10} "
+            f"{_cut(clean(row['contact'] or '-'), 28):<28} {_cut(clean(row['subject']), 60)}"
+        )
+
+
+def print_ticket(detail: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        dump(detail)
+        return
+    t = detail["ticket"]
+    print(f"Ticket #{t['number']}: {clean(t['subject'])}")
+    print(
+        f"  {clean(t['pipeline'])} / {clean(t['status'])} ({t['state']})"
+        f"{', reopened' if t['reopened'] else ''}"
+    )
+    print(
+        f"  contact {clean(t['contact'] or '-')}  owner {clean(t['owner'] or '-')}  "
+        f"priority {t['priority']}  source {t['source']}  channel {clean(t['channel'] or '-')}"
+    )
+    print(f"  created {t['created_at']}")
+    for conversation in detail["conversations"]:
+        origin = " (origin)" if conversation["id"] == t["origin_conversation"] else ""
+        print(f"\nConversation {conversation['id']}{origin}: {clean(conversation['subject'])}")
+        for msg in conversation["messages"]:
+            flags = [
+                f
+                for f in (
+                    msg["automated"],
+                    msg["forwarded"] and "forwarded",
+                    msg["sent_from"] and f"from {msg['sent_from']} record",
+                )
+                if f
+            ]
+            extra = f" [{', '.join(flags)}]" if flags else ""
+            print(f"  {msg['direction']:<8} {msg['sent_at'][:16]}  {clean(msg['from'])}{extra}")
+            print(f"           {clean(msg['thread_reason'])}")
+    print("\nTimeline:")
+    for event in detail["timeline"]:
+        cause = f"  ← {event['cause']}" if event["cause"] else ""
+        actor = f"{event['actor']['kind']}:{clean(event['actor']['name'])}"
+        print(
+            f"  {event['id']:>5} {event['at'][11:19]} {actor:<32} {clean(event['summary'])}{cause}"
+        )
+    if detail["outbox"]:
+        print("\nEmail:")
+        for row in detail["outbox"]:
+            print(
+                f"  {row['id']:>5} {row['state']:<7} {clean(row['to'][0] if row['to'] else '')}: "
+                f"{clean(row['subject'])}"
+            )
+
+
+def print_conversations(rows: list[dict[str, Any]], *, as_json: bool) -> None:
+    if as_json:
+        dump({"version": 1, "conversations": rows})
+        return
+    if not rows:
+        print("No conversations.")
+    for row in rows:
+        ticket = f"#{row['ticket']}" if row["ticket"] else "-"
+        flag = " automated" if row["automated"] else ""
+        print(
+            f"{row['id']:>5}  {row['state']:<6} {ticket:>6}  {clean(row['channel']):<10} "
+            f"{_cut(clean(row['contact'] or '-'), 28):<28} {_cut(clean(row['subject']), 50)}{flag}"
+        )
+
+
+def print_outbox(rows: list[dict[str, Any]], *, as_json: bool) -> None:
+    if as_json:
+        dump({"version": 1, "outbox": rows})
+        return
+    if not rows:
+        print("The outbox is empty.")
+    for row in rows:
+        ticket = f"#{row['ticket']}" if row["ticket"] else "-"
+        why = f"  ({clean(row['held_reason'])})" if row["held_reason"] else ""
+        print(
+            f"{row['id']:>5}  {row['state']:<7} {ticket:>6}  {row['kind']:<12} "
+            f"{_cut(clean(', '.join(row['to'])), 28):<28} {_cut(clean(row['subject']), 50)}{why}"
+        )
+
+
+def print_channels(rows: list[dict[str, Any]], *, as_json: bool) -> None:
+    if as_json:
+        dump({"version": 1, "channels": rows})
+        return
+    if not rows:
+        print("No channels yet: deskline channel add NAME --address ADDRESS")
+    for row in rows:
+        auto = "on" if row["ticket_automation"] else "off"
+        print(
+            f"{clean(row['name']):<16} {row['kind']:<10} {clean(row['address'] or '-'):<32} "
+            f"{clean(row['pipeline'])}  ticket automation {auto}"
+        )
+
+
+def print_automation(view: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        dump(view)
+        return
+    print(f"Pipeline: {clean(view['pipeline'])}")
+    print("Triggers:")
+    for t in view["triggers"]:
+        box = "[x]" if t["enabled"] else "[ ]"
+        target = "BROKEN: target status removed" if t["broken"] else t["target"]
+        print(f"  {box} {t['name']:<28} → {clean(target)}")
+    print_actions(view, as_json=False)
+    print(f"Branding line on automated email: {'on' if view['branding'] else 'off'}")
+
+
+def print_actions(view: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        dump({"version": 1, "pipeline": view["pipeline"], "statuses": view["statuses"]})
+        return
+    print("Status actions (a ticket is enrolled once per workflow; clone it to change that):")
+    for status in view["statuses"]:
+        print(f"  {clean(status['status'])} ({status['state']})")
+        if not status["workflows"]:
+            print("      no actions")
+        for wf in status["workflows"]:
+            state = "on" if wf["enabled"] else "off"
+            kind = "built-in" if wf["builtin"] else "clone"
+            print(
+                f"      workflow {wf['id']} ({kind}, {state}, re-enrollment "
+                f"{'on' if wf['reenroll'] else 'off'}, {wf['enrolled_tickets']} enrolled)"
+            )
+            for action in wf["actions"]:
+                print(f"        {action['id']:>4}. {clean(action['description'])}")
+
+
+def print_import_summary(summary: ImportSummary, *, as_json: bool) -> None:
+    if as_json:
+        dump(summary.as_dict())
+        return
+    print(
+        f"Imported {summary.total} messages: {summary.stored} stored, {summary.threaded} "
+        f"threaded, {summary.duplicates} duplicates, {summary.automated} automated, "
+        f"{summary.failed} failed"
+    )
+    for source, reason in summary.failures[:20]:
+        print(f"  failed: {clean(source)}: {clean(reason)}")
+    if len(summary.failures) > 20:
+        print(f"  … and {len(summary.failures) - 20} more: see `deskline failed`")
+
+
+def progress_bar(label: str) -> Callable[[int, int], None]:
+    started = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / total) if total else width
+        rate = done / max(time.monotonic() - started, 1e-6)
+        sys.stderr.write(
+            f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} ({rate:.0f}/s)"
+        )
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show

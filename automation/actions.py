@@ -1,0 +1,272 @@
+"""Status actions: a workflow per status, enrolled once.
+
+SPEC §4: R-A1..R-A4, R-A7..R-A9, E7..E9, E14.
+
+Each action runs on its own: a failure is recorded on the timeline (retryable) and the other actions
+and the ticket change stand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from automation.events import Actor, StatusEntered, Timeline
+from automation.outbound import queue_conversation_mail, queue_notification_mail
+from automation.ports import ActionLike, Repository, TicketLike, WorkflowLike
+from automation.templates import TemplateRenderError, render, with_branding
+from automation.tickets import LIVE_SOURCES_EXCLUDED
+
+SEND_EMAIL = "send_email"
+NOTIFY = "notify"
+ACTION_KINDS = (SEND_EMAIL, NOTIFY)
+
+
+class ActionFailed(Exception):
+    """The action could not run; the message is shown on the timeline."""
+
+
+class ActionSkipped(Exception):
+    """The action had nothing to do (e.g. notify the owner of a ticket with no owner)."""
+
+
+def on_status_entered(repo: Repository, event: StatusEntered) -> None:
+    ticket = repo.ticket(event.ticket_id)
+    if ticket is None:
+        return
+    for workflow in repo.status_workflows(event.status_id):
+        _run_workflow(repo, workflow, ticket, event)
+
+
+def applies_to_source(workflow: WorkflowLike, source: str) -> bool:
+    """R-A8 / E9: built-in workflows skip chat and messenger unless their condition names them."""
+    conditions = workflow.conditions or {}
+    if "sources" in conditions:
+        return source in conditions["sources"]
+    excluded = conditions.get("exclude_sources")
+    if excluded is None:
+        excluded = sorted(LIVE_SOURCES_EXCLUDED) if workflow.builtin else []
+    return source not in excluded
+
+
+def _run_workflow(
+    repo: Repository, workflow: WorkflowLike, ticket: TicketLike, event: StatusEntered
+) -> None:
+    if not workflow.enabled or not workflow.actions:
+        return  # E7: enrolled only while on and with at least one action
+    actor = Actor("workflow", workflow.id, workflow.name)
+    if not applies_to_source(workflow, ticket.source):
+        _note_skip(repo, ticket, actor, event, f"{ticket.source} tickets are not enrolled (R-A8)")
+        return
+    if not workflow.reenroll and repo.enrollment_exists(workflow.id, ticket.id):
+        _note_skip(
+            repo,
+            ticket,
+            actor,
+            event,
+            "already enrolled once; re-enrollment is off (R-A7): clone the workflow to change it",
+        )
+        return
+    enrolled = repo.add_timeline(
+        Timeline.ENROLLED,
+        actor,
+        ticket_id=ticket.id,
+        cause_id=event.cause_id,
+        summary=f"Enrolled in workflow “{workflow.name}”",
+        data={"workflow_id": workflow.id, "depth": event.depth},
+    )
+    enrollment_id = repo.add_enrollment(workflow.id, ticket.id, enrolled)
+    for action in workflow.actions:
+        run_action(repo, action, ticket, actor, enrollment_id, enrolled, event.depth)
+
+
+def run_action(
+    repo: Repository,
+    action: ActionLike,
+    ticket: TicketLike,
+    actor: Actor,
+    enrollment_id: int,
+    cause_id: int,
+    depth: int,
+) -> str:
+    """Run one action in a savepoint; record ran / failed / skipped. Returns the state."""
+    label = describe_action(repo, action)
+    try:
+        with repo.savepoint():
+            detail = _perform(repo, action, ticket, actor, cause_id)
+    except ActionSkipped as exc:
+        state, kind, detail = "skipped", Timeline.ACTION_SKIPPED, str(exc)
+    except ActionFailed as exc:
+        state, kind, detail = "failed", Timeline.ACTION_FAILED, str(exc)
+    else:
+        state, kind = "ok", Timeline.ACTION_RAN
+    run_id = repo.add_action_run(enrollment_id, action.id, ticket.id, state, detail, depth)
+    verb = {"ok": "ran", "failed": "failed", "skipped": "skipped"}[state]
+    repo.add_timeline(
+        kind,
+        actor,
+        ticket_id=ticket.id,
+        cause_id=cause_id,
+        summary=f"Action “{label}” {verb}" + (f": {detail}" if detail else ""),
+        data={"action_id": action.id, "run_id": run_id, "state": state, "detail": detail},
+    )
+    return state
+
+
+def _perform(
+    repo: Repository, action: ActionLike, ticket: TicketLike, actor: Actor, cause_id: int
+) -> str:
+    if action.kind == SEND_EMAIL:
+        return _send_email(repo, action.config, ticket, actor, cause_id)
+    if action.kind == NOTIFY:
+        return _notify(repo, action.config, ticket, actor, cause_id)
+    raise ActionFailed(f"unknown action kind {action.kind!r}")
+
+
+def template_variables(repo: Repository, ticket: TicketLike) -> dict[str, Any]:
+    contact, owner, channel = ticket.contact, ticket.owner, ticket.channel
+    return {
+        "ticket": {
+            "number": ticket.id,
+            "subject": ticket.subject,
+            "priority": ticket.priority,
+            "source": ticket.source,
+            "created_at": ticket.created_at,
+        },
+        "contact": {
+            "name": contact.name if contact else "",
+            "email": contact.email if contact else "",
+        },
+        "owner": {"name": owner.display_name or owner.name, "email": owner.email or ""}
+        if owner
+        else None,
+        "pipeline": {"name": ticket.pipeline.name},
+        "status": {"label": ticket.status.label, "state": ticket.status.state},
+        "channel": {
+            "name": channel.name if channel else "",
+            "address": (channel.address or "") if channel else "",
+        },
+    }
+
+
+def _send_email(
+    repo: Repository, config: dict[str, Any], ticket: TicketLike, actor: Actor, cause_id: int
+) -> str:
+    template = repo.template(config.get("template_id"))
+    if template is None:
+        raise ActionFailed("its template was deleted")
+    conversation = repo.conversation_for_automated_mail(ticket)
+    if conversation is None:
+        raise ActionSkipped("the ticket has no email conversation to write in")
+    if conversation.contact is None:
+        raise ActionSkipped("the ticket has no contact")
+    try:
+        rendered = render(template.subject, template.body, template_variables(repo, ticket))
+    except TemplateRenderError as exc:
+        raise ActionFailed(f"template “{template.name}”: {exc}") from exc
+    body = with_branding(rendered.body, repo.setting("branding", True))
+    automated_only = repo.only_automated_inbound(conversation.id)
+    hold = (
+        f"the thread holds only automated mail ({automated_only}): no auto-reply (SPEC §7)"
+        if automated_only
+        else None
+    )
+    queued = queue_conversation_mail(
+        repo,
+        ticket=ticket,
+        conversation=conversation,
+        subject=rendered.subject,
+        body=body,
+        actor=actor,
+        kind="automated",
+        sent_from="automation",
+        cause_id=cause_id,
+        template_name=template.name,
+        extra_hold=hold,
+    )
+    repo.add_timeline(
+        Timeline.INBOX_NOTE,
+        actor,
+        ticket_id=ticket.id,
+        conversation_id=conversation.id,
+        message_row_id=queued.message_row_id,
+        cause_id=queued.timeline_id,
+        summary=f"Automated email “{template.name}” sent from ticket #{ticket.id}",
+        data={"template": template.name, "ticket": ticket.id, "outbox_id": queued.outbox_id},
+    )
+    return f"email “{template.name}” {queued.state} to {conversation.contact.email}"
+
+
+def _notify(
+    repo: Repository, config: dict[str, Any], ticket: TicketLike, actor: Actor, cause_id: int
+) -> str:
+    recipients = _recipients(repo, config, ticket)
+    text = (
+        config.get("message")
+        or f"Ticket #{ticket.id} “{ticket.subject}” is now {ticket.status.label}"
+    )
+    for user in recipients:
+        repo.add_notification(user.id, ticket.id, text)
+        if user.email:
+            queue_notification_mail(
+                repo,
+                ticket=ticket,
+                recipient=user.email,
+                recipient_name=user.display_name or user.name,
+                subject=f"[Deskline] {text}",
+                body=f"{text}\n\nOpen it in Deskline: ticket #{ticket.id}.\n",
+                actor=actor,
+                cause_id=cause_id,
+            )
+    return "notified " + ", ".join(u.name for u in recipients)
+
+
+def _recipients(repo: Repository, config: dict[str, Any], ticket: TicketLike) -> list[Any]:
+    """E14: resolved when the action runs."""
+    target = config.get("to")
+    if target == "owner":
+        if ticket.owner is None:
+            raise ActionSkipped("the ticket has no owner (R-A4)")
+        return [ticket.owner]
+    if target == "user":
+        user = repo.user(config.get("user_id"))
+        if user is None:
+            raise ActionFailed("its user no longer exists")
+        return [user]
+    if target == "team":
+        team = repo.team(config.get("team_id"))
+        if team is None:
+            raise ActionFailed("its team no longer exists")
+        if not team.members:
+            raise ActionSkipped(f"team {team.name} has no members")
+        return list(team.members)
+    raise ActionFailed(f"unknown notification target {target!r}")
+
+
+def describe_action(repo: Repository, action: ActionLike) -> str:
+    config = action.config
+    if action.kind == SEND_EMAIL:
+        template = repo.template(config.get("template_id"))
+        return f"Send email “{template.name if template else '(deleted template)'}”"
+    if action.kind == NOTIFY:
+        target = config.get("to")
+        if target == "user":
+            user = repo.user(config.get("user_id"))
+            return f"Notify user {user.name if user else '(deleted)'}"
+        if target == "team":
+            team = repo.team(config.get("team_id"))
+            return f"Notify team {team.name if team else '(deleted)'}"
+        return "Notify the ticket owner"
+    return action.kind
+
+
+def _note_skip(
+    repo: Repository, ticket: TicketLike, actor: Actor, event: StatusEntered, reason: str
+) -> None:
+    repo.add_timeline(
+        Timeline.ENROLLMENT_SKIPPED,
+        actor,
+        ticket_id=ticket.id,
+        cause_id=event.cause_id,
+        summary=f"Workflow “{actor.name}” did not enroll the ticket: {reason}",
+        data={"workflow_id": actor.id, "reason": reason},
+    )

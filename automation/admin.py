@@ -1,0 +1,399 @@
+"""Settings an admin changes: defaults, channels, triggers, status actions, templates (SPEC §3–§5).
+
+Only admins change settings (SPEC §7); every function here checks that first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from automation.actions import ACTION_KINDS, NOTIFY, SEND_EMAIL
+from automation.ports import UserLike
+from automation.templates import BUILTIN_TEMPLATES, builtin_template_text
+from automation.triggers import CUSTOMER_REPLIED, DEFAULT_TARGETS, EMAIL_SENT, TRIGGER_NAMES
+
+DEFAULT_PIPELINE = "Support Pipeline"
+DEFAULT_STATUSES = (
+    ("New", "OPEN"),
+    ("Waiting on contact", "OPEN"),
+    ("Waiting on us", "OPEN"),
+    ("Closed", "CLOSED"),
+)
+CHANNEL_KINDS = ("email", "chat", "messenger", "form")
+TRIGGER_KINDS = {"email-sent": EMAIL_SENT, "customer-replied": CUSTOMER_REPLIED}
+
+
+class SettingsError(Exception):
+    """A settings change that is not allowed or not valid; the message says why."""
+
+
+def require_admin(user: UserLike) -> None:
+    if not user.is_admin:
+        raise SettingsError(f"{user.name} is not an admin: only admins change settings")
+
+
+def ensure_defaults(repo: Any, admin_name: str = "admin") -> list[str]:
+    """E15: the default pipeline, its two triggers, the two templates and an admin; idempotent.
+
+    Returns what was created, for the user to read.
+    """
+    created: list[str] = []
+    pipeline = repo.pipeline_by_name(DEFAULT_PIPELINE)
+    if pipeline is None and not repo.pipelines():
+        pipeline = repo.add_pipeline(DEFAULT_PIPELINE)
+        for label, state in DEFAULT_STATUSES:
+            repo.add_status(pipeline.id, label, state)
+        created.append(f"pipeline “{DEFAULT_PIPELINE}”")
+    for each in repo.pipelines():
+        created += ensure_triggers(repo, each)
+    for name in BUILTIN_TEMPLATES:
+        if repo.template_by_name(name) is None:
+            subject, body = builtin_template_text(name)
+            repo.add_template(name, subject, body, builtin=True)
+            created.append(f"template “{name}”")
+    if not any(u.is_admin for u in repo.users()):
+        repo.add_user(admin_name, display_name="Administrator", email=None, is_admin=True)
+        created.append(f"admin user “{admin_name}”")
+    repo.instance_id()
+    repo.secret()
+    return created
+
+
+def ensure_triggers(repo: Any, pipeline: Any) -> list[str]:
+    created = []
+    statuses = {s.label: s for s in repo.statuses(pipeline.id)}
+    for kind, target in DEFAULT_TARGETS.items():
+        if repo.trigger(pipeline.id, kind) is None:
+            status = statuses.get(target)
+            repo.add_trigger(pipeline.id, kind, status.id if status else None)
+            created.append(f"trigger “{TRIGGER_NAMES[kind]}” in {pipeline.name}")
+    return created
+
+
+def pipeline_or_default(repo: Any, name: str | None) -> Any:
+    if name:
+        pipeline = repo.pipeline_by_name(name)
+        if pipeline is None:
+            known = ", ".join(p.name for p in repo.pipelines())
+            raise SettingsError(f"no pipeline {name!r} (pipelines: {known})")
+        return pipeline
+    pipelines = repo.pipelines()
+    if not pipelines:
+        raise SettingsError("no pipeline: run `deskline init` first")
+    return pipelines[0]
+
+
+def status_in(repo: Any, pipeline: Any, label: str) -> Any:
+    for status in repo.statuses(pipeline.id):
+        if status.label.casefold() == label.strip().casefold():
+            return status
+    known = ", ".join(s.label for s in repo.statuses(pipeline.id))
+    raise SettingsError(f"no status {label!r} in {pipeline.name} (statuses: {known})")
+
+
+# --- channels --------------------------------------------------------------------------------
+
+
+def add_channel(
+    repo: Any,
+    user: UserLike,
+    *,
+    name: str,
+    kind: str,
+    address: str | None,
+    pipeline_name: str | None,
+    ticket_automation: bool | None,
+) -> Any:
+    require_admin(user)
+    if kind not in CHANNEL_KINDS:
+        raise SettingsError(f"channel kind must be one of {', '.join(CHANNEL_KINDS)}")
+    if repo.channel_by_name(name) is not None:
+        raise SettingsError(f"a channel named {name!r} exists already")
+    if kind == "email":
+        address = _checked_address(address)
+    pipeline = pipeline_or_default(repo, pipeline_name)
+    if ticket_automation is None:
+        ticket_automation = kind not in ("chat", "messenger")
+    return repo.add_channel(
+        name=name,
+        kind=kind,
+        address=address.lower() if address else None,
+        pipeline_id=pipeline.id,
+        ticket_automation=ticket_automation,
+    )
+
+
+def set_channel(
+    repo: Any,
+    user: UserLike,
+    name: str,
+    *,
+    address: str | None = None,
+    pipeline_name: str | None = None,
+    ticket_automation: bool | None = None,
+    bulk_opens_tickets: bool | None = None,
+) -> Any:
+    require_admin(user)
+    channel = channel_named(repo, name)
+    if address is not None:
+        channel.address = _checked_address(address).lower()
+    if pipeline_name is not None:
+        channel.pipeline_id = pipeline_or_default(repo, pipeline_name).id
+    if ticket_automation is not None:
+        channel.ticket_automation = ticket_automation
+    if bulk_opens_tickets is not None:
+        channel.bulk_opens_tickets = bulk_opens_tickets
+    return channel
+
+
+def channel_named(repo: Any, name: str) -> Any:
+    channel = repo.channel_by_name(name)
+    if channel is None:
+        known = ", ".join(c.name for c in repo.channels()) or "none yet"
+        raise SettingsError(f"no channel {name!r} (channels: {known})")
+    return channel
+
+
+def _checked_address(address: str | None) -> str:
+    address = (address or "").strip()
+    if not address or "@" not in address or any(c in address for c in "\r\n <>,;"):
+        raise SettingsError(f"an email channel needs a valid --address, not {address!r}")
+    return address
+
+
+# --- triggers --------------------------------------------------------------------------------
+
+
+def set_trigger(
+    repo: Any,
+    user: UserLike,
+    pipeline_name: str | None,
+    kind_name: str,
+    *,
+    enabled: bool | None,
+    target_label: str | None,
+) -> Any:
+    """R-T3 switch and R-T4 target. E5: a trigger's target must be an OPEN-state status."""
+    require_admin(user)
+    if kind_name not in TRIGGER_KINDS:
+        raise SettingsError(f"trigger must be one of {', '.join(TRIGGER_KINDS)}")
+    pipeline = pipeline_or_default(repo, pipeline_name)
+    trigger = repo.trigger(pipeline.id, TRIGGER_KINDS[kind_name])
+    if trigger is None:
+        ensure_triggers(repo, pipeline)
+        trigger = repo.trigger(pipeline.id, TRIGGER_KINDS[kind_name])
+    if target_label is not None:
+        status = status_in(repo, pipeline, target_label)
+        if status.state != "OPEN":
+            raise SettingsError(
+                f"{status.label} is a closed status: a trigger's target must be open"
+            )
+        trigger.target_status_id = status.id
+        trigger.target_status = status
+    if enabled is not None:
+        trigger.enabled = enabled
+    return trigger
+
+
+# --- status actions --------------------------------------------------------------------------
+
+
+def status_workflow(repo: Any, status: Any) -> Any:
+    """The built-in workflow of a status, created on first use (its enrollment: status is X)."""
+    for workflow in repo.status_workflows(status.id):
+        if workflow.builtin:
+            return workflow
+    return repo.add_workflow(
+        name=f"{status.label} status actions",
+        pipeline_id=status.pipeline_id,
+        status_id=status.id,
+        builtin=True,
+    )
+
+
+def add_action(
+    repo: Any,
+    user: UserLike,
+    *,
+    pipeline_name: str | None,
+    status_label: str,
+    kind: str,
+    template_name: str | None = None,
+    to: str | None = None,
+    target_name: str | None = None,
+    message: str | None = None,
+) -> Any:
+    require_admin(user)
+    if kind not in ACTION_KINDS:
+        raise SettingsError(f"action kind must be one of {', '.join(ACTION_KINDS)}")
+    pipeline = pipeline_or_default(repo, pipeline_name)
+    status = status_in(repo, pipeline, status_label)
+    config = _action_config(repo, kind, template_name, to, target_name, message)
+    workflow = status_workflow(repo, status)
+    return repo.add_workflow_action(workflow, kind, config)
+
+
+def _action_config(
+    repo: Any,
+    kind: str,
+    template_name: str | None,
+    to: str | None,
+    target_name: str | None,
+    message: str | None,
+) -> dict[str, Any]:
+    if kind == SEND_EMAIL:
+        template = repo.template_by_name(template_name or "")
+        if template is None:
+            known = ", ".join(t.name for t in repo.templates())
+            raise SettingsError(f"no template {template_name!r} (templates: {known})")
+        return {"template_id": template.id}
+    assert kind == NOTIFY
+    config: dict[str, Any] = {"to": to}
+    if message:
+        config["message"] = message
+    if to == "owner":
+        return config
+    if to == "user":
+        found = repo.user_by_name(target_name or "")
+        if found is None:
+            raise SettingsError(f"no user {target_name!r}")
+        config["user_id"] = found.id
+        return config
+    if to == "team":
+        team = repo.team_by_name(target_name or "")
+        if team is None:
+            raise SettingsError(f"no team {target_name!r}")
+        config["team_id"] = team.id
+        return config
+    raise SettingsError("a notification goes --to owner, user NAME or team NAME")
+
+
+def delete_action(repo: Any, user: UserLike, action_id: int, *, and_following: bool) -> int:
+    """R-A6: delete this action, or this action and all following. Returns how many went."""
+    require_admin(user)
+    action = repo.workflow_action(action_id)
+    if action is None:
+        raise SettingsError(f"no action {action_id}")
+    workflow = action.workflow
+    doomed = (
+        [a for a in workflow.actions if a.position >= action.position]
+        if and_following
+        else [action]
+    )
+    for each in doomed:
+        repo.delete_workflow_action(each)
+    for position, each in enumerate(a for a in workflow.actions if a not in doomed):
+        each.position = position
+    return len(doomed)
+
+
+def clone_workflow(repo: Any, user: UserLike, workflow_id: int) -> Any:
+    """R-A7: the clone is fully editable, starts off, with no enrollment history (E7)."""
+    require_admin(user)
+    original = repo.workflow(workflow_id)
+    if original is None:
+        raise SettingsError(f"no workflow {workflow_id}")
+    conditions = dict(original.conditions or {})
+    if original.builtin and "sources" not in conditions:
+        conditions.setdefault("exclude_sources", ["chat", "messenger"])
+    clone = repo.add_workflow(
+        name=f"{original.name} (clone)",
+        pipeline_id=original.pipeline_id,
+        status_id=original.status_id,
+        builtin=False,
+        enabled=False,
+        conditions=conditions,
+        cloned_from_id=original.id,
+    )
+    for action in original.actions:
+        repo.add_workflow_action(clone, action.kind, dict(action.config))
+    return clone
+
+
+def set_workflow(
+    repo: Any,
+    user: UserLike,
+    workflow_id: int,
+    *,
+    enabled: bool | None = None,
+    reenroll: bool | None = None,
+    sources: list[str] | None = None,
+) -> Any:
+    require_admin(user)
+    workflow = repo.workflow(workflow_id)
+    if workflow is None:
+        raise SettingsError(f"no workflow {workflow_id}")
+    if workflow.builtin and (reenroll is not None or sources is not None):
+        raise SettingsError(
+            "a built-in status workflow enrolls once and its enrollment cannot be edited (R-A7): "
+            "clone it, change the clone, then delete the original"
+        )
+    if enabled is not None:
+        workflow.enabled = enabled
+    if reenroll is not None:
+        workflow.reenroll = reenroll
+    if sources is not None:
+        workflow.conditions = {"sources": sources}
+    return workflow
+
+
+def delete_workflow(repo: Any, user: UserLike, workflow_id: int) -> None:
+    require_admin(user)
+    workflow = repo.workflow(workflow_id)
+    if workflow is None:
+        raise SettingsError(f"no workflow {workflow_id}")
+    repo.delete_workflow(workflow)
+
+
+# --- pipelines and statuses ------------------------------------------------------------------
+
+
+def add_status(repo: Any, user: UserLike, pipeline_name: str | None, label: str, state: str) -> Any:
+    require_admin(user)
+    pipeline = pipeline_or_default(repo, pipeline_name)
+    label = " ".join(label.split())
+    if not label:
+        raise SettingsError("a status needs a label")
+    if state not in ("OPEN", "CLOSED"):
+        raise SettingsError("a status is OPEN or CLOSED")
+    if any(s.label.casefold() == label.casefold() for s in repo.statuses(pipeline.id)):
+        raise SettingsError(f"{pipeline.name} has a status {label!r} already")
+    return repo.add_status(pipeline.id, label, state)
+
+
+def remove_status(
+    repo: Any, user: UserLike, pipeline_name: str | None, label: str, *, move_to: str | None
+) -> int:
+    """SPEC §1: a status that still holds tickets is removed only by moving them first.
+
+    Triggers that targeted it become broken (R-T4). Returns how many tickets were moved.
+    """
+    from automation.services import actor_of
+    from automation.tickets import change_status
+
+    require_admin(user)
+    pipeline = pipeline_or_default(repo, pipeline_name)
+    status = status_in(repo, pipeline, label)
+    if len(repo.statuses(pipeline.id)) == 1:
+        raise SettingsError(f"{status.label} is the last status of {pipeline.name}")
+    tickets = repo.tickets_in_status(status.id)
+    if tickets and move_to is None:
+        raise SettingsError(
+            f"{status.label} holds {len(tickets)} ticket(s): move them to another status first"
+        )
+    if tickets:
+        target = status_in(repo, pipeline, move_to or "")
+        if target.id == status.id:
+            raise SettingsError("move the tickets to a different status")
+        for ticket in tickets:
+            change_status(
+                repo,
+                ticket,
+                target,
+                actor_of(user),
+                cause_id=None,
+                depth=0,
+                reason=f"status {status.label} removed",
+            )
+    repo.delete_status(status)
+    return len(tickets)

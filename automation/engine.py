@@ -1,0 +1,117 @@
+"""The in-process async engine: handles the durable domain-event queue after commit (SPEC E2, E6).
+
+Each event is handled inside a savepoint of a transaction that also marks it processed, so a crash
+before commit re-handles it from scratch (at least once, idempotent by construction) and a handler
+that raises rolls back only its own changes. Events are handled in the order they were written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from automation.actions import on_status_entered
+from automation.events import (
+    Actor,
+    DomainEvent,
+    EmailSent,
+    MessageReceived,
+    StatusEntered,
+    Timeline,
+    event_from_row,
+)
+from automation.ports import Repository
+from automation.triggers import on_email_sent, on_message_received
+
+log = logging.getLogger("deskline.engine")
+T = TypeVar("T")
+MAX_ATTEMPTS = 5
+
+
+class TransactionRunner(Protocol):
+    """Implemented by `storage.database.Database`."""
+
+    async def run(self, fn: Callable[[Repository], T]) -> T: ...
+
+    async def run_bulk(self, fn: Callable[[Repository], T]) -> T: ...
+
+
+def handle(repo: Repository, event: DomainEvent) -> None:
+    if isinstance(event, MessageReceived):
+        on_message_received(repo, event)
+    elif isinstance(event, EmailSent):
+        on_email_sent(repo, event)
+    elif isinstance(event, StatusEntered):
+        on_status_entered(repo, event)
+    else:  # pragma: no cover - EVENT_TYPES and this dispatch grow together
+        raise TypeError(f"no handler for {event.type}")
+
+
+def process_pending(repo: Repository, limit: int) -> int:
+    """Handle up to `limit` pending events in this transaction; returns how many were taken."""
+    taken = 0
+    while taken < limit:
+        rows = repo.pending_events(min(limit - taken, 100))
+        if not rows:
+            break
+        for row in rows:
+            _process_one(repo, row.id, row.type, row.payload)
+            taken += 1
+    return taken
+
+
+def _process_one(repo: Repository, row_id: int, type_: str, payload: dict) -> None:
+    try:
+        with repo.savepoint():
+            handle(repo, event_from_row(type_, payload))
+    except Exception as exc:  # one broken event must not stop the queue
+        log.exception("automation event %s (%s) failed", row_id, type_)
+        attempts = repo.record_event_failure(row_id, f"{type(exc).__name__}: {exc}")
+        if attempts < MAX_ATTEMPTS:
+            return
+        ticket_id = payload.get("ticket_id")
+        repo.add_timeline(
+            Timeline.AUTOMATION_ERROR,
+            Actor.system("engine"),
+            ticket_id=ticket_id if isinstance(ticket_id, int) else None,
+            summary=f"Automation gave up on a {type_} event after {attempts} attempts: {exc}",
+            data={"event_id": row_id, "error": str(exc)},
+        )
+    repo.mark_event_processed(row_id)
+
+
+class Engine:
+    """Drains the queue; `wake()` after a commit makes a running `serve()` loop look at once."""
+
+    def __init__(self, db: TransactionRunner, *, batch: int = 200) -> None:
+        self.db = db
+        self.batch = batch
+        self._wakeup = asyncio.Event()
+
+    async def drain(self, *, bulk: bool = False) -> int:
+        """Handle every pending event, including those the handlers raise; returns the count."""
+        total = 0
+        run = self.db.run_bulk if bulk else self.db.run
+        while True:
+            done = await run(lambda repo: process_pending(repo, self.batch))
+            total += done
+            if done == 0:
+                return total
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def serve(self, poll_seconds: float = 1.0) -> None:
+        """Run until cancelled: drain on every wake-up, and every `poll_seconds` regardless
+        (another process may have written events to the same database)."""
+        while True:
+            self._wakeup.clear()
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("engine drain failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), poll_seconds)

@@ -1,0 +1,212 @@
+"""Queue outgoing email into the transactional outbox (SPEC §6 outbound, §7).
+
+Every row is written in the transaction of the change that caused it and already carries its final
+Message-ID, In-Reply-To, References, `[#N]` subject token and, for automated mail,
+`Auto-Submitted`. Mail a safety rule holds back is stored as `held` with its reason, never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from automation.events import Actor, Timeline
+from automation.ports import ChannelLike, ConversationLike, Repository, TicketLike
+from mail.classify import is_never_notify_address
+from mail.compose import (
+    OutgoingMail,
+    build_message,
+    make_message_id,
+    trim_references,
+    with_ticket_token,
+)
+from mail.parse import Address
+
+
+@dataclass(frozen=True)
+class Queued:
+    outbox_id: int
+    message_row_id: int | None
+    timeline_id: int
+    state: str
+
+
+def channel_domain(channel: ChannelLike | None) -> str:
+    if channel is not None and channel.address and "@" in channel.address:
+        return channel.address.rsplit("@", 1)[1]
+    return "deskline.invalid"
+
+
+def thread_headers(
+    repo: Repository, conversation: ConversationLike
+) -> tuple[str | None, tuple[str, ...]]:
+    """Reply to the newest customer message of the thread (else its newest message)."""
+    parent = repo.last_message_for_reply(conversation.id)
+    if parent is None or not parent.message_id:
+        return None, ()
+    refs = trim_references([*parent.references, parent.message_id])
+    return parent.message_id, refs
+
+
+def hold_reason(repo: Repository, recipient: str, *, automated: bool) -> str | None:
+    """SPEC §7: never-notify addresses, our own addresses, recipients that bounced recently."""
+    if not recipient:
+        return "no recipient address"
+    if recipient in repo.own_addresses():
+        return f"{recipient} is one of Deskline's own addresses"
+    if automated and is_never_notify_address(recipient):
+        return f"{recipient} is a never-notify address (daemon, postmaster, noreply)"
+    contact = repo.contact_by_email(recipient)
+    if (
+        automated
+        and contact is not None
+        and contact.bouncing_until is not None
+        and contact.bouncing_until > repo.now()
+    ):
+        until = f"{contact.bouncing_until:%Y-%m-%d}"
+        return f"mail to {recipient} bounced recently (blocked until {until})"
+    return None
+
+
+def queue_conversation_mail(
+    repo: Repository,
+    *,
+    ticket: TicketLike | None,
+    conversation: ConversationLike,
+    subject: str,
+    body: str,
+    actor: Actor,
+    kind: str,  # reply (a rep's email) or automated (status action)
+    sent_from: str,  # ticket / contact / automation
+    cause_id: int | None,
+    template_name: str | None = None,
+    extra_hold: str | None = None,
+) -> Queued:
+    """An email to the conversation's contact, stored as an outbound message of the thread."""
+    channel = conversation.channel
+    contact = conversation.contact
+    recipient = contact.email if contact is not None else ""
+    in_reply_to, references = thread_headers(repo, conversation)
+    automated = kind == "automated"
+    number = ticket.id if ticket is not None else None
+    message_id = make_message_id(
+        channel_domain(channel), repo.secret(), f"t{number}" if number else f"c{conversation.id}"
+    )
+    full_subject = with_ticket_token(subject, number) if number else subject
+    raw = build_message(
+        OutgoingMail(
+            from_addr=Address(channel.address or "", channel.name),
+            to=(Address(recipient, contact.name if contact else ""),),
+            subject=full_subject,
+            text=body,
+            message_id=message_id,
+            in_reply_to=in_reply_to,
+            references=references,
+            auto_submitted="auto-replied" if automated else None,
+            loop_marker=repo.instance_id(),
+        )
+    )
+    held = extra_hold or hold_reason(repo, recipient, automated=automated)
+    message = repo.add_outbound_message(
+        conversation=conversation,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=list(references),
+        from_addr=channel.address or "",
+        from_name=channel.name,
+        to=[recipient],
+        subject=full_subject,
+        body=body,
+        sent_from=sent_from,
+        author_user_id=actor.id if actor.kind == "user" else None,
+        template_name=template_name,
+    )
+    outbox_id = repo.add_outbox(
+        message_row_id=message.id,
+        ticket_id=number,
+        channel_id=channel.id,
+        kind=kind,
+        template_name=template_name,
+        message_id=message_id,
+        mail_from=channel.address or "",
+        rcpt_to=[recipient],
+        subject=full_subject,
+        raw=raw,
+        held_reason=held,
+    )
+    conversation.updated_at = repo.now()
+    state = "held" if held else "queued"
+    timeline_id = repo.add_timeline(
+        Timeline.MAIL_HELD if held else Timeline.MAIL_QUEUED,
+        actor,
+        ticket_id=number,
+        conversation_id=conversation.id,
+        message_row_id=message.id,
+        cause_id=cause_id,
+        summary=(
+            f"Email “{full_subject}” to {recipient or '(nobody)'} "
+            + (f"held: {held}" if held else "queued")
+        ),
+        data={
+            "outbox_id": outbox_id,
+            "message_id": message_id,
+            "to": recipient,
+            "template": template_name,
+            "sent_from": sent_from,
+            "held_reason": held,
+        },
+    )
+    return Queued(outbox_id, message.id, timeline_id, state)
+
+
+def queue_notification_mail(
+    repo: Repository,
+    *,
+    ticket: TicketLike,
+    recipient: str,
+    recipient_name: str,
+    subject: str,
+    body: str,
+    actor: Actor,
+    cause_id: int | None,
+) -> Queued:
+    """An internal notification email to a user (R-A4): `Auto-Submitted: auto-generated`."""
+    channel = ticket.channel
+    sender = channel.address if channel is not None and channel.address else ""
+    message_id = make_message_id(channel_domain(channel), repo.secret(), f"n{ticket.id}")
+    full_subject = with_ticket_token(subject, ticket.id)
+    raw = build_message(
+        OutgoingMail(
+            from_addr=Address(sender or "deskline@localhost", "Deskline"),
+            to=(Address(recipient, recipient_name),),
+            subject=full_subject,
+            text=body,
+            message_id=message_id,
+            in_reply_to=None,
+            references=(),
+            auto_submitted="auto-generated",
+            loop_marker=repo.instance_id(),
+        )
+    )
+    held = hold_reason(repo, recipient, automated=True)
+    outbox_id = repo.add_outbox(
+        message_row_id=None,
+        ticket_id=ticket.id,
+        channel_id=channel.id if channel is not None else None,
+        kind="notification",
+        template_name=None,
+        message_id=message_id,
+        mail_from=sender,
+        rcpt_to=[recipient],
+        subject=full_subject,
+        raw=raw,
+        held_reason=held,
+    )
+    timeline_id = repo.add_timeline(
+        Timeline.MAIL_HELD if held else Timeline.MAIL_QUEUED,
+        actor,
+        ticket_id=ticket.id,
+        cause_id=cause_id,
+        summary=f"Notification email to {recipient} " + (f"held: {held}" if held else "queued"),
+        data={"outbox_id": outbox_id, "message_id": message_id, "to": recipient},
+    )
+    return Queued(outbox_id, None, timeline_id, "held" if held else "queued")

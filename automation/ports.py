@@ -1,0 +1,300 @@
+"""What the domain core needs from persistence. `storage.repository.SqlRepository` implements it.
+
+The entity protocols name only what the rules read and write; storage's typed models satisfy them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+from automation.events import Actor, DomainEvent
+from mail.parse import ParsedMail
+
+
+class PipelineLike(Protocol):
+    id: int
+    name: str
+
+
+class StatusLike(Protocol):
+    id: int
+    pipeline_id: int
+    label: str
+    position: int
+    state: str
+
+
+class UserLike(Protocol):
+    id: int
+    name: str
+    display_name: str
+    email: str | None
+    is_admin: bool
+    away: bool
+
+
+class TeamLike(Protocol):
+    id: int
+    name: str
+    members: list[Any]
+
+
+class ContactLike(Protocol):
+    id: int
+    email: str
+    name: str
+    bouncing_until: datetime | None
+
+
+class ChannelLike(Protocol):
+    id: int
+    name: str
+    kind: str
+    address: str | None
+    pipeline_id: int
+    ticket_automation: bool
+    bulk_opens_tickets: bool
+
+
+class ConversationLike(Protocol):
+    id: int
+    channel_id: int
+    contact_id: int | None
+    source: str
+    subject: str
+    state: str
+    assignee_id: int | None
+    automated: bool
+    ticket_id: int | None
+    association: str | None
+    updated_at: datetime
+    channel: Any  # ChannelLike
+    contact: Any  # ContactLike | None
+
+
+class MessageLike(Protocol):
+    id: int
+    conversation_id: int
+    direction: str
+    message_id: str | None
+    references: list[Any]
+    from_addr: str
+    subject: str
+    sent_at: datetime
+    created_at: datetime
+    forwarded: bool
+    forwarded_reason: str | None
+    automated_kind: str | None
+    automated_reason: str | None
+    sent_from: str | None
+    thread_reason: str
+    thread_conflict: str | None
+
+
+class TicketLike(Protocol):
+    id: int
+    subject: str
+    pipeline_id: int
+    status_id: int
+    owner_id: int | None
+    priority: str
+    contact_id: int | None
+    channel_id: int | None
+    source: str
+    origin_conversation_id: int | None
+    reopened: bool
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    last_customer_reply_at: datetime | None
+    last_rep_reply_at: datetime | None
+    closed_at: datetime | None
+    pipeline: Any  # PipelineLike
+    status: Any  # StatusLike
+    owner: Any  # UserLike | None
+    contact: Any  # ContactLike | None
+    channel: Any  # ChannelLike | None
+
+
+class TriggerLike(Protocol):
+    id: int
+    pipeline_id: int
+    kind: str
+    enabled: bool
+    target_status_id: int | None
+    target_status: Any  # StatusLike | None
+
+
+class TemplateLike(Protocol):
+    id: int
+    name: str
+    subject: str
+    body: str
+
+
+class ActionLike(Protocol):
+    id: int
+    workflow_id: int
+    position: int
+    kind: str
+    config: dict[str, Any]
+
+
+class WorkflowLike(Protocol):
+    id: int
+    name: str
+    status_id: int | None
+    builtin: bool
+    enabled: bool
+    reenroll: bool
+    conditions: dict[str, Any]
+    actions: Sequence[Any]  # ActionLike
+
+
+class PendingEvent(Protocol):
+    id: int
+    type: str
+    payload: dict[str, Any]
+
+
+class Repository(Protocol):
+    # --- instance and settings
+    def now(self) -> datetime: ...
+    def instance_id(self) -> str: ...
+    def secret(self) -> bytes: ...
+    def own_addresses(self) -> frozenset[str]: ...
+    def setting(self, key: str, default: Any) -> Any: ...
+    def savepoint(self) -> AbstractContextManager[object]: ...
+
+    # --- people
+    def user(self, user_id: Any) -> UserLike | None: ...
+    def user_by_email(self, addr: str) -> UserLike | None: ...
+    def user_by_name(self, name: str) -> UserLike | None: ...
+    def team(self, team_id: Any) -> TeamLike | None: ...
+    def contact_by_email(self, addr: str) -> ContactLike | None: ...
+    def upsert_contact(self, addr: str, name: str) -> ContactLike: ...
+
+    # --- pipelines, triggers, workflows, templates
+    def pipeline(self, pipeline_id: int) -> PipelineLike: ...
+    def statuses(self, pipeline_id: int) -> list[StatusLike]: ...
+    def trigger(self, pipeline_id: int, kind: str) -> TriggerLike | None: ...
+    def status_workflows(self, status_id: int) -> list[WorkflowLike]: ...
+    def template(self, template_id: Any) -> TemplateLike | None: ...
+    def enrollment_exists(self, workflow_id: int, ticket_id: int) -> bool: ...
+    def add_enrollment(self, workflow_id: int, ticket_id: int, cause_id: int | None) -> int: ...
+    def add_action_run(
+        self,
+        enrollment_id: int,
+        action_id: int,
+        ticket_id: int,
+        state: str,
+        detail: str,
+        depth: int,
+    ) -> int: ...
+
+    # --- channels and import
+    def channel(self, channel_id: int) -> ChannelLike: ...
+    def add_import_failure(
+        self, channel_id: int | None, source: str, reason: str, raw: bytes
+    ) -> None: ...
+
+    # --- conversations and messages
+    def conversation(self, conversation_id: int) -> ConversationLike: ...
+    def conversation_or_none(self, conversation_id: int) -> ConversationLike | None: ...
+    def add_conversation(
+        self, *, channel: ChannelLike, contact: ContactLike | None, subject: str, automated: bool
+    ) -> ConversationLike: ...
+    def add_participants(self, conversation_id: int, addrs: Iterable[str]) -> None: ...
+    def is_participant(self, conversation_id: int, addr: str) -> bool: ...
+    def message(self, message_row_id: int) -> MessageLike: ...
+    def message_exists(self, channel_id: int, message_id: str) -> bool: ...
+    def messages_by_message_id(self, ids: Sequence[str]) -> dict[str, MessageLike]: ...
+    def first_message_id(self, conversation_id: int) -> int | None: ...
+    def last_inbound_at(self, conversation_id: int) -> datetime | None: ...
+    def last_message_for_reply(self, conversation_id: int) -> MessageLike | None: ...
+    def only_automated_inbound(self, conversation_id: int) -> str | None: ...
+    def add_inbound_message(
+        self,
+        *,
+        conversation: ConversationLike,
+        channel_id: int,
+        mail: ParsedMail,
+        raw: bytes,
+        thread_reason: str,
+        thread_conflict: str | None,
+        author_user_id: int | None,
+        forwarded_reason: str | None,
+        automated_kind: str | None,
+        automated_reason: str | None,
+    ) -> MessageLike: ...
+    def add_outbound_message(
+        self,
+        *,
+        conversation: ConversationLike,
+        message_id: str,
+        in_reply_to: str | None,
+        references: list[str],
+        from_addr: str,
+        from_name: str,
+        to: list[str],
+        subject: str,
+        body: str,
+        sent_from: str,
+        author_user_id: int | None,
+        template_name: str | None,
+    ) -> MessageLike: ...
+    def add_note_message(self, conversation_id: int, user_id: int, body: str) -> MessageLike: ...
+
+    # --- tickets
+    def ticket(self, number: int) -> TicketLike | None: ...
+    def ticket_conversations(self, ticket_id: int) -> list[ConversationLike]: ...
+    def conversation_for_automated_mail(self, ticket: TicketLike) -> ConversationLike | None: ...
+    def add_ticket(
+        self,
+        *,
+        subject: str,
+        pipeline_id: int,
+        status_id: int,
+        contact_id: int | None,
+        channel_id: int | None,
+        source: str,
+        origin_conversation_id: int | None,
+    ) -> TicketLike: ...
+    def attach_conversation_timeline(self, conversation_id: int, ticket_id: int) -> None: ...
+
+    # --- timeline, outbox, notifications, events
+    def add_timeline(
+        self,
+        type_: str,
+        actor: Actor,
+        *,
+        ticket_id: int | None = None,
+        conversation_id: int | None = None,
+        message_row_id: int | None = None,
+        cause_id: int | None = None,
+        summary: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> int: ...
+    def add_outbox(
+        self,
+        *,
+        message_row_id: int | None,
+        ticket_id: int | None,
+        channel_id: int | None,
+        kind: str,
+        template_name: str | None,
+        message_id: str,
+        mail_from: str,
+        rcpt_to: list[str],
+        subject: str,
+        raw: bytes,
+        held_reason: str | None,
+    ) -> int: ...
+    def add_notification(self, user_id: int, ticket_id: int, text: str) -> None: ...
+    def emit(self, event: DomainEvent) -> None: ...
+    def pending_events(self, limit: int) -> Sequence[PendingEvent]: ...
+    def record_event_failure(self, event_id: int, error: str) -> int: ...
+    def mark_event_processed(self, event_id: int) -> None: ...

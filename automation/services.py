@@ -1,0 +1,206 @@
+"""What a user does to tickets: each service writes its change, its timeline event and its domain
+events in the caller's one transaction (SPEC E2). The engine reacts after commit.
+"""
+
+from __future__ import annotations
+
+from automation.events import Actor, EmailSent, Timeline
+from automation.outbound import queue_conversation_mail
+from automation.ports import (
+    ConversationLike,
+    Repository,
+    StatusLike,
+    TicketLike,
+    UserLike,
+)
+from automation.tickets import change_status, open_ticket
+from mail.classify import strip_subject_prefixes
+
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+class DomainError(Exception):
+    """A request that cannot be carried out; the message is shown to the user as is."""
+
+
+def actor_of(user: UserLike) -> Actor:
+    return Actor("user", user.id, user.name)
+
+
+def get_ticket(repo: Repository, number: int) -> TicketLike:
+    ticket = repo.ticket(number)
+    if ticket is None:
+        raise DomainError(f"no ticket #{number}")
+    return ticket
+
+
+def get_conversation(repo: Repository, conversation_id: int) -> ConversationLike:
+    conversation = repo.conversation_or_none(conversation_id)
+    if conversation is None:
+        raise DomainError(f"no conversation {conversation_id}")
+    return conversation
+
+
+def find_status(repo: Repository, ticket: TicketLike, label: str) -> StatusLike:
+    statuses = repo.statuses(ticket.pipeline_id)
+    for status in statuses:
+        if status.label.casefold() == label.strip().casefold():
+            return status
+    names = ", ".join(s.label for s in statuses)
+    raise DomainError(f"no status {label!r} in {ticket.pipeline.name} (statuses: {names})")
+
+
+def move_ticket(repo: Repository, user: UserLike, number: int, label: str) -> int | None:
+    """A rep moves a ticket (board, CLI): its status actions run (R-A1); no trigger fires."""
+    ticket = get_ticket(repo, number)
+    status = find_status(repo, ticket, label)
+    if status.id == ticket.status_id:
+        raise DomainError(f"ticket #{number} is already in {status.label}")
+    return change_status(repo, ticket, status, actor_of(user), cause_id=None, depth=0)
+
+
+def close_ticket(repo: Repository, user: UserLike, number: int) -> int | None:
+    ticket = get_ticket(repo, number)
+    closed = [s for s in repo.statuses(ticket.pipeline_id) if s.state == "CLOSED"]
+    if not closed:
+        raise DomainError(f"{ticket.pipeline.name} has no closed status")
+    if ticket.status.state == "CLOSED":
+        raise DomainError(f"ticket #{number} is already closed ({ticket.status.label})")
+    return change_status(repo, ticket, closed[0], actor_of(user), cause_id=None, depth=0)
+
+
+def reopen_ticket(repo: Repository, user: UserLike, number: int) -> int | None:
+    ticket = get_ticket(repo, number)
+    if ticket.status.state != "CLOSED":
+        raise DomainError(f"ticket #{number} is not closed")
+    first_open = next(s for s in repo.statuses(ticket.pipeline_id) if s.state == "OPEN")
+    return change_status(repo, ticket, first_open, actor_of(user), cause_id=None, depth=0)
+
+
+def reply(
+    repo: Repository,
+    user: UserLike,
+    number: int,
+    body: str,
+    *,
+    from_contact_record: bool = False,
+    conversation_id: int | None = None,
+) -> int:
+    """A rep's email to the contact, into the chosen thread (default: the origin, E3).
+
+    From the ticket record it fires R-T1 through the engine; from the contact record it does not.
+    Returns the outbox id.
+    """
+    ticket = get_ticket(repo, number)
+    conversation = _reply_conversation(repo, ticket, conversation_id)
+    if not body.strip():
+        raise DomainError("the reply is empty")
+    sent_from = "contact" if from_contact_record else "ticket"
+    subject = "Re: " + strip_subject_prefixes(conversation.subject or ticket.subject)
+    queued = queue_conversation_mail(
+        repo,
+        ticket=ticket,
+        conversation=conversation,
+        subject=subject,
+        body=body,
+        actor=actor_of(user),
+        kind="reply",
+        sent_from=sent_from,
+        cause_id=None,
+    )
+    now = repo.now()
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+    ticket.last_rep_reply_at = now
+    ticket.updated_at = now
+    assert queued.message_row_id is not None
+    repo.emit(EmailSent(queued.message_row_id, cause_id=queued.timeline_id))
+    return queued.outbox_id
+
+
+def _reply_conversation(
+    repo: Repository, ticket: TicketLike, conversation_id: int | None
+) -> ConversationLike:
+    if conversation_id is None:
+        if ticket.origin_conversation_id is None:
+            raise DomainError(f"ticket #{ticket.id} has no conversation to reply in")
+        return repo.conversation(ticket.origin_conversation_id)
+    conversation = get_conversation(repo, conversation_id)
+    if conversation.ticket_id != ticket.id:
+        raise DomainError(f"conversation {conversation_id} is not associated with #{ticket.id}")
+    return conversation
+
+
+def add_note(repo: Repository, user: UserLike, number: int, body: str) -> int:
+    """An internal note: on the timeline, never mailed, fires no trigger (R-T1)."""
+    ticket = get_ticket(repo, number)
+    if not body.strip():
+        raise DomainError("the note is empty")
+    conversation_id = ticket.origin_conversation_id
+    message_id = None
+    if conversation_id is not None:
+        message_id = repo.add_note_message(conversation_id, user.id, body).id
+    return repo.add_timeline(
+        Timeline.NOTE,
+        actor_of(user),
+        ticket_id=ticket.id,
+        conversation_id=conversation_id,
+        message_row_id=message_id,
+        summary=f"Note: {body.strip().splitlines()[0][:120]}",
+        data={"body": body},
+    )
+
+
+def assign(repo: Repository, user: UserLike, number: int, owner_name: str | None) -> int:
+    ticket = get_ticket(repo, number)
+    owner = None
+    if owner_name:
+        owner = repo.user_by_name(owner_name)
+        if owner is None:
+            raise DomainError(f"no user {owner_name!r}")
+    old = ticket.owner.name if ticket.owner else None
+    ticket.owner_id = owner.id if owner else None
+    ticket.owner = owner
+    ticket.updated_at = repo.now()
+    if ticket.origin_conversation_id is not None:
+        repo.conversation(ticket.origin_conversation_id).assignee_id = ticket.owner_id
+    return _property_changed(repo, user, ticket, "owner", old, owner.name if owner else None)
+
+
+def set_priority(repo: Repository, user: UserLike, number: int, priority: str) -> int:
+    ticket = get_ticket(repo, number)
+    if priority not in PRIORITIES:
+        raise DomainError(f"priority must be one of {', '.join(PRIORITIES)}")
+    old, ticket.priority = ticket.priority, priority
+    return _property_changed(repo, user, ticket, "priority", old, priority)
+
+
+def set_subject(repo: Repository, user: UserLike, number: int, subject: str) -> int:
+    ticket = get_ticket(repo, number)
+    subject = " ".join(subject.split())
+    if not subject:
+        raise DomainError("the subject is empty")
+    old, ticket.subject = ticket.subject, subject
+    return _property_changed(repo, user, ticket, "subject", old, subject)
+
+
+def _property_changed(
+    repo: Repository, user: UserLike, ticket: TicketLike, name: str, old: object, new: object
+) -> int:
+    return repo.add_timeline(
+        Timeline.PROPERTY_CHANGED,
+        actor_of(user),
+        ticket_id=ticket.id,
+        summary=f"{name.capitalize()}: {old or '(none)'} → {new or '(none)'}",
+        data={"property": name, "from": old, "to": new},
+    )
+
+
+def create_ticket_by_hand(repo: Repository, user: UserLike, conversation_id: int) -> TicketLike:
+    """R-C2 / E13: the conversation becomes the new ticket's origin, full automation follows."""
+    conversation = get_conversation(repo, conversation_id)
+    if conversation.ticket_id is not None:
+        raise DomainError(
+            f"conversation {conversation_id} already belongs to ticket #{conversation.ticket_id}"
+        )
+    return open_ticket(repo, conversation, actor_of(user), cause_id=None)

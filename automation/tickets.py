@@ -1,0 +1,144 @@
+"""Ticket creation (R-C1..R-C4, E13) and status changes (R-T6, R-T8, E5, E8)."""
+
+from __future__ import annotations
+
+from automation.events import MAX_DEPTH, Actor, StatusEntered, Timeline
+from automation.ports import (
+    ConversationLike,
+    MessageLike,
+    Repository,
+    StatusLike,
+    TicketLike,
+)
+
+LIVE_SOURCES_EXCLUDED = frozenset({"chat", "messenger"})  # R-A8, E9
+
+
+def create_ticket_for_new_conversation(
+    repo: Repository, message: MessageLike, *, cause_id: int | None, run_actions: bool = True
+) -> TicketLike | None:
+    """R-C1: a new inbound conversation on a channel with ticket automation on opens a ticket."""
+    conversation = repo.conversation(message.conversation_id)
+    if conversation.ticket_id is not None or message.direction != "inbound":
+        return None  # R-C3: an existing conversation never creates a second ticket
+    if repo.first_message_id(conversation.id) != message.id:
+        return None
+    channel = conversation.channel
+    if not channel.ticket_automation:
+        return None  # R-C2: inbox only; a rep can create one by hand
+    if message.automated_kind is not None:
+        bulk = message.automated_kind in ("bulk", "list")
+        if not (bulk and channel.bulk_opens_tickets):
+            return None  # R-C4
+    if message.automated_kind == "own":
+        return None
+    actor = Actor("system", None, f"channel {channel.name}")
+    return open_ticket(repo, conversation, actor, cause_id=cause_id, run_actions=run_actions)
+
+
+def open_ticket(
+    repo: Repository,
+    conversation: ConversationLike,
+    actor: Actor,
+    *,
+    cause_id: int | None,
+    run_actions: bool = True,
+) -> TicketLike:
+    pipeline = repo.pipeline(conversation.channel.pipeline_id)
+    first = repo.statuses(pipeline.id)[0]
+    ticket = repo.add_ticket(
+        subject=conversation.subject or "(no subject)",
+        pipeline_id=pipeline.id,
+        status_id=first.id,
+        contact_id=conversation.contact_id,
+        channel_id=conversation.channel_id,
+        source=conversation.source,
+        origin_conversation_id=conversation.id,
+    )
+    conversation.ticket_id = ticket.id
+    conversation.association = "origin"
+    repo.attach_conversation_timeline(conversation.id, ticket.id)
+    last_in = repo.last_inbound_at(conversation.id)
+    if last_in is not None:
+        ticket.last_customer_reply_at = last_in
+    event_id = repo.add_timeline(
+        Timeline.TICKET_CREATED,
+        actor,
+        ticket_id=ticket.id,
+        conversation_id=conversation.id,
+        cause_id=cause_id,
+        summary=f"Ticket #{ticket.id} created in {pipeline.name} / {first.label}",
+        data={"pipeline": pipeline.name, "status": first.label, "origin": conversation.id},
+    )
+    if run_actions:
+        repo.emit(StatusEntered(ticket.id, first.id, depth=0, cause_id=event_id))
+    return ticket
+
+
+def change_status(
+    repo: Repository,
+    ticket: TicketLike,
+    status: StatusLike,
+    actor: Actor,
+    *,
+    cause_id: int | None,
+    depth: int,
+    reason: str = "",
+) -> int | None:
+    """Move a ticket; returns the timeline event id, or None when nothing changed.
+
+    The new status's actions run through a `StatusEntered` event (R-A1, R-T8). A change at a depth
+    over the cap is not applied and the timeline says so (E8).
+    """
+    if status.id == ticket.status_id:
+        return None
+    if depth > MAX_DEPTH:
+        repo.add_timeline(
+            Timeline.DEPTH_CAP,
+            actor,
+            ticket_id=ticket.id,
+            cause_id=cause_id,
+            summary=f"Not moved to {status.label}: automation chain cut at depth {MAX_DEPTH}",
+            data={"status": status.label, "depth": depth},
+        )
+        return None
+    old = ticket.status
+    now = repo.now()
+    ticket.status_id = status.id
+    ticket.status = status
+    ticket.updated_at = now
+    event_id = repo.add_timeline(
+        Timeline.STATUS_CHANGED,
+        actor,
+        ticket_id=ticket.id,
+        cause_id=cause_id,
+        summary=f"Status {old.label} → {status.label}" + (f" ({reason})" if reason else ""),
+        data={"from": old.label, "to": status.label, "depth": depth, "reason": reason},
+    )
+    if status.state == "CLOSED":
+        ticket.closed_at = now
+    elif old.state == "CLOSED":
+        event_id = _reopen(repo, ticket, actor, event_id, reason)
+    repo.emit(StatusEntered(ticket.id, status.id, depth=depth, cause_id=event_id))
+    return event_id
+
+
+def _reopen(repo: Repository, ticket: TicketLike, actor: Actor, cause_id: int, why: str) -> int:
+    """E5: any move from a CLOSED to an OPEN status reopens the ticket for good (R-T2.2)."""
+    ticket.reopened = True
+    ticket.closed_at = None
+    if ticket.origin_conversation_id is not None:
+        repo.conversation(ticket.origin_conversation_id).state = "open"
+    by = "customer reply" if actor.kind == "trigger" and "customer" in why else actor.name
+    return repo.add_timeline(
+        Timeline.REOPENED,
+        actor,
+        ticket_id=ticket.id,
+        cause_id=cause_id,
+        summary=f"Reopened by {by}",
+        data={"by": by},
+    )
+
+
+def skips_live_sources(ticket: TicketLike) -> bool:
+    return ticket.source in LIVE_SOURCES_EXCLUDED

@@ -1,0 +1,174 @@
+"""Import benchmark: 10,000 generated mails imported live into a fresh database.
+
+    .venv/bin/python -m benchmarks.import_bench [--count 10000] [--pg postgresql://...]
+
+Prints messages/second of the import (live: triggers fire, status actions queue acks into the
+outbox), peak memory, and, measured in the same process on the same corpus, the rate of bare
+parsing (stdlib `email` with `policy.default` plus body extraction), with the ratio. Then checks
+that every reply landed on its thread's ticket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import mailbox
+import resource
+import tempfile
+import time
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from sqlalchemy import select
+
+from automation import admin
+from automation.importer import import_paths
+from benchmarks.corpus import SUPPORT, generate, replies_to_ours
+from storage import models as m
+from storage.database import Database
+
+
+def bare_parse(mails: list[bytes]) -> float:
+    """Seconds to parse every mail the way a minimal importer would (the floor)."""
+    started = time.perf_counter()
+    for raw in mails:
+        msg = message_from_bytes(raw, policy=policy.default)
+        for name in ("From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To",
+                     "References"):
+            msg.get(name)
+        body = msg.get_body(preferencelist=("plain", "html"))
+        if body is not None:
+            body.get_content()
+        for part in msg.iter_attachments():
+            part.get_content()
+    return time.perf_counter() - started
+
+
+def write_mbox(path: Path, mails: list[bytes]) -> None:
+    box = mailbox.mbox(path, create=True)
+    box.lock()
+    for raw in mails:
+        box.add(raw)
+    box.flush()
+    box.unlock()
+
+
+async def configure(db: Database) -> int:
+    def setup(repo) -> int:  # type: ignore[no-untyped-def]
+        admin.ensure_defaults(repo)
+        boss = repo.user_by_name("admin")
+        channel = admin.add_channel(repo, boss, name="support", kind="email", address=SUPPORT,
+                                    pipeline_name=None, ticket_automation=True)
+        admin.add_action(repo, boss, pipeline_name=None, status_label="New",
+                         kind="send_email", template_name="Ticket received")
+        admin.add_action(repo, boss, pipeline_name=None, status_label="Closed",
+                         kind="send_email", template_name="Ticket closed")
+        return int(channel.id)
+
+    await db.migrate()
+    return await db.run(setup)
+
+
+async def acks_of(db: Database) -> list[tuple[str, str, str]]:
+    def read(repo) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+        rows = repo.session.execute(
+            select(m.OutboxMail.rcpt_to, m.OutboxMail.subject, m.OutboxMail.message_id)
+            .where(m.OutboxMail.template_name == "Ticket received")
+        )
+        return [(to[0], subject, mid) for to, subject, mid in rows]
+
+    return await db.run(read)
+
+
+async def check_threads(db: Database, threads: list, answered: list[str]) -> tuple[int, int]:
+    """(replies checked, replies on the wrong ticket)."""
+
+    def check(repo) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+        ticket_of = dict(repo.session.execute(
+            select(m.Message.message_id, m.Conversation.ticket_id)
+            .join(m.Conversation, m.Message.conversation_id == m.Conversation.id)
+        ).all())
+        checked = wrong = 0
+        for thread in threads:
+            expected = ticket_of.get(thread.message_ids[0])
+            for mid in thread.message_ids[1:]:
+                checked += 1
+                wrong += ticket_of.get(mid) != expected or expected is None
+        for our_id, reply_id in answered:
+            checked += 1
+            wrong += ticket_of.get(reply_id) != ticket_of.get(our_id)
+        return checked, wrong
+
+    return await db.run(check)
+
+
+async def run(url: str | None, count: int, workdir: Path) -> dict[str, float]:
+    ours = max(1, count // 10)
+    mails, threads = generate(count - ours)
+    phase1 = workdir / "phase1.mbox"
+    write_mbox(phase1, mails)
+
+    db = Database(url or str(workdir / "bench.db"))
+    channel = await configure(db)
+    started = time.perf_counter()
+    first = await import_paths(db, channel, [phase1])
+    elapsed = time.perf_counter() - started
+
+    answered: list[tuple[str, str]] = []
+    second_mails = []
+    for raw, our_id in replies_to_ours(await acks_of(db), ours):
+        second_mails.append(raw)
+        answered.append((our_id, message_from_bytes(raw, policy=policy.compat32)["Message-ID"]))
+    phase2 = workdir / "phase2.mbox"
+    write_mbox(phase2, second_mails)
+    started = time.perf_counter()
+    second = await import_paths(db, channel, [phase2])
+    elapsed += time.perf_counter() - started
+
+    stored = first.stored + second.stored
+    failed = first.failed + second.failed
+    checked, wrong = await check_threads(db, threads, answered)
+    outbox = await db.run(lambda repo: len(repo.session.scalars(select(m.OutboxMail.id)).all()))
+    await db.close()
+    baseline = bare_parse(mails + second_mails)
+    total = len(mails) + len(second_mails)
+    return {
+        "messages": total,
+        "stored": stored,
+        "failed": failed,
+        "import_s": elapsed,
+        "import_rate": total / elapsed,
+        "parse_rate": total / baseline,
+        "replies_checked": checked,
+        "replies_wrong": wrong,
+        "emails_queued": outbox,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--pg", metavar="URL", help="also run on this PostgreSQL database")
+    args = parser.parse_args()
+    targets: list[tuple[str, str | None]] = [("SQLite", None)]
+    if args.pg:
+        targets.append(("PostgreSQL", args.pg))
+    for name, url in targets:
+        with tempfile.TemporaryDirectory(prefix="deskline-bench-") as tmp:
+            result = asyncio.run(run(url, args.count, Path(tmp)))
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        ratio = result["import_rate"] / result["parse_rate"]
+        print(f"{name}: imported {result['stored']}/{result['messages']} mails "
+              f"({result['failed']} failed) in {result['import_s']:.1f} s")
+        print(f"  import (live)        {result['import_rate']:8.0f} msg/s")
+        print(f"  bare parse baseline  {result['parse_rate']:8.0f} msg/s  (same corpus, "
+              "same process, 1 process each)")
+        print(f"  ratio import/parse   {ratio:8.2f}   (goal: >= 0.33)")
+        print(f"  peak memory (RSS)    {peak_mb:8.0f} MiB")
+        print(f"  emails queued        {result['emails_queued']:8.0f}")
+        print(f"  replies on the right ticket: {result['replies_checked'] - result['replies_wrong']}"
+              f"/{result['replies_checked']}")
+
+
+if __name__ == "__main__":
+    main()

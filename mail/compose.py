@@ -1,0 +1,201 @@
+"""Build outgoing mail safely: loop headers, bounded References, signed Message-IDs.
+
+Rule numbers cite rules.md (B: outbound headers); SPEC §7 is the safety section.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.headerregistry import Address as HeaderAddress
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from mail.classify import strip_subject_prefixes
+from mail.headers import dedupe, normalize_message_id
+from mail.model import Address
+
+LOOP_HEADER = "X-Deskline-Loop"
+AUTO_SUBMITTED_VALUES = frozenset({"auto-replied", "auto-generated"})
+MAX_REFERENCES = 10  # rules.md #11
+
+_SMTP = policy.SMTP.clone(max_line_length=78, cte_type="7bit")
+_LINEBREAKS = re.compile(r"[\r\n\x0b\x0c\x85\u2028\u2029]+")
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_FIELD_NAME = re.compile(r"[!-9;-~]+")
+_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DOMAIN = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
+_TAG = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_OUR_ID = re.compile(r"<dl\.([A-Za-z0-9_-]{1,64})\.([0-9a-f]{16})\.([0-9a-f]{10})@[^<>\s@]+>")
+_RESERVED = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "message-id",
+        "in-reply-to",
+        "references",
+        "auto-submitted",
+        "x-auto-response-suppress",
+        "precedence",
+        LOOP_HEADER.lower(),
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+    }
+)
+
+
+class HeaderInjectionError(ValueError):
+    """A header name, address or id from user data cannot be used safely."""
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    from_addr: Address
+    to: tuple[Address, ...]
+    subject: str
+    text: str
+    message_id: str
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    auto_submitted: str | None  # "auto-replied" / "auto-generated" / None for rep replies
+    loop_marker: str  # instance id, goes into X-Deskline-Loop
+    extra_headers: tuple[tuple[str, str], ...] = ()
+
+
+def one_line(value: str) -> str:
+    """Collapse any CR/LF (and other breaks) to one space: user data never starts a header."""
+    return " ".join(_CONTROLS.sub("", _LINEBREAKS.sub(" ", value)).split())
+
+
+def build_message(mail: OutgoingMail, now: datetime | None = None) -> bytes:
+    """RFC 5322 bytes with CRLF line ends, UTF-8 text/plain (rules.md #10-#12, SPEC §7)."""
+    msg = EmailMessage(policy=_SMTP)
+    msg["From"] = _header_address(mail.from_addr)
+    if not mail.to:
+        raise HeaderInjectionError("an outgoing message needs at least one recipient")
+    msg["To"] = [_header_address(a) for a in mail.to]
+    msg["Subject"] = one_line(mail.subject)
+    msg["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(UTC))
+    msg["Message-ID"] = _checked_id(mail.message_id)
+    _thread_headers(msg, mail)
+    _automation_headers(msg, mail)
+    for name, value in mail.extra_headers:
+        msg[_checked_name(name)] = one_line(value)
+    msg.set_content(mail.text.replace("\r\n", "\n").replace("\r", "\n"), charset="utf-8")
+    return msg.as_bytes()
+
+
+def _thread_headers(msg: EmailMessage, mail: OutgoingMail) -> None:
+    parent = normalize_message_id(one_line(mail.in_reply_to or ""))
+    if parent and parent.isascii():  # a threading hint from inbound data: dropped if unusable
+        msg["In-Reply-To"] = parent
+    refs = trim_references(mail.references)
+    if refs:
+        msg["References"] = " ".join(refs)
+
+
+def _automation_headers(msg: EmailMessage, mail: OutgoingMail) -> None:
+    """SPEC §7: automated mail says so; rep replies carry only the loop marker."""
+    if mail.auto_submitted is not None:
+        if mail.auto_submitted not in AUTO_SUBMITTED_VALUES:
+            raise HeaderInjectionError(f"unsupported Auto-Submitted value {mail.auto_submitted!r}")
+        msg["Auto-Submitted"] = mail.auto_submitted
+        msg["X-Auto-Response-Suppress"] = "All"
+        msg["Precedence"] = "bulk"
+    marker = one_line(mail.loop_marker)
+    if not marker:
+        raise HeaderInjectionError("the loop marker (instance id) must not be empty")
+    msg[LOOP_HEADER] = marker
+
+
+def _header_address(address: Address) -> HeaderAddress:
+    addr = one_line(address.addr).strip()
+    local, at, domain = addr.rpartition("@")
+    if not at or not _LOCAL.fullmatch(local) or ".." in local:
+        raise HeaderInjectionError(f"not a valid email address: {addr!r}")
+    ascii_domain = _ascii_domain(domain)
+    try:
+        return HeaderAddress(one_line(address.name), username=local, domain=ascii_domain)
+    except (ValueError, IndexError) as exc:
+        raise HeaderInjectionError(f"not a valid email address: {addr!r}") from exc
+
+
+def _ascii_domain(domain: str) -> str:
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii") if not domain.isascii() else domain
+    except UnicodeError as exc:
+        raise HeaderInjectionError(f"not a valid mail domain: {domain!r}") from exc
+    if not _DOMAIN.fullmatch(ascii_domain):
+        raise HeaderInjectionError(f"not a valid mail domain: {domain!r}")
+    return ascii_domain
+
+
+def _checked_id(value: str) -> str:
+    found = normalize_message_id(one_line(value))
+    if found is None or found != one_line(value) or not found.isascii():
+        raise HeaderInjectionError(f"not a valid Message-ID: {value!r}")
+    return found
+
+
+def _checked_name(name: str) -> str:
+    if not _FIELD_NAME.fullmatch(name) or name.lower() in _RESERVED:
+        raise HeaderInjectionError(f"header name not allowed: {name!r}")
+    return name
+
+
+def make_message_id(domain: str, secret: bytes, tag: str) -> str:
+    """``<dl.{tag}.{random}.{hmac10}@domain>``: ours, tamper-evident (rules.md #12)."""
+    if not _TAG.fullmatch(tag):
+        raise ValueError(f"a Message-ID tag is letters, digits, _ or -: {tag!r}")
+    nonce = secrets.token_hex(8)
+    return f"<dl.{tag}.{nonce}.{_mac(secret, tag, nonce)}@{_ascii_domain(domain)}>"
+
+
+def verify_message_id(message_id: str, secret: bytes) -> str | None:
+    """The tag of one of our own Message-IDs when its HMAC is valid, else None."""
+    match = _OUR_ID.fullmatch(message_id.strip())
+    if match is None:
+        return None
+    tag, nonce, mac = match.groups()
+    return tag if hmac.compare_digest(mac, _mac(secret, tag, nonce)) else None
+
+
+def _mac(secret: bytes, tag: str, nonce: str) -> str:
+    return hmac.new(secret, f"{tag}.{nonce}".encode(), hashlib.sha256).hexdigest()[:10]
+
+
+def trim_references(refs: Sequence[str]) -> tuple[str, ...]:
+    """Valid ids, deduplicated in order; over 10 keeps the first 4 and last 6 (rules.md #11)."""
+    found = (normalize_message_id(one_line(ref)) for ref in refs)
+    ids = dedupe(ref for ref in found if ref and ref.isascii())
+    if len(ids) > MAX_REFERENCES:
+        ids = ids[:4] + ids[-6:]
+    return tuple(ids)
+
+
+def with_ticket_token(subject: str, number: int) -> str:
+    """Append `` [#N]`` unless it is there; another ticket's token is replaced."""
+    token = f"[#{number}]"
+    text = one_line(subject)
+    if token in text:
+        return text
+    text = re.sub(r"\s*\[#\d{1,12}\]", "", text).strip()
+    return f"{text} {token}".strip()
+
+
+def reply_subject(ticket_subject: str, ticket_number: int) -> str:
+    """``Re: <subject without prefixes and tokens> [#N]``."""
+    base = strip_subject_prefixes(one_line(ticket_subject)) or "(no subject)"
+    return f"Re: {base} [#{ticket_number}]"

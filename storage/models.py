@@ -1,0 +1,469 @@
+"""SQLAlchemy 2 typed models: every object of SPEC §1 and the engine's bookkeeping.
+
+The domain core (`automation/`) never imports this module: it reaches these objects through the
+repository in `storage/repository.py`, typed by the protocols in `automation/ports.py`.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes; SQLite gives naive ones back, so they are re-tagged as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class TicketState(enum.StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class Pipeline(Base):
+    __tablename__ = "pipelines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+    statuses: Mapped[list[Status]] = relationship(
+        back_populates="pipeline", order_by="Status.position", cascade="all, delete-orphan"
+    )
+    triggers: Mapped[list[Trigger]] = relationship(
+        back_populates="pipeline", cascade="all, delete-orphan"
+    )
+
+
+class Status(Base):
+    __tablename__ = "statuses"
+    __table_args__ = (UniqueConstraint("pipeline_id", "label"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int]
+    state: Mapped[str] = mapped_column(String(6), default=TicketState.OPEN)
+    pipeline: Mapped[Pipeline] = relationship(back_populates="statuses")
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state == TicketState.CLOSED
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    away: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    members: Mapped[list[User]] = relationship(secondary="team_members", order_by="User.id")
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Channel(Base):
+    __tablename__ = "channels"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # email, chat, messenger, form
+    address: Mapped[str | None] = mapped_column(String(320), index=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"))
+    ticket_automation: Mapped[bool] = mapped_column(Boolean, default=True)
+    bulk_opens_tickets: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    pipeline: Mapped[Pipeline] = relationship()
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lowercased
+    name: Mapped[str] = mapped_column(String(200), default="")
+    bouncing_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_state_updated", "state", "updated_at", "id"),
+        Index("ix_conversations_channel_updated", "channel_id", "updated_at", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(8), default="open")  # open / closed
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    automated: Mapped[bool] = mapped_column(Boolean, default=False)
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", use_alter=True, ondelete="SET NULL"), index=True
+    )
+    # Why this conversation belongs to its ticket: origin, composed, token, attached (SPEC E4).
+    association: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    channel: Mapped[Channel] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+    assignee: Mapped[User | None] = relationship()
+    ticket: Mapped[Ticket | None] = relationship(foreign_keys=[ticket_id])
+
+
+class Participant(Base):
+    """An outside address that took part in a conversation (SPEC §6 sender check, E10)."""
+
+    __tablename__ = "participants"
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "message_id"),
+        Index("ix_messages_conversation", "conversation_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    direction: Mapped[str] = mapped_column(String(8))  # inbound / outbound / note
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[list[Any]] = mapped_column("refs", JSON, default=list)
+    from_addr: Mapped[str] = mapped_column(String(320), default="")
+    from_name: Mapped[str] = mapped_column(String(200), default="")
+    to_addrs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    cc_addrs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    forwarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    forwarded_reason: Mapped[str | None] = mapped_column(Text)
+    automated_kind: Mapped[str | None] = mapped_column(String(16))
+    automated_reason: Mapped[str | None] = mapped_column(Text)
+    sent_from: Mapped[str | None] = mapped_column(String(16))  # ticket / contact / automation
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    template_name: Mapped[str | None] = mapped_column(String(200))
+    thread_reason: Mapped[str] = mapped_column(Text, default="")
+    thread_conflict: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+    conversation: Mapped[Conversation] = relationship()
+    author: Mapped[User | None] = relationship()
+
+    @property
+    def automated(self) -> bool:
+        return self.automated_kind is not None
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_row_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(Text, default="")
+    content_type: Mapped[str] = mapped_column(String(200), default="application/octet-stream")
+    size: Mapped[int] = mapped_column(default=0)
+    inline: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_status_updated", "status_id", "updated_at", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)  # the ticket number shown as #N
+    subject: Mapped[str] = mapped_column(Text, default="")
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"))
+    status_id: Mapped[int] = mapped_column(ForeignKey("statuses.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
+    source: Mapped[str] = mapped_column(String(16), default="email")
+    origin_conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    reopened: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_response_at: Mapped[datetime | None]
+    last_customer_reply_at: Mapped[datetime | None]
+    last_rep_reply_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    pipeline: Mapped[Pipeline] = relationship()
+    status: Mapped[Status] = relationship()
+    owner: Mapped[User | None] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+    channel: Mapped[Channel | None] = relationship()
+    origin: Mapped[Conversation | None] = relationship(foreign_keys=[origin_conversation_id])
+    conversations: Mapped[list[Conversation]] = relationship(
+        foreign_keys=[Conversation.ticket_id], viewonly=True, order_by=Conversation.id
+    )
+
+
+class TimelineEvent(Base):
+    __tablename__ = "timeline_events"
+    __table_args__ = (
+        Index("ix_timeline_ticket", "ticket_id", "id"),
+        Index("ix_timeline_conversation", "conversation_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    type: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    message_row_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL")
+    )
+    actor_kind: Mapped[str] = mapped_column(String(16))  # user, contact, trigger, workflow, system
+    actor_id: Mapped[int | None]
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    cause_id: Mapped[int | None] = mapped_column(
+        ForeignKey("timeline_events.id", ondelete="SET NULL")
+    )
+    summary: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DomainEvent(Base):
+    """The durable event queue (SPEC E2): written with the change, handled after commit."""
+
+    __tablename__ = "domain_events"
+    __table_args__ = (Index("ix_domain_events_pending", "processed_at", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Trigger(Base):
+    __tablename__ = "triggers"
+    __table_args__ = (UniqueConstraint("pipeline_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # email_sent / customer_replied
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    target_status_id: Mapped[int | None] = mapped_column(
+        ForeignKey("statuses.id", ondelete="SET NULL")
+    )
+    pipeline: Mapped[Pipeline] = relationship(back_populates="triggers")
+    target_status: Mapped[Status | None] = relationship()
+
+
+class Template(Base):
+    __tablename__ = "templates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Workflow(Base):
+    """A status-action list is a workflow with enrollment "ticket status is X" (SPEC R-A7)."""
+
+    __tablename__ = "workflows"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"))
+    status_id: Mapped[int | None] = mapped_column(
+        ForeignKey("statuses.id", ondelete="CASCADE"), index=True
+    )
+    builtin: Mapped[bool] = mapped_column(Boolean, default=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    reenroll: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Extra enrollment conditions, e.g. {"sources": ["chat"]} (SPEC R-A8).
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    cloned_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workflows.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actions: Mapped[list[WorkflowAction]] = relationship(
+        back_populates="workflow",
+        order_by="WorkflowAction.position",
+        cascade="all, delete-orphan",
+    )
+    status: Mapped[Status | None] = relationship()
+
+
+class WorkflowAction(Base):
+    __tablename__ = "workflow_actions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(32))  # send_email / notify
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    workflow: Mapped[Workflow] = relationship(back_populates="actions")
+    comments: Mapped[list[ActionComment]] = relationship(
+        cascade="all, delete-orphan", order_by="ActionComment.id"
+    )
+
+
+class ActionComment(Base):
+    __tablename__ = "action_comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("workflow_actions.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Enrollment(Base):
+    __tablename__ = "enrollments"
+    __table_args__ = (Index("ix_enrollments_workflow_ticket", "workflow_id", "ticket_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    cause_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("timeline_events.id", ondelete="SET NULL")
+    )
+
+
+class ActionRun(Base):
+    """One action of one enrollment: ok, failed (retryable) or skipped, with why."""
+
+    __tablename__ = "action_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workflow_actions.id", ondelete="SET NULL")
+    )
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(8))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    depth: Mapped[int] = mapped_column(default=0)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMail(Base):
+    """An email waiting for SMTP, written in the transaction of the change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state", "state", "next_attempt_at", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_row_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL")
+    )
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), index=True
+    )
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # reply / automated / notification
+    template_name: Mapped[str | None] = mapped_column(String(200))
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    mail_from: Mapped[str] = mapped_column(String(320))
+    rcpt_to: Mapped[list[Any]] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(8), default="queued")  # queued/sent/failed/held
+    held_reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user", "user_id", "read_at", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+
+class ImportFailure(Base):
+    """Raw mail that could not be stored, kept with its reason so nothing is lost."""
+
+    __tablename__ = "import_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
+    source: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

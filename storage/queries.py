@@ -1,0 +1,326 @@
+"""Read models: plain dicts for the CLI's JSON (stable, documented in the README) and screens.
+
+Everything here only reads. Lists use keyset pagination (`after_id`) and the indexes in models.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage import models as m
+
+JSON_VERSION = 1
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def ticket_row(ticket: m.Ticket) -> dict[str, Any]:
+    return {
+        "number": ticket.id,
+        "subject": ticket.subject,
+        "pipeline": ticket.pipeline.name,
+        "status": ticket.status.label,
+        "state": ticket.status.state,
+        "owner": ticket.owner.name if ticket.owner else None,
+        "priority": ticket.priority,
+        "contact": ticket.contact.email if ticket.contact else None,
+        "contact_name": ticket.contact.name if ticket.contact else None,
+        "source": ticket.source,
+        "channel": ticket.channel.name if ticket.channel else None,
+        "origin_conversation": ticket.origin_conversation_id,
+        "reopened": ticket.reopened,
+        "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
+        "first_response_at": iso(ticket.first_response_at),
+        "last_customer_reply_at": iso(ticket.last_customer_reply_at),
+        "last_rep_reply_at": iso(ticket.last_rep_reply_at),
+        "closed_at": iso(ticket.closed_at),
+    }
+
+
+def list_tickets(
+    session: Session,
+    *,
+    status: str | None = None,
+    pipeline: str | None = None,
+    after_id: int = 0,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    query = select(m.Ticket).where(m.Ticket.id > after_id).order_by(m.Ticket.id).limit(limit)
+    if status is not None:
+        query = query.join(m.Status, m.Ticket.status_id == m.Status.id).where(
+            func.lower(m.Status.label) == status.lower()
+        )
+    if pipeline is not None:
+        query = query.join(m.Pipeline, m.Ticket.pipeline_id == m.Pipeline.id).where(
+            m.Pipeline.name == pipeline
+        )
+    return [ticket_row(t) for t in session.scalars(query)]
+
+
+def message_row(message: m.Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "direction": message.direction,
+        "message_id": message.message_id,
+        "in_reply_to": message.in_reply_to,
+        "from": message.from_addr,
+        "from_name": message.from_name,
+        "to": message.to_addrs,
+        "cc": message.cc_addrs,
+        "subject": message.subject,
+        "sent_at": iso(message.sent_at),
+        "sent_from": message.sent_from,
+        "author": message.author.name if message.author else None,
+        "forwarded": message.forwarded_reason,
+        "automated": message.automated_kind,
+        "automated_reason": message.automated_reason,
+        "template": message.template_name,
+        "thread_reason": message.thread_reason,
+        "thread_conflict": message.thread_conflict,
+        "attachments": [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+            for a in message.attachments
+        ],
+        "text": message.body_text,
+    }
+
+
+def timeline_row(event: m.TimelineEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "at": iso(event.at),
+        "type": event.type,
+        "actor": {"kind": event.actor_kind, "id": event.actor_id, "name": event.actor_name},
+        "cause": event.cause_id,
+        "conversation": event.conversation_id,
+        "message": event.message_row_id,
+        "summary": event.summary,
+        "data": event.data,
+    }
+
+
+def conversation_row(session: Session, conversation: m.Conversation) -> dict[str, Any]:
+    messages = session.scalars(
+        select(m.Message).where(m.Message.conversation_id == conversation.id).order_by(m.Message.id)
+    )
+    return {
+        "id": conversation.id,
+        "channel": conversation.channel.name,
+        "source": conversation.source,
+        "contact": conversation.contact.email if conversation.contact else None,
+        "subject": conversation.subject,
+        "state": conversation.state,
+        "assignee": conversation.assignee.name if conversation.assignee else None,
+        "automated": conversation.automated,
+        "ticket": conversation.ticket_id,
+        "association": conversation.association,
+        "messages": [message_row(x) for x in messages],
+    }
+
+
+def ticket_detail(session: Session, number: int) -> dict[str, Any] | None:
+    ticket = session.get(m.Ticket, number)
+    if ticket is None:
+        return None
+    conversations = session.scalars(
+        select(m.Conversation).where(m.Conversation.ticket_id == number).order_by(m.Conversation.id)
+    )
+    events = session.scalars(
+        select(m.TimelineEvent)
+        .where(m.TimelineEvent.ticket_id == number)
+        .order_by(m.TimelineEvent.id)
+    )
+    outbox = session.scalars(
+        select(m.OutboxMail).where(m.OutboxMail.ticket_id == number).order_by(m.OutboxMail.id)
+    )
+    return {
+        "version": JSON_VERSION,
+        "ticket": ticket_row(ticket),
+        "conversations": [conversation_row(session, c) for c in conversations],
+        "timeline": [timeline_row(e) for e in events],
+        "outbox": [outbox_row(o) for o in outbox],
+    }
+
+
+def list_conversations(
+    session: Session, *, after_id: int = 0, limit: int = 1000, automated: bool | None = None
+) -> list[dict[str, Any]]:
+    query = (
+        select(m.Conversation)
+        .where(m.Conversation.id > after_id)
+        .order_by(m.Conversation.id)
+        .limit(limit)
+    )
+    if automated is not None:
+        query = query.where(m.Conversation.automated == automated)
+    counts = dict(
+        session.execute(
+            select(m.Message.conversation_id, func.count()).group_by(m.Message.conversation_id)
+        ).all()
+    )
+    return [
+        {
+            "id": c.id,
+            "channel": c.channel.name,
+            "source": c.source,
+            "contact": c.contact.email if c.contact else None,
+            "subject": c.subject,
+            "state": c.state,
+            "automated": c.automated,
+            "ticket": c.ticket_id,
+            "association": c.association,
+            "messages": counts.get(c.id, 0),
+            "updated_at": iso(c.updated_at),
+        }
+        for c in session.scalars(query)
+    ]
+
+
+def outbox_row(row: m.OutboxMail) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "state": row.state,
+        "kind": row.kind,
+        "ticket": row.ticket_id,
+        "template": row.template_name,
+        "message_id": row.message_id,
+        "from": row.mail_from,
+        "to": row.rcpt_to,
+        "subject": row.subject,
+        "held_reason": row.held_reason,
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "created_at": iso(row.created_at),
+        "sent_at": iso(row.sent_at),
+    }
+
+
+def list_outbox(
+    session: Session, *, state: str | None = None, after_id: int = 0, limit: int = 1000
+) -> list[dict[str, Any]]:
+    query = select(m.OutboxMail).where(m.OutboxMail.id > after_id).order_by(m.OutboxMail.id)
+    if state is not None:
+        query = query.where(m.OutboxMail.state == state)
+    return [outbox_row(r) for r in session.scalars(query.limit(limit))]
+
+
+def outbox_raw(session: Session, outbox_id: int) -> bytes | None:
+    row = session.get(m.OutboxMail, outbox_id)
+    return row.raw if row is not None else None
+
+
+def channel_rows(session: Session) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": c.name,
+            "kind": c.kind,
+            "address": c.address,
+            "pipeline": c.pipeline.name,
+            "ticket_automation": c.ticket_automation,
+            "bulk_opens_tickets": c.bulk_opens_tickets,
+        }
+        for c in session.scalars(select(m.Channel).order_by(m.Channel.id))
+    ]
+
+
+def automation_view(session: Session, pipeline: m.Pipeline) -> dict[str, Any]:
+    """Triggers and status actions of one pipeline, as the settings screen shows them."""
+    from automation.triggers import TRIGGER_NAMES
+
+    triggers = session.scalars(
+        select(m.Trigger).where(m.Trigger.pipeline_id == pipeline.id).order_by(m.Trigger.id)
+    )
+    statuses = []
+    for status in pipeline.statuses:
+        workflows = session.scalars(
+            select(m.Workflow).where(m.Workflow.status_id == status.id).order_by(m.Workflow.id)
+        )
+        statuses.append(
+            {
+                "status": status.label,
+                "state": status.state,
+                "workflows": [workflow_row(session, w) for w in workflows],
+            }
+        )
+    branding = session.get(m.Setting, "branding")
+    return {
+        "version": JSON_VERSION,
+        "pipeline": pipeline.name,
+        "triggers": [
+            {
+                "kind": t.kind,
+                "name": TRIGGER_NAMES[t.kind],
+                "enabled": t.enabled,
+                "target": t.target_status.label if t.target_status else None,
+                "broken": t.target_status is None,
+                "workflow": {
+                    "enrollment": _trigger_enrollment(t.kind),
+                    "action": f"Set ticket status to {t.target_status.label}"
+                    if t.target_status
+                    else "Set ticket status to (removed status: broken)",
+                },
+            }
+            for t in triggers
+        ],
+        "statuses": statuses,
+        "branding": branding.value if branding is not None else True,
+    }
+
+
+def _trigger_enrollment(kind: str) -> str:
+    if kind == "email_sent":
+        return "A user sends an email to the contact from the ticket record"
+    return "The contact replies in the thread the ticket was created from"
+
+
+def workflow_row(session: Session, workflow: m.Workflow) -> dict[str, Any]:
+    from automation.actions import describe_action
+    from storage.repository import SqlRepository
+
+    repo = SqlRepository(session)
+    enrolled = session.scalar(
+        select(func.count())
+        .select_from(m.Enrollment)
+        .where(m.Enrollment.workflow_id == workflow.id)
+    )
+    return {
+        "id": workflow.id,
+        "name": workflow.name,
+        "builtin": workflow.builtin,
+        "enabled": workflow.enabled,
+        "reenroll": workflow.reenroll,
+        "enrollment": f"Ticket status is {workflow.status.label}" if workflow.status else None,
+        "conditions": workflow.conditions,
+        "enrolled_tickets": enrolled or 0,
+        "actions": [
+            {
+                "id": a.id,
+                "position": a.position,
+                "kind": a.kind,
+                "description": describe_action(repo, a),
+                "config": a.config,
+                "comments": [c.body for c in a.comments],
+            }
+            for a in workflow.actions
+        ],
+    }
+
+
+def import_failures(session: Session) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f.id,
+            "source": f.source,
+            "reason": f.reason,
+            "size": len(f.raw),
+            "at": iso(f.created_at),
+        }
+        for f in session.scalars(select(m.ImportFailure).order_by(m.ImportFailure.id))
+    ]

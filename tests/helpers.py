@@ -1,0 +1,165 @@
+"""Test helpers: build mail; drive a real database through the real ingestion path and engine."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any, TypeVar
+
+from automation import admin, services
+from automation.engine import Engine
+from automation.ingest import IngestResult, ingest_message
+from mail.parse import parse_message
+from storage import queries
+from storage.database import Database
+from storage.repository import SqlRepository
+
+T = TypeVar("T")
+SUPPORT = "support@help.example"
+CUSTOMER = "carol@customer.example"
+_counter = itertools.count(1)
+_clock = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+def make_mail(
+    *,
+    sender: str = CUSTOMER,
+    name: str = "Carol Customer",
+    to: str = SUPPORT,
+    subject: str = "Printer on fire",
+    body: str = "Hello, my printer is on fire. Please help.",
+    in_reply_to: str | None = None,
+    references: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+    message_id: str | None = None,
+) -> tuple[bytes, str]:
+    """A plain-text email as raw bytes, and its Message-ID."""
+    n = next(_counter)
+    msg = EmailMessage()
+    msg["From"] = f"{name} <{sender}>" if name else sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(_clock + timedelta(minutes=n))
+    mid = message_id or f"<m{n}.{datetime.now().timestamp()}@{sender.split('@')[-1]}>"
+    msg["Message-ID"] = mid
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    refs = references if references is not None else ([in_reply_to] if in_reply_to else [])
+    if refs:
+        msg["References"] = " ".join(refs)
+    for key, value in (headers or {}).items():
+        msg[key] = value
+    msg.set_content(body)
+    return bytes(msg), mid
+
+
+class Desk:
+    """A help desk on a real database: defaults, one email channel, an admin and a rep."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.engine = Engine(db)
+
+    @classmethod
+    async def create(
+        cls, db: Database, *, received: bool = True, closed: bool = True, chat: bool = False
+    ) -> Desk:
+        desk = cls(db)
+
+        def setup(repo: SqlRepository) -> None:
+            admin.ensure_defaults(repo)
+            boss = repo.user_by_name("admin")
+            repo.add_user(
+                "rita", display_name="Rita Rep", email="rita@help.example", is_admin=False
+            )
+            admin.add_channel(
+                repo,
+                boss,
+                name="support",
+                kind="email",
+                address=SUPPORT,
+                pipeline_name=None,
+                ticket_automation=True,
+            )
+            if chat:
+                admin.add_channel(
+                    repo,
+                    boss,
+                    name="chat",
+                    kind="chat",
+                    address=None,
+                    pipeline_name=None,
+                    ticket_automation=True,
+                )
+            if received:
+                admin.add_action(
+                    repo,
+                    boss,
+                    pipeline_name=None,
+                    status_label="New",
+                    kind="send_email",
+                    template_name="Ticket received",
+                )
+            if closed:
+                admin.add_action(
+                    repo,
+                    boss,
+                    pipeline_name=None,
+                    status_label="Closed",
+                    kind="send_email",
+                    template_name="Ticket closed",
+                )
+
+        await db.migrate()
+        await db.run(setup)
+        return desk
+
+    async def run(self, fn: Callable[[SqlRepository], T]) -> T:
+        result = await self.db.run(fn)
+        await self.engine.drain()
+        return result
+
+    async def receive(self, raw: bytes, channel: str = "support") -> IngestResult:
+        def store(repo: SqlRepository) -> IngestResult:
+            return ingest_message(repo, admin.channel_named(repo, channel), parse_message(raw), raw)
+
+        return await self.run(store)
+
+    async def as_user(self, name: str, fn: Callable[[SqlRepository, Any], T]) -> T:
+        return await self.run(lambda repo: fn(repo, repo.user_by_name(name)))
+
+    async def reply(self, number: int, body: str = "We are on it.", **kw: Any) -> int:
+        return await self.as_user(
+            "rita", lambda repo, user: services.reply(repo, user, number, body, **kw)
+        )
+
+    async def move(self, number: int, status: str, user: str = "rita") -> None:
+        await self.as_user(user, lambda repo, u: services.move_ticket(repo, u, number, status))
+
+    async def admin(self, fn: Callable[[SqlRepository, Any], T]) -> T:
+        return await self.as_user("admin", fn)
+
+    async def ticket(self, number: int) -> dict[str, Any]:
+        detail = await self.db.query(lambda s: queries.ticket_detail(s, number))
+        assert detail is not None, f"no ticket #{number}"
+        return detail
+
+    async def tickets(self) -> list[dict[str, Any]]:
+        return await self.db.query(lambda s: queries.list_tickets(s))
+
+    async def outbox(self) -> list[dict[str, Any]]:
+        return await self.db.query(lambda s: queries.list_outbox(s))
+
+    async def status(self, number: int) -> str:
+        return str((await self.ticket(number))["ticket"]["status"])
+
+    async def timeline_types(self, number: int) -> list[str]:
+        return [e["type"] for e in (await self.ticket(number))["timeline"]]
+
+    async def outbox_raw(self, outbox_id: int) -> bytes:
+        raw = await self.db.query(lambda s: queries.outbox_raw(s, outbox_id))
+        assert raw is not None
+        return raw

@@ -1,0 +1,282 @@
+"""The `deskline` command line as a user runs it: a real subprocess on a real SQLite file.
+
+The scenario follows the issue's acceptance script; each step cites the SPEC rule it shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import make_mail
+
+pytestmark = pytest.mark.sqlite_only
+SUPPORT = "help@acme.example"
+
+
+class Cli:
+    def __init__(self, tmp_path: Path) -> None:
+        self.db = tmp_path / "desk.db"
+        self.mail = tmp_path / "mail"
+        self.mail.mkdir()
+        self.count = 0
+
+    def run(
+        self,
+        *args: str,
+        ok: bool = True,
+        env: dict[str, str] | None = None,
+        stdin: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "app.cli", "--db", str(self.db), *args],
+            capture_output=True,
+            text=True,
+            input=stdin,
+            timeout=120,
+            env={**os.environ, "DESKLINE_USER": "", **(env or {})},
+        )
+        if ok:
+            assert proc.returncode == 0, f"{args}: {proc.stderr}"
+        return proc
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args, "--json").stdout)
+
+    def deliver(self, raw: bytes) -> dict[str, Any]:
+        self.count += 1
+        path = self.mail / f"{self.count:03d}.eml"
+        path.write_bytes(raw)
+        return self.json("import", str(path), "--channel", "support")
+
+    def ticket(self, number: int) -> dict[str, Any]:
+        return self.json("ticket", "show", str(number))
+
+    def status(self, number: int) -> str:
+        return str(self.ticket(number)["ticket"]["status"])
+
+    def outbox(self) -> list[dict[str, Any]]:
+        return list(self.json("outbox")["outbox"])
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    c = Cli(tmp_path)
+    c.run("init")
+    c.run("channel", "add", "support", "--address", SUPPORT)
+    c.run("automation", "action", "add", "--status", "New", "--send-email", "Ticket received")
+    c.run("automation", "action", "add", "--status", "Closed", "--send-email", "Ticket closed")
+    c.run("user", "add", "rita", "--email", "rita@acme.example")
+    return c
+
+
+def test_scenario_through_the_cli(cli: Cli) -> None:
+    # R-C1 + R-A2: new mail opens a ticket in New, and exactly one threaded "Ticket received"
+    first, first_id = make_mail(to=SUPPORT, subject="Order 1138 arrived broken")
+    assert cli.deliver(first)["stored"] == 1
+    [ticket] = cli.json("tickets")["tickets"]
+    assert (ticket["number"], ticket["status"]) == (1, "New")
+    [ack] = cli.outbox()
+    assert ack["template"] == "Ticket received"
+    raw_ack = cli.run("outbox", "--raw", str(ack["id"])).stdout
+    assert f"In-Reply-To: {first_id}" in raw_ack
+
+    # R-T1: a reply from the ticket record moves it; from the contact record it does not
+    cli.run("reply", "1", "--text", "Sorry! A new one is on its way.", "--as", "rita")
+    assert cli.status(1) == "Waiting on contact"
+    cli.run("move", "1", "New")
+    cli.run("reply", "1", "--text", "Just checking.", "--from-contact-record")
+    assert cli.status(1) == "New"
+
+    # R-T2: the customer's reply in the origin thread
+    reply, _ = make_mail(to=SUPPORT, subject="Re: Order 1138", in_reply_to=first_id)
+    assert cli.deliver(reply)["threaded"] == 1
+    assert cli.status(1) == "Waiting on us"
+
+    # R-T2.1: a forward and a new thread from the same customer do not fire it
+    cli.run("move", "1", "Waiting on contact")
+    fwd, _ = make_mail(to=SUPPORT, subject="Fwd: Order 1138", in_reply_to=first_id)
+    cli.deliver(fwd)
+    other, _ = make_mail(to=SUPPORT, subject="Unrelated question")
+    cli.deliver(other)
+    assert cli.status(1) == "Waiting on contact"
+    assert len(cli.json("tickets")["tickets"]) == 2
+
+    # R-A1/R-A2: Closed queues "Ticket closed"
+    cli.run("move", "1", "Closed")
+    assert [o["template"] for o in cli.outbox()].count("Ticket closed") == 1
+
+    # R-T2.3: a reply after closing reopens; R-A7: closing again sends nothing more
+    again, _ = make_mail(to=SUPPORT, subject="Re: Order 1138", in_reply_to=first_id)
+    cli.deliver(again)
+    detail = cli.ticket(1)
+    assert (detail["ticket"]["status"], detail["ticket"]["reopened"]) == ("Waiting on us", True)
+    assert any(e["summary"] == "Reopened by customer reply" for e in detail["timeline"])
+    cli.run("close", "1")
+    assert [o["template"] for o in cli.outbox()].count("Ticket closed") == 1
+
+    # R-C4/R-T7: an auto-reply or a bounce opens no ticket and is answered by nothing
+    before = len(cli.outbox())
+    ooo, _ = make_mail(
+        to=SUPPORT, subject="Out of Office: back Monday", headers={"Auto-Submitted": "auto-replied"}
+    )
+    assert cli.deliver(ooo)["automated"] == 1
+    bounce, _ = make_mail(
+        sender="MAILER-DAEMON@mx.acme.example",
+        name="Mail Delivery System",
+        to=SUPPORT,
+        subject="Undelivered Mail Returned to Sender",
+    )
+    assert cli.deliver(bounce)["automated"] == 1
+    assert len(cli.json("tickets")["tickets"]) == 2
+    assert len(cli.outbox()) == before
+
+    # SPEC §6: a stranger quoting [#1] gets a ticket of their own
+    stranger, _ = make_mail(sender="eve@else.example", to=SUPPORT, subject="Re: [#1] refund me")
+    cli.deliver(stranger)
+    tickets = cli.json("tickets")["tickets"]
+    assert tickets[-1]["contact"] == "eve@else.example"
+
+    # R-T3: switching a trigger off stops it
+    cli.run("automation", "set", "customer-replied", "off")
+    cli.run("move", "1", "Waiting on contact")
+    late, _ = make_mail(to=SUPPORT, subject="Re: Order 1138", in_reply_to=first_id)
+    cli.deliver(late)
+    assert cli.status(1) == "Waiting on contact"
+
+    # E12: the JSON shows every step on the timeline with its cause
+    timeline = cli.ticket(1)["timeline"]
+    kinds = {e["type"] for e in timeline}
+    assert {
+        "message_received",
+        "ticket_created",
+        "trigger_fired",
+        "trigger_skipped",
+        "status_changed",
+        "reopened",
+        "enrolled",
+        "action_ran",
+        "mail_queued",
+        "inbox_note",
+    } <= kinds
+    ids = {e["id"] for e in timeline}
+    assert all(e["cause"] in ids for e in timeline if e["cause"])
+    assert all(
+        e["actor"]["kind"] in {"user", "contact", "trigger", "workflow", "system"} for e in timeline
+    )
+
+
+def test_automation_show_and_action_list(cli: Cli) -> None:
+    view = cli.json("automation", "show")
+    assert [t["enabled"] for t in view["triggers"]] == [True, True]
+    assert view["triggers"][0]["target"] == "Waiting on contact"
+    actions = cli.json("automation", "action", "list")
+    new = next(s for s in actions["statuses"] if s["status"] == "New")
+    action_id = new["workflows"][0]["actions"][0]["id"]
+    cli.run("automation", "action", "delete", str(action_id))
+    after = cli.json("automation", "action", "list")
+    assert (
+        next(s for s in after["statuses"] if s["status"] == "New")["workflows"][0]["actions"] == []
+    )
+    text = cli.run("automation", "show").stdout
+    assert "enrolled once" in text  # R-A7 said where the admin sees the actions
+
+
+def test_init_twice_is_safe(cli: Cli) -> None:
+    out = cli.run("init").stdout
+    assert "already initialised" in out
+    assert len(cli.json("automation", "show")["triggers"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("ticket", "show", "42"), "no ticket #42"),
+        (("move", "42", "Closed"), "no ticket #42"),
+        (("import", "/nonexistent/x.eml", "--channel", "support"), "no such file"),
+        (("import", "/dev/null", "--channel", "nope"), "no channel 'nope'"),
+        (("automation", "set", "email-sent", "--target", "Closed"), "closed status"),
+        (("channel", "add", "x", "--address", "bad\r\naddress"), "valid --address"),
+    ],
+)
+def test_bad_input_gets_one_line_and_nonzero_exit(
+    cli: Cli, args: tuple[str, ...], message: str
+) -> None:
+    proc = cli.run(*args, ok=False)
+    assert proc.returncode == 1
+    assert message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_unknown_status_names_the_choices(cli: Cli) -> None:
+    raw, _ = make_mail(to=SUPPORT)
+    cli.deliver(raw)
+    proc = cli.run("move", "1", "Limbo", ok=False)
+    assert proc.returncode == 1
+    assert "no status 'Limbo'" in proc.stderr and "Waiting on us" in proc.stderr
+
+
+def test_rep_cannot_change_settings(cli: Cli) -> None:
+    proc = cli.run("automation", "set", "email-sent", "off", "--as", "rita", ok=False)
+    assert "not an admin" in proc.stderr
+
+
+def test_bad_database_url_and_uninitialised_database(tmp_path: Path) -> None:
+    for url, message in [
+        ("mysql://x/y", "unsupported database"),
+        ("postgresql+asyncpg://u@127.0.0.1:1/x", "refused"),
+        (str(tmp_path / "fresh.db"), "not initialised"),
+    ]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "app.cli", "--db", url, "tickets"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 1, proc.stderr
+        assert message in proc.stderr.lower() or message in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_locked_database_is_reported_and_nothing_is_lost(cli: Cli) -> None:
+    raw, _ = make_mail(to=SUPPORT)
+    cli.deliver(raw)
+    holder = sqlite3.connect(cli.db)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        proc = cli.run("move", "1", "Closed", ok=False, env={"DESKLINE_BUSY_TIMEOUT_MS": "200"})
+    finally:
+        holder.rollback()
+        holder.close()
+    assert proc.returncode == 1
+    assert "locked" in proc.stderr
+    assert cli.status(1) == "New"
+    cli.run("move", "1", "Closed")  # and it works once the lock is gone
+    assert cli.status(1) == "Closed"
+
+
+def test_import_summary_reports_broken_mail_and_goes_on(cli: Cli) -> None:
+    folder = cli.mail / "batch"
+    folder.mkdir()
+    (folder / "a.eml").write_bytes(b"\x00\x01garbage")
+    (folder / "b.eml").write_bytes(make_mail(to=SUPPORT)[0])
+    proc = cli.run("import", str(folder), "--channel", "support")
+    assert "1 stored" in proc.stdout and "1 failed" in proc.stdout
+    failed = json.loads(cli.run("failed", "--json").stdout)
+    assert failed[0]["source"].endswith("a.eml")
+
+
+def test_terminal_output_strips_control_sequences(cli: Cli) -> None:
+    # SPEC §7: untrusted text never reaches the terminal as control sequences
+    raw, _ = make_mail(to=SUPPORT, subject="Hi \x1b]0;pwned\x07 there \x1b[31mred")
+    cli.deliver(raw)
+    out = cli.run("tickets").stdout
+    assert "\x1b" not in out and "\x07" not in out
