@@ -88,11 +88,13 @@ def run_action(
     cause_id: int,
     depth: int,
 ) -> str:
-    """Run one action in a savepoint; record ran / failed / skipped. Returns the state."""
+    """Run one action; record ran / failed / skipped. Returns the state."""
     label = describe_action(repo, action)
     try:
-        with repo.savepoint():
-            detail = _perform(repo, action, ticket, actor, cause_id)
+        # Actions check everything that can fail before they write, so an ActionFailed or
+        # ActionSkipped leaves nothing half-done and needs no savepoint. Anything else is a bug
+        # or a database error: it fails the whole event, which rolls back and is retried.
+        detail = _perform(repo, action, ticket, actor, cause_id)
     except ActionSkipped as exc:
         state, kind, detail = "skipped", Timeline.ACTION_SKIPPED, str(exc)
     except ActionFailed as exc:

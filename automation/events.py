@@ -38,6 +38,7 @@ class MessageReceived(DomainEvent):
     type: ClassVar[str] = "message_received"
     message_row_id: int
     cause_id: int | None = None  # the "message received" timeline event
+    new_conversation: bool = False  # the message started its conversation
 
 
 @dataclass(frozen=True)

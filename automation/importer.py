@@ -9,18 +9,21 @@ raw bytes and reason, and the import goes on.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from automation.engine import TransactionRunner, process_pending
+from automation.engine import Engine, TransactionRunner, process_local
 from automation.ingest import ingest_message
 from automation.ports import Repository
 from mail.parse import ParsedMail, parse_message
 from mail.sources import RawItem, ordered, scan
 
 BATCH = 200
+log = logging.getLogger("deskline.import")
 PENDING_PER_MESSAGE = (
     10_000  # effectively "all": a message's automation is bounded by the depth cap
 )
@@ -68,8 +71,19 @@ def prepare(item: RawItem) -> Prepared:
 
 
 def store_batch(
-    repo: Repository, channel_id: int, batch: Sequence[Prepared], historical: bool
+    repo: Repository,
+    channel_id: int,
+    batch: Sequence[Prepared],
+    historical: bool,
+    *,
+    isolate: bool = True,
 ) -> ImportSummary:
+    """Store a batch; with `isolate`, each message and each event in its own savepoint.
+
+    Without it nothing is isolated and the first error aborts the transaction: the caller then
+    runs the batch again isolated. Savepoints cost a flush and two statements each, and the
+    happy path needs none of them.
+    """
     summary = ImportSummary()
     channel = repo.channel(channel_id)
     for item in batch:
@@ -78,9 +92,11 @@ def store_batch(
             _fail(repo, summary, channel_id, item, item.error or "unparseable")
             continue
         try:
-            with repo.savepoint():
+            with repo.savepoint() if isolate else nullcontext():
                 result = ingest_message(repo, channel, item.mail, item.raw, historical=historical)
         except Exception as exc:
+            if not isolate:
+                raise
             _fail(repo, summary, channel_id, item, f"could not store: {type(exc).__name__}: {exc}")
             continue
         if result.outcome == "duplicate":
@@ -90,7 +106,7 @@ def store_batch(
         summary.threaded += result.threaded
         summary.automated += result.automated
         if not historical:
-            process_pending(repo, PENDING_PER_MESSAGE)
+            process_local(repo, isolate=isolate)
     return summary
 
 
@@ -113,15 +129,30 @@ async def import_paths(
 ) -> ImportSummary:
     items = ordered(list(scan(paths)))
     summary = ImportSummary()
+    engine = Engine(db)
+    await engine.drain()  # E6: older events first; then each batch handles its own
     for start in range(0, len(items), batch_size):
         prepared = [prepare(item) for item in items[start : start + batch_size]]
-        part = await db.run_bulk(
-            lambda repo, prepared=prepared: store_batch(repo, channel_id, prepared, historical)
-        )
+        part = await _store(db, channel_id, prepared, historical)
         _merge(summary, part)
+        await engine.drain()  # anything a batch left pending (a failed event to retry)
         if progress is not None:
             progress(min(start + batch_size, len(items)), len(items))
     return summary
+
+
+async def _store(
+    db: TransactionRunner, channel_id: int, prepared: list[Prepared], historical: bool
+) -> ImportSummary:
+    try:
+        return await db.run_bulk(
+            lambda repo: store_batch(repo, channel_id, prepared, historical, isolate=False)
+        )
+    except Exception:
+        log.info("a batch failed as a whole; storing it message by message", exc_info=True)
+        return await db.run_bulk(
+            lambda repo: store_batch(repo, channel_id, prepared, historical, isolate=True)
+        )
 
 
 def _merge(total: ImportSummary, part: ImportSummary) -> None:

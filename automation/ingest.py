@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from automation.events import Actor, MessageReceived, Timeline
-from automation.ports import ChannelLike, ConversationLike, MessageLike, Repository
+from automation.ports import (
+    ChannelLike,
+    ConversationLike,
+    MessageLike,
+    Repository,
+    StoredMessageRef,
+)
 from automation.threading import ThreadMatch, resolve_thread
 from mail.parse import ParsedMail
 
@@ -57,9 +63,10 @@ def ingest_message(
     conversation = match.conversation or _new_conversation(
         repo, channel, mail, sender, match, own=own_mail
     )
-    if user is None and sender and not own_mail:
-        repo.add_participants(conversation.id, [sender, *(a.addr for a in mail.cc)])
     automated_kind, automated_reason = _automation(mail, own_mail)
+    if automated_kind is None and user is None:
+        conversation.state = "open"
+    conversation.updated_at = repo.now()
     message = repo.add_inbound_message(
         conversation=conversation,
         channel_id=channel.id,
@@ -72,19 +79,23 @@ def ingest_message(
         automated_kind=automated_kind,
         automated_reason=automated_reason,
     )
-    automated = message.automated_kind is not None
-    if not automated and user is None:
-        conversation.state = "open"
-    conversation.updated_at = message.created_at
+    automated = automated_kind is not None
+    if user is None and sender and not own_mail:
+        repo.add_participants(
+            conversation.id,
+            [sender, *(a.addr for a in mail.cc)],
+            new=match.conversation is None,
+        )
     cause = _record_received(repo, conversation, message, user)
     if mail.bounce is not None and mail.bounce.permanent and bounce_target is not None:
         _mark_bouncing(repo, conversation, mail, cause)
     if historical:
         from automation.tickets import create_ticket_for_new_conversation
 
-        create_ticket_for_new_conversation(repo, message, cause_id=cause, run_actions=False)
+        if match.conversation is None:
+            create_ticket_for_new_conversation(repo, message, cause_id=cause, run_actions=False)
     else:
-        repo.emit(MessageReceived(message.id, cause_id=cause))
+        repo.emit(MessageReceived(message.id, cause, new_conversation=match.conversation is None))
     return IngestResult(
         "stored",
         message.id,
@@ -120,7 +131,7 @@ def _is_own_mail(repo: Repository, mail: ParsedMail, sender: str) -> bool:
     return bool(sender) and sender in repo.own_addresses()
 
 
-def _bounced_message(repo: Repository, mail: ParsedMail) -> MessageLike | None:
+def _bounced_message(repo: Repository, mail: ParsedMail) -> StoredMessageRef | None:
     """A bounce of our own outbound mail goes to the ticket whose mail bounced (R-C4)."""
     if mail.bounce is None:
         return None

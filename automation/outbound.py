@@ -10,9 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from automation.events import Actor, Timeline
-from automation.ports import ChannelLike, ConversationLike, Repository, TicketLike
+from automation.ports import (
+    ChannelLike,
+    ContactLike,
+    ConversationLike,
+    Repository,
+    TicketLike,
+)
 from mail.classify import is_never_notify_address
 from mail.compose import (
+    HeaderInjectionError,
     OutgoingMail,
     build_message,
     make_message_id,
@@ -47,7 +54,18 @@ def thread_headers(
     return parent.message_id, refs
 
 
-def hold_reason(repo: Repository, recipient: str, *, automated: bool) -> str | None:
+def _build(mail: OutgoingMail) -> tuple[bytes, str | None]:
+    """The email's bytes, or why it cannot be built (an address that is not valid, say): such
+    mail is held with that reason rather than lost or crashing the action."""
+    try:
+        return build_message(mail), None
+    except HeaderInjectionError as exc:
+        return b"", f"cannot build the email: {exc}"
+
+
+def hold_reason(
+    repo: Repository, recipient: str, *, automated: bool, contact: ContactLike | None = None
+) -> str | None:
     """SPEC §7: never-notify addresses, our own addresses, recipients that bounced recently."""
     if not recipient:
         return "no recipient address"
@@ -55,7 +73,8 @@ def hold_reason(repo: Repository, recipient: str, *, automated: bool) -> str | N
         return f"{recipient} is one of Deskline's own addresses"
     if automated and is_never_notify_address(recipient):
         return f"{recipient} is a never-notify address (daemon, postmaster, noreply)"
-    contact = repo.contact_by_email(recipient)
+    if contact is None or contact.email != recipient:
+        contact = repo.contact_by_email(recipient)
     if (
         automated
         and contact is not None
@@ -92,7 +111,7 @@ def queue_conversation_mail(
         channel_domain(channel), repo.secret(), f"t{number}" if number else f"c{conversation.id}"
     )
     full_subject = with_ticket_token(subject, number) if number else subject
-    raw = build_message(
+    raw, unbuildable = _build(
         OutgoingMail(
             from_addr=Address(channel.address or "", channel.name),
             to=(Address(recipient, contact.name if contact else ""),),
@@ -105,8 +124,12 @@ def queue_conversation_mail(
             loop_marker=repo.instance_id(),
         )
     )
-    held = extra_hold or hold_reason(repo, recipient, automated=automated)
-    message = repo.add_outbound_message(
+    held = (
+        unbuildable
+        or hold_reason(repo, recipient, automated=automated, contact=contact)
+        or extra_hold
+    )
+    message_row_id = repo.add_outbound_message(
         conversation=conversation,
         message_id=message_id,
         in_reply_to=in_reply_to,
@@ -121,7 +144,7 @@ def queue_conversation_mail(
         template_name=template_name,
     )
     outbox_id = repo.add_outbox(
-        message_row_id=message.id,
+        message_row_id=message_row_id,
         ticket_id=number,
         channel_id=channel.id,
         kind=kind,
@@ -140,7 +163,7 @@ def queue_conversation_mail(
         actor,
         ticket_id=number,
         conversation_id=conversation.id,
-        message_row_id=message.id,
+        message_row_id=message_row_id,
         cause_id=cause_id,
         summary=(
             f"Email “{full_subject}” to {recipient or '(nobody)'} "
@@ -155,7 +178,7 @@ def queue_conversation_mail(
             "held_reason": held,
         },
     )
-    return Queued(outbox_id, message.id, timeline_id, state)
+    return Queued(outbox_id, message_row_id, timeline_id, state)
 
 
 def queue_notification_mail(
@@ -174,7 +197,7 @@ def queue_notification_mail(
     sender = channel.address if channel is not None and channel.address else ""
     message_id = make_message_id(channel_domain(channel), repo.secret(), f"n{ticket.id}")
     full_subject = with_ticket_token(subject, ticket.id)
-    raw = build_message(
+    raw, unbuildable = _build(
         OutgoingMail(
             from_addr=Address(sender or "deskline@localhost", "Deskline"),
             to=(Address(recipient, recipient_name),),
@@ -187,7 +210,7 @@ def queue_notification_mail(
             loop_marker=repo.instance_id(),
         )
     )
-    held = hold_reason(repo, recipient, automated=True)
+    held = unbuildable or hold_reason(repo, recipient, automated=True)
     outbox_id = repo.add_outbox(
         message_row_id=None,
         ticket_id=ticket.id,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 BRANDING_LINE = "—\nSent by Deskline, the help desk in your terminal."
@@ -41,10 +42,15 @@ def builtin_template_text(name: str) -> tuple[str, str]:
     )
 
 
+@lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    return _env.from_string(source)
+
+
 def render(subject: str, body: str, variables: dict[str, Any]) -> Rendered:
     try:
-        rendered_subject = _env.from_string(subject).render(variables)
-        rendered_body = _env.from_string(body).render(variables)
+        rendered_subject = _compiled(subject).render(variables)
+        rendered_body = _compiled(body).render(variables)
     except TemplateError as exc:
         raise TemplateRenderError(f"{type(exc).__name__}: {exc}") from exc
     except Exception as exc:  # the sandbox raises SecurityError and friends; never crash the engine

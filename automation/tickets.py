@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from automation.events import MAX_DEPTH, Actor, StatusEntered, Timeline
 from automation.ports import (
     ConversationLike,
@@ -17,11 +19,13 @@ LIVE_SOURCES_EXCLUDED = frozenset({"chat", "messenger"})  # R-A8, E9
 def create_ticket_for_new_conversation(
     repo: Repository, message: MessageLike, *, cause_id: int | None, run_actions: bool = True
 ) -> TicketLike | None:
-    """R-C1: a new inbound conversation on a channel with ticket automation on opens a ticket."""
+    """R-C1: a new inbound conversation on a channel with ticket automation on opens a ticket.
+
+    Call it only for the first message of a conversation (R-C3: a message that belongs to an
+    existing conversation never creates a second ticket).
+    """
     conversation = repo.conversation(message.conversation_id)
     if conversation.ticket_id is not None or message.direction != "inbound":
-        return None  # R-C3: an existing conversation never creates a second ticket
-    if repo.first_message_id(conversation.id) != message.id:
         return None
     channel = conversation.channel
     if not channel.ticket_automation:
@@ -33,7 +37,10 @@ def create_ticket_for_new_conversation(
     if message.automated_kind == "own":
         return None
     actor = Actor("system", None, f"channel {channel.name}")
-    return open_ticket(repo, conversation, actor, cause_id=cause_id, run_actions=run_actions)
+    replied_at = message.sent_at if message.automated_kind is None else None
+    return open_ticket(
+        repo, conversation, actor, cause_id=cause_id, run_actions=run_actions, replied_at=replied_at
+    )
 
 
 def open_ticket(
@@ -43,6 +50,7 @@ def open_ticket(
     *,
     cause_id: int | None,
     run_actions: bool = True,
+    replied_at: datetime | None = None,
 ) -> TicketLike:
     pipeline = repo.pipeline(conversation.channel.pipeline_id)
     first = repo.statuses(pipeline.id)[0]
@@ -54,13 +62,11 @@ def open_ticket(
         channel_id=conversation.channel_id,
         source=conversation.source,
         origin_conversation_id=conversation.id,
+        last_customer_reply_at=replied_at or repo.last_inbound_at(conversation.id),
     )
     conversation.ticket_id = ticket.id
     conversation.association = "origin"
     repo.attach_conversation_timeline(conversation.id, ticket.id)
-    last_in = repo.last_inbound_at(conversation.id)
-    if last_in is not None:
-        ticket.last_customer_reply_at = last_in
     event_id = repo.add_timeline(
         Timeline.TICKET_CREATED,
         actor,

@@ -23,7 +23,8 @@ def on_message_received(repo: Repository, event: MessageReceived) -> None:
     message = repo.message(event.message_row_id)
     conversation = repo.conversation(message.conversation_id)
     if conversation.ticket_id is None:
-        create_ticket_for_new_conversation(repo, message, cause_id=event.cause_id)
+        if event.new_conversation:
+            create_ticket_for_new_conversation(repo, message, cause_id=event.cause_id)
         return
     if message.direction != "inbound":
         return  # E10: mail from a user's own address fires no trigger

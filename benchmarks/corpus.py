@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-WORDS = (
+_VOCABULARY = (
     "invoice order printer login password export refund shipping account error screen "
     "update server timeout billing report crash upgrade license customer delivery broken "
     "please help urgent thanks again question issue since yesterday working again"
-).split()
+)
+WORDS = tuple(_VOCABULARY.split())
 SUPPORT = "support@bench.deskline.test"
 
 
@@ -34,7 +35,12 @@ def _text(rng: random.Random, words: int) -> str:
 
 
 def _message(
-    rng: random.Random, n: int, sender: str, subject: str, when: datetime, kind: str,
+    rng: random.Random,
+    n: int,
+    sender: str,
+    subject: str,
+    when: datetime,
+    kind: str,
     parent: list[str] | None,
 ) -> tuple[bytes, str]:
     msg = EmailMessage()
@@ -51,13 +57,18 @@ def _message(
         msg["Auto-Submitted"] = "auto-replied"
     body = _text(rng, rng.randint(30, 200))
     if kind == "html":
-        msg.set_content(f"<html><body><p>{body.replace(chr(10), '</p><p>')}</p></body></html>",
-                        subtype="html")
+        msg.set_content(
+            f"<html><body><p>{body.replace(chr(10), '</p><p>')}</p></body></html>", subtype="html"
+        )
     else:
         msg.set_content(body)
     if kind == "attachment":
-        msg.add_attachment(rng.randbytes(rng.randint(2_000, 20_000)), maintype="application",
-                           subtype="pdf", filename="scan.pdf")
+        msg.add_attachment(
+            rng.randbytes(rng.randint(2_000, 20_000)),
+            maintype="application",
+            subtype="pdf",
+            filename="scan.pdf",
+        )
     return bytes(msg), mid
 
 
@@ -71,12 +82,20 @@ def generate(count: int, seed: int = 1) -> tuple[list[bytes], list[Thread]]:
     for n in range(count):
         when = start + timedelta(seconds=30 * n)
         roll = rng.random()
-        kind = "html" if roll < 0.15 else "attachment" if roll < 0.20 else "auto" if roll < 0.22 \
+        kind = (
+            "html"
+            if roll < 0.15
+            else "attachment"
+            if roll < 0.20
+            else "auto"
+            if roll < 0.22
             else "plain"
+        )
         if threads and rng.random() < 0.30 and kind != "auto":
             thread = rng.choice(threads)
-            raw, mid = _message(rng, n, thread.sender, f"Re: {thread.subject}", when, kind,
-                                thread.message_ids)
+            raw, mid = _message(
+                rng, n, thread.sender, f"Re: {thread.subject}", when, kind, thread.message_ids
+            )
             thread.message_ids.append(mid)
         else:
             sender = f"c{n}@cust{n % 997}.example"
@@ -97,6 +116,13 @@ def replies_to_ours(
     rng = random.Random(seed)
     start = datetime(2026, 6, 1, tzinfo=UTC)
     for n, (to, subject, our_id) in enumerate(rng.sample(acks, min(count, len(acks)))):
-        raw, _ = _message(rng, 10_000_000 + n, to, f"Re: {subject}",
-                          start + timedelta(seconds=n), "plain", [our_id])
+        raw, _ = _message(
+            rng,
+            10_000_000 + n,
+            to,
+            f"Re: {subject}",
+            start + timedelta(seconds=n),
+            "plain",
+            [our_id],
+        )
         yield raw, our_id

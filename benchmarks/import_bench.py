@@ -33,8 +33,16 @@ def bare_parse(mails: list[bytes]) -> float:
     started = time.perf_counter()
     for raw in mails:
         msg = message_from_bytes(raw, policy=policy.default)
-        for name in ("From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To",
-                     "References"):
+        for name in (
+            "From",
+            "To",
+            "Cc",
+            "Subject",
+            "Date",
+            "Message-ID",
+            "In-Reply-To",
+            "References",
+        ):
             msg.get(name)
         body = msg.get_body(preferencelist=("plain", "html"))
         if body is not None:
@@ -57,12 +65,31 @@ async def configure(db: Database) -> int:
     def setup(repo) -> int:  # type: ignore[no-untyped-def]
         admin.ensure_defaults(repo)
         boss = repo.user_by_name("admin")
-        channel = admin.add_channel(repo, boss, name="support", kind="email", address=SUPPORT,
-                                    pipeline_name=None, ticket_automation=True)
-        admin.add_action(repo, boss, pipeline_name=None, status_label="New",
-                         kind="send_email", template_name="Ticket received")
-        admin.add_action(repo, boss, pipeline_name=None, status_label="Closed",
-                         kind="send_email", template_name="Ticket closed")
+        channel = admin.add_channel(
+            repo,
+            boss,
+            name="support",
+            kind="email",
+            address=SUPPORT,
+            pipeline_name=None,
+            ticket_automation=True,
+        )
+        admin.add_action(
+            repo,
+            boss,
+            pipeline_name=None,
+            status_label="New",
+            kind="send_email",
+            template_name="Ticket received",
+        )
+        admin.add_action(
+            repo,
+            boss,
+            pipeline_name=None,
+            status_label="Closed",
+            kind="send_email",
+            template_name="Ticket closed",
+        )
         return int(channel.id)
 
     await db.migrate()
@@ -72,8 +99,9 @@ async def configure(db: Database) -> int:
 async def acks_of(db: Database) -> list[tuple[str, str, str]]:
     def read(repo) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
         rows = repo.session.execute(
-            select(m.OutboxMail.rcpt_to, m.OutboxMail.subject, m.OutboxMail.message_id)
-            .where(m.OutboxMail.template_name == "Ticket received")
+            select(m.OutboxMail.rcpt_to, m.OutboxMail.subject, m.OutboxMail.message_id).where(
+                m.OutboxMail.template_name == "Ticket received"
+            )
         )
         return [(to[0], subject, mid) for to, subject, mid in rows]
 
@@ -84,10 +112,13 @@ async def check_threads(db: Database, threads: list, answered: list[str]) -> tup
     """(replies checked, replies on the wrong ticket)."""
 
     def check(repo) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-        ticket_of = dict(repo.session.execute(
-            select(m.Message.message_id, m.Conversation.ticket_id)
-            .join(m.Conversation, m.Message.conversation_id == m.Conversation.id)
-        ).all())
+        ticket_of = dict(
+            repo.session.execute(
+                select(m.Message.message_id, m.Conversation.ticket_id).join(
+                    m.Conversation, m.Message.conversation_id == m.Conversation.id
+                )
+            ).all()
+        )
         checked = wrong = 0
         for thread in threads:
             expected = ticket_of.get(thread.message_ids[0])
@@ -158,16 +189,20 @@ def main() -> None:
             result = asyncio.run(run(url, args.count, Path(tmp)))
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         ratio = result["import_rate"] / result["parse_rate"]
-        print(f"{name}: imported {result['stored']}/{result['messages']} mails "
-              f"({result['failed']} failed) in {result['import_s']:.1f} s")
+        print(
+            f"{name}: imported {result['stored']}/{result['messages']} mails "
+            f"({result['failed']} failed) in {result['import_s']:.1f} s"
+        )
         print(f"  import (live)        {result['import_rate']:8.0f} msg/s")
-        print(f"  bare parse baseline  {result['parse_rate']:8.0f} msg/s  (same corpus, "
-              "same process, 1 process each)")
+        print(
+            f"  bare parse baseline  {result['parse_rate']:8.0f} msg/s  (same corpus, "
+            "same process, 1 process each)"
+        )
         print(f"  ratio import/parse   {ratio:8.2f}   (goal: >= 0.33)")
         print(f"  peak memory (RSS)    {peak_mb:8.0f} MiB")
         print(f"  emails queued        {result['emails_queued']:8.0f}")
-        print(f"  replies on the right ticket: {result['replies_checked'] - result['replies_wrong']}"
-              f"/{result['replies_checked']}")
+        right = result["replies_checked"] - result["replies_wrong"]
+        print(f"  replies on the right ticket: {right:.0f}/{result['replies_checked']:.0f}")
 
 
 if __name__ == "__main__":

@@ -12,10 +12,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
-from email.headerregistry import Address as HeaderAddress
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email import quoprimime
+from email.header import Header
+from email.utils import format_datetime, formataddr
 
 from mail.classify import strip_subject_prefixes
 from mail.headers import dedupe, normalize_message_id
@@ -25,7 +24,6 @@ LOOP_HEADER = "X-Deskline-Loop"
 AUTO_SUBMITTED_VALUES = frozenset({"auto-replied", "auto-generated"})
 MAX_REFERENCES = 10  # rules.md #11
 
-_SMTP = policy.SMTP.clone(max_line_length=78, cte_type="7bit")
 _LINEBREAKS = re.compile(r"[\r\n\x0b\x0c\x85\u2028\u2029]+")
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
@@ -80,56 +78,79 @@ def one_line(value: str) -> str:
 
 
 def build_message(mail: OutgoingMail, now: datetime | None = None) -> bytes:
-    """RFC 5322 bytes with CRLF line ends, UTF-8 text/plain (rules.md #10-#12, SPEC §7)."""
-    msg = EmailMessage(policy=_SMTP)
-    msg["From"] = _header_address(mail.from_addr)
+    """RFC 5322 bytes with CRLF line ends, UTF-8 text/plain (rules.md #10-#12, SPEC §7).
+
+    Assembled by hand from validated parts: every value is one line (`one_line`), non-ASCII
+    text is RFC 2047 encoded and the body quoted-printable, so the result is 7-bit. This is
+    several times faster than `EmailMessage` with the header registry, and outgoing mail is
+    built for every acknowledgement a bulk import queues.
+    """
     if not mail.to:
         raise HeaderInjectionError("an outgoing message needs at least one recipient")
-    msg["To"] = [_header_address(a) for a in mail.to]
-    msg["Subject"] = one_line(mail.subject)
-    msg["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(UTC))
-    msg["Message-ID"] = _checked_id(mail.message_id)
-    _thread_headers(msg, mail)
-    _automation_headers(msg, mail)
-    for name, value in mail.extra_headers:
-        msg[_checked_name(name)] = one_line(value)
-    msg.set_content(mail.text.replace("\r\n", "\n").replace("\r", "\n"), charset="utf-8")
-    return msg.as_bytes()
+    headers = [
+        ("From", _header_address(mail.from_addr)),
+        ("To", ", ".join(_header_address(a) for a in mail.to)),
+        ("Subject", _header_text("Subject", mail.subject)),
+        ("Date", format_datetime((now or datetime.now(UTC)).astimezone(UTC))),
+        ("Message-ID", _checked_id(mail.message_id)),
+        *_thread_headers(mail),
+        *_automation_headers(mail),
+        *((_checked_name(name), _header_text(name, value)) for name, value in mail.extra_headers),
+        ("MIME-Version", "1.0"),
+        ("Content-Type", 'text/plain; charset="utf-8"'),
+        ("Content-Transfer-Encoding", "quoted-printable"),
+    ]
+    text = mail.text.replace("\r\n", "\n").replace("\r", "\n")
+    # quoprimime works on one character per byte: hand it the UTF-8 bytes as latin-1 text
+    body = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"), maxlinelen=76, eol="\r\n")
+    head = "\r\n".join(f"{name}: {value}" for name, value in headers)
+    ending = "" if body.endswith("\r\n") else "\r\n"
+    return f"{head}\r\n\r\n{body}{ending}".encode("ascii")
 
 
-def _thread_headers(msg: EmailMessage, mail: OutgoingMail) -> None:
+def _header_text(name: str, value: str) -> str:
+    """One line of text, RFC 2047 encoded when it is not ASCII, folded under 78 columns."""
+    text = one_line(value)
+    charset = "us-ascii" if text.isascii() else "utf-8"
+    return Header(text, charset, header_name=name).encode(linesep="\r\n")
+
+
+def _thread_headers(mail: OutgoingMail) -> list[tuple[str, str]]:
+    found = []
     parent = normalize_message_id(one_line(mail.in_reply_to or ""))
     if parent and parent.isascii():  # a threading hint from inbound data: dropped if unusable
-        msg["In-Reply-To"] = parent
+        found.append(("In-Reply-To", parent))
     refs = trim_references(mail.references)
     if refs:
-        msg["References"] = " ".join(refs)
+        found.append(("References", "\r\n ".join(refs)))
+    return found
 
 
-def _automation_headers(msg: EmailMessage, mail: OutgoingMail) -> None:
+def _automation_headers(mail: OutgoingMail) -> list[tuple[str, str]]:
     """SPEC §7: automated mail says so; rep replies carry only the loop marker."""
+    found = []
     if mail.auto_submitted is not None:
         if mail.auto_submitted not in AUTO_SUBMITTED_VALUES:
             raise HeaderInjectionError(f"unsupported Auto-Submitted value {mail.auto_submitted!r}")
-        msg["Auto-Submitted"] = mail.auto_submitted
-        msg["X-Auto-Response-Suppress"] = "All"
-        msg["Precedence"] = "bulk"
+        found += [
+            ("Auto-Submitted", mail.auto_submitted),
+            ("X-Auto-Response-Suppress", "All"),
+            ("Precedence", "bulk"),
+        ]
     marker = one_line(mail.loop_marker)
     if not marker:
         raise HeaderInjectionError("the loop marker (instance id) must not be empty")
-    msg[LOOP_HEADER] = marker
+    found.append((LOOP_HEADER, _header_text(LOOP_HEADER, marker)))
+    return found
 
 
-def _header_address(address: Address) -> HeaderAddress:
+def _header_address(address: Address) -> str:
     addr = one_line(address.addr).strip()
     local, at, domain = addr.rpartition("@")
     if not at or not _LOCAL.fullmatch(local) or ".." in local:
         raise HeaderInjectionError(f"not a valid email address: {addr!r}")
     ascii_domain = _ascii_domain(domain)
-    try:
-        return HeaderAddress(one_line(address.name), username=local, domain=ascii_domain)
-    except (ValueError, IndexError) as exc:
-        raise HeaderInjectionError(f"not a valid email address: {addr!r}") from exc
+    return formataddr((one_line(address.name), f"{local}@{ascii_domain}"), charset="utf-8")
 
 
 def _ascii_domain(domain: str) -> str:

@@ -8,17 +8,86 @@ address, settings) to one query each.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import bindparam, event, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from automation.events import Actor, DomainEvent
 from mail.parse import ParsedMail
 from storage import models as m
+
+T = TypeVar("T")
+_INSERT_TIMELINE = insert(m.TimelineEvent.__table__).returning(m.TimelineEvent.__table__.c.id)
+_INSERT_EVENT = insert(m.DomainEvent.__table__).returning(m.DomainEvent.__table__.c.id)
+_INSERTS: dict[str, Any] = {}
+_MESSAGES = m.Message.__table__
+_MESSAGE_EXISTS = (
+    select(_MESSAGES.c.id)
+    .where(
+        _MESSAGES.c.channel_id == bindparam("channel"), _MESSAGES.c.message_id == bindparam("mid")
+    )
+    .limit(1)
+)
+_ENROLLED = (
+    select(m.Enrollment.__table__.c.id)
+    .where(
+        m.Enrollment.__table__.c.workflow_id == bindparam("workflow"),
+        m.Enrollment.__table__.c.ticket_id == bindparam("ticket"),
+    )
+    .limit(1)
+)
+_WITH_ID = (
+    select(_MESSAGES.c.message_id, _MESSAGES.c.refs.label("references"))
+    .where(
+        _MESSAGES.c.conversation_id == bindparam("conversation"),
+        _MESSAGES.c.direction != "note",
+        _MESSAGES.c.message_id.is_not(None),
+    )
+    .order_by(_MESSAGES.c.id.desc())
+    .limit(1)
+)
+_LAST_WITH_ID = _WITH_ID
+_LAST_HUMAN = _WITH_ID.where(
+    _MESSAGES.c.direction == "inbound", _MESSAGES.c.automated_kind.is_(None)
+)
+_INBOUND_KINDS = (
+    select(_MESSAGES.c.automated_kind)
+    .where(
+        _MESSAGES.c.conversation_id == bindparam("conversation"),
+        _MESSAGES.c.direction == "inbound",
+    )
+    .order_by(_MESSAGES.c.id)
+)
+_CONTACT_ID = select(m.Contact.__table__.c.id).where(
+    m.Contact.__table__.c.email == bindparam("email")
+)
+_BY_MESSAGE_ID = (
+    select(
+        _MESSAGES.c.message_id,
+        _MESSAGES.c.conversation_id,
+        _MESSAGES.c.direction,
+        _MESSAGES.c.forwarded,
+    )
+    .where(_MESSAGES.c.message_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_MESSAGES.c.id)
+)
+_EVENT_DONE = (
+    update(m.DomainEvent.__table__)
+    .where(m.DomainEvent.__table__.c.id == bindparam("event"))
+    .values(processed_at=bindparam("at"))
+)
+
+
+@dataclass(frozen=True)
+class LocalEvent:
+    id: int
+    type: str
+    payload: dict[str, Any]
 
 
 class SqlRepository:
@@ -26,7 +95,35 @@ class SqlRepository:
         self.session = session
         self._settings: dict[str, Any] = {}
         self._own: frozenset[str] | None = None
-        self._users_by_email: dict[str, m.User | None] = {}
+        self._config: dict[tuple[str, object], Any] = {}  # pipelines, triggers, workflows
+        self._local_events: list[LocalEvent] = []
+        self._user_ids_by_email: dict[str, int] | None = None
+        # The Session's identity map holds clean objects weakly; a transaction that touches the
+        # same ticket, conversation and contact from several handlers would re-select them after
+        # every garbage collection. Holding them here keeps each to one SELECT per transaction.
+        self._held: list[object] = []
+        event.listen(session, "loaded_as_persistent", self._hold)
+        event.listen(session, "pending_to_persistent", self._hold)
+
+    def _hold(self, _session: Session, instance: object) -> None:
+        self._held.append(instance)
+
+    def _cached(self, key: tuple[str, object], load: Callable[[], T]) -> T:
+        """Settings-like rows read on every message; admin changes call `_forget_config`."""
+        if key not in self._config:
+            self._config[key] = load()
+        return cast(T, self._config[key])
+
+    def _forget_config(self) -> None:
+        self._config.clear()
+
+    def _insert(self, model: type[m.Base], **values: Any) -> int:
+        """A Core insert for rows nothing reads back as objects (no flush, no ORM state)."""
+        table = model.__table__
+        statement = _INSERTS.get(table.name)
+        if statement is None:
+            statement = _INSERTS[table.name] = insert(table).returning(table.c.id)
+        return int(self.session.connection().execute(statement, values).scalar_one())
 
     # --- instance and settings -------------------------------------------------------------
 
@@ -76,12 +173,14 @@ class SqlRepository:
         return self.session.get(m.User, user_id) if isinstance(user_id, int) else None
 
     def user_by_email(self, addr: str) -> m.User | None:
-        key = addr.lower()
-        if key not in self._users_by_email:
-            self._users_by_email[key] = self.session.scalar(
-                select(m.User).where(func.lower(m.User.email) == key)
+        """Every inbound message asks; one query per transaction answers them all."""
+        if self._user_ids_by_email is None:
+            rows = self.session.execute(
+                select(m.User.email, m.User.id).where(m.User.email.is_not(None))
             )
-        return self._users_by_email[key]
+            self._user_ids_by_email = {email.lower(): uid for email, uid in rows}
+        user_id = self._user_ids_by_email.get(addr.lower())
+        return self.session.get(m.User, user_id) if user_id is not None else None
 
     def user_by_name(self, name: str) -> m.User | None:
         return self.session.scalar(select(m.User).where(m.User.name == name))
@@ -96,14 +195,14 @@ class SqlRepository:
         return self.session.scalar(select(m.Team).where(m.Team.name == name))
 
     def contact_by_email(self, addr: str) -> m.Contact | None:
-        return self.session.scalar(select(m.Contact).where(m.Contact.email == addr.lower()))
+        contact_id = self._read(_CONTACT_ID, email=addr.lower()).scalar()
+        return self.session.get(m.Contact, contact_id) if contact_id is not None else None
 
     def upsert_contact(self, addr: str, name: str) -> m.Contact:
         contact = self.contact_by_email(addr)
-        if contact is None:
+        if contact is None:  # inserted by the next flush, with whatever refers to it
             contact = m.Contact(email=addr.lower(), name=name)
             self.session.add(contact)
-            self.session.flush()
         elif name and not contact.name:
             contact.name = name
         return contact
@@ -120,24 +219,37 @@ class SqlRepository:
         return self.session.scalar(select(m.Pipeline).where(m.Pipeline.name == name))
 
     def statuses(self, pipeline_id: int) -> list[m.Status]:
-        return list(
-            self.session.scalars(
-                select(m.Status)
-                .where(m.Status.pipeline_id == pipeline_id)
-                .order_by(m.Status.position, m.Status.id)
-            )
+        return self._cached(
+            ("statuses", pipeline_id),
+            lambda: list(
+                self.session.scalars(
+                    select(m.Status)
+                    .where(m.Status.pipeline_id == pipeline_id)
+                    .order_by(m.Status.position, m.Status.id)
+                )
+            ),
         )
 
     def trigger(self, pipeline_id: int, kind: str) -> m.Trigger | None:
-        return self.session.scalar(
-            select(m.Trigger).where(m.Trigger.pipeline_id == pipeline_id, m.Trigger.kind == kind)
+        return self._cached(
+            ("trigger", (pipeline_id, kind)),
+            lambda: self.session.scalar(
+                select(m.Trigger).where(
+                    m.Trigger.pipeline_id == pipeline_id, m.Trigger.kind == kind
+                )
+            ),
         )
 
     def status_workflows(self, status_id: int) -> list[m.Workflow]:
-        return list(
-            self.session.scalars(
-                select(m.Workflow).where(m.Workflow.status_id == status_id).order_by(m.Workflow.id)
-            )
+        return self._cached(
+            ("workflows", status_id),
+            lambda: list(
+                self.session.scalars(
+                    select(m.Workflow)
+                    .where(m.Workflow.status_id == status_id)
+                    .order_by(m.Workflow.id)
+                )
+            ),
         )
 
     def workflow(self, workflow_id: int) -> m.Workflow | None:
@@ -153,22 +265,13 @@ class SqlRepository:
         return list(self.session.scalars(select(m.Template).order_by(m.Template.id)))
 
     def enrollment_exists(self, workflow_id: int, ticket_id: int) -> bool:
-        return bool(
-            self.session.scalar(
-                select(
-                    exists().where(
-                        m.Enrollment.workflow_id == workflow_id,
-                        m.Enrollment.ticket_id == ticket_id,
-                    )
-                )
-            )
-        )
+        found = self._read(_ENROLLED, workflow=workflow_id, ticket=ticket_id).first()
+        return found is not None
 
     def add_enrollment(self, workflow_id: int, ticket_id: int, cause_id: int | None) -> int:
-        row = m.Enrollment(workflow_id=workflow_id, ticket_id=ticket_id, cause_event_id=cause_id)
-        self.session.add(row)
-        self.session.flush()
-        return row.id
+        return self._insert(
+            m.Enrollment, workflow_id=workflow_id, ticket_id=ticket_id, cause_event_id=cause_id
+        )
 
     def add_action_run(
         self,
@@ -179,7 +282,8 @@ class SqlRepository:
         detail: str,
         depth: int,
     ) -> int:
-        row = m.ActionRun(
+        return self._insert(
+            m.ActionRun,
             enrollment_id=enrollment_id,
             action_id=action_id,
             ticket_id=ticket_id,
@@ -187,9 +291,6 @@ class SqlRepository:
             detail=detail,
             depth=depth,
         )
-        self.session.add(row)
-        self.session.flush()
-        return row.id
 
     # --- conversations and messages ---------------------------------------------------------
 
@@ -208,34 +309,42 @@ class SqlRepository:
         automated: bool,
     ) -> m.Conversation:
         conversation = m.Conversation(
-            channel_id=channel.id,
             channel=channel,
-            contact_id=contact.id if contact is not None else None,
             contact=contact,
             source=channel.kind,
             subject=subject,
             automated=automated,
             state="open",
+            created_at=self.now(),
+            updated_at=self.now(),
         )
-        self.session.add(conversation)
-        self.session.flush()
+        self.session.add(conversation)  # inserted with its first message, in one flush
         return conversation
 
-    def add_participants(self, conversation_id: int, addrs: Iterable[str]) -> None:
+    def add_participants(
+        self, conversation_id: int, addrs: Iterable[str], *, new: bool = False
+    ) -> None:
         own = self.own_addresses()
         wanted = {a.lower() for a in addrs if a and a.lower() not in own}
         if not wanted:
             return
-        present = set(
-            self.session.scalars(
-                select(m.Participant.address).where(
-                    m.Participant.conversation_id == conversation_id,
-                    m.Participant.address.in_(wanted),
+        present = (
+            set()
+            if new
+            else set(
+                self.session.scalars(
+                    select(m.Participant.address).where(
+                        m.Participant.conversation_id == conversation_id,
+                        m.Participant.address.in_(wanted),
+                    )
                 )
             )
         )
-        for addr in sorted(wanted - present):
-            self.session.add(m.Participant(conversation_id=conversation_id, address=addr))
+        rows = [
+            {"conversation_id": conversation_id, "address": a} for a in sorted(wanted - present)
+        ]
+        if rows:
+            self.session.connection().execute(insert(m.Participant.__table__), rows)
 
     def is_participant(self, conversation_id: int, addr: str) -> bool:
         return bool(
@@ -252,33 +361,23 @@ class SqlRepository:
     def message(self, message_row_id: int) -> m.Message:
         return self.session.get_one(m.Message, message_row_id)
 
-    def message_exists(self, channel_id: int, message_id: str) -> bool:
-        return bool(
-            self.session.scalar(
-                select(
-                    exists().where(
-                        m.Message.channel_id == channel_id, m.Message.message_id == message_id
-                    )
-                )
-            )
-        )
+    def _read(self, statement: Any, **params: Any) -> Any:
+        """A prepared Core read on this transaction's connection: no statement building, no
+        autoflush. Only for rows written by Core inserts or already flushed ORM objects."""
+        return self.session.connection().execute(statement, params)
 
-    def messages_by_message_id(self, ids: Sequence[str]) -> dict[str, m.Message]:
+    def message_exists(self, channel_id: int, message_id: str) -> bool:
+        return self._read(_MESSAGE_EXISTS, channel=channel_id, mid=message_id).first() is not None
+
+    def messages_by_message_id(self, ids: Sequence[str]) -> dict[str, Any]:
+        """Stored messages (inbound and ours) by Message-ID: rows with `message_id`,
+        `conversation_id`, `direction` and `forwarded`; the oldest wins a duplicate id."""
         if not ids:
             return {}
-        rows = self.session.scalars(
-            select(m.Message).where(m.Message.message_id.in_(list(ids))).order_by(m.Message.id)
-        )
-        found: dict[str, m.Message] = {}
-        for row in rows:
-            if row.message_id is not None:
-                found.setdefault(row.message_id, row)
+        found: dict[str, Any] = {}
+        for row in self._read(_BY_MESSAGE_ID, ids=list(ids)):
+            found.setdefault(row.message_id, row)
         return found
-
-    def first_message_id(self, conversation_id: int) -> int | None:
-        return self.session.scalar(
-            select(func.min(m.Message.id)).where(m.Message.conversation_id == conversation_id)
-        )
 
     def last_inbound_at(self, conversation_id: int) -> datetime | None:
         return self.session.scalar(
@@ -289,37 +388,19 @@ class SqlRepository:
             )
         )
 
-    def last_message_for_reply(self, conversation_id: int) -> m.Message | None:
-        """The newest human message from the customer, else the newest message with an id."""
-        newest_first = (
-            select(m.Message)
-            .where(
-                m.Message.conversation_id == conversation_id,
-                m.Message.direction != "note",
-                m.Message.message_id.is_not(None),
-            )
-            .order_by(m.Message.id.desc())
-            .limit(1)
-        )
-        human = self.session.scalar(
-            newest_first.where(
-                m.Message.direction == "inbound", m.Message.automated_kind.is_(None)
-            )
-        )
-        return human or self.session.scalar(newest_first)
+    def last_message_for_reply(self, conversation_id: int) -> Any:
+        """The newest human message from the customer, else the newest message with an id
+        (a row with `message_id` and `references`)."""
+        self.session.flush()
+        human = self._read(_LAST_HUMAN, conversation=conversation_id).first()
+        return human or self._read(_LAST_WITH_ID, conversation=conversation_id).first()
 
     def only_automated_inbound(self, conversation_id: int) -> str | None:
         """The kind of automated mail when every inbound message of the thread is automated."""
-        kinds = list(
-            self.session.scalars(
-                select(m.Message.automated_kind).where(
-                    m.Message.conversation_id == conversation_id,
-                    m.Message.direction == "inbound",
-                )
-            )
-        )
+        self.session.flush()
+        kinds = self._read(_INBOUND_KINDS, conversation=conversation_id).scalars().all()
         if kinds and all(kinds):
-            return kinds[-1]
+            return str(kinds[-1])
         return None
 
     def add_inbound_message(
@@ -338,7 +419,7 @@ class SqlRepository:
     ) -> m.Message:
         now = self.now()
         message = m.Message(
-            conversation_id=conversation.id,
+            conversation=conversation,
             channel_id=channel_id,
             direction="outbound" if author_user_id is not None else "inbound",
             message_id=mail.message_id,
@@ -391,14 +472,14 @@ class SqlRepository:
         sent_from: str,
         author_user_id: int | None,
         template_name: str | None,
-    ) -> m.Message:
-        message = m.Message(
+    ) -> int:
+        return self._insert(
+            m.Message,
             conversation_id=conversation.id,
             channel_id=conversation.channel_id,
             direction="outbound",
             message_id=message_id,
             in_reply_to=in_reply_to,
-            references=references,
             from_addr=from_addr,
             from_name=from_name,
             to_addrs=to,
@@ -410,10 +491,8 @@ class SqlRepository:
             author_user_id=author_user_id,
             template_name=template_name,
             thread_reason="written in this conversation",
+            refs=references,
         )
-        self.session.add(message)
-        self.session.flush()
-        return message
 
     def add_note_message(self, conversation_id: int, user_id: int, body: str) -> m.Message:
         conversation = self.conversation(conversation_id)
@@ -445,6 +524,10 @@ class SqlRepository:
 
     def conversation_for_automated_mail(self, ticket: Any) -> m.Conversation | None:
         """The origin thread if it is an email thread, else the newest email thread."""
+        if ticket.origin_conversation_id is not None:
+            origin = self.conversation(ticket.origin_conversation_id)
+            if origin.channel.address:
+                return origin
         for conversation in [
             c for c in self.ticket_conversations(ticket.id) if c.id == ticket.origin_conversation_id
         ] + list(reversed(self.ticket_conversations(ticket.id))):
@@ -462,9 +545,11 @@ class SqlRepository:
         channel_id: int | None,
         source: str,
         origin_conversation_id: int | None,
+        last_customer_reply_at: datetime | None = None,
     ) -> m.Ticket:
         now = self.now()
         ticket = m.Ticket(
+            last_customer_reply_at=last_customer_reply_at,
             subject=subject,
             pipeline_id=pipeline_id,
             status_id=status_id,
@@ -480,12 +565,10 @@ class SqlRepository:
         return ticket
 
     def attach_conversation_timeline(self, conversation_id: int, ticket_id: int) -> None:
-        self.session.execute(
-            update(m.TimelineEvent)
-            .where(
-                m.TimelineEvent.conversation_id == conversation_id,
-                m.TimelineEvent.ticket_id.is_(None),
-            )
+        table = m.TimelineEvent.__table__
+        self.session.connection().execute(
+            update(table)
+            .where(table.c.conversation_id == conversation_id, table.c.ticket_id.is_(None))
             .values(ticket_id=ticket_id)
         )
 
@@ -503,22 +586,27 @@ class SqlRepository:
         summary: str = "",
         data: dict[str, Any] | None = None,
     ) -> int:
-        row = m.TimelineEvent(
-            type=type_,
-            at=self.now(),
-            ticket_id=ticket_id,
-            conversation_id=conversation_id,
-            message_row_id=message_row_id,
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            actor_name=actor.name,
-            cause_id=cause_id,
-            summary=summary,
-            data=data or {},
+        # A Core insert: timeline rows are the most numerous writes and need no ORM state.
+        return int(
+            self.session.connection()
+            .execute(
+                _INSERT_TIMELINE,
+                {
+                    "type": type_,
+                    "at": self.now(),
+                    "ticket_id": ticket_id,
+                    "conversation_id": conversation_id,
+                    "message_row_id": message_row_id,
+                    "actor_kind": actor.kind,
+                    "actor_id": actor.id,
+                    "actor_name": actor.name,
+                    "cause_id": cause_id,
+                    "summary": summary,
+                    "data": data or {},
+                },
+            )
+            .scalar_one()
         )
-        self.session.add(row)
-        self.session.flush()
-        return row.id
 
     def add_outbox(
         self,
@@ -535,7 +623,8 @@ class SqlRepository:
         raw: bytes,
         held_reason: str | None,
     ) -> int:
-        row = m.OutboxMail(
+        return self._insert(
+            m.OutboxMail,
             message_row_id=message_row_id,
             ticket_id=ticket_id,
             channel_id=channel_id,
@@ -550,15 +639,20 @@ class SqlRepository:
             held_reason=held_reason,
             created_at=self.now(),
         )
-        self.session.add(row)
-        self.session.flush()
-        return row.id
 
     def add_notification(self, user_id: int, ticket_id: int, text: str) -> None:
-        self.session.add(m.Notification(user_id=user_id, ticket_id=ticket_id, text=text))
+        self._insert(m.Notification, user_id=user_id, ticket_id=ticket_id, text=text)
 
     def emit(self, event: DomainEvent) -> None:
-        self.session.add(m.DomainEvent(type=event.type, payload=event.payload()))
+        payload = event.payload()
+        row_id = (
+            self.session.connection()
+            .execute(
+                _INSERT_EVENT, {"type": event.type, "payload": payload, "created_at": self.now()}
+            )
+            .scalar_one()
+        )
+        self._local_events.append(LocalEvent(int(row_id), event.type, payload))
 
     def pending_events(self, limit: int) -> Sequence[m.DomainEvent]:
         self.session.flush()
@@ -571,18 +665,29 @@ class SqlRepository:
             )
         )
 
+    def take_local_events(self) -> Sequence[LocalEvent]:
+        """Events emitted through this repository and not yet taken (bulk import's fast path)."""
+        taken, self._local_events = self._local_events, []
+        return taken
+
     def record_event_failure(self, event_id: int, error: str) -> int:
-        row = self.session.get_one(m.DomainEvent, event_id)
-        row.attempts += 1
-        row.last_error = error
-        return row.attempts
+        table = m.DomainEvent.__table__
+        return int(
+            self.session.execute(
+                update(table)
+                .where(table.c.id == event_id)
+                .values(attempts=table.c.attempts + 1, last_error=error)
+                .returning(table.c.attempts)
+            ).scalar_one()
+        )
 
     def mark_event_processed(self, event_id: int) -> None:
-        self.session.get_one(m.DomainEvent, event_id).processed_at = self.now()
+        self._read(_EVENT_DONE, event=event_id, at=self.now())
 
     # --- settings objects (admin) -------------------------------------------------------------
 
     def add_pipeline(self, name: str) -> m.Pipeline:
+        self._forget_config()
         position = self.session.scalar(select(func.count()).select_from(m.Pipeline)) or 0
         pipeline = m.Pipeline(name=name, position=position)
         self.session.add(pipeline)
@@ -590,13 +695,16 @@ class SqlRepository:
         return pipeline
 
     def add_status(self, pipeline_id: int, label: str, state: str) -> m.Status:
+        self._forget_config()
         position = len(self.statuses(pipeline_id))
         status = m.Status(pipeline_id=pipeline_id, label=label, state=state, position=position)
         self.session.add(status)
         self.session.flush()
+        self._forget_config()
         return status
 
     def add_trigger(self, pipeline_id: int, kind: str, target_status_id: int | None) -> m.Trigger:
+        self._forget_config()
         trigger = m.Trigger(pipeline_id=pipeline_id, kind=kind, target_status_id=target_status_id)
         self.session.add(trigger)
         self.session.flush()
@@ -626,7 +734,7 @@ class SqlRepository:
         )
         self.session.add(user)
         self.session.flush()
-        self._users_by_email.clear()
+        self._user_ids_by_email = None
         return user
 
     def add_team(self, name: str, members: Sequence[m.User]) -> m.Team:
@@ -673,6 +781,7 @@ class SqlRepository:
         conditions: dict[str, Any] | None = None,
         cloned_from_id: int | None = None,
     ) -> m.Workflow:
+        self._forget_config()
         workflow = m.Workflow(
             name=name,
             pipeline_id=pipeline_id,
@@ -698,6 +807,7 @@ class SqlRepository:
     def add_workflow_action(
         self, workflow: m.Workflow, kind: str, config: dict[str, Any]
     ) -> m.WorkflowAction:
+        self._forget_config()
         action = m.WorkflowAction(position=len(workflow.actions), kind=kind, config=config)
         workflow.actions.append(action)
         self.session.flush()
@@ -707,9 +817,11 @@ class SqlRepository:
         return self.session.get(m.WorkflowAction, action_id)
 
     def delete_workflow_action(self, action: m.WorkflowAction) -> None:
+        self._forget_config()
         action.workflow.actions.remove(action)  # delete-orphan removes the row
 
     def delete_workflow(self, workflow: m.Workflow) -> None:
+        self._forget_config()
         self.session.delete(workflow)
 
     def channel(self, channel_id: int) -> m.Channel:
@@ -730,6 +842,7 @@ class SqlRepository:
         )
 
     def delete_status(self, status: m.Status) -> None:
+        self._forget_config()
         for trigger in self.session.scalars(
             select(m.Trigger).where(m.Trigger.target_status_id == status.id)
         ):
