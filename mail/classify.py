@@ -78,6 +78,14 @@ _BOUNCE_SUBJECT = re.compile(
     r"|delivery notification: delivery has failed|message delivery failure)",
     re.IGNORECASE,
 )
+# rules.md #29: words in a daemon's subject that mean a delivery problem (exim "Mail failure",
+# "Warning: message ... delayed", ezweb "Mail System Error - Returned Mail", "[Postmaster] ...").
+_DAEMON_SUBJECT = re.compile(
+    r"deliver|returned|failed|failure|delayed|error|rejected|non remis|unzustellbar",
+    re.IGNORECASE,
+)
+# rules.md #31: Microsoft JMRP complaints are not ARF but carry the reported mail as message/rfc822.
+_COMPLAINT_SUBJECT = re.compile(r"\s*complaint about message from\b", re.IGNORECASE)
 FORWARD_MARKER = re.compile(
     r"^[ \t]*(?:-{2,}[ \t]*(?:forwarded message|weitergeleitete nachricht|message transféré"
     r"|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|mensagem encaminhada"
@@ -202,6 +210,8 @@ def _report_rule(mail: _Mail) -> Automation | None:
         return Automation("report", "abuse feedback report (ARF)")
     if report == "disposition-notification" or "message/disposition-notification" in types:
         return Automation("report", "read receipt (message/disposition-notification)")
+    if _COMPLAINT_SUBJECT.match(mail.subject) and "message/rfc822" in types[1:]:
+        return Automation("report", "abuse complaint with the reported message (Microsoft JMRP)")
     return None
 
 
@@ -221,17 +231,31 @@ def _bounce_reason(mail: _Mail) -> str | None:
     embedded = {"message/rfc822", "text/rfc822-headers"} & set(mail.types[1:])
     if daemon and embedded:
         return f"{daemon} with an embedded original ({sorted(embedded)[0]})"
-    return None
+    return _daemon_subject_reason(mail)
+
+
+def _daemon_subject_reason(mail: _Mail) -> str | None:
+    """A mailer-daemon or postmaster address reporting a delivery problem in its subject."""
+    addr = _daemon_address(mail)
+    word = _DAEMON_SUBJECT.search(mail.subject) if addr else None
+    return f"subject word {word.group(0)!r} from {addr}" if word else None
 
 
 def _daemon_signal(mail: _Mail) -> str | None:
     if mail.sender is None or not mail.sender.addr:
         return "empty or missing From"
-    if _is_daemon(mail.sender.addr):
-        return f"sender {mail.sender.addr}"
+    if addr := _daemon_address(mail):
+        return f"daemon address {addr}"
     if _null_return_path(mail.headers):
         return "null Return-Path"
     return None
+
+
+def _daemon_address(mail: _Mail) -> str | None:
+    """The From or Return-Path address when it is mailer-daemon or postmaster (rules.md #6)."""
+    return_path = parse_addresses(mail.headers.raw("return-path"))[:1]
+    candidates = [mail.sender.addr if mail.sender else "", *(a.addr for a in return_path)]
+    return next((addr for addr in candidates if _is_daemon(addr)), None)
 
 
 def _null_return_path(headers: HeaderIndex) -> bool:

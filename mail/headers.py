@@ -95,9 +95,13 @@ def _lookup_text_codec(name: str) -> str | None:
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
-    """Decode with the declared charset; never raises (rules.md #36)."""
+    """Decode with the declared charset; never raises (rules.md #36).
+
+    Text that none of the charset's codecs reads cleanly is tried as UTF-8 before a lossy
+    decode: senders often label UTF-8 text with a legacy charset such as ISO-2022-JP.
+    """
     candidates, _known = resolve_charset(charset)
-    for codec in candidates[:-1]:
+    for codec in dict.fromkeys((*candidates, "utf-8")):
         try:
             return data.decode(codec)
         except (UnicodeDecodeError, LookupError):

@@ -41,6 +41,8 @@ __all__ = [
 
 NO_CONTENT = "(no visible content)"
 TOO_DEEP = "(message structure too deeply nested to display)"
+TOO_MANY_PARTS = "(message has too many MIME parts to display)"
+MAX_MIME_HEADERS = 1000  # Content-Type lines; parse cost grows with them (rules.md #40)
 MAX_LINKS = 5000  # rules.md #35
 MAX_SUBJECT_CHARS = 1000
 MAX_ADDRESSES = 1000
@@ -59,6 +61,7 @@ _TAG = re.compile(r"<[^>]*>")
 _INVISIBLE = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 MAX_FALLBACK_HTML = 1_000_000
 _BOUNDARY_LINE = re.compile(r"^--([^\s-][^\s]{0,69}?)[ \t]*$", re.MULTILINE)
+_CONTENT_TYPE_LINE = re.compile(rb"^content-type[ \t]*:", re.IGNORECASE | re.MULTILINE)
 
 
 class MailParseError(ValueError):
@@ -103,17 +106,45 @@ def parse_message(raw: bytes) -> ParsedMail:
     """Parse one raw message; only input that is not mail at all raises MailParseError."""
     if not raw or not raw.strip():
         raise MailParseError("not an email message: the input is empty")
-    repaired, defects = _repair_header_block(raw)
-    try:
-        msg = _PARSER.parsebytes(repaired)
-    except RecursionError:  # hostile MIME nesting (rules.md #40): keep the headers only
-        msg = _PARSER.parsebytes(_headers_with_notice(repaired))
-        defects.append("mime-nesting-too-deep")
+    unified = _bare_cr_to_lf(raw)
+    repaired, defects = _repair_header_block(unified)
+    if unified is not raw:
+        defects.append("bare-cr-line-endings")
+    msg = _parse_structure(repaired, defects)
     headers = HeaderIndex(msg)
     if not list(msg.raw_items()):
         _check_headerless(msg)
         defects.append("no-headers")
     return _build(raw, msg, headers, defects)
+
+
+def _parse_structure(raw: bytes, defects: list[str]) -> Message:
+    """The stdlib parse; hostile MIME (rules.md #40) keeps the headers and gets a notice."""
+    if _too_many_parts(raw):
+        defects.append("mime-too-many-parts")
+        return _PARSER.parsebytes(_headers_with_notice(raw, TOO_MANY_PARTS))
+    try:
+        return _PARSER.parsebytes(raw)
+    except RecursionError:
+        defects.append("mime-nesting-too-deep")
+        return _PARSER.parsebytes(_headers_with_notice(raw, TOO_DEEP))
+
+
+def _too_many_parts(raw: bytes) -> bool:
+    for count, _match in enumerate(_CONTENT_TYPE_LINE.finditer(raw), start=1):
+        if count > MAX_MIME_HEADERS:
+            return True
+    return False
+
+
+def _bare_cr_to_lf(raw: bytes) -> bytes:
+    """Old Mac mail ends lines with a bare CR; the parser would keep them inside payloads.
+
+    A bare-CR soft line break then truncates quoted-printable text and DSN fields go unread.
+    """
+    if b"\n" in raw or b"\r" not in raw:
+        return raw
+    return raw.replace(b"\r", b"\n")
 
 
 def _build(raw: bytes, msg: Message, headers: HeaderIndex, defects: list[str]) -> ParsedMail:
@@ -176,7 +207,7 @@ def _repair_header_block(raw: bytes) -> tuple[bytes, list[str]]:
     return b"\n".join(kept) + stripped[end:], ["header-line-without-colon"]
 
 
-def _headers_with_notice(raw: bytes) -> bytes:
+def _headers_with_notice(raw: bytes, notice: str) -> bytes:
     """The header block without its MIME headers, and a notice as the body."""
     lines = raw[: _header_end(raw)].split(b"\n")
     kept: list[bytes] = []
@@ -189,7 +220,7 @@ def _headers_with_notice(raw: bytes) -> bytes:
         skipping = line.lower().startswith(b"content-")
         if not skipping:
             kept.append(line)
-    return b"\n".join(kept).rstrip(b"\r\n") + b"\n\n" + TOO_DEEP.encode()
+    return b"\n".join(kept).rstrip(b"\r\n") + b"\n\n" + notice.encode()
 
 
 def _header_end(raw: bytes) -> int:

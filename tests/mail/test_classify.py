@@ -38,6 +38,10 @@ def _automated(extra_headers: str = "", subject: str = "Printer is broken") -> s
         ("bounce_exchange_ndr.eml", "bounce"),
         ("bounce_gmail_dsn.eml", "bounce"),
         ("bounce_delay_dsn.eml", "bounce"),
+        ("bounce_qp_dsn.eml", "bounce"),
+        ("bounce_exim_delay_warning.eml", "bounce"),  # daemon subject word beats Auto-Submitted
+        ("bounce_postmaster_tagged_subject.eml", "bounce"),  # "[Postmaster] Email Delivery ..."
+        ("bounce_report_daemon_return_path.eml", "bounce"),  # Return-Path <MAILER-DAEMON@...>
         # rules.md #8: out-of-office signals
         ("ooo_exchange.eml", "out-of-office"),
         ("ooo_gmail_vacation.eml", "out-of-office"),
@@ -48,6 +52,7 @@ def _automated(extra_headers: str = "", subject: str = "Printer is broken") -> s
         ("list_message.eml", "list"),  # rules.md #2, #5
         ("arf_complaint.eml", "report"),  # rules.md #31 (ARF)
         ("mdn_read_receipt.eml", "report"),  # rules.md #31 (MDN)
+        ("complaint_jmrp.eml", "report"),  # rules.md #31 (Microsoft JMRP, not ARF)
         ("broken_missing_from.eml", "noreply"),  # rules.md #6: missing From
     ],
 )
@@ -164,6 +169,30 @@ def test_classify_automated_is_callable_on_a_message() -> None:
 def test_bounce_subject_alone_from_a_person_is_not_a_bounce() -> None:
     # rules.md #29: a bounce subject needs a corroborating daemon / null-sender signal.
     assert _automated(subject="Returned mail order 5567 - refund?") is None
+    assert _automated(subject="Delivery failed for order 5567") is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "subject", "kind"),
+    [
+        # rules.md #29: words such as "error" or "delayed" count only from a daemon address
+        ("Return-Path: <MAILER-DAEMON@mx.example.com>\n", "Mail failure - bad address", "bounce"),
+        ("Return-Path: <postmaster@mx.example.com>\n", "Message delayed", "bounce"),
+        (
+            "Return-Path: <>\nAuto-Submitted: auto-replied\n",
+            "Re: error in an invoice",
+            "auto-reply",
+        ),
+        ("Return-Path: <alice@example.com>\n", "Mail failure - bad address", None),
+    ],
+)
+def test_daemon_subject_words(headers: str, subject: str, kind: str | None) -> None:
+    assert _automated(headers, subject=subject) == kind
+
+
+def test_complaint_subject_needs_the_reported_message() -> None:
+    # rules.md #31: the JMRP subject alone, from a person, is an ordinary message.
+    assert _automated(subject="complaint about message from your agent") is None
 
 
 @pytest.mark.parametrize(
@@ -205,10 +234,23 @@ def test_bounce_subject_alone_from_a_person_is_not_a_bounce() -> None:
             (("slow@example.com", "delayed", "4.4.1"),),
             False,  # rules.md #28: "delayed" must not mark the address bad
         ),
+        (
+            "bounce_postmaster_tagged_subject.eml",
+            "<dl.t31.0102030405060708.aa11bb22cc@deskline.test>",
+            (("left.company@example.net", "failed", "5.1.1"),),
+            True,
+        ),
+        (
+            "bounce_report_daemon_return_path.eml",
+            "<dl.t64.1234567890abcdef.0c0d0e0f10@deskline.test>",
+            (),
+            False,  # no DSN fields and no "<addr>:" line: nothing to mark bad
+        ),
+        ("bounce_exim_delay_warning.eml", None, (), False),
     ],
 )
 def test_bounce_info(
-    name: str, original: str, recipients: tuple[tuple[str, str, str], ...], permanent: bool
+    name: str, original: str | None, recipients: tuple[tuple[str, str, str], ...], permanent: bool
 ) -> None:
     # rules.md #28-#30: recipients, permanence and the Message-ID of the mail that bounced.
     bounce = parse_sample(name).bounce

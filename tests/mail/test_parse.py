@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from mail import parse
 from mail.parse import (
     MailParseError,
     extract_message_ids,
@@ -313,8 +314,9 @@ def test_extract_message_ids_is_robust() -> None:
     assert extract_message_ids("two bare@ids.test here@there.test") == []
 
 
-def test_hostile_mime_nesting_keeps_headers() -> None:
+def test_hostile_mime_nesting_keeps_headers(monkeypatch: pytest.MonkeyPatch) -> None:
     # rules.md #40: the stdlib parser recurses per nesting level; 2,000 levels must not crash.
+    monkeypatch.setattr(parse, "MAX_MIME_HEADERS", 10_000)  # reach the RecursionError path
     raw = b"From: a@b.test\r\nSubject: deep\r\nMessage-ID: <deep@b.test>\r\n"
     raw += b"".join(
         f"Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n".encode()
@@ -326,6 +328,41 @@ def test_hostile_mime_nesting_keeps_headers() -> None:
     assert parsed.message_id == "<deep@b.test>"
     assert parsed.text == "(message structure too deeply nested to display)"
     assert "mime-nesting-too-deep" in parsed.defects
+
+
+def test_too_many_mime_parts_keep_headers_and_parse_fast() -> None:
+    # rules.md #40: a forward holding 3,000 parts (flanker enclosed-endless.eml) took 1.4 s.
+    head = "From: a@b.test\nSubject: many\nMessage-ID: <many@b.test>\n"
+    head += "Content-Type: multipart/mixed; boundary=outer\n\n--outer\n"
+    head += "Content-Type: message/rfc822\n\nSubject: inner\n"
+    head += "Content-Type: multipart/alternative; boundary=inner\n\n"
+    part = "--inner\nContent-Type: text/html; charset=utf-8\n\n<p>copy</p>\n"
+    raw = (head + part * 3000 + "--inner--\n--outer--\n").encode()
+    started = time.perf_counter()
+    parsed = parse_message(raw)
+    assert time.perf_counter() - started < 0.5
+    assert parsed.subject == "many"
+    assert parsed.message_id == "<many@b.test>"
+    assert parsed.text == "(message has too many MIME parts to display)"
+    assert "mime-too-many-parts" in parsed.defects
+
+
+def test_bare_cr_line_endings_parse_like_lf() -> None:
+    # Classic Mac line ends (sisimai maildir/mac): quoted-printable text and DSN fields survive.
+    lf = sample_bytes("bounce_qp_dsn.eml")
+    cr = parse_message(lf.replace(b"\n", b"\r"))
+    assert cr.text == parse_message(lf).text
+    assert "recipients. This is a permanent error" in cr.text
+    assert cr.bounce is not None and cr.bounce.permanent
+    assert cr.bounce.original_message_id == "<dl.t58.abcdefabcdefabcd.5e6f7a8b9c@deskline.test>"
+    assert "bare-cr-line-endings" in cr.defects
+
+
+def test_utf8_text_under_a_legacy_charset_label_is_read_as_utf8() -> None:
+    # rules.md #36: an 8-bit UTF-8 body labelled ISO-2022-JP is not turned into U+FFFD.
+    parsed = parse_sample("charset_utf8_labelled_iso2022jp.eml")
+    assert parsed.text == "請求書の金額が注文と違います。\n確認をお願いします。\n"
+    assert parsed.subject == "請求書について"
 
 
 def test_html_with_only_styles_has_no_visible_content() -> None:
