@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _channel_parser(sub)
     _automation_parser(sub)
+    _template_parser(sub)
     _ticket_parsers(sub)
     _people_parsers(sub)
     for leaf in _leaves(parser):
@@ -152,6 +153,27 @@ def _automation_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("action_id", type=int)
     p.add_argument("--and-following", action="store_true", help="this action and all following")
     p.set_defaults(func=commands.cmd_action_delete)
+    p = xsub.add_parser("edit", help="change what an action does")
+    p.add_argument("action_id", type=int)
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--send-email", metavar="TEMPLATE")
+    what.add_argument("--notify", metavar="WHO", help="owner, user:NAME or team:NAME")
+    p.add_argument("--message")
+    p.set_defaults(func=commands.cmd_action_edit)
+    p = xsub.add_parser("comment", help="add an admin comment beside an action")
+    p.add_argument("action_id", type=int)
+    p.add_argument("text")
+    p.set_defaults(func=commands.cmd_action_comment)
+    p = xsub.add_parser("clone", help="copy an action right after itself")
+    p.add_argument("action_id", type=int)
+    p.set_defaults(func=commands.cmd_action_clone)
+    p = xsub.add_parser("move", help="move an action to another place in its list")
+    p.add_argument("action_id", type=int)
+    p.add_argument("position", type=int, help="1 is the first")
+    p.set_defaults(func=commands.cmd_action_move)
+    p = xsub.add_parser("retry", help="run a failed action again (see the ticket's timeline)")
+    p.add_argument("run_id", type=int)
+    p.set_defaults(func=commands.cmd_action_retry)
 
     wf = asub.add_parser("workflow", help="clone, change or delete a status workflow (R-A7)")
     wsub = wf.add_subparsers(dest="workflow_command", metavar="ACTION", required=True)
@@ -167,6 +189,30 @@ def _automation_parser(sub: argparse._SubParsersAction) -> None:
     p = wsub.add_parser("delete", help="delete a workflow")
     p.add_argument("workflow_id", type=int)
     p.set_defaults(func=commands.cmd_workflow_delete)
+
+
+def _template_parser(sub: argparse._SubParsersAction) -> None:
+    template = sub.add_parser("template", help="email templates (Jinja2, sandboxed)")
+    tsub = template.add_subparsers(dest="template_command", metavar="ACTION", required=True)
+    p = tsub.add_parser("list", help="list templates")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.cmd_template_list)
+    p = tsub.add_parser("show", help="a template, and its preview against a real ticket")
+    p.add_argument("name")
+    p.add_argument(
+        "--preview",
+        type=int,
+        metavar="TICKET",
+        nargs="?",
+        const=0,
+        help="render it (against this ticket, default: the newest)",
+    )
+    p.set_defaults(func=commands.cmd_template_show)
+    p = tsub.add_parser("set", help="create or change a template (checked before it is saved)")
+    p.add_argument("name")
+    p.add_argument("--subject")
+    p.add_argument("--body-file", metavar="F", help="file with the body ('-' for stdin)")
+    p.set_defaults(func=commands.cmd_template_set)
 
 
 def _ticket_parsers(sub: argparse._SubParsersAction) -> None:

@@ -14,8 +14,10 @@ from typing import Any, TypeVar
 from app import output
 from app.errors import UserError
 from automation import admin, services
+from automation.actions import retry_action
 from automation.engine import Engine
 from automation.importer import import_paths
+from automation.templates import TemplateRenderError, render
 from storage import queries
 from storage.database import Database
 from storage.repository import SqlRepository
@@ -248,6 +250,95 @@ async def cmd_action_delete(args: argparse.Namespace) -> int:
         ),
     )
     print(f"Deleted {count} action{'s' if count != 1 else ''}")
+    return 0
+
+
+def _action_target(args: argparse.Namespace) -> dict[str, Any]:
+    if args.notify:
+        to, _, target = args.notify.partition(":")
+        return {"kind": "notify", "to": to, "target_name": target or None, "message": args.message}
+    return {"kind": "send_email", "template_name": args.send_email}
+
+
+async def cmd_action_edit(args: argparse.Namespace) -> int:
+    target = _action_target(args)
+    await act(args, lambda repo, user: admin.edit_action(repo, user, args.action_id, **target))
+    print(f"Action {args.action_id} changed")
+    return 0
+
+
+async def cmd_action_comment(args: argparse.Namespace) -> int:
+    await act(args, lambda repo, user: admin.comment_action(repo, user, args.action_id, args.text))
+    print(f"Comment added to action {args.action_id}")
+    return 0
+
+
+async def cmd_action_clone(args: argparse.Namespace) -> int:
+    copy = await act(args, lambda repo, user: admin.clone_action(repo, user, args.action_id).id)
+    print(f"Action {copy} added right after action {args.action_id}")
+    return 0
+
+
+async def cmd_action_move(args: argparse.Namespace) -> int:
+    await act(args, lambda repo, user: admin.move_action(repo, user, args.action_id, args.position))
+    print(f"Action {args.action_id} moved to position {args.position}")
+    return 0
+
+
+async def cmd_action_retry(args: argparse.Namespace) -> int:
+    state = await act(
+        args, lambda repo, user: retry_action(repo, services.actor_of(user), args.run_id)
+    )
+    print(f"Action run {args.run_id} retried: {state}")
+    return 0 if state == "ok" else 1
+
+
+async def cmd_template_list(args: argparse.Namespace) -> int:
+    async with opened(args) as db:
+        rows = await db.run(
+            lambda repo: [
+                {"name": t.name, "subject": t.subject, "builtin": t.builtin}
+                for t in repo.templates()
+            ]
+        )
+    if args.json:
+        output.dump({"version": 1, "templates": rows})
+    else:
+        for row in rows:
+            kind = "built-in" if row["builtin"] else "custom"
+            print(f"{output.clean(row['name']):<24} {kind:<8} {output.clean(row['subject'])}")
+    return 0
+
+
+async def cmd_template_show(args: argparse.Namespace) -> int:
+    def show(repo: SqlRepository) -> str:
+        template = repo.template_by_name(args.name)
+        if template is None:
+            raise admin.SettingsError(f"no template {args.name!r}")
+        text = f"Subject: {template.subject}\n\n{template.body}"
+        if args.preview is None:
+            return text
+        variables = admin.preview_variables(repo, args.preview or None)
+        try:
+            done = render(template.subject, template.body, variables)
+        except TemplateRenderError as exc:
+            return f"{text}\n--- preview failed: {exc}"
+        return f"{text}\n--- preview ---\nSubject: {done.subject}\n\n{done.body}"
+
+    async with opened(args) as db:
+        print(output.clean_block(await db.run(show)))
+    return 0
+
+
+async def cmd_template_set(args: argparse.Namespace) -> int:
+    body = read_body(args) if args.body_file else None
+    await act(
+        args,
+        lambda repo, user: admin.set_template(
+            repo, user, args.name, subject=args.subject, body=body
+        ),
+    )
+    print(f"Template {args.name} saved")
     return 0
 
 

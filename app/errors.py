@@ -8,6 +8,7 @@ import os
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from automation.actions import ActionFailed
 from automation.admin import SettingsError
 from automation.services import DomainError
 from mail.sources import SourceError
@@ -28,7 +29,7 @@ class UserError(Exception):
 async def run_command(args: argparse.Namespace) -> int:
     try:
         return int(await args.func(args) or 0)
-    except (DomainError, SettingsError, SourceError, DatabaseError) as exc:
+    except (DomainError, SettingsError, SourceError, DatabaseError, ActionFailed) as exc:
         raise UserError(str(exc)) from exc
     except IntegrityError as exc:
         raise UserError(f"refused by the database: {describe_error(exc)}") from exc

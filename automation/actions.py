@@ -272,3 +272,26 @@ def _note_skip(
         summary=f"Workflow “{actor.name}” did not enroll the ticket: {reason}",
         data={"workflow_id": actor.id, "reason": reason},
     )
+
+
+def retry_action(repo: Repository, actor: Actor, run_id: int) -> str:
+    """R-A9: run a failed action again (after its template was fixed, say). Returns its state."""
+    run = repo.action_run(run_id)
+    if run is None:
+        raise ActionFailed(f"no action run {run_id}")
+    if run.state != "failed":
+        raise ActionFailed(f"action run {run_id} did not fail ({run.state}): nothing to retry")
+    action = repo.workflow_action(run.action_id) if run.action_id is not None else None
+    ticket = repo.ticket(run.ticket_id)
+    if action is None or ticket is None:
+        raise ActionFailed(f"the action or the ticket of run {run_id} no longer exists")
+    workflow_actor = Actor("workflow", action.workflow_id, repo.workflow_name(action.workflow_id))
+    cause = repo.add_timeline(
+        Timeline.ACTION_RETRIED,
+        actor,
+        ticket_id=ticket.id,
+        summary=f"Retry of the failed action “{describe_action(repo, action)}”",
+        data={"run_id": run_id},
+    )
+    run.state = "retried"
+    return run_action(repo, action, ticket, workflow_actor, run.enrollment_id, cause, run.depth)

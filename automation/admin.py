@@ -397,3 +397,119 @@ def remove_status(
             )
     repo.delete_status(status)
     return len(tickets)
+
+
+# --- R-A6: the actions menu -------------------------------------------------------------------
+
+
+def _action(repo: Any, action_id: int) -> Any:
+    action = repo.workflow_action(action_id)
+    if action is None:
+        raise SettingsError(f"no action {action_id}")
+    return action
+
+
+def comment_action(repo: Any, user: UserLike, action_id: int, text: str) -> Any:
+    """An admin discussion note shown beside the action (R-A6)."""
+    require_admin(user)
+    action = _action(repo, action_id)
+    if not text.strip():
+        raise SettingsError("the comment is empty")
+    return repo.add_action_comment(action, user.id, text.strip())
+
+
+def edit_action(
+    repo: Any,
+    user: UserLike,
+    action_id: int,
+    *,
+    kind: str,
+    template_name: str | None = None,
+    to: str | None = None,
+    target_name: str | None = None,
+    message: str | None = None,
+) -> Any:
+    require_admin(user)
+    action = _action(repo, action_id)
+    if kind not in ACTION_KINDS:
+        raise SettingsError(f"action kind must be one of {', '.join(ACTION_KINDS)}")
+    action.kind = kind
+    action.config = _action_config(repo, kind, template_name, to, target_name, message)
+    return action
+
+
+def clone_action(repo: Any, user: UserLike, action_id: int) -> Any:
+    """A copy placed right after the original (R-A6)."""
+    require_admin(user)
+    action = _action(repo, action_id)
+    copy = repo.add_workflow_action(action.workflow, action.kind, dict(action.config))
+    _place(action.workflow, copy, action.position + 1)
+    return copy
+
+
+def move_action(repo: Any, user: UserLike, action_id: int, position: int) -> Any:
+    """Move an action to another place in its list (positions count from 1)."""
+    require_admin(user)
+    action = _action(repo, action_id)
+    count = len(action.workflow.actions)
+    if not 1 <= position <= count:
+        raise SettingsError(f"position must be between 1 and {count}")
+    _place(action.workflow, action, position - 1)
+    return action
+
+
+def _place(workflow: Any, action: Any, index: int) -> None:
+    ordered = [a for a in sorted(workflow.actions, key=lambda a: a.position) if a is not action]
+    ordered.insert(index, action)
+    for position, each in enumerate(ordered):
+        each.position = position
+
+
+# --- templates (R-A2, R-A9, B7) ---------------------------------------------------------------
+
+
+SAMPLE_VARIABLES: dict[str, Any] = {
+    "ticket": {
+        "number": 1,
+        "subject": "Sample subject",
+        "priority": "normal",
+        "source": "email",
+        "created_at": None,
+    },
+    "contact": {"name": "Sample Contact", "email": "contact@example.com"},
+    "owner": {"name": "Sample Owner", "email": "owner@example.com"},
+    "pipeline": {"name": DEFAULT_PIPELINE},
+    "status": {"label": "New", "state": "OPEN"},
+    "channel": {"name": "support", "address": "support@example.com"},
+}
+
+
+def preview_variables(repo: Any, ticket_number: int | None) -> dict[str, Any]:
+    """The variables of a real ticket (the newest, or the one asked for), else a sample."""
+    from automation.actions import template_variables
+
+    ticket = repo.ticket(ticket_number) if ticket_number else repo.latest_ticket()
+    if ticket_number and ticket is None:
+        raise SettingsError(f"no ticket #{ticket_number}")
+    return template_variables(repo, ticket) if ticket is not None else SAMPLE_VARIABLES
+
+
+def set_template(
+    repo: Any, user: UserLike, name: str, *, subject: str | None, body: str | None
+) -> Any:
+    """Save a template after it renders against a real ticket (B7: undefined names are errors)."""
+    from automation.templates import lint
+
+    require_admin(user)
+    name = " ".join(name.split())
+    if not name:
+        raise SettingsError("a template needs a name")
+    current = repo.template_by_name(name)
+    subject = subject if subject is not None else (current.subject if current else None)
+    body = body if body is not None else (current.body if current else None)
+    if not subject or not body:
+        raise SettingsError("a new template needs both --subject and a body")
+    problem = lint(subject, body, preview_variables(repo, None))
+    if problem is not None:
+        raise SettingsError(f"template not saved: {problem}")
+    return repo.set_template(name, subject, body)

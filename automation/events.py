@@ -87,6 +87,7 @@ class Timeline:
     ACTION_RAN = "action_ran"
     ACTION_FAILED = "action_failed"
     ACTION_SKIPPED = "action_skipped"
+    ACTION_RETRIED = "action_retried"
     MAIL_QUEUED = "mail_queued"
     MAIL_HELD = "mail_held"
     MAIL_SENT = "mail_sent"

@@ -853,3 +853,28 @@ class SqlRepository:
         self.session.flush()
         for position, each in enumerate(self.statuses(status.pipeline_id)):
             each.position = position
+
+    def add_action_comment(
+        self, action: m.WorkflowAction, user_id: int, body: str
+    ) -> m.ActionComment:
+        comment = m.ActionComment(author_id=user_id, body=body)
+        action.comments.append(comment)
+        self.session.flush()
+        return comment
+
+    def action_run(self, run_id: int) -> m.ActionRun | None:
+        return self.session.get(m.ActionRun, run_id)
+
+    def workflow_name(self, workflow_id: int) -> str:
+        workflow = self.session.get(m.Workflow, workflow_id)
+        return workflow.name if workflow is not None else "(deleted workflow)"
+
+    def set_template(self, name: str, subject: str, body: str) -> m.Template:
+        template = self.template_by_name(name)
+        if template is None:
+            return self.add_template(name, subject, body, builtin=False)
+        template.subject, template.body, template.updated_at = subject, body, self.now()
+        return template
+
+    def latest_ticket(self) -> m.Ticket | None:
+        return self.session.scalar(select(m.Ticket).order_by(m.Ticket.id.desc()).limit(1))

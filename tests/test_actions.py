@@ -361,3 +361,107 @@ async def test_failing_event_is_isolated_and_recorded(db) -> None:
     raw, _ = make_mail()
     await desk.receive(raw)
     assert len(await desk.tickets()) == 1
+
+
+async def test_actions_menu_comment_edit_clone_move(db) -> None:
+    # R-A6
+    desk = await Desk.create(db, received=False, closed=False)
+
+    def menu(repo, user) -> list[dict]:
+        first = admin.add_action(
+            repo,
+            user,
+            pipeline_name=None,
+            status_label="Closed",
+            kind="notify",
+            to="user",
+            target_name="rita",
+            message="one",
+        )
+        second = admin.add_action(
+            repo,
+            user,
+            pipeline_name=None,
+            status_label="Closed",
+            kind="send_email",
+            template_name="Ticket closed",
+        )
+        admin.comment_action(repo, user, second.id, "Legal asked for this wording")
+        copy = admin.clone_action(repo, user, first.id)
+        admin.edit_action(repo, user, copy.id, kind="notify", to="owner")
+        admin.move_action(repo, user, second.id, 1)
+        return []
+
+    await desk.admin(menu)
+    view = await desk.db.run(
+        lambda repo: queries.automation_view(repo.session, repo.pipelines()[0])
+    )
+    actions = next(s for s in view["statuses"] if s["status"] == "Closed")["workflows"][0][
+        "actions"
+    ]
+    assert [a["description"] for a in actions] == [
+        "Send email “Ticket closed”",
+        "Notify user rita",
+        "Notify the ticket owner",
+    ]
+    assert actions[0]["comments"] == ["Legal asked for this wording"]
+    with pytest.raises(admin.SettingsError, match="position must be between 1 and 3"):
+        await desk.admin(lambda repo, u: admin.move_action(repo, u, actions[0]["id"], 4))
+
+
+async def test_failed_action_can_be_retried_after_the_template_is_fixed(db) -> None:
+    # R-A9: marked failed on the timeline and can be retried
+    from automation.actions import retry_action
+    from automation.services import actor_of
+
+    desk = await Desk.create(db, received=False, closed=False)
+
+    def broken(repo, user) -> None:
+        repo.add_template("Follow-up", "About {{ ticket.subjekt }}", "Hi", builtin=False)
+        admin.add_action(
+            repo,
+            user,
+            pipeline_name=None,
+            status_label="Closed",
+            kind="send_email",
+            template_name="Follow-up",
+        )
+
+    await desk.admin(broken)
+    number, _ = await _ticket(desk)
+    await desk.move(number, "Closed")
+    failed = next(
+        e for e in (await desk.ticket(number))["timeline"] if e["type"] == "action_failed"
+    )
+    run_id = failed["data"]["run_id"]
+
+    def fix(repo, user) -> None:
+        template = repo.template_by_name("Follow-up")
+        template.subject = "About {{ ticket.subject }}"
+
+    await desk.admin(fix)
+    state = await desk.as_user("rita", lambda repo, u: retry_action(repo, actor_of(u), run_id))
+    assert state == "ok"
+    assert [o["template"] for o in await desk.outbox()] == ["Follow-up"]
+    with pytest.raises(Exception, match="nothing to retry"):
+        await desk.as_user("rita", lambda repo, u: retry_action(repo, actor_of(u), run_id))
+
+
+async def test_template_is_checked_against_a_real_ticket_before_saving(db) -> None:
+    # B7, R-A9: undefined variables are errors; the built-ins are editable
+    desk = await Desk.create(db)
+    await _ticket(desk)
+    with pytest.raises(admin.SettingsError, match="no attribute 'nope'"):
+        await desk.admin(
+            lambda repo, u: admin.set_template(
+                repo, u, "Ticket received", subject="Hi {{ ticket.nope }}", body=None
+            )
+        )
+    await desk.admin(
+        lambda repo, u: admin.set_template(
+            repo, u, "Ticket received", subject="Got it: {{ ticket.subject }}", body=None
+        )
+    )
+    await _ticket(desk, subject="Second one")
+    last = (await desk.outbox())[-1]
+    assert last["subject"].startswith("Got it: Second one")

@@ -280,3 +280,45 @@ def test_terminal_output_strips_control_sequences(cli: Cli) -> None:
     cli.deliver(raw)
     out = cli.run("tickets").stdout
     assert "\x1b" not in out and "\x07" not in out
+
+
+def test_templates_and_the_actions_menu(cli: Cli) -> None:
+    # R-A6, R-A9, B7 through the CLI
+    bad = cli.run("template", "set", "Ticket closed", "--subject", "{{ nope }}", ok=False)
+    assert "template not saved" in bad.stderr and "nope" in bad.stderr
+    body = cli.mail / "body.txt"
+    body.write_text("Dear {{ contact.name }}, it is done.\n")
+    cli.run(
+        "template",
+        "set",
+        "Done",
+        "--subject",
+        "Done: {{ ticket.subject }}",
+        "--body-file",
+        str(body),
+    )
+    raw, _ = make_mail(to=SUPPORT, subject="Need a refund")
+    cli.deliver(raw)
+    preview = cli.run("template", "show", "Done", "--preview", "1").stdout
+    assert "Done: Need a refund" in preview
+    closed = next(
+        s for s in cli.json("automation", "action", "list")["statuses"] if s["status"] == "Closed"
+    )
+    action_id = closed["workflows"][0]["actions"][0]["id"]
+    cli.run("automation", "action", "comment", str(action_id), "keep it short")
+    cli.run("automation", "action", "clone", str(action_id))
+    cli.run("automation", "action", "edit", str(action_id), "--send-email", "Done")
+    cli.run("automation", "action", "move", str(action_id), "2")
+    closed = next(
+        s for s in cli.json("automation", "action", "list")["statuses"] if s["status"] == "Closed"
+    )
+    descriptions = [a["description"] for a in closed["workflows"][0]["actions"]]
+    assert descriptions == ["Send email “Ticket closed”", "Send email “Done”"]
+    cli.run("close", "1")
+    assert sorted(o["template"] for o in cli.outbox() if o["kind"] == "automated") == [
+        "Done",
+        "Ticket closed",
+        "Ticket received",
+    ]
+    retry = cli.run("automation", "action", "retry", "999", ok=False)
+    assert "no action run 999" in retry.stderr
