@@ -74,9 +74,10 @@ def process_local(repo: Repository, *, isolate: bool = True) -> int:
     taken = 0
     while rows := repo.take_local_events():
         for row in rows:
-            if not isolate:
+            if row.id is None or not isolate:
                 handle(repo, event_from_row(row.type, row.payload))
-                repo.mark_event_processed(row.id)
+                if row.id is not None:
+                    repo.mark_event_processed(row.id)
                 taken += 1
             elif _process_one(repo, row.id, row.type, row.payload, retry_later=True):
                 taken += 1

@@ -86,6 +86,8 @@ def store_batch(
     """
     summary = ImportSummary()
     channel = repo.channel(channel_id)
+    if not isolate:
+        repo.handle_events_inline()
     for item in batch:
         summary.total += 1
         if item.mail is None:

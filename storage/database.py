@@ -59,7 +59,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages: large inboxes stay in memory
+    cursor.execute("PRAGMA cache_size=-16384")  # 16 MiB of pages per connection
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 

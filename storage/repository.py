@@ -85,7 +85,7 @@ _EVENT_DONE = (
 
 @dataclass(frozen=True)
 class LocalEvent:
-    id: int
+    id: int | None  # None: handled inline, never queued (see `handle_events_inline`)
     type: str
     payload: dict[str, Any]
 
@@ -97,6 +97,7 @@ class SqlRepository:
         self._own: frozenset[str] | None = None
         self._config: dict[tuple[str, object], Any] = {}  # pipelines, triggers, workflows
         self._local_events: list[LocalEvent] = []
+        self._inline_events = False
         self._user_ids_by_email: dict[str, int] | None = None
         # The Session's identity map holds clean objects weakly; a transaction that touches the
         # same ticket, conversation and contact from several handlers would re-select them after
@@ -390,14 +391,13 @@ class SqlRepository:
 
     def last_message_for_reply(self, conversation_id: int) -> Any:
         """The newest human message from the customer, else the newest message with an id
-        (a row with `message_id` and `references`)."""
-        self.session.flush()
+        (a row with `message_id` and `references`). Inbound messages are flushed when they are
+        added and ours are Core inserts, so this read needs no flush."""
         human = self._read(_LAST_HUMAN, conversation=conversation_id).first()
         return human or self._read(_LAST_WITH_ID, conversation=conversation_id).first()
 
     def only_automated_inbound(self, conversation_id: int) -> str | None:
         """The kind of automated mail when every inbound message of the thread is automated."""
-        self.session.flush()
         kinds = self._read(_INBOUND_KINDS, conversation=conversation_id).scalars().all()
         if kinds and all(kinds):
             return str(kinds[-1])
@@ -643,8 +643,20 @@ class SqlRepository:
     def add_notification(self, user_id: int, ticket_id: int, text: str) -> None:
         self._insert(m.Notification, user_id=user_id, ticket_id=ticket_id, text=text)
 
+    def handle_events_inline(self) -> None:
+        """From now on, events are handed to `take_local_events` only, not written to the queue.
+
+        For a caller that handles every event in this same transaction (the bulk import's
+        fast path): the change and its automation then commit together, so no queue needs to
+        stand between them (SPEC E2), and a failure aborts both.
+        """
+        self._inline_events = True
+
     def emit(self, event: DomainEvent) -> None:
         payload = event.payload()
+        if self._inline_events:
+            self._local_events.append(LocalEvent(None, event.type, payload))
+            return
         row_id = (
             self.session.connection()
             .execute(
