@@ -227,6 +227,14 @@ def _ticket_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--conversation", type=int, help="thread to reply in (default: the origin)")
     p.set_defaults(func=commands.cmd_reply)
 
+    p = sub.add_parser("compose", help="a new email thread on the ticket (fires R-T1)")
+    p.add_argument("ticket", type=int)
+    p.add_argument("--subject", default="", help="default: the ticket's subject")
+    body = p.add_mutually_exclusive_group(required=True)
+    body.add_argument("--body-file", metavar="F", help="file with the text ('-' for stdin)")
+    body.add_argument("--text", help="the text itself")
+    p.set_defaults(func=commands.cmd_compose)
+
     p = sub.add_parser("note", help="add an internal note to a ticket")
     p.add_argument("ticket", type=int)
     body = p.add_mutually_exclusive_group(required=True)

@@ -394,6 +394,15 @@ async def cmd_reply(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_compose(args: argparse.Namespace) -> int:
+    body = read_body(args)
+    outbox_id = await act(
+        args, lambda repo, user: services.compose(repo, user, args.ticket, args.subject, body)
+    )
+    print(f"Email queued in a new thread of #{args.ticket} (outbox {outbox_id})")
+    return 0
+
+
 async def cmd_note(args: argparse.Namespace) -> int:
     body = read_body(args)
     await act(args, lambda repo, user: services.add_note(repo, user, args.ticket, body))

@@ -108,14 +108,53 @@ def reply(
         sent_from=sent_from,
         cause_id=None,
     )
+    _replied(repo, ticket)
+    assert queued.message_row_id is not None
+    repo.emit(EmailSent(queued.message_row_id, cause_id=queued.timeline_id))
+    return queued.outbox_id
+
+
+def compose(repo: Repository, user: UserLike, number: int, subject: str, body: str) -> int:
+    """A new email thread composed on the ticket (E4): associated with it, sent from the ticket
+    record, so it fires R-T1. Returns the outbox id."""
+    ticket = get_ticket(repo, number)
+    if ticket.contact is None:
+        raise DomainError(f"ticket #{number} has no contact to write to")
+    channel = ticket.channel
+    if channel is None or not channel.address:
+        raise DomainError(f"ticket #{number} has no email channel to write from")
+    if not body.strip():
+        raise DomainError("the email is empty")
+    subject = " ".join(subject.split()) or ticket.subject
+    conversation = repo.add_conversation(
+        channel=channel, contact=ticket.contact, subject=subject, automated=False
+    )
+    conversation.ticket_id = ticket.id
+    conversation.association = "composed"
+    repo.flush()
+    queued = queue_conversation_mail(
+        repo,
+        ticket=ticket,
+        conversation=conversation,
+        subject=subject,
+        body=body,
+        actor=actor_of(user),
+        kind="reply",
+        sent_from="ticket",
+        cause_id=None,
+    )
+    _replied(repo, ticket)
+    assert queued.message_row_id is not None
+    repo.emit(EmailSent(queued.message_row_id, cause_id=queued.timeline_id))
+    return queued.outbox_id
+
+
+def _replied(repo: Repository, ticket: TicketLike) -> None:
     now = repo.now()
     if ticket.first_response_at is None:
         ticket.first_response_at = now
     ticket.last_rep_reply_at = now
     ticket.updated_at = now
-    assert queued.message_row_id is not None
-    repo.emit(EmailSent(queued.message_row_id, cause_id=queued.timeline_id))
-    return queued.outbox_id
 
 
 def _reply_conversation(

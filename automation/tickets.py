@@ -13,6 +13,7 @@ from automation.ports import (
     TicketLike,
 )
 
+CUSTOMER_REPLY = "customer reply"  # the reason R-T2 gives; R-T2.3 names it on the timeline
 LIVE_SOURCES_EXCLUDED = frozenset({"chat", "messenger"})  # R-A8, E9
 
 
@@ -135,7 +136,7 @@ def _reopen(repo: Repository, ticket: TicketLike, actor: Actor, cause_id: int, w
     ticket.closed_at = None
     if ticket.origin_conversation_id is not None:
         repo.conversation(ticket.origin_conversation_id).state = "open"
-    by = "customer reply" if actor.kind == "trigger" and "customer" in why else actor.name
+    by = why if why == CUSTOMER_REPLY else actor.name
     return repo.add_timeline(
         Timeline.REOPENED,
         actor,

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from automation.events import Actor, EmailSent, MessageReceived, Timeline
 from automation.ports import MessageLike, Repository, TicketLike, TriggerLike
-from automation.tickets import change_status, create_ticket_for_new_conversation
+from automation.tickets import (
+    CUSTOMER_REPLY,
+    change_status,
+    create_ticket_for_new_conversation,
+)
 
 EMAIL_SENT = "email_sent"  # R-T1 "Email sent to customer"
 CUSTOMER_REPLIED = "customer_replied"  # R-T2 "Customer replies to email"
@@ -45,7 +49,7 @@ def _customer_replied(
         _skipped(repo, ticket, trigger, CUSTOMER_REPLIED, reason, cause_id)
         return
     assert trigger is not None and trigger.target_status is not None
-    _fire(repo, ticket, trigger, cause_id, "customer reply")
+    _fire(repo, ticket, trigger, cause_id, CUSTOMER_REPLY)
 
 
 def _why_customer_reply_does_not_fire(

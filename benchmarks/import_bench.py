@@ -16,6 +16,7 @@ import mailbox
 import resource
 import tempfile
 import time
+import uuid
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from automation import admin
 from automation.importer import import_paths
 from benchmarks.corpus import SUPPORT, generate, replies_to_ours
 from storage import models as m
-from storage.database import Database
+from storage.database import Database, normalize_url
 
 
 def bare_parse(mails: list[bytes]) -> float:
@@ -133,12 +134,28 @@ async def check_threads(db: Database, threads: list, answered: list[str]) -> tup
     return await db.run(check)
 
 
+async def fresh_postgres_database(server_url: str) -> str:
+    """A new, empty database on the server of `server_url` (the benchmark imports into it)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    url = make_url(normalize_url(server_url))
+    name = f"deskline_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    await admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
 async def run(url: str | None, count: int, workdir: Path) -> dict[str, float]:
     ours = max(1, count // 10)
     mails, threads = generate(count - ours)
     phase1 = workdir / "phase1.mbox"
     write_mbox(phase1, mails)
 
+    if url is not None:
+        url = await fresh_postgres_database(url)
     db = Database(url or str(workdir / "bench.db"))
     channel = await configure(db)
     started = time.perf_counter()
@@ -179,7 +196,9 @@ async def run(url: str | None, count: int, workdir: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--pg", metavar="URL", help="also run on this PostgreSQL database")
+    parser.add_argument(
+        "--pg", metavar="URL", help="also run on this PostgreSQL server (in a new database)"
+    )
     args = parser.parse_args()
     targets: list[tuple[str, str | None]] = [("SQLite", None)]
     if args.pg:

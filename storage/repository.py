@@ -890,3 +890,6 @@ class SqlRepository:
 
     def latest_ticket(self) -> m.Ticket | None:
         return self.session.scalar(select(m.Ticket).order_by(m.Ticket.id.desc()).limit(1))
+
+    def flush(self) -> None:
+        self.session.flush()

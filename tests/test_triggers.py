@@ -511,3 +511,41 @@ async def test_bounce_of_our_mail_lands_on_ticket_and_blocks_automated_mail(db) 
     closed = [o for o in await desk.outbox() if o["template"] == "Ticket closed"]
     assert closed[0]["state"] == "held"
     assert "bounced" in closed[0]["held_reason"]
+
+
+async def test_rep_email_to_closed_ticket_reopens_it(db) -> None:
+    # E5: R-T1 applies to closed tickets too, and a move out of CLOSED is a reopen
+    desk = await Desk.create(db)
+    number, _ = await _new_ticket(desk)
+    await desk.move(number, "Closed")
+    await desk.reply(number, "One more thing.")
+    detail = await desk.ticket(number)
+    assert (detail["ticket"]["status"], detail["ticket"]["reopened"]) == (
+        "Waiting on contact",
+        True,
+    )
+    reopened = next(e for e in detail["timeline"] if e["type"] == "reopened")
+    assert reopened["summary"] == "Reopened by Email sent to customer"
+
+
+async def test_composed_thread_fires_rt1_and_after_reopen_rt2(db) -> None:
+    # R-T1 "a new email composed on the ticket", E4, R-T2.2
+    desk = await Desk.create(db)
+    number, _ = await _new_ticket(desk)
+    await desk.as_user(
+        "rita",
+        lambda repo, u: services.compose(repo, u, number, "Your replacement", "It ships today."),
+    )
+    detail = await desk.ticket(number)
+    assert detail["ticket"]["status"] == "Waiting on contact"
+    composed = detail["conversations"][1]
+    assert composed["association"] == "composed"
+    sent_id = composed["messages"][0]["message_id"]
+    answer, _ = make_mail(subject="Re: Your replacement", in_reply_to=sent_id)
+    await desk.receive(answer)
+    assert await desk.status(number) == "Waiting on contact"  # not the origin, not reopened
+    await desk.move(number, "Closed")
+    await desk.move(number, "New")
+    again, _ = make_mail(subject="Re: Your replacement", in_reply_to=sent_id)
+    await desk.receive(again)
+    assert await desk.status(number) == "Waiting on us"
