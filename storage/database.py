@@ -54,6 +54,8 @@ def normalize_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # The driver's own implicit BEGIN is switched off: `_sqlite_begin` issues ours.
+    dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -62,6 +64,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA cache_size=-16384")  # 16 MiB of pages per connection
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """Write transactions start with BEGIN IMMEDIATE: they wait (busy timeout) for another
+    writer instead of failing when their read snapshot went stale, which is what a deferred
+    transaction in WAL mode does. Reads (`Database.query`) stay deferred and never wait."""
+    mode = "DEFERRED" if conn.get_execution_options().get("read_only") else "IMMEDIATE"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _watch_sqlite(engine: Engine) -> None:
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -90,8 +105,11 @@ class Database:
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            _watch_sqlite(self.engine.sync_engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(
+            self.engine.execution_options(read_only=True), expire_on_commit=False
+        )
         self._sync_engine: Engine | None = None
 
     async def run(self, fn: Callable[[SqlRepository], T]) -> T:
@@ -103,8 +121,17 @@ class Database:
             raise DatabaseError(describe_error(exc)) from exc
 
     async def query(self, fn: Callable[[Session], T]) -> T:
-        """Run a read-only function over a plain Session (the read models in `storage.queries`)."""
-        return await self.run(lambda repo: fn(repo.session))
+        """Run a read-only function over a plain Session (the read models in `storage.queries`).
+
+        On SQLite it reads a snapshot without taking the write lock; nothing it does is kept."""
+        try:
+            async with self._read_sessions() as session, session.begin():
+                try:
+                    return await session.run_sync(fn)
+                finally:
+                    await session.rollback()
+        except OperationalError as exc:
+            raise DatabaseError(describe_error(exc)) from exc
 
     async def run_bulk(self, fn: Callable[[SqlRepository], T]) -> T:
         """Like `run`, on a synchronous SQLite connection in a thread (PostgreSQL: `run`)."""
@@ -127,7 +154,7 @@ class Database:
                 url,
                 connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             )
-            event.listen(self._sync_engine, "connect", _sqlite_pragmas)
+            _watch_sqlite(self._sync_engine)
         return self._sync_engine
 
     async def migrate(self) -> None:

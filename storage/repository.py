@@ -667,6 +667,9 @@ class SqlRepository:
         self._local_events.append(LocalEvent(int(row_id), event.type, payload))
 
     def pending_events(self, limit: int) -> Sequence[m.DomainEvent]:
+        """The oldest unhandled events. On PostgreSQL they are locked for this transaction and
+        rows another process holds are skipped, so two engines never handle one event twice
+        (SQLite has one writer at a time anyway)."""
         self.session.flush()
         return list(
             self.session.scalars(
@@ -674,6 +677,7 @@ class SqlRepository:
                 .where(m.DomainEvent.processed_at.is_(None))
                 .order_by(m.DomainEvent.id)
                 .limit(limit)
+                .with_for_update(skip_locked=True)
             )
         )
 

@@ -322,3 +322,42 @@ def test_templates_and_the_actions_menu(cli: Cli) -> None:
     ]
     retry = cli.run("automation", "action", "retry", "999", ok=False)
     assert "no action run 999" in retry.stderr
+
+
+def test_concurrent_commands_wait_for_each_other(cli: Cli) -> None:
+    # SQLite write transactions begin IMMEDIATE: a second writer waits instead of failing, and
+    # each event is handled once (one acknowledgement per ticket).
+    folders = []
+    for name in ("a", "b"):
+        folder = cli.mail / name
+        folder.mkdir()
+        for i in range(40):
+            raw, _ = make_mail(sender=f"{name}{i}@c.example", to=SUPPORT, subject=f"{name} {i}")
+            (folder / f"{i}.eml").write_bytes(raw)
+        folders.append(folder)
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "app.cli",
+                "--db",
+                str(cli.db),
+                "import",
+                str(folder),
+                "--channel",
+                "support",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for folder in folders
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    tickets = cli.json("tickets")["tickets"]
+    assert len(tickets) == 80
+    acks = [o for o in cli.outbox() if o["template"] == "Ticket received"]
+    assert len(acks) == 80
+    assert len({o["ticket"] for o in acks}) == 80
