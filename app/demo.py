@@ -14,6 +14,7 @@ from automation import admin, services
 from automation.engine import Engine
 from automation.importer import import_paths
 from storage.database import Database
+from storage.models import User
 from storage.repository import SqlRepository
 
 SUPPORT = "support@demo.deskline.test"
@@ -153,9 +154,15 @@ async def build_demo(path: str | None) -> Path:
     return target
 
 
+def _user(r: SqlRepository, name: str) -> User:
+    user = r.user_by_name(name)
+    assert user is not None, f"the demo creates {name}"
+    return user
+
+
 def _configure(r: SqlRepository) -> None:
     admin.ensure_defaults(r)
-    boss = r.user_by_name("admin")
+    boss = _user(r, "admin")
     alice = r.add_user(
         "alice", display_name="Alice Rep", email="alice@demo.deskline.test", is_admin=False
     )
@@ -201,7 +208,7 @@ def _configure(r: SqlRepository) -> None:
 
 
 def _rep_activity(r: SqlRepository) -> None:
-    alice = r.user_by_name("alice")
+    alice = _user(r, "alice")
     services.assign(r, alice, 1, "alice")
     services.reply(r, alice, 1, "Hi Ana, I have reset your session; please try again now.")
     services.add_note(r, alice, 2, "Finance confirmed: reissue with reverse charge.")

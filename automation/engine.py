@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from automation.actions import on_status_entered
 from automation.events import (
@@ -32,11 +32,15 @@ MAX_ATTEMPTS = 5
 
 
 class TransactionRunner(Protocol):
-    """Implemented by `storage.database.Database`."""
+    """Implemented by `storage.database.Database`: runs `fn(repository)` in one transaction.
 
-    async def run(self, fn: Callable[[Repository], T]) -> T: ...
+    The repository it passes implements `automation.ports.Repository`; the parameter is typed
+    `Any` because a runner passes its own concrete repository type.
+    """
 
-    async def run_bulk(self, fn: Callable[[Repository], T]) -> T: ...
+    async def run(self, fn: Callable[[Any], T]) -> T: ...
+
+    async def run_bulk(self, fn: Callable[[Any], T]) -> T: ...
 
 
 def handle(repo: Repository, event: DomainEvent) -> None:

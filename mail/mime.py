@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email import policy
 from email.generator import BytesGenerator
-from email.message import Message
+from email.message import EmailMessage, Message
 from io import BytesIO
 from types import MappingProxyType
+from typing import cast
 
 from mail.headers import decode_bytes, decode_rfc2047, unfold, unsurrogate
 
@@ -138,7 +139,7 @@ def _message_bytes(msg: Message) -> bytes:
 def _generate(msg: Message) -> bytes:
     out = BytesIO()
     try:
-        BytesGenerator(out, policy=_GEN_POLICY).flatten(msg)
+        BytesGenerator(out, policy=_GEN_POLICY).flatten(cast(EmailMessage, msg))
     except Exception:  # regeneration of a defective part: keep what we can
         return unsurrogate(str(msg.get_payload())).encode("utf-8", "replace")
     return out.getvalue()

@@ -112,7 +112,7 @@ class Database:
         )
         self._sync_engine: Engine | None = None
 
-    async def run(self, fn: Callable[[SqlRepository], T]) -> T:
+    async def run(self, fn: Callable[[Any], T]) -> T:
         """Run `fn` in one transaction; commit on return, roll back on exception."""
         try:
             async with self._sessions() as session, session.begin():
@@ -133,13 +133,13 @@ class Database:
         except OperationalError as exc:
             raise DatabaseError(describe_error(exc)) from exc
 
-    async def run_bulk(self, fn: Callable[[SqlRepository], T]) -> T:
+    async def run_bulk(self, fn: Callable[[Any], T]) -> T:
         """Like `run`, on a synchronous SQLite connection in a thread (PostgreSQL: `run`)."""
         if not self.is_sqlite:
             return await self.run(fn)
         return await asyncio.to_thread(self._run_blocking, fn)
 
-    def _run_blocking(self, fn: Callable[[SqlRepository], T]) -> T:
+    def _run_blocking(self, fn: Callable[[Any], T]) -> T:
         engine = self._blocking_engine()
         try:
             with sessionmaker(engine, expire_on_commit=False)() as session, session.begin():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import bindparam, event, exists, func, insert, select, update
+from sqlalchemy import Table, bindparam, event, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from automation.events import Actor, DomainEvent
@@ -22,10 +22,13 @@ from mail.parse import ParsedMail
 from storage import models as m
 
 T = TypeVar("T")
-_INSERT_TIMELINE = insert(m.TimelineEvent.__table__).returning(m.TimelineEvent.__table__.c.id)
-_INSERT_EVENT = insert(m.DomainEvent.__table__).returning(m.DomainEvent.__table__.c.id)
+_TIMELINE = cast(Table, m.TimelineEvent.__table__)
+_EVENTS = cast(Table, m.DomainEvent.__table__)
+_PARTICIPANTS = cast(Table, m.Participant.__table__)
+_INSERT_TIMELINE = insert(_TIMELINE).returning(_TIMELINE.c.id)
+_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
 _INSERTS: dict[str, Any] = {}
-_MESSAGES = m.Message.__table__
+_MESSAGES = cast(Table, m.Message.__table__)
 _MESSAGE_EXISTS = (
     select(_MESSAGES.c.id)
     .where(
@@ -77,9 +80,7 @@ _BY_MESSAGE_ID = (
     .order_by(_MESSAGES.c.id)
 )
 _EVENT_DONE = (
-    update(m.DomainEvent.__table__)
-    .where(m.DomainEvent.__table__.c.id == bindparam("event"))
-    .values(processed_at=bindparam("at"))
+    update(_EVENTS).where(_EVENTS.c.id == bindparam("event")).values(processed_at=bindparam("at"))
 )
 
 
@@ -120,7 +121,7 @@ class SqlRepository:
 
     def _insert(self, model: type[m.Base], **values: Any) -> int:
         """A Core insert for rows nothing reads back as objects (no flush, no ORM state)."""
-        table = model.__table__
+        table = cast(Table, model.__table__)
         statement = _INSERTS.get(table.name)
         if statement is None:
             statement = _INSERTS[table.name] = insert(table).returning(table.c.id)
@@ -179,7 +180,7 @@ class SqlRepository:
             rows = self.session.execute(
                 select(m.User.email, m.User.id).where(m.User.email.is_not(None))
             )
-            self._user_ids_by_email = {email.lower(): uid for email, uid in rows}
+            self._user_ids_by_email = {(email or "").lower(): uid for email, uid in rows}
         user_id = self._user_ids_by_email.get(addr.lower())
         return self.session.get(m.User, user_id) if user_id is not None else None
 
@@ -345,7 +346,7 @@ class SqlRepository:
             {"conversation_id": conversation_id, "address": a} for a in sorted(wanted - present)
         ]
         if rows:
-            self.session.connection().execute(insert(m.Participant.__table__), rows)
+            self.session.connection().execute(insert(_PARTICIPANTS), rows)
 
     def is_participant(self, conversation_id: int, addr: str) -> bool:
         return bool(
@@ -565,7 +566,7 @@ class SqlRepository:
         return ticket
 
     def attach_conversation_timeline(self, conversation_id: int, ticket_id: int) -> None:
-        table = m.TimelineEvent.__table__
+        table = _TIMELINE
         self.session.connection().execute(
             update(table)
             .where(table.c.conversation_id == conversation_id, table.c.ticket_id.is_(None))
@@ -687,7 +688,7 @@ class SqlRepository:
         return taken
 
     def record_event_failure(self, event_id: int, error: str) -> int:
-        table = m.DomainEvent.__table__
+        table = _EVENTS
         return int(
             self.session.execute(
                 update(table)

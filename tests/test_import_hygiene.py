@@ -47,3 +47,8 @@ def test_ruff_is_clean() -> None:
         [sys.executable, "-m", "ruff", "check", "."], capture_output=True, text=True, cwd=ROOT
     )
     assert proc.returncode == 0, proc.stdout
+
+
+def test_mypy_is_clean() -> None:
+    proc = subprocess.run([sys.executable, "-m", "mypy"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout

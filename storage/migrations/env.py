@@ -1,8 +1,9 @@
 """Alembic environment: runs on the connection `storage.database` hands over (sync or async)."""
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 
 from storage.models import Base, UTCDateTime
 
@@ -10,7 +11,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Render our column types with plain SQLAlchemy names so migrations stay self-contained."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
