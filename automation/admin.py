@@ -224,8 +224,6 @@ def add_action(
     message: str | None = None,
 ) -> Any:
     require_admin(user)
-    if kind not in ACTION_KINDS:
-        raise SettingsError(f"action kind must be one of {', '.join(ACTION_KINDS)}")
     pipeline = pipeline_or_default(repo, pipeline_name)
     status = status_in(repo, pipeline, status_label)
     config = _action_config(repo, kind, template_name, to, target_name, message)
@@ -241,6 +239,8 @@ def _action_config(
     target_name: str | None,
     message: str | None,
 ) -> dict[str, Any]:
+    if kind not in ACTION_KINDS:
+        raise SettingsError(f"action kind must be one of {', '.join(ACTION_KINDS)}")
     if kind == SEND_EMAIL:
         template = repo.template_by_name(template_name or "")
         if template is None:
@@ -431,8 +431,6 @@ def edit_action(
 ) -> Any:
     require_admin(user)
     action = _action(repo, action_id)
-    if kind not in ACTION_KINDS:
-        raise SettingsError(f"action kind must be one of {', '.join(ACTION_KINDS)}")
     action.kind = kind
     action.config = _action_config(repo, kind, template_name, to, target_name, message)
     return action

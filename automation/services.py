@@ -97,21 +97,7 @@ def reply(
         raise DomainError("the reply is empty")
     sent_from = "contact" if from_contact_record else "ticket"
     subject = "Re: " + strip_subject_prefixes(conversation.subject or ticket.subject)
-    queued = queue_conversation_mail(
-        repo,
-        ticket=ticket,
-        conversation=conversation,
-        subject=subject,
-        body=body,
-        actor=actor_of(user),
-        kind="reply",
-        sent_from=sent_from,
-        cause_id=None,
-    )
-    _replied(repo, ticket)
-    assert queued.message_row_id is not None
-    repo.emit(EmailSent(queued.message_row_id, cause_id=queued.timeline_id))
-    return queued.outbox_id
+    return _send(repo, user, ticket, conversation, subject, body, sent_from)
 
 
 def compose(repo: Repository, user: UserLike, number: int, subject: str, body: str) -> int:
@@ -132,6 +118,19 @@ def compose(repo: Repository, user: UserLike, number: int, subject: str, body: s
     conversation.ticket_id = ticket.id
     conversation.association = "composed"
     repo.flush()
+    return _send(repo, user, ticket, conversation, subject, body, "ticket")
+
+
+def _send(
+    repo: Repository,
+    user: UserLike,
+    ticket: TicketLike,
+    conversation: ConversationLike,
+    subject: str,
+    body: str,
+    sent_from: str,
+) -> int:
+    """Queue a user's email; the engine decides on R-T1 from its sent-from flag (E3)."""
     queued = queue_conversation_mail(
         repo,
         ticket=ticket,
@@ -140,21 +139,17 @@ def compose(repo: Repository, user: UserLike, number: int, subject: str, body: s
         body=body,
         actor=actor_of(user),
         kind="reply",
-        sent_from="ticket",
+        sent_from=sent_from,
         cause_id=None,
     )
-    _replied(repo, ticket)
-    assert queued.message_row_id is not None
-    repo.emit(EmailSent(queued.message_row_id, cause_id=queued.timeline_id))
-    return queued.outbox_id
-
-
-def _replied(repo: Repository, ticket: TicketLike) -> None:
     now = repo.now()
     if ticket.first_response_at is None:
         ticket.first_response_at = now
     ticket.last_rep_reply_at = now
     ticket.updated_at = now
+    assert queued.message_row_id is not None
+    repo.emit(EmailSent(queued.message_row_id, cause_id=queued.timeline_id))
+    return queued.outbox_id
 
 
 def _reply_conversation(
