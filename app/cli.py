@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from app import commands
-from app.errors import EXIT_USAGE, UserError, run_command
+from app.errors import UserError, run_command
 from automation.admin import CHANNEL_KINDS, TRIGGER_KINDS
 from storage.database import default_database_url
 
@@ -330,8 +330,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("deskline: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return EXIT_USAGE
+    except BrokenPipeError:  # `deskline tickets | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ async def run_command(args: argparse.Namespace) -> int:
         raise UserError(f"refused by the database: {describe_error(exc)}") from exc
     except (OperationalError, DBAPIError) as exc:
         raise UserError(describe_error(exc)) from exc
-    except UserError:
+    except (UserError, BrokenPipeError):
         raise
     except (OSError, ConnectionError) as exc:
         raise UserError(

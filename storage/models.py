@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -137,6 +138,20 @@ class Channel(Base):
     ticket_automation: Mapped[bool] = mapped_column(Boolean, default=True)
     bulk_opens_tickets: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Mail servers (email channels). Secrets are references (env:, file:, keyring:, command:),
+    # never the secret itself (SPEC §7).
+    imap_host: Mapped[str | None] = mapped_column(String(255))
+    imap_port: Mapped[int | None]
+    imap_tls: Mapped[str] = mapped_column(String(8), default="implicit")  # implicit/starttls/none
+    imap_user: Mapped[str | None] = mapped_column(String(320))
+    imap_folder: Mapped[str] = mapped_column(String(255), default="INBOX")
+    imap_secret: Mapped[str | None] = mapped_column(Text)
+    smtp_host: Mapped[str | None] = mapped_column(String(255))
+    smtp_port: Mapped[int | None]
+    smtp_tls: Mapped[str] = mapped_column(String(8), default="starttls")
+    smtp_user: Mapped[str | None] = mapped_column(String(320))
+    smtp_secret: Mapped[str | None] = mapped_column(Text)
+    auth: Mapped[str] = mapped_column(String(8), default="password")  # password / xoauth2
     pipeline: Mapped[Pipeline] = relationship()
 
 
@@ -437,7 +452,11 @@ class OutboxMail(Base):
     rcpt_to: Mapped[list[Any]] = mapped_column(JSON)
     subject: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    state: Mapped[str] = mapped_column(String(8), default="queued")  # queued/sent/failed/held
+    state: Mapped[str] = mapped_column(
+        String(8), default="queued"
+    )  # queued/sending/sent/failed/held
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
     held_reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -467,3 +486,25 @@ class ImportFailure(Base):
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailboxState(Base):
+    """The IMAP checkpoint of a channel, written with the messages it covers (SPEC §6)."""
+
+    __tablename__ = "mailbox_states"
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    folder: Mapped[str] = mapped_column(String(255), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Lease(Base):
+    """A named lease (a channel's inbound, the outbox sender) held by one process until expiry."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime]

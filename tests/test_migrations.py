@@ -1,0 +1,58 @@
+"""Migrations: the models and the Alembic history describe the same schema, and an upgrade keeps
+what an older database holds."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+
+from storage.database import Database, alembic_config
+from storage.models import Base
+
+pytestmark = pytest.mark.sqlite_only
+
+
+def _upgrade(url: str, revision: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    engine.dispose()
+
+
+def test_models_match_the_migrations(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/schema.db"
+    _upgrade(url, "head")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == [], "a model changed without a migration: run alembic revision --autogenerate"
+
+
+async def test_upgrade_keeps_existing_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _upgrade(f"sqlite:///{path}", "0001")
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO pipelines (id, name, position) VALUES (1, 'Old', 0)")
+        conn.execute(
+            "INSERT INTO channels (id, name, kind, address, pipeline_id, ticket_automation, "
+            "bulk_opens_tickets, created_at) VALUES (1, 'support', 'email', 's@x.example', 1, 1, "
+            "0, '2026-01-01 00:00:00')"
+        )
+    db = Database(str(path))
+    await db.migrate()
+    channel = await db.run(lambda repo: repo.channel_by_name("support"))
+    await db.close()
+    assert (channel.address, channel.imap_folder, channel.smtp_tls) == (
+        "s@x.example",
+        "INBOX",
+        "starttls",
+    )
