@@ -105,13 +105,28 @@ def _channel_parser(sub: argparse._SubParsersAction) -> None:
     p = csub.add_parser("list", help="list channels")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=commands.cmd_channel_list)
-    p = csub.add_parser("set", help="change a channel")
+    p = csub.add_parser("set", help="change a channel, its IMAP and SMTP servers")
     p.add_argument("name")
     p.add_argument("--address")
     p.add_argument("--pipeline")
     p.add_argument("--ticket-automation", choices=ON_OFF)
     p.add_argument("--bulk-opens-tickets", choices=ON_OFF, help="let bulk/list mail open tickets")
+    servers = p.add_argument_group(
+        "mail servers (secrets: env:VAR, file:PATH, keyring:S/U, "
+        "command:CMD — never the password itself)"
+    )
+    for side in ("imap", "smtp"):
+        servers.add_argument(f"--{side}-host")
+        servers.add_argument(f"--{side}-port", type=int)
+        servers.add_argument(f"--{side}-tls", choices=("implicit", "starttls", "none"))
+        servers.add_argument(f"--{side}-user")
+        servers.add_argument(f"--{side}-secret", metavar="REF")
+    servers.add_argument("--imap-folder")
+    servers.add_argument("--auth", choices=("password", "xoauth2"))
     p.set_defaults(func=commands.cmd_channel_set)
+    p = csub.add_parser("test", help="log in to the channel's IMAP and SMTP servers")
+    p.add_argument("name")
+    p.set_defaults(func=commands.cmd_channel_test)
 
 
 def _automation_parser(sub: argparse._SubParsersAction) -> None:
@@ -287,6 +302,16 @@ def _ticket_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--raw", type=int, metavar="ID", help="print one email exactly as it will go")
     p.set_defaults(func=commands.cmd_outbox)
+
+    p = sub.add_parser("held", help="email a safety rule held back: review, release or drop")
+    p.add_argument("action", nargs="?", choices=("list", "release", "drop"), default="list")
+    p.add_argument("outbox_id", nargs="?", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.cmd_held)
+
+    p = sub.add_parser("sync", help="fetch mail, run the automation, send the outbox")
+    p.add_argument("--once", action="store_true", help="process what is waiting, then exit")
+    p.set_defaults(func=commands.cmd_sync)
 
     p = sub.add_parser("failed", help="messages an import could not store, with the reason")
     p.add_argument("--json", action="store_true")

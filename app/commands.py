@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import json
 import sys
@@ -19,7 +20,7 @@ from automation.engine import Engine
 from automation.importer import import_paths
 from automation.templates import TemplateRenderError, render
 from storage import queries
-from storage.database import Database
+from storage.database import HEAD_REVISION, Database
 from storage.repository import SqlRepository
 
 T = TypeVar("T")
@@ -29,8 +30,15 @@ T = TypeVar("T")
 async def opened(args: argparse.Namespace, *, initialized: bool = True) -> AsyncIterator[Database]:
     db = Database(args.db)
     try:
-        if initialized and not await db.is_initialized():
-            raise UserError(f"the database {args.db} is not initialised: run `deskline init`")
+        if initialized:
+            revision = await db.schema_revision()
+            if revision is None:
+                raise UserError(f"the database {args.db} is not initialised: run `deskline init`")
+            if revision != HEAD_REVISION:
+                raise UserError(
+                    f"the database {args.db} has an older schema ({revision}): "
+                    "run `deskline init` to upgrade it"
+                )
         yield db
     finally:
         await db.close()
@@ -153,9 +161,10 @@ async def cmd_channel_list(args: argparse.Namespace) -> int:
 
 
 async def cmd_channel_set(args: argparse.Namespace) -> int:
-    await act(
-        args,
-        lambda repo, user: admin.set_channel(
+    mail = {field: getattr(args, field) for field in admin.MAIL_FIELDS}
+
+    def change(repo: SqlRepository, user: Any) -> None:
+        admin.set_channel(
             repo,
             user,
             args.name,
@@ -163,10 +172,73 @@ async def cmd_channel_set(args: argparse.Namespace) -> int:
             pipeline_name=args.pipeline,
             ticket_automation=on_off(args.ticket_automation),
             bulk_opens_tickets=on_off(args.bulk_opens_tickets),
-        ),
-    )
+        )
+        if any(value is not None for value in mail.values()):
+            admin.set_channel_mail(repo, user, args.name, **mail)
+
+    await act(args, change)
     print(f"Channel {args.name} updated")
     return 0
+
+
+async def cmd_channel_test(args: argparse.Namespace) -> int:
+    from app.mailer import smtp_settings
+    from mail.smtp import SmtpError, check
+
+    async with opened(args) as db:
+        channel = await db.run(lambda repo: admin.channel_named(repo, args.name))
+    failures = 0
+    if channel.smtp_host:
+        try:
+            await check(smtp_settings(channel))
+            print(f"SMTP {channel.smtp_host}: ok (logged in as {channel.smtp_user or 'nobody'})")
+        except SmtpError as exc:
+            failures += 1
+            print(f"SMTP {channel.smtp_host}: {exc.kind}: {exc}")
+    else:
+        print("SMTP: not configured (deskline channel set NAME --smtp-host ...)")
+    return 1 if failures else 0
+
+
+async def cmd_held(args: argparse.Namespace) -> int:
+    from automation.delivery import drop_held, release_held
+
+    if args.action == "list":
+        async with opened(args) as db:
+            rows = await db.query(lambda s: queries.list_outbox(s, state="held"))
+        output.print_outbox(rows, as_json=args.json)
+        return 0
+    if args.outbox_id is None:
+        raise UserError(f"say which email to {args.action}: deskline held {args.action} ID")
+    review = release_held if args.action == "release" else drop_held
+    await act(args, lambda repo, user: review(repo, services.actor_of(user), args.outbox_id))
+    print(f"Email {args.outbox_id} {'released' if args.action == 'release' else 'dropped'}")
+    return 0
+
+
+async def cmd_sync(args: argparse.Namespace) -> int:
+    from app.worker import Worker, stop_on_signals
+
+    async with opened(args) as db:
+        worker = Worker(db, inbound=inbound_runner())
+        if args.once:
+            summary = await worker.run_once()
+            output.print_sync_summary(summary)
+            return 1 if summary.delivery.failed else 0
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        print("Syncing mail; Ctrl-C to stop.", file=sys.stderr)
+        await worker.run(stop)
+    return 0
+
+
+def inbound_runner() -> Any:
+    """The IMAP side of `sync`, when this build has it."""
+    try:
+        from app.inbound import run_inbound
+    except ImportError:
+        return None
+    return run_inbound
 
 
 async def _automation_view(args: argparse.Namespace) -> dict[str, Any]:

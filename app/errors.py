@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from automation.actions import ActionFailed
 from automation.admin import SettingsError
+from automation.delivery import DeliveryError
 from automation.services import DomainError
 from mail.sources import SourceError
 from storage.database import DatabaseError, describe_error
@@ -29,7 +30,14 @@ class UserError(Exception):
 async def run_command(args: argparse.Namespace) -> int:
     try:
         return int(await args.func(args) or 0)
-    except (DomainError, SettingsError, SourceError, DatabaseError, ActionFailed) as exc:
+    except (
+        DomainError,
+        SettingsError,
+        SourceError,
+        DatabaseError,
+        ActionFailed,
+        DeliveryError,
+    ) as exc:
         raise UserError(str(exc)) from exc
     except IntegrityError as exc:
         raise UserError(f"refused by the database: {describe_error(exc)}") from exc

@@ -205,3 +205,18 @@ def progress_bar(label: str) -> Callable[[int, int], None]:
         sys.stderr.flush()
 
     return show
+
+
+def print_sync_summary(summary: Any) -> None:
+    delivery = summary.delivery
+    print(
+        f"Received {summary.received}, automation events {summary.handled_events}, "
+        f"sent {delivery.sent}, retrying {delivery.retrying}, failed {delivery.failed}"
+    )
+    if summary.requeued or summary.held_interrupted:
+        print(
+            f"Recovered interrupted deliveries: {summary.requeued} queued again, "
+            f"{summary.held_interrupted} held for review (deskline held)"
+        )
+    for error in delivery.errors:
+        print(f"  {clean(error)}")

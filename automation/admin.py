@@ -511,3 +511,59 @@ def set_template(
     if problem is not None:
         raise SettingsError(f"template not saved: {problem}")
     return repo.set_template(name, subject, body)
+
+
+# --- mail servers (issue 4) -------------------------------------------------------------------
+
+TLS_MODES = ("implicit", "starttls", "none")
+AUTH_MODES = ("password", "xoauth2")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+MAIL_FIELDS = (
+    "imap_host",
+    "imap_port",
+    "imap_tls",
+    "imap_user",
+    "imap_folder",
+    "imap_secret",
+    "smtp_host",
+    "smtp_port",
+    "smtp_tls",
+    "smtp_user",
+    "smtp_secret",
+    "auth",
+)
+
+
+def set_channel_mail(repo: Any, user: UserLike, name: str, **changes: Any) -> Any:
+    """IMAP and SMTP settings of an email channel. Secrets are references (env:, file:,
+    keyring:, command:), never the secret: a bare password is refused (SPEC §7)."""
+    from mail.secrets import SecretError, check_reference
+
+    require_admin(user)
+    channel = channel_named(repo, name)
+    if channel.kind != "email":
+        raise SettingsError(
+            f"{name} is a {channel.kind} channel: only email channels have mail servers"
+        )
+    for field, value in changes.items():
+        if field not in MAIL_FIELDS:
+            raise SettingsError(f"unknown mail setting {field}")
+        if value is None:
+            continue
+        if field.endswith("_tls") and value not in TLS_MODES:
+            raise SettingsError(f"{field} must be one of {', '.join(TLS_MODES)}")
+        if field == "auth" and value not in AUTH_MODES:
+            raise SettingsError(f"auth must be one of {', '.join(AUTH_MODES)}")
+        if field.endswith("_port") and not 0 < int(value) < 65536:
+            raise SettingsError(f"{field} must be a port number")
+        if field.endswith("_secret"):
+            try:
+                value = check_reference(value)
+            except SecretError as exc:
+                raise SettingsError(str(exc)) from None
+        setattr(channel, field, value)
+    for side in ("imap", "smtp"):
+        host = getattr(channel, f"{side}_host")
+        if getattr(channel, f"{side}_tls") == "none" and host and host not in LOOPBACK_HOSTS:
+            raise SettingsError(f"{side} without TLS is allowed only for a loopback server")
+    return channel

@@ -92,6 +92,7 @@ class Timeline:
     MAIL_HELD = "mail_held"
     MAIL_SENT = "mail_sent"
     MAIL_FAILED = "mail_failed"
+    MAIL_DROPPED = "mail_dropped"
     INBOX_NOTE = "inbox_note"
     PROPERTY_CHANGED = "property_changed"
     CONVERSATION_ATTACHED = "conversation_attached"

@@ -8,6 +8,7 @@ Message-ID, In-Reply-To, References, `[#N]` subject token and, for automated mai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from automation.events import Actor, Timeline
 from automation.ports import (
@@ -63,10 +64,48 @@ def _build(mail: OutgoingMail) -> tuple[bytes, str | None]:
         return b"", f"cannot build the email: {exc}"
 
 
+# SPEC §7 (defaults from Zammad): (at most N automated emails, in M minutes)
+PER_TICKET_LIMITS = ((10, 10), (15, 30), (25, 60), (50, 180), (100, 600))
+PER_RECIPIENT_LIMITS = ((30, 10), (60, 30), (120, 60), (240, 180), (360, 600))
+
+
+def loop_limit_reason(repo: Repository, recipient: str, ticket_id: int | None) -> str | None:
+    """Graduated windows per ticket and recipient, and per recipient across tickets, so two
+    auto-responders can never loop, fast or slow. The limits are settings."""
+    per_ticket = repo.setting("loop_limits_per_ticket", PER_TICKET_LIMITS)
+    per_recipient = repo.setting("loop_limits_per_recipient", PER_RECIPIENT_LIMITS)
+    longest = max(minutes for _, minutes in (*per_ticket, *per_recipient))
+    now = repo.now()
+    sent = repo.recent_automated_mail(recipient, now - timedelta(minutes=longest))
+    for limit, minutes in per_ticket:
+        since = now - timedelta(minutes=minutes)
+        count = sum(1 for tid, at in sent if tid == ticket_id and at >= since)
+        if ticket_id is not None and count >= limit:
+            return (
+                f"loop protection: {count} automated emails to {recipient} on ticket "
+                f"#{ticket_id} in {minutes} minutes (limit {limit})"
+            )
+    for limit, minutes in per_recipient:
+        since = now - timedelta(minutes=minutes)
+        count = sum(1 for _, at in sent if at >= since)
+        if count >= limit:
+            return (
+                f"loop protection: {count} automated emails to {recipient} in {minutes} "
+                f"minutes (limit {limit})"
+            )
+    return None
+
+
 def hold_reason(
-    repo: Repository, recipient: str, *, automated: bool, contact: ContactLike | None = None
+    repo: Repository,
+    recipient: str,
+    *,
+    automated: bool,
+    contact: ContactLike | None = None,
+    ticket_id: int | None = None,
 ) -> str | None:
-    """SPEC §7: never-notify addresses, our own addresses, recipients that bounced recently."""
+    """SPEC §7: never-notify addresses, our own addresses, recipients that bounced recently,
+    and the loop limits."""
     if not recipient:
         return "no recipient address"
     if recipient in repo.own_addresses():
@@ -83,6 +122,8 @@ def hold_reason(
     ):
         until = f"{contact.bouncing_until:%Y-%m-%d}"
         return f"mail to {recipient} bounced recently (blocked until {until})"
+    if automated:
+        return loop_limit_reason(repo, recipient, ticket_id)
     return None
 
 
@@ -126,7 +167,7 @@ def queue_conversation_mail(
     )
     held = (
         unbuildable
-        or hold_reason(repo, recipient, automated=automated, contact=contact)
+        or hold_reason(repo, recipient, automated=automated, contact=contact, ticket_id=number)
         or extra_hold
     )
     message_row_id = repo.add_outbound_message(

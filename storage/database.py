@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+HEAD_REVISION = "0002"  # the newest migration; tests/test_migrations.py checks it
 BUSY_TIMEOUT_MS = int(os.environ.get("DESKLINE_BUSY_TIMEOUT_MS", "10000"))
 
 
@@ -162,6 +163,17 @@ class Database:
         try:
             async with self.engine.begin() as conn:
                 await conn.run_sync(_upgrade)
+        except (OperationalError, DBAPIError, OSError) as exc:
+            raise DatabaseError(describe_error(exc)) from exc
+
+    async def schema_revision(self) -> str | None:
+        """The Alembic revision of this database, or None before `init`."""
+        try:
+            async with self.engine.connect() as conn:
+                if not await conn.run_sync(lambda c: inspect(c).has_table("alembic_version")):
+                    return None
+                result = await conn.exec_driver_sql("SELECT version_num FROM alembic_version")
+                return result.scalar()
         except (OperationalError, DBAPIError, OSError) as exc:
             raise DatabaseError(describe_error(exc)) from exc
 

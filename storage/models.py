@@ -436,7 +436,10 @@ class OutboxMail(Base):
     """An email waiting for SMTP, written in the transaction of the change that caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state", "state", "next_attempt_at", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_state", "state", "next_attempt_at", "id"),
+        Index("ix_outbox_recipient", "recipient", "created_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     message_row_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", ondelete="SET NULL")
@@ -450,6 +453,7 @@ class OutboxMail(Base):
     message_id: Mapped[str] = mapped_column(String(998), unique=True)
     mail_from: Mapped[str] = mapped_column(String(320))
     rcpt_to: Mapped[list[Any]] = mapped_column(JSON)
+    recipient: Mapped[str | None] = mapped_column(String(320))  # the first, lowercased: limits
     subject: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     state: Mapped[str] = mapped_column(

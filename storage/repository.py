@@ -79,6 +79,13 @@ _BY_MESSAGE_ID = (
     .where(_MESSAGES.c.message_id.in_(bindparam("ids", expanding=True)))
     .order_by(_MESSAGES.c.id)
 )
+_OUTBOX = cast(Table, m.OutboxMail.__table__)
+_RECENT_AUTOMATED = select(_OUTBOX.c.ticket_id, _OUTBOX.c.created_at).where(
+    _OUTBOX.c.recipient == bindparam("recipient"),
+    _OUTBOX.c.created_at >= bindparam("since"),
+    _OUTBOX.c.kind == "automated",
+    _OUTBOX.c.state.not_in(("held", "dropped")),
+)
 _EVENT_DONE = (
     update(_EVENTS).where(_EVENTS.c.id == bindparam("event")).values(processed_at=bindparam("at"))
 )
@@ -634,6 +641,7 @@ class SqlRepository:
             message_id=message_id,
             mail_from=mail_from,
             rcpt_to=rcpt_to,
+            recipient=rcpt_to[0].lower() if rcpt_to else None,
             subject=subject,
             raw=raw,
             state="held" if held_reason else "queued",
@@ -700,6 +708,14 @@ class SqlRepository:
 
     def mark_event_processed(self, event_id: int) -> None:
         self._read(_EVENT_DONE, event=event_id, at=self.now())
+
+    def recent_automated_mail(
+        self, recipient: str, since: datetime
+    ) -> list[tuple[int | None, datetime]]:
+        """(ticket id, created at) of automated emails to `recipient` since then that were not
+        held or dropped: what the loop limits count (SPEC §7)."""
+        rows = self._read(_RECENT_AUTOMATED, recipient=recipient.lower(), since=since)
+        return [(ticket_id, created_at) for ticket_id, created_at in rows]
 
     # --- settings objects (admin) -------------------------------------------------------------
 
@@ -898,3 +914,69 @@ class SqlRepository:
 
     def flush(self) -> None:
         self.session.flush()
+
+    # --- delivery (the outbox sender) ---------------------------------------------------------
+
+    def claim_due_mail(self, holder: str, limit: int) -> list[dict[str, Any]]:
+        """Take up to `limit` queued emails that are due and whose channel has an SMTP server:
+        state `sending`, claimed by `holder`.
+        PostgreSQL skips rows another sender holds; SQLite has one writer at a time."""
+        now = self.now()
+        rows = list(
+            self.session.scalars(
+                select(m.OutboxMail)
+                .where(
+                    m.OutboxMail.state == "queued",
+                    m.OutboxMail.next_attempt_at <= now,
+                    m.OutboxMail.channel_id.in_(  # mail of channels with no server waits
+                        select(m.Channel.id).where(m.Channel.smtp_host.is_not(None))
+                    ),
+                )
+                .order_by(m.OutboxMail.next_attempt_at, m.OutboxMail.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        claims = []
+        for row in rows:
+            row.state, row.claimed_by, row.claimed_at = "sending", holder, now
+            claims.append(
+                {
+                    "id": row.id,
+                    "channel_id": row.channel_id,
+                    "ticket_id": row.ticket_id,
+                    "message_row_id": row.message_row_id,
+                    "mail_from": row.mail_from,
+                    "rcpt_to": list(row.rcpt_to),
+                    "raw": row.raw,
+                    "attempts": row.attempts,
+                    "subject": row.subject,
+                }
+            )
+        return claims
+
+    def outbox_row(self, outbox_id: int) -> m.OutboxMail | None:
+        return self.session.get(m.OutboxMail, outbox_id)
+
+    def interrupted_mail(self, claimed_before: datetime) -> list[m.OutboxMail]:
+        """Emails a sender claimed and never finished (it stopped or died)."""
+        return list(
+            self.session.scalars(
+                select(m.OutboxMail)
+                .where(
+                    m.OutboxMail.state.in_(("sending", "handed")),
+                    m.OutboxMail.claimed_at < claimed_before,
+                )
+                .order_by(m.OutboxMail.id)
+            )
+        )
+
+    def outbox_by_state(self, state: str) -> list[m.OutboxMail]:
+        return list(
+            self.session.scalars(
+                select(m.OutboxMail).where(m.OutboxMail.state == state).order_by(m.OutboxMail.id)
+            )
+        )
+
+    def channel_or_none(self, channel_id: int) -> m.Channel | None:
+        return self.session.get(m.Channel, channel_id)

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 
 from tests.helpers import make_mail
+from tests.servers.smtp import smtp_server
 
 pytestmark = pytest.mark.sqlite_only
+__all__ = ["smtp_server"]  # a fixture used below
 SUPPORT = "help@acme.example"
 
 
@@ -361,3 +363,44 @@ def test_concurrent_commands_wait_for_each_other(cli: Cli) -> None:
     acks = [o for o in cli.outbox() if o["template"] == "Ticket received"]
     assert len(acks) == 80
     assert len({o["ticket"] for o in acks}) == 80
+
+
+def test_sync_once_delivers_and_held_mail_is_reviewable(cli: Cli, smtp_server) -> None:
+    # issue 4: `deskline sync --once` sends what waits; held mail is listed, released, dropped
+    bare = cli.run("channel", "set", "support", "--smtp-secret", "hunter2", ok=False)
+    assert "by reference" in bare.stderr  # a password never goes into the database
+    cli.run(
+        "channel",
+        "set",
+        "support",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        str(smtp_server.port),
+        "--smtp-tls",
+        "none",
+    )
+    remote = cli.run("channel", "set", "support", "--smtp-host", "mail.example.com", ok=False)
+    assert "loopback" in remote.stderr
+    cli.deliver(make_mail(to=SUPPORT)[0])
+    cli.deliver(
+        make_mail(sender="noreply@shop.example", to=SUPPORT, subject="Your order")[0]
+    )  # automated: no ticket, no mail
+    cli.run("channel", "set", "support", "--bulk-opens-tickets", "on")
+    cli.deliver(
+        make_mail(sender="news@list.example", to=SUPPORT, headers={"List-Id": "<l.list.example>"})[
+            0
+        ]
+    )
+    out = cli.run("sync", "--once").stdout
+    assert "sent 1" in out
+    assert [r.rcpt_to for r in smtp_server.received] == [["carol@customer.example"]]
+    [held] = cli.json("held")["outbox"]
+    assert "automated" in held["held_reason"]
+    cli.run("held", "release", str(held["id"]))
+    cli.run("sync", "--once")
+    assert len(smtp_server.received) == 2
+    again = cli.run("held", "drop", str(held["id"]), ok=False)
+    assert "is not held" in again.stderr
+    test = cli.run("channel", "test", "support")
+    assert "SMTP 127.0.0.1: ok" in test.stdout

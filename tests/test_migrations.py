@@ -56,3 +56,11 @@ async def test_upgrade_keeps_existing_data(tmp_path: Path) -> None:
         "INBOX",
         "starttls",
     )
+
+
+def test_head_revision_constant_is_the_newest_migration() -> None:
+    from alembic.script import ScriptDirectory
+
+    from storage.database import HEAD_REVISION
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION

@@ -1,0 +1,407 @@
+"""Live inbound mail: an IMAP folder to tickets, exactly once (issue 4 "Inbound", SPEC §6, E1, E2).
+
+`sync_once` reads the channel's checkpoint (UIDVALIDITY, last UID), fetches what lies above it in
+batches (one UID FETCH each), and stores each batch through the importer's ingestion path in ONE
+transaction that also moves the checkpoint to the batch's highest UID. A crash before that commit
+leaves both untouched (the batch is fetched again); after it, both are there (nothing is fetched
+twice). A new UIDVALIDITY means the server renumbered the folder: the sync starts again from UID 0
+and Message-ID dedupe skips what is already stored. A message that cannot be parsed or stored is
+kept as an import failure with its raw bytes and reason; the checkpoint moves past it.
+
+`watch` keeps one connection: sync, IDLE until the server announces mail (re-issued before the
+server's timeout), sync again; on any failure it reconnects with exponential backoff and jitter.
+
+Several workers on one database: give each a `holder` name. The channel's lease ("inbound:<id>")
+is taken before connecting and renewed while connected, and every batch's transaction checks that
+the lease is still ours before it commits (fencing), so a worker that stalled past its lease
+cannot store a batch another worker has taken over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from automation.engine import Engine, TransactionRunner
+from automation.importer import ImportSummary, Prepared, prepare, store_batch
+from automation.ports import Repository
+from mail.sources import EPOCH, RawItem
+
+log = logging.getLogger("deskline.inbound")
+BATCH = 200
+IDLE_SECONDS = 25 * 60  # servers may drop an IDLE after 30 minutes (RFC 2177)
+LEASE_SECONDS = 60.0
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 300.0
+CRASH_ENV = "DESKLINE_TEST_CRASH_AT"  # tests: "after_fetch" or "after_fetch@2" (the 2nd batch)
+
+
+class MailboxLike(Protocol):
+    """`mail.imap.Mailbox`; blocking, called in a thread."""
+
+    @property
+    def folder(self) -> str: ...
+
+    def open(self) -> int: ...
+
+    def fetch_after(self, last_uid: int, limit: int = 500) -> list[tuple[int, bytes]]: ...
+
+    def wait(self, seconds: float) -> bool: ...
+
+    def interrupt(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class InboundRepository(Repository, Protocol):
+    """What a transaction needs beyond `Repository` (storage.inbound.InboundRepository)."""
+
+    def checkpoint(self, channel_id: int, folder: str) -> tuple[int, int] | None: ...
+
+    def save_checkpoint(
+        self, channel_id: int, folder: str, uidvalidity: int, last_uid: int
+    ) -> None: ...
+
+    def acquire_lease(self, name: str, holder: str, seconds: float) -> bool: ...
+
+    def holds_lease(self, name: str, holder: str) -> bool: ...
+
+    def release_lease(self, name: str, holder: str) -> None: ...
+
+
+class LeaseLost(Exception):
+    """Another worker holds this channel's lease: this one must not store anything."""
+
+
+@dataclass
+class InboundStats:
+    fetched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    resynced: bool = False
+    busy: bool = False  # another worker holds the channel's lease: nothing was done
+
+    def add(self, part: ImportSummary) -> None:
+        self.stored += part.stored
+        self.duplicates += part.duplicates
+        self.failed += part.failed
+
+
+def lease_name(channel_id: int) -> str:
+    return f"inbound:{channel_id}"
+
+
+# --- one pass -------------------------------------------------------------------------------
+
+
+async def sync_once(
+    db: TransactionRunner,
+    channel_id: int,
+    mailbox_factory: Callable[[], MailboxLike],
+    *,
+    batch: int = BATCH,
+    holder: str | None = None,
+) -> InboundStats:
+    """Connect, store everything new, disconnect. With `holder`, only while holding the lease
+    (another worker on it: `busy`, nothing done)."""
+    name = lease_name(channel_id)
+    if holder is not None and not await _acquire(db, name, holder, LEASE_SECONDS):
+        return InboundStats(busy=True)
+    try:
+        box, uidvalidity = await asyncio.to_thread(_open, mailbox_factory)
+        try:
+            return await _sync(db, channel_id, box, uidvalidity, batch, holder)
+        finally:
+            await asyncio.to_thread(box.close)
+    finally:
+        if holder is not None:
+            await db.run(lambda repo: repo.release_lease(name, holder))
+
+
+def _open(factory: Callable[[], MailboxLike]) -> tuple[MailboxLike, int]:
+    box = factory()
+    return box, box.open()
+
+
+async def _sync(
+    db: TransactionRunner,
+    channel_id: int,
+    box: MailboxLike,
+    uidvalidity: int,
+    batch: int,
+    holder: str | None,
+) -> InboundStats:
+    stats = InboundStats()
+    folder = box.folder
+    await Engine(db).drain()  # E6: older events first (the inline path below assumes it)
+    stored = await db.run(lambda repo: repo.checkpoint(channel_id, folder))
+    last_uid = 0
+    if stored is not None and stored[0] == uidvalidity:
+        last_uid = stored[1]
+    elif stored is not None:
+        stats.resynced = True
+        log.warning(
+            "channel %s folder %s: UIDVALIDITY changed (%s -> %s): resyncing from the start",
+            channel_id,
+            folder,
+            stored[0],
+            uidvalidity,
+        )
+    wrote = False
+    while True:
+        items = await asyncio.to_thread(_fetch_prepared, box, last_uid, batch)
+        if not items:
+            break
+        stats.fetched += len(items)
+        last_uid = items[-1][0]
+        stats.add(
+            await _store(db, channel_id, [p for _, p in items], (folder, uidvalidity, last_uid), holder)
+        )
+        wrote = True
+        if len(items) < batch:
+            break  # the folder held no more at the time of this batch's SEARCH
+    if not wrote and (stored is None or stats.resynced):
+        # Remember the new UIDVALIDITY even for an empty folder, so the next pass is no resync.
+        point = (folder, uidvalidity, last_uid)
+        await db.run(lambda repo: _checkpoint(repo, channel_id, point, holder))
+    if wrote:
+        await Engine(db).drain()  # events a batch left pending (a handler that failed)
+    return stats
+
+
+def _fetch_prepared(box: MailboxLike, last_uid: int, batch: int) -> list[tuple[int, Prepared]]:
+    """Fetch and parse in the worker thread: parsing is CPU work the event loop must not do."""
+    fetched = box.fetch_after(last_uid, batch)
+    prepared = [(uid, prepare(_raw_item(f"imap:{box.folder}#{uid}", raw))) for uid, raw in fetched]
+    if prepared:
+        crash_point("after_fetch")
+    return prepared
+
+
+def _raw_item(label: str, raw: bytes) -> RawItem:
+    return RawItem(label, EPOCH, 0, lambda: raw)
+
+
+async def _store(
+    db: TransactionRunner,
+    channel_id: int,
+    prepared: Sequence[Prepared],
+    point: tuple[str, int, int],
+    holder: str | None,
+) -> ImportSummary:
+    """The batch and its checkpoint in one transaction: optimistic first, then each message
+    isolated in its own savepoint (automation.importer._store)."""
+
+    def write(isolate: bool) -> Callable[[Any], ImportSummary]:
+        def fn(repo: Any) -> ImportSummary:
+            summary = store_batch(repo, channel_id, prepared, False, isolate=isolate)
+            _checkpoint(repo, channel_id, point, holder)
+            return summary
+
+        return fn
+
+    try:
+        return await db.run_bulk(write(False))
+    except LeaseLost:
+        raise
+    except Exception:
+        log.info("an IMAP batch failed as a whole; storing it message by message", exc_info=True)
+        return await db.run_bulk(write(True))
+
+
+def _checkpoint(
+    repo: InboundRepository, channel_id: int, point: tuple[str, int, int], holder: str | None
+) -> None:
+    if holder is not None and not repo.holds_lease(lease_name(channel_id), holder):
+        raise LeaseLost(f"channel {channel_id}: the inbound lease is no longer held by {holder}")
+    folder, uidvalidity, last_uid = point
+    repo.save_checkpoint(channel_id, folder, uidvalidity, last_uid)
+
+
+def crash_point(name: str) -> None:
+    """Tests only: SIGKILL this process at a named point when DESKLINE_TEST_CRASH_AT says so
+    ("name" or "name@N" for the N-th time the point is reached)."""
+    wanted = os.environ.get(CRASH_ENV)
+    if not wanted:
+        return
+    point, _, nth = wanted.partition("@")
+    if point != name:
+        return
+    _crash_counts[name] = _crash_counts.get(name, 0) + 1
+    if _crash_counts[name] >= int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_crash_counts: dict[str, int] = {}
+
+
+async def _acquire(db: TransactionRunner, name: str, holder: str, seconds: float) -> bool:
+    return bool(await db.run(lambda repo: repo.acquire_lease(name, holder, seconds)))
+
+
+# --- the long-running loop --------------------------------------------------------------------
+
+
+async def watch(
+    db: TransactionRunner,
+    channel_id: int,
+    mailbox_factory: Callable[[], MailboxLike],
+    stop: asyncio.Event,
+    *,
+    idle_seconds: float = IDLE_SECONDS,
+    batch: int = BATCH,
+    holder: str | None = None,
+    lease_seconds: float = LEASE_SECONDS,
+    on_stored: Callable[[InboundStats], None] | None = None,
+    backoff_cap: float = BACKOFF_CAP,
+) -> None:
+    """Sync, wait for mail, sync... until `stop` is set; never raises (failures are logged and
+    retried with backoff). With `holder`, works only while holding the channel's lease."""
+    attempt = 0
+    while not stop.is_set():
+        session = _Session(db, channel_id, mailbox_factory, stop, idle_seconds, batch, on_stored)
+        try:
+            if holder is None:
+                await session.run()
+            elif await _acquire(db, lease_name(channel_id), holder, lease_seconds):
+                await _with_lease(session, db, lease_name(channel_id), holder, lease_seconds)
+            else:
+                await _sleep_unless(stop, lease_seconds / 3)  # someone else's: look again later
+                continue
+            attempt = 0
+        except Exception as exc:  # never crash: log, back off, reconnect
+            attempt = 1 if session.synced else attempt + 1
+            delay = backoff(attempt, cap=backoff_cap)
+            log.warning(
+                "inbound channel %s: %s: %s; retrying in %.1f s",
+                channel_id,
+                type(exc).__name__,
+                exc,
+                delay,
+            )
+            await _sleep_unless(stop, delay)
+
+
+def backoff(attempt: int, *, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
+    """Exponential, capped, with jitter over its upper half (never two workers in lockstep)."""
+    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _with_lease(
+    session: _Session, db: TransactionRunner, name: str, holder: str, seconds: float
+) -> None:
+    """Run the session while renewing the lease; losing it ends the session (LeaseLost)."""
+    renewer = asyncio.create_task(_renew(db, name, holder, seconds, session))
+    try:
+        await session.run()
+    finally:
+        renewer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await renewer
+        if not session.lease_lost:
+            with contextlib.suppress(Exception):
+                await db.run(lambda repo: repo.release_lease(name, holder))
+    if session.lease_lost:
+        raise LeaseLost(f"lost the lease {name}")
+
+
+async def _renew(
+    db: TransactionRunner, name: str, holder: str, seconds: float, session: _Session
+) -> None:
+    while True:
+        await asyncio.sleep(seconds / 3)
+        try:
+            held = await _acquire(db, name, holder, seconds)
+        except Exception:
+            log.warning("could not renew the lease %s; will try again", name, exc_info=True)
+            continue  # the commit-time check still guards every batch
+        if not held:
+            session.lease_lost = True
+            session.interrupt()
+            return
+
+
+class _Session:
+    """One connection: sync, wait, sync... until stopped or broken."""
+
+    def __init__(
+        self,
+        db: TransactionRunner,
+        channel_id: int,
+        factory: Callable[[], MailboxLike],
+        stop: asyncio.Event,
+        idle_seconds: float,
+        batch: int,
+        on_stored: Callable[[InboundStats], None] | None,
+    ) -> None:
+        self.db = db
+        self.channel_id = channel_id
+        self.factory = factory
+        self.stop = stop
+        self.idle_seconds = idle_seconds
+        self.batch = batch
+        self.on_stored = on_stored
+        self.box: MailboxLike | None = None
+        self.synced = False
+        self.lease_lost = False
+        self._ended = asyncio.Event()
+
+    async def run(self) -> None:
+        box, uidvalidity = await asyncio.to_thread(_open, self.factory)
+        self.box = box
+        try:
+            await self._loop(box, uidvalidity)
+        finally:
+            await asyncio.to_thread(box.close)
+
+    def interrupt(self) -> None:
+        self._ended.set()
+        if self.box is not None:
+            self.box.interrupt()
+
+    async def _loop(self, box: MailboxLike, uidvalidity: int) -> None:
+        while not self._done():
+            stats = await _sync(self.db, self.channel_id, box, uidvalidity, self.batch, None)
+            self.synced = True
+            if stats.fetched and self.on_stored is not None:
+                self.on_stored(stats)
+            if self._done():
+                return
+            await self._wait(box)
+
+    def _done(self) -> bool:
+        return self.stop.is_set() or self._ended.is_set()
+
+    async def _wait(self, box: MailboxLike) -> None:
+        waiting = asyncio.create_task(asyncio.to_thread(box.wait, self.idle_seconds))
+        stopping = asyncio.create_task(_first(self.stop, self._ended))
+        try:
+            await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not waiting.done():
+                box.interrupt()  # the IDLE ends within a fraction of a second
+            stopping.cancel()
+        await waiting  # its IDLE is over (DONE sent) before anything else uses the connection
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waits = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waits:
+            task.cancel()

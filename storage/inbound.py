@@ -1,0 +1,162 @@
+"""Persistence for live IMAP inbound: checkpoints, a channel's IMAP account, leases.
+
+`InboundRepository` is the repository `automation.inbound` works with: a `SqlRepository` plus the
+methods of `automation.inbound.InboundRepository`. `InboundDatabase` wraps a `Database` so that
+`run` / `run_bulk` hand one out, in the same single transaction as ever. The same operations
+exist as plain functions over any `SqlRepository` for the CLI.
+
+Leases (`leases` table): a named lease belongs to one holder until `expires_at`. Taking one is a
+single conditional UPDATE (ours already, or expired) and, when no row exists yet, an INSERT that
+does nothing on conflict, so two processes racing for it on SQLite or PostgreSQL never both win.
+Expiry uses the clock of the process that takes the lease: keep the machines' clocks in sync, and
+the lease much longer than the skew.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Table, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from mail.imap import ImapAccount
+from storage import models as m
+from storage.database import Database
+from storage.repository import SqlRepository
+
+T = TypeVar("T")
+_LEASES = cast(Table, m.Lease.__table__)
+_STATES = cast(Table, m.MailboxState.__table__)
+
+
+def checkpoint(repo: SqlRepository, channel_id: int, folder: str) -> tuple[int, int] | None:
+    """(uidvalidity, last_uid) stored for a channel's folder, or None before the first sync."""
+    row = repo.session.execute(
+        select(_STATES.c.uidvalidity, _STATES.c.last_uid).where(
+            _STATES.c.channel_id == channel_id, _STATES.c.folder == folder
+        )
+    ).first()
+    return (int(row[0]), int(row[1])) if row is not None else None
+
+
+def save_checkpoint(
+    repo: SqlRepository, channel_id: int, folder: str, uidvalidity: int, last_uid: int
+) -> None:
+    """Write the checkpoint in the caller's transaction (the one storing the messages it covers).
+    Within one UIDVALIDITY it never moves back."""
+    row = repo.session.get(m.MailboxState, (channel_id, folder))
+    if row is None:
+        repo.session.add(
+            m.MailboxState(
+                channel_id=channel_id,
+                folder=folder,
+                uidvalidity=uidvalidity,
+                last_uid=last_uid,
+                updated_at=repo.now(),
+            )
+        )
+        return
+    if row.uidvalidity == uidvalidity:
+        last_uid = max(row.last_uid, last_uid)
+    row.uidvalidity = uidvalidity
+    row.last_uid = last_uid
+    row.updated_at = repo.now()
+
+
+def imap_settings_row(repo: SqlRepository, channel_id: int) -> ImapAccount | None:
+    """The channel's IMAP account as stored (secret by reference); None without an IMAP host."""
+    channel = repo.session.get(m.Channel, channel_id)
+    if channel is None or not channel.imap_host:
+        return None
+    return ImapAccount(
+        host=channel.imap_host,
+        port=channel.imap_port,
+        tls=channel.imap_tls,
+        user=channel.imap_user or "",
+        folder=channel.imap_folder or "INBOX",
+        auth=channel.auth,
+        secret_ref=channel.imap_secret,
+    )
+
+
+def acquire_lease(repo: SqlRepository, name: str, holder: str, seconds: float) -> bool:
+    """Take or renew the lease `name` for `seconds`; False while another holder's is unexpired."""
+    now = repo.now()
+    values = {"holder": holder, "expires_at": now + timedelta(seconds=seconds)}
+    conn = repo.session.connection()
+    taken = conn.execute(
+        update(_LEASES)
+        .where(
+            _LEASES.c.name == name,
+            or_(_LEASES.c.holder == holder, _LEASES.c.expires_at <= now),
+        )
+        .values(**values)
+    )
+    if taken.rowcount == 1:
+        return True
+    inserted = conn.execute(_insert_if_absent(repo, {"name": name, **values}))
+    return inserted.rowcount == 1
+
+
+def holds_lease(repo: SqlRepository, name: str, holder: str) -> bool:
+    """Is the lease ours and unexpired, now, in this transaction?"""
+    row = repo.session.execute(
+        select(_LEASES.c.holder, _LEASES.c.expires_at).where(_LEASES.c.name == name)
+    ).first()
+    return row is not None and row.holder == holder and row.expires_at > repo.now()
+
+
+def release_lease(repo: SqlRepository, name: str, holder: str) -> None:
+    """Give the lease up (only if it is ours) so another process can take it at once."""
+    repo.session.connection().execute(
+        delete(_LEASES).where(_LEASES.c.name == name, _LEASES.c.holder == holder)
+    )
+
+
+def _insert_if_absent(repo: SqlRepository, values: dict[str, Any]) -> Any:
+    if repo.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(_LEASES).values(**values).on_conflict_do_nothing()
+    return sqlite.insert(_LEASES).values(**values).on_conflict_do_nothing()
+
+
+class InboundRepository(SqlRepository):
+    """A SqlRepository with what `automation.inbound` needs (its `InboundRepository` protocol)."""
+
+    def checkpoint(self, channel_id: int, folder: str) -> tuple[int, int] | None:
+        return checkpoint(self, channel_id, folder)
+
+    def save_checkpoint(
+        self, channel_id: int, folder: str, uidvalidity: int, last_uid: int
+    ) -> None:
+        save_checkpoint(self, channel_id, folder, uidvalidity, last_uid)
+
+    def imap_account(self, channel_id: int) -> ImapAccount | None:
+        return imap_settings_row(self, channel_id)
+
+    def acquire_lease(self, name: str, holder: str, seconds: float) -> bool:
+        return acquire_lease(self, name, holder, seconds)
+
+    def holds_lease(self, name: str, holder: str) -> bool:
+        return holds_lease(self, name, holder)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        release_lease(self, name, holder)
+
+
+class InboundDatabase:
+    """`Database` for `automation.inbound`: every transaction gets an `InboundRepository`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def run(self, fn: Callable[[Any], T]) -> T:
+        return await self.db.run(lambda repo: fn(_inbound(repo)))
+
+    async def run_bulk(self, fn: Callable[[Any], T]) -> T:
+        return await self.db.run_bulk(lambda repo: fn(_inbound(repo)))
+
+
+def _inbound(repo: SqlRepository) -> InboundRepository:
+    return repo if isinstance(repo, InboundRepository) else InboundRepository(repo.session)
