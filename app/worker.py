@@ -45,6 +45,25 @@ def holder_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def holder_alive(holder: str) -> bool:
+    """False only when the holder ran on this host and its process is gone; a holder on
+    another host is trusted until its claim goes stale."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _recover(repo: Any) -> tuple[int, int]:
+    return recover(repo, alive=holder_alive)
+
+
 class Worker:
     def __init__(
         self,
@@ -62,7 +81,7 @@ class Worker:
     async def run_once(self) -> SyncSummary:
         """Everything waiting: recover interrupted sends, fetch, automate, deliver; then return."""
         summary = SyncSummary()
-        summary.requeued, summary.held_interrupted = await self.db.run(recover)
+        summary.requeued, summary.held_interrupted = await self.db.run(_recover)
         if self.inbound is not None:
             summary.received = await self.inbound(self.db, None)
         summary.handled_events = await self.engine.drain()
@@ -73,7 +92,7 @@ class Worker:
                 return summary
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.db.run(recover)
+        await self.db.run(_recover)
         tasks: list[asyncio.Task[Any]] = [
             asyncio.create_task(self.engine.serve(), name="engine"),
             asyncio.create_task(self._send_loop(stop), name="sender"),

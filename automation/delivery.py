@@ -147,10 +147,17 @@ def _failed_attempt(repo: Any, outbox_id: int, error: SmtpError) -> None:
         )
 
 
-def recover(repo: Any, *, stale: timedelta = STALE_CLAIM) -> tuple[int, int]:
-    """Claims older than `stale` belong to a sender that stopped: (requeued, held)."""
+def recover(
+    repo: Any, *, stale: timedelta = STALE_CLAIM, alive: Callable[[str], bool] | None = None
+) -> tuple[int, int]:
+    """Claims of a sender that stopped: (requeued, held). A claim is abandoned when it is older
+    than `stale`, or at once when `alive` says its holder no longer runs."""
     requeued = held = 0
-    for row in repo.interrupted_mail(repo.now() - stale):
+    rows = repo.interrupted_mail(repo.now() + timedelta(seconds=1))
+    cutoff = repo.now() - stale
+    for row in rows:
+        if row.claimed_at >= cutoff and (alive is None or alive(row.claimed_by or "")):
+            continue
         if row.state == "sending":
             row.state, row.claimed_by, row.claimed_at = "queued", None, None
             requeued += 1

@@ -71,8 +71,6 @@ class InboundRepository(Repository, Protocol):
 
     def acquire_lease(self, name: str, holder: str, seconds: float) -> bool: ...
 
-    def holds_lease(self, name: str, holder: str) -> bool: ...
-
     def release_lease(self, name: str, holder: str) -> None: ...
 
 
@@ -99,6 +97,13 @@ def lease_name(channel_id: int) -> str:
     return f"inbound:{channel_id}"
 
 
+@dataclass(frozen=True)
+class _Lease:
+    name: str
+    holder: str
+    seconds: float
+
+
 # --- one pass -------------------------------------------------------------------------------
 
 
@@ -112,18 +117,18 @@ async def sync_once(
 ) -> InboundStats:
     """Connect, store everything new, disconnect. With `holder`, only while holding the lease
     (another worker on it: `busy`, nothing done)."""
-    name = lease_name(channel_id)
-    if holder is not None and not await _acquire(db, name, holder, LEASE_SECONDS):
+    lease = _Lease(lease_name(channel_id), holder, LEASE_SECONDS) if holder else None
+    if lease is not None and not await _acquire(db, lease):
         return InboundStats(busy=True)
     try:
         box, uidvalidity = await asyncio.to_thread(_open, mailbox_factory)
         try:
-            return await _sync(db, channel_id, box, uidvalidity, batch, holder)
+            return await _sync(db, channel_id, box, uidvalidity, batch, lease)
         finally:
             await asyncio.to_thread(box.close)
     finally:
-        if holder is not None:
-            await db.run(lambda repo: repo.release_lease(name, holder))
+        if lease is not None:
+            await _release(db, lease)
 
 
 def _open(factory: Callable[[], MailboxLike]) -> tuple[MailboxLike, int]:
@@ -137,7 +142,7 @@ async def _sync(
     box: MailboxLike,
     uidvalidity: int,
     batch: int,
-    holder: str | None,
+    lease: _Lease | None,
 ) -> InboundStats:
     stats = InboundStats()
     folder = box.folder
@@ -162,16 +167,15 @@ async def _sync(
             break
         stats.fetched += len(items)
         last_uid = items[-1][0]
-        stats.add(
-            await _store(db, channel_id, [p for _, p in items], (folder, uidvalidity, last_uid), holder)
-        )
+        point = (folder, uidvalidity, last_uid)
+        stats.add(await _store(db, channel_id, [p for _, p in items], point, lease))
         wrote = True
         if len(items) < batch:
             break  # the folder held no more at the time of this batch's SEARCH
     if not wrote and (stored is None or stats.resynced):
         # Remember the new UIDVALIDITY even for an empty folder, so the next pass is no resync.
         point = (folder, uidvalidity, last_uid)
-        await db.run(lambda repo: _checkpoint(repo, channel_id, point, holder))
+        await db.run(lambda repo: _checkpoint(repo, channel_id, point, lease))
     if wrote:
         await Engine(db).drain()  # events a batch left pending (a handler that failed)
     return stats
@@ -195,7 +199,7 @@ async def _store(
     channel_id: int,
     prepared: Sequence[Prepared],
     point: tuple[str, int, int],
-    holder: str | None,
+    lease: _Lease | None,
 ) -> ImportSummary:
     """The batch and its checkpoint in one transaction: optimistic first, then each message
     isolated in its own savepoint (automation.importer._store)."""
@@ -203,7 +207,7 @@ async def _store(
     def write(isolate: bool) -> Callable[[Any], ImportSummary]:
         def fn(repo: Any) -> ImportSummary:
             summary = store_batch(repo, channel_id, prepared, False, isolate=isolate)
-            _checkpoint(repo, channel_id, point, holder)
+            _checkpoint(repo, channel_id, point, lease)
             return summary
 
         return fn
@@ -218,10 +222,13 @@ async def _store(
 
 
 def _checkpoint(
-    repo: InboundRepository, channel_id: int, point: tuple[str, int, int], holder: str | None
+    repo: InboundRepository, channel_id: int, point: tuple[str, int, int], lease: _Lease | None
 ) -> None:
-    if holder is not None and not repo.holds_lease(lease_name(channel_id), holder):
-        raise LeaseLost(f"channel {channel_id}: the inbound lease is no longer held by {holder}")
+    # Fencing: renewing the lease in the transaction that commits the batch fails (and rolls
+    # the batch back) when another worker took it over; on PostgreSQL the UPDATE's row lock
+    # also keeps a competitor from taking it before this commit.
+    if lease is not None and not repo.acquire_lease(lease.name, lease.holder, lease.seconds):
+        raise LeaseLost(f"the lease {lease.name} is no longer held by {lease.holder}")
     folder, uidvalidity, last_uid = point
     repo.save_checkpoint(channel_id, folder, uidvalidity, last_uid)
 
@@ -243,8 +250,15 @@ def crash_point(name: str) -> None:
 _crash_counts: dict[str, int] = {}
 
 
-async def _acquire(db: TransactionRunner, name: str, holder: str, seconds: float) -> bool:
-    return bool(await db.run(lambda repo: repo.acquire_lease(name, holder, seconds)))
+async def _acquire(db: TransactionRunner, lease: _Lease) -> bool:
+    return bool(
+        await db.run(lambda repo: repo.acquire_lease(lease.name, lease.holder, lease.seconds))
+    )
+
+
+async def _release(db: TransactionRunner, lease: _Lease) -> None:
+    with contextlib.suppress(Exception):  # it expires anyway
+        await db.run(lambda repo: repo.release_lease(lease.name, lease.holder))
 
 
 # --- the long-running loop --------------------------------------------------------------------
@@ -264,17 +278,21 @@ async def watch(
     backoff_cap: float = BACKOFF_CAP,
 ) -> None:
     """Sync, wait for mail, sync... until `stop` is set; never raises (failures are logged and
-    retried with backoff). With `holder`, works only while holding the channel's lease."""
+    retried with backoff). With `holder`, works only while holding the channel's lease.
+    `on_stored(stats)` runs after every sync that fetched something (wake the outbox sender)."""
+    lease = _Lease(lease_name(channel_id), holder, lease_seconds) if holder else None
     attempt = 0
     while not stop.is_set():
-        session = _Session(db, channel_id, mailbox_factory, stop, idle_seconds, batch, on_stored)
+        session = _Session(
+            db, channel_id, mailbox_factory, stop, idle_seconds, batch, on_stored, lease
+        )
         try:
-            if holder is None:
+            if lease is None:
                 await session.run()
-            elif await _acquire(db, lease_name(channel_id), holder, lease_seconds):
-                await _with_lease(session, db, lease_name(channel_id), holder, lease_seconds)
+            elif await _acquire(db, lease):
+                await _with_lease(session, db, lease)
             else:
-                await _sleep_unless(stop, lease_seconds / 3)  # someone else's: look again later
+                await _sleep_unless(stop, lease.seconds / 3)  # another worker's: look later
                 continue
             attempt = 0
         except Exception as exc:  # never crash: log, back off, reconnect
@@ -301,33 +319,27 @@ async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
-async def _with_lease(
-    session: _Session, db: TransactionRunner, name: str, holder: str, seconds: float
-) -> None:
+async def _with_lease(session: _Session, db: TransactionRunner, lease: _Lease) -> None:
     """Run the session while renewing the lease; losing it ends the session (LeaseLost)."""
-    renewer = asyncio.create_task(_renew(db, name, holder, seconds, session))
+    renewer = asyncio.create_task(_renew(db, lease, session))
     try:
         await session.run()
     finally:
         renewer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await renewer
-        if not session.lease_lost:
-            with contextlib.suppress(Exception):
-                await db.run(lambda repo: repo.release_lease(name, holder))
+        await _release(db, lease)  # a no-op when it is not ours any more
     if session.lease_lost:
-        raise LeaseLost(f"lost the lease {name}")
+        raise LeaseLost(f"lost the lease {lease.name}")
 
 
-async def _renew(
-    db: TransactionRunner, name: str, holder: str, seconds: float, session: _Session
-) -> None:
+async def _renew(db: TransactionRunner, lease: _Lease, session: _Session) -> None:
     while True:
-        await asyncio.sleep(seconds / 3)
+        await asyncio.sleep(lease.seconds / 3)
         try:
-            held = await _acquire(db, name, holder, seconds)
+            held = await _acquire(db, lease)
         except Exception:
-            log.warning("could not renew the lease %s; will try again", name, exc_info=True)
+            log.warning("could not renew the lease %s; will try again", lease.name, exc_info=True)
             continue  # the commit-time check still guards every batch
         if not held:
             session.lease_lost = True
@@ -347,8 +359,10 @@ class _Session:
         idle_seconds: float,
         batch: int,
         on_stored: Callable[[InboundStats], None] | None,
+        lease: _Lease | None,
     ) -> None:
         self.db = db
+        self.lease = lease
         self.channel_id = channel_id
         self.factory = factory
         self.stop = stop
@@ -375,7 +389,7 @@ class _Session:
 
     async def _loop(self, box: MailboxLike, uidvalidity: int) -> None:
         while not self._done():
-            stats = await _sync(self.db, self.channel_id, box, uidvalidity, self.batch, None)
+            stats = await _sync(self.db, self.channel_id, box, uidvalidity, self.batch, self.lease)
             self.synced = True
             if stats.fetched and self.on_stored is not None:
                 self.on_stored(stats)
@@ -392,10 +406,12 @@ class _Session:
         try:
             await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            stopping.cancel()
             if not waiting.done():
                 box.interrupt()  # the IDLE ends within a fraction of a second
-            stopping.cancel()
-        await waiting  # its IDLE is over (DONE sent) before anything else uses the connection
+            # Its IDLE must be over before anything else (close) uses the connection.
+            await asyncio.wait({waiting})
+        waiting.result()  # a network error in the wait: the caller reconnects
 
 
 async def _first(*events: asyncio.Event) -> None:

@@ -6,6 +6,8 @@ Faults a real server produces on demand are scripted through `SmtpServer.replies
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import ssl
 from collections.abc import Iterator
@@ -41,10 +43,20 @@ class Recorder:
     received: list[Received] = field(default_factory=list)
     rcpt_replies: list[str] = field(default_factory=list)  # consumed one per RCPT
     data_replies: list[str] = field(default_factory=list)  # consumed one per DATA
+    # Crash tests: SIGKILL this client process when the command arrives ("RCPT" or "DATA").
+    # A DATA kill happens after the message is recorded: the server has accepted it, the
+    # client never hears so.
+    kill_client: tuple[str, int] | None = None
+
+    def _maybe_kill(self, command: str) -> None:
+        if self.kill_client is not None and self.kill_client[0] == command:
+            os.kill(self.kill_client[1], signal.SIGKILL)
+            self.kill_client = None
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
+        self._maybe_kill("RCPT")
         if self.rcpt_replies:
             return self.rcpt_replies.pop(0)
         envelope.rcpt_tos.append(address)
@@ -55,6 +67,7 @@ class Recorder:
             return self.data_replies.pop(0)
         raw = envelope.original_content or b""
         self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), raw))
+        self._maybe_kill("DATA")
         return "250 Message accepted for delivery"
 
 
