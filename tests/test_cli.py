@@ -445,3 +445,39 @@ def test_worker_killed_mid_send_loses_and_doubles_nothing(
     assert len(smtp_server.received) == 1
     cli.run("sync", "--once")
     assert len(smtp_server.received) == 1
+
+
+def test_two_workers_never_send_one_email_twice(cli: Cli, smtp_server) -> None:
+    # issue 4: several processes on one database never take the same mail twice
+    cli.run(
+        "channel",
+        "set",
+        "support",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        str(smtp_server.port),
+        "--smtp-tls",
+        "none",
+    )
+    folder = cli.mail / "many"
+    folder.mkdir()
+    for i in range(30):
+        raw, _ = make_mail(sender=f"p{i}@c.example", to=SUPPORT, subject=f"Question {i}")
+        (folder / f"{i}.eml").write_bytes(raw)
+    cli.run("import", str(folder), "--channel", "support")
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "--db", str(cli.db), "sync", "--once"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for worker in workers:
+        worker.communicate(timeout=120)
+        assert worker.returncode == 0
+    ids = [got.message_id for got in smtp_server.received]
+    assert len(ids) == 30 and len(set(ids)) == 30
+    assert {row["state"] for row in cli.outbox()} == {"sent"}
