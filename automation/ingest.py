@@ -19,8 +19,10 @@ from automation.ports import (
     MessageLike,
     Repository,
     StoredMessageRef,
+    UserLike,
 )
 from automation.threading import ThreadMatch, resolve_thread
+from automation.tickets import create_ticket_for_new_conversation
 from mail.parse import ParsedMail
 
 BOUNCE_BLOCK = timedelta(days=61)  # rules.md #19: 60 full days after a permanent bounce
@@ -90,8 +92,6 @@ def ingest_message(
     if mail.bounce is not None and mail.bounce.permanent and bounce_target is not None:
         _mark_bouncing(repo, conversation, mail, cause)
     if historical:
-        from automation.tickets import create_ticket_for_new_conversation
-
         if match.conversation is None:
             create_ticket_for_new_conversation(repo, message, cause_id=cause, run_actions=False)
     else:
@@ -170,10 +170,10 @@ def _new_conversation(
 
 
 def _record_received(
-    repo: Repository, conversation: ConversationLike, message: MessageLike, user: object
+    repo: Repository, conversation: ConversationLike, message: MessageLike, user: UserLike | None
 ) -> int:
     if user is not None:
-        actor = Actor("user", getattr(user, "id", None), getattr(user, "name", ""))
+        actor = Actor("user", user.id, user.name)
         kind = Timeline.MESSAGE_SENT
     else:
         actor = Actor("contact", conversation.contact_id, message.from_addr)
