@@ -12,9 +12,12 @@ kept as an import failure with its raw bytes and reason; the checkpoint moves pa
 server's timeout), sync again; on any failure it reconnects with exponential backoff and jitter.
 
 Several workers on one database: give each a `holder` name. The channel's lease ("inbound:<id>")
-is taken before connecting and renewed while connected, and every batch's transaction checks that
-the lease is still ours before it commits (fencing), so a worker that stalled past its lease
-cannot store a batch another worker has taken over.
+is taken before connecting and renewed while connected, and the transaction that commits a batch
+renews it too, or rolls the batch back when another worker holds it now (fencing): a worker that
+stalled past its lease's expiry cannot store a batch another worker has taken over.
+
+Each connection has a thread of its own: a 25-minute IDLE never occupies the event loop's shared
+thread pool, which the database's blocking work needs.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ import os
 import random
 import signal
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from automation.engine import Engine, TransactionRunner
 from automation.importer import ImportSummary, Prepared, prepare, store_batch
@@ -35,6 +39,7 @@ from automation.ports import Repository
 from mail.sources import EPOCH, RawItem
 
 log = logging.getLogger("deskline.inbound")
+T = TypeVar("T")
 BATCH = 200
 IDLE_SECONDS = 25 * 60  # servers may drop an IDLE after 30 minutes (RFC 2177)
 LEASE_SECONDS = 60.0
@@ -120,30 +125,56 @@ async def sync_once(
     lease = _Lease(lease_name(channel_id), holder, LEASE_SECONDS) if holder else None
     if lease is not None and not await _acquire(db, lease):
         return InboundStats(busy=True)
+    conn = _Connection()
     try:
-        box, uidvalidity = await asyncio.to_thread(_open, mailbox_factory)
-        try:
-            return await _sync(db, channel_id, box, uidvalidity, batch, lease)
-        finally:
-            await asyncio.to_thread(box.close)
+        await conn.open(mailbox_factory)
+        return await _sync(db, channel_id, conn, batch, lease)
     finally:
+        await conn.close()
         if lease is not None:
             await _release(db, lease)
 
 
+class _Connection:
+    """A mailbox and the one thread that talks to it. An IDLE that lasts 25 minutes must not
+    hold a thread of the loop's shared pool (the database's blocking work and every other
+    channel queue there), and calls on one connection must never overlap."""
+
+    def __init__(self) -> None:
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="deskline-imap")
+        self.box: MailboxLike | None = None
+        self.uidvalidity = 0
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    async def open(self, factory: Callable[[], MailboxLike]) -> MailboxLike:
+        box, self.uidvalidity = await self.call(_open, factory)
+        self.box = box
+        return box
+
+    async def close(self) -> None:
+        try:
+            if self.box is not None:
+                await self.call(self.box.close)
+        finally:
+            self._thread.shutdown(wait=False)
+
+
 def _open(factory: Callable[[], MailboxLike]) -> tuple[MailboxLike, int]:
-    box = factory()
+    box = factory()  # may resolve a secret by running a command: in the thread too
     return box, box.open()
 
 
 async def _sync(
     db: TransactionRunner,
     channel_id: int,
-    box: MailboxLike,
-    uidvalidity: int,
+    conn: _Connection,
     batch: int,
     lease: _Lease | None,
 ) -> InboundStats:
+    assert conn.box is not None
+    box, uidvalidity = conn.box, conn.uidvalidity
     stats = InboundStats()
     folder = box.folder
     await Engine(db).drain()  # E6: older events first (the inline path below assumes it)
@@ -162,7 +193,7 @@ async def _sync(
         )
     wrote = False
     while True:
-        items = await asyncio.to_thread(_fetch_prepared, box, last_uid, batch)
+        items = await conn.call(_fetch_prepared, box, last_uid, batch)
         if not items:
             break
         stats.fetched += len(items)
@@ -369,39 +400,44 @@ class _Session:
         self.idle_seconds = idle_seconds
         self.batch = batch
         self.on_stored = on_stored
-        self.box: MailboxLike | None = None
+        self.conn: _Connection | None = None
         self.synced = False
         self.lease_lost = False
         self._ended = asyncio.Event()
 
     async def run(self) -> None:
-        box, uidvalidity = await asyncio.to_thread(_open, self.factory)
-        self.box = box
+        conn = self.conn = _Connection()
         try:
-            await self._loop(box, uidvalidity)
+            box = await conn.open(self.factory)
+            while not self._done():
+                stats = await _sync(self.db, self.channel_id, conn, self.batch, self.lease)
+                self.synced = True
+                if stats.fetched:
+                    self._notify(stats)
+                if self._done():
+                    return
+                await self._wait(conn, box)
         finally:
-            await asyncio.to_thread(box.close)
+            await conn.close()
 
     def interrupt(self) -> None:
         self._ended.set()
-        if self.box is not None:
-            self.box.interrupt()
+        if self.conn is not None and self.conn.box is not None:
+            self.conn.box.interrupt()
 
-    async def _loop(self, box: MailboxLike, uidvalidity: int) -> None:
-        while not self._done():
-            stats = await _sync(self.db, self.channel_id, box, uidvalidity, self.batch, self.lease)
-            self.synced = True
-            if stats.fetched and self.on_stored is not None:
-                self.on_stored(stats)
-            if self._done():
-                return
-            await self._wait(box)
+    def _notify(self, stats: InboundStats) -> None:
+        if self.on_stored is None:
+            return
+        try:
+            self.on_stored(stats)
+        except Exception:  # the caller's callback must not take the mailbox down
+            log.exception("the on_stored callback failed")
 
     def _done(self) -> bool:
         return self.stop.is_set() or self._ended.is_set()
 
-    async def _wait(self, box: MailboxLike) -> None:
-        waiting = asyncio.create_task(asyncio.to_thread(box.wait, self.idle_seconds))
+    async def _wait(self, conn: _Connection, box: MailboxLike) -> None:
+        waiting = asyncio.ensure_future(conn.call(box.wait, self.idle_seconds))
         stopping = asyncio.create_task(_first(self.stop, self._ended))
         try:
             await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -409,8 +445,7 @@ class _Session:
             stopping.cancel()
             if not waiting.done():
                 box.interrupt()  # the IDLE ends within a fraction of a second
-            # Its IDLE must be over before anything else (close) uses the connection.
-            await asyncio.wait({waiting})
+            await asyncio.wait({waiting})  # the IDLE is over (DONE sent) before we go on
         waiting.result()  # a network error in the wait: the caller reconnects
 
 

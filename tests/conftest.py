@@ -154,3 +154,7 @@ async def db(db_url: str) -> AsyncIterator[Database]:
     database = Database(db_url)
     yield database
     await database.close()
+
+
+# A real Dovecot IMAP server for the inbound tests (tests/servers/dovecot.py).
+from tests.servers.dovecot import imap_folder, imap_server  # noqa: E402, F401
