@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -188,6 +189,27 @@ async def cmd_channel_test(args: argparse.Namespace) -> int:
     async with opened(args) as db:
         channel = await db.run(lambda repo: admin.channel_named(repo, args.name))
     failures = 0
+    if channel.imap_host:
+        from mail.imap import ImapAccount, ImapError
+        from mail.imap import check as check_imap
+
+        account = ImapAccount(
+            host=channel.imap_host,
+            port=channel.imap_port,
+            tls=channel.imap_tls,
+            user=channel.imap_user or "",
+            folder=channel.imap_folder,
+            auth=channel.auth,
+            secret_ref=channel.imap_secret,
+        )
+        try:
+            await asyncio.to_thread(check_imap, account.settings())
+            print(f"IMAP {channel.imap_host}: ok (folder {channel.imap_folder})")
+        except ImapError as exc:
+            failures += 1
+            print(f"IMAP {channel.imap_host}: {exc.kind}: {exc}")
+    else:
+        print("IMAP: not configured (deskline channel set NAME --imap-host ...)")
     if channel.smtp_host:
         try:
             await check(smtp_settings(channel))
@@ -217,10 +239,12 @@ async def cmd_held(args: argparse.Namespace) -> int:
 
 
 async def cmd_sync(args: argparse.Namespace) -> int:
+    from app.inbound import run_inbound
     from app.worker import Worker, stop_on_signals
 
+    logging.basicConfig(level=logging.WARNING, format="deskline: %(message)s")
     async with opened(args) as db:
-        worker = Worker(db, inbound=inbound_runner())
+        worker = Worker(db, inbound=run_inbound)
         if args.once:
             summary = await worker.run_once()
             output.print_sync_summary(summary)
@@ -230,15 +254,6 @@ async def cmd_sync(args: argparse.Namespace) -> int:
         print("Syncing mail; Ctrl-C to stop.", file=sys.stderr)
         await worker.run(stop)
     return 0
-
-
-def inbound_runner() -> Any:
-    """The IMAP side of `sync`, when this build has it."""
-    try:
-        from app.inbound import run_inbound
-    except ImportError:
-        return None
-    return run_inbound
 
 
 async def _automation_view(args: argparse.Namespace) -> dict[str, Any]:

@@ -481,3 +481,49 @@ def test_two_workers_never_send_one_email_twice(cli: Cli, smtp_server) -> None:
     ids = [got.message_id for got in smtp_server.received]
     assert len(ids) == 30 and len(set(ids)) == 30
     assert {row["state"] for row in cli.outbox()} == {"sent"}
+
+
+def test_sync_end_to_end_with_real_imap_and_smtp(
+    cli: Cli, smtp_server, imap_server, imap_folder: str
+) -> None:
+    # issue 4: a support address works end to end through the documented CLI
+    env = {"SUPPORT_IMAP_PASSWORD": imap_server.password}
+    cli.run(
+        "channel",
+        "set",
+        "support",
+        "--imap-host",
+        imap_server.host,
+        "--imap-port",
+        str(imap_server.port),
+        "--imap-tls",
+        "none",
+        "--imap-user",
+        imap_server.user,
+        "--imap-folder",
+        imap_folder,
+        "--imap-secret",
+        "env:SUPPORT_IMAP_PASSWORD",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        str(smtp_server.port),
+        "--smtp-tls",
+        "none",
+    )
+    test = cli.run("channel", "test", "support", env=env)
+    assert "IMAP 127.0.0.1: ok" in test.stdout and "SMTP 127.0.0.1: ok" in test.stdout
+    raw, _ = make_mail(to=SUPPORT, subject="Printer on fire")
+    imap_server.append(imap_folder, raw)
+    out = cli.run("sync", "--once", env=env).stdout
+    assert "Received 1" in out and "sent 1" in out
+    [ticket] = cli.json("tickets")["tickets"]
+    [ack] = smtp_server.received
+    reply, _ = make_mail(to=SUPPORT, subject="Re: fire", in_reply_to=ack.message_id)
+    imap_server.append(imap_folder, reply)
+    cli.run("sync", "--once", env=env)
+    assert cli.status(ticket["number"]) == "Waiting on us"
+    cli.run("sync", "--once", env=env)  # nothing new: nothing stored or sent twice
+    assert len(cli.json("tickets")["tickets"]) == 1 and len(smtp_server.received) == 1
+    wrong = cli.run("channel", "test", "support", env={"SUPPORT_IMAP_PASSWORD": "nope"}, ok=False)
+    assert "IMAP 127.0.0.1: auth" in wrong.stdout
