@@ -313,7 +313,11 @@ def _ticket_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--once", action="store_true", help="process what is waiting, then exit")
     p.set_defaults(func=commands.cmd_sync)
 
-    p = sub.add_parser("failed", help="messages an import could not store, with the reason")
+    p = sub.add_parser("retry", help="store a failed message again (see `deskline failed`)")
+    p.add_argument("failure_id", type=int)
+    p.set_defaults(func=commands.cmd_retry)
+
+    p = sub.add_parser("failed", help="messages that could not be stored, with the reason")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=commands.cmd_failed)
 

@@ -573,6 +573,21 @@ async def cmd_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_retry(args: argparse.Namespace) -> int:
+    from automation.importer import retry_failure
+
+    async with opened(args) as db:
+        try:
+            summary = await retry_failure(db, args.failure_id)
+        except LookupError as exc:
+            raise UserError(str(exc)) from exc
+    if summary.failed:
+        print(f"Failed again: {output.clean(summary.failures[0][1])} (kept: deskline failed)")
+        return 1
+    print(f"Stored ({(summary.duplicates and 'a duplicate of a stored message') or 'new'})")
+    return 0
+
+
 async def cmd_failed(args: argparse.Namespace) -> int:
     async with opened(args) as db:
         rows = await db.query(queries.import_failures)

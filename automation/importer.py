@@ -165,3 +165,27 @@ def _merge(total: ImportSummary, part: ImportSummary) -> None:
     total.automated += part.automated
     total.failed += part.failed
     total.failures += part.failures
+
+
+async def retry_failure(db: TransactionRunner, failure_id: int) -> ImportSummary:
+    """Feed a kept failed message through ingestion again (after a fix, say). On success the
+    failure is removed; if it fails again, a new failure with the new reason replaces it."""
+    found = await db.run(lambda repo: repo.import_failure(failure_id))
+    if found is None:
+        raise LookupError(f"no failed message {failure_id}")
+    channel_id, label, raw = found
+    if channel_id is None:
+        raise LookupError(f"failed message {failure_id} has no channel to retry on")
+    try:
+        mail = parse_message(raw)
+        item = Prepared(label, raw, mail, None)
+    except Exception as exc:
+        item = Prepared(label, raw, None, f"unparseable: {exc}")
+
+    def store(repo: Repository) -> ImportSummary:
+        repo.delete_import_failure(failure_id)
+        return store_batch(repo, channel_id, [item], historical=False)
+
+    summary = await db.run_bulk(store)
+    await Engine(db).drain()
+    return summary

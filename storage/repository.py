@@ -980,3 +980,12 @@ class SqlRepository:
 
     def channel_or_none(self, channel_id: int) -> m.Channel | None:
         return self.session.get(m.Channel, channel_id)
+
+    def import_failure(self, failure_id: int) -> tuple[int | None, str, bytes] | None:
+        row = self.session.get(m.ImportFailure, failure_id)
+        return (row.channel_id, row.source, row.raw) if row is not None else None
+
+    def delete_import_failure(self, failure_id: int) -> None:
+        row = self.session.get(m.ImportFailure, failure_id)
+        if row is not None:
+            self.session.delete(row)
