@@ -144,6 +144,12 @@ def _automation_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pipeline")
     p.set_defaults(func=commands.cmd_automation_set)
 
+    p = asub.add_parser("limits", help="loop protection: automated email per ticket/recipient")
+    p.add_argument("--per-ticket", metavar="N/MIN,...", help="e.g. 10/10,15/30,25/60,50/180")
+    p.add_argument("--per-recipient", metavar="N/MIN,...", help="across all tickets")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.cmd_limits)
+
     p = asub.add_parser("branding", help="the Deskline line at the end of automated email")
     p.add_argument("state", choices=ON_OFF)
     p.set_defaults(func=commands.cmd_branding)

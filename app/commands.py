@@ -290,6 +290,25 @@ async def cmd_automation_set(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_limits(args: argparse.Namespace) -> int:
+    if args.per_ticket is not None or args.per_recipient is not None:
+        await act(
+            args,
+            lambda repo, user: admin.set_loop_limits(
+                repo, user, per_ticket=args.per_ticket, per_recipient=args.per_recipient
+            ),
+        )
+    async with opened(args) as db:
+        limits = await db.run(admin.loop_limits)
+    if args.json:
+        output.dump({"version": 1, **limits})
+        return 0
+    for scope, rows in limits.items():
+        text = ", ".join(f"{count} in {minutes} min" for count, minutes in rows)
+        print(f"{scope.replace('_', ' ')}: {text}")
+    return 0
+
+
 async def cmd_branding(args: argparse.Namespace) -> int:
     def change(repo: SqlRepository, user: Any) -> None:
         admin.require_admin(user)

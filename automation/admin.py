@@ -567,3 +567,40 @@ def set_channel_mail(repo: Any, user: UserLike, name: str, **changes: Any) -> An
         if getattr(channel, f"{side}_tls") == "none" and host and host not in LOOPBACK_HOSTS:
             raise SettingsError(f"{side} without TLS is allowed only for a loopback server")
     return channel
+
+
+# --- loop limits (SPEC §7) ----------------------------------------------------------------------
+
+
+def parse_limits(text: str) -> list[list[int]]:
+    """ "10/10,15/30" → [[10, 10], [15, 30]]: at most N automated emails in M minutes."""
+    limits = []
+    for part in text.split(","):
+        count, sep, minutes = part.strip().partition("/")
+        if not sep or not count.isdigit() or not minutes.isdigit():
+            raise SettingsError(f"a limit is COUNT/MINUTES, e.g. 10/10,15/30 — not {part!r}")
+        if int(count) < 1 or int(minutes) < 1:
+            raise SettingsError(f"a limit needs a count and minutes of at least 1: {part!r}")
+        limits.append([int(count), int(minutes)])
+    return sorted(limits, key=lambda limit: limit[1])
+
+
+def set_loop_limits(
+    repo: Any, user: UserLike, *, per_ticket: str | None, per_recipient: str | None
+) -> None:
+    require_admin(user)
+    if per_ticket is not None:
+        repo.set_setting("loop_limits_per_ticket", parse_limits(per_ticket))
+    if per_recipient is not None:
+        repo.set_setting("loop_limits_per_recipient", parse_limits(per_recipient))
+
+
+def loop_limits(repo: Any) -> dict[str, list[list[int]]]:
+    from automation.outbound import PER_RECIPIENT_LIMITS, PER_TICKET_LIMITS
+
+    return {
+        "per_ticket": [list(x) for x in repo.setting("loop_limits_per_ticket", PER_TICKET_LIMITS)],
+        "per_recipient": [
+            list(x) for x in repo.setting("loop_limits_per_recipient", PER_RECIPIENT_LIMITS)
+        ],
+    }

@@ -603,3 +603,16 @@ def test_sync_runs_until_sigterm_and_stops_cleanly(
     assert worker.returncode == 0, err
     assert cli.json("tickets")["tickets"][0]["subject"] == "Live one"
     assert [row["state"] for row in cli.outbox()] == ["sent"]
+
+
+def test_loop_limits_are_settings(cli: Cli) -> None:
+    # issue 4: the windows of SPEC §7, as settings
+    assert cli.json("automation", "limits")["per_ticket"][0] == [10, 10]
+    cli.run("automation", "limits", "--per-recipient", "2/10")
+    assert cli.json("automation", "limits")["per_recipient"] == [[2, 10]]
+    bad = cli.run("automation", "limits", "--per-ticket", "ten/10", ok=False)
+    assert "COUNT/MINUTES" in bad.stderr
+    for i in range(3):
+        cli.deliver(make_mail(to=SUPPORT, subject=f"Thread {i}")[0])
+    states = [row["state"] for row in cli.outbox()]
+    assert states == ["queued", "queued", "held"]
