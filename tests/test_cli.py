@@ -485,11 +485,9 @@ def test_two_workers_never_send_one_email_twice(cli: Cli, smtp_server) -> None:
     assert {row["state"] for row in cli.outbox()} == {"sent"}
 
 
-def test_sync_end_to_end_with_real_imap_and_smtp(
-    cli: Cli, smtp_server, imap_server, imap_folder: str
-) -> None:
-    # issue 4: a support address works end to end through the documented CLI
-    env = {"SUPPORT_IMAP_PASSWORD": imap_server.password}
+def _mail_servers(cli: Cli, smtp_server, imap_server, imap_folder: str) -> dict[str, str]:
+    """Point the support channel at the test's Dovecot folder and SMTP server; returns the
+    environment that holds the IMAP password (the database only has `env:...`)."""
     cli.run(
         "channel",
         "set",
@@ -513,6 +511,14 @@ def test_sync_end_to_end_with_real_imap_and_smtp(
         "--smtp-tls",
         "none",
     )
+    return {"SUPPORT_IMAP_PASSWORD": imap_server.password}
+
+
+def test_sync_end_to_end_with_real_imap_and_smtp(
+    cli: Cli, smtp_server, imap_server, imap_folder: str
+) -> None:
+    # issue 4: a support address works end to end through the documented CLI
+    env = _mail_servers(cli, smtp_server, imap_server, imap_folder)
     test = cli.run("channel", "test", "support", env=env)
     assert "IMAP 127.0.0.1: ok" in test.stdout and "SMTP 127.0.0.1: ok" in test.stdout
     raw, _ = make_mail(to=SUPPORT, subject="Printer on fire")
@@ -560,30 +566,7 @@ def test_sync_runs_until_sigterm_and_stops_cleanly(
     cli: Cli, smtp_server, imap_server, imap_folder: str
 ) -> None:
     # issue 4: `deskline sync` runs inbound and outbound until stopped; SIGTERM is a clean stop
-    env = {"SUPPORT_IMAP_PASSWORD": imap_server.password}
-    cli.run(
-        "channel",
-        "set",
-        "support",
-        "--imap-host",
-        imap_server.host,
-        "--imap-port",
-        str(imap_server.port),
-        "--imap-tls",
-        "none",
-        "--imap-user",
-        imap_server.user,
-        "--imap-folder",
-        imap_folder,
-        "--imap-secret",
-        "env:SUPPORT_IMAP_PASSWORD",
-        "--smtp-host",
-        "127.0.0.1",
-        "--smtp-port",
-        str(smtp_server.port),
-        "--smtp-tls",
-        "none",
-    )
+    env = _mail_servers(cli, smtp_server, imap_server, imap_folder)
     worker = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "--db", str(cli.db), "sync"],
         stdout=subprocess.PIPE,
