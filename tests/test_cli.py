@@ -371,17 +371,7 @@ def test_sync_once_delivers_and_held_mail_is_reviewable(cli: Cli, smtp_server) -
     # issue 4: `deskline sync --once` sends what waits; held mail is listed, released, dropped
     bare = cli.run("channel", "set", "support", "--smtp-secret", "hunter2", ok=False)
     assert "by reference" in bare.stderr  # a password never goes into the database
-    cli.run(
-        "channel",
-        "set",
-        "support",
-        "--smtp-host",
-        "127.0.0.1",
-        "--smtp-port",
-        str(smtp_server.port),
-        "--smtp-tls",
-        "none",
-    )
+    _smtp(cli, smtp_server)
     remote = cli.run("channel", "set", "support", "--smtp-host", "mail.example.com", ok=False)
     assert "loopback" in remote.stderr
     cli.deliver(make_mail(to=SUPPORT)[0])
@@ -415,17 +405,7 @@ def test_worker_killed_mid_send_loses_and_doubles_nothing(
     # issue 4: `kill -9` of the worker in the middle of a send, then a restart. Killed at RCPT
     # (before DATA) the email is sent again on restart; killed after the server accepted DATA
     # it is never sent twice: it waits in the held list for a person (see automation/delivery).
-    cli.run(
-        "channel",
-        "set",
-        "support",
-        "--smtp-host",
-        "127.0.0.1",
-        "--smtp-port",
-        str(smtp_server.port),
-        "--smtp-tls",
-        "none",
-    )
+    _smtp(cli, smtp_server)
     cli.deliver(make_mail(to=SUPPORT)[0])
     worker = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "--db", str(cli.db), "sync", "--once"],
@@ -451,17 +431,7 @@ def test_worker_killed_mid_send_loses_and_doubles_nothing(
 
 def test_two_workers_never_send_one_email_twice(cli: Cli, smtp_server) -> None:
     # issue 4: several processes on one database never take the same mail twice
-    cli.run(
-        "channel",
-        "set",
-        "support",
-        "--smtp-host",
-        "127.0.0.1",
-        "--smtp-port",
-        str(smtp_server.port),
-        "--smtp-tls",
-        "none",
-    )
+    _smtp(cli, smtp_server)
     folder = cli.mail / "many"
     folder.mkdir()
     for i in range(30):
@@ -483,6 +453,21 @@ def test_two_workers_never_send_one_email_twice(cli: Cli, smtp_server) -> None:
     ids = [got.message_id for got in smtp_server.received]
     assert len(ids) == 30 and len(set(ids)) == 30
     assert {row["state"] for row in cli.outbox()} == {"sent"}
+
+
+def _smtp(cli: Cli, smtp_server) -> None:
+    """Point the support channel at the test's SMTP server (plain: it is on loopback)."""
+    cli.run(
+        "channel",
+        "set",
+        "support",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        str(smtp_server.port),
+        "--smtp-tls",
+        "none",
+    )
 
 
 def _mail_servers(cli: Cli, smtp_server, imap_server, imap_folder: str) -> dict[str, str]:
