@@ -10,6 +10,7 @@ from typing import Any
 from automation.actions import ACTION_KINDS, NOTIFY, SEND_EMAIL
 from automation.ports import UserLike
 from automation.templates import BUILTIN_TEMPLATES, builtin_template_text
+from automation.tickets import LIVE_SOURCES_EXCLUDED
 from automation.triggers import CUSTOMER_REPLIED, DEFAULT_TARGETS, EMAIL_SENT, TRIGGER_NAMES
 
 DEFAULT_PIPELINE = "Support Pipeline"
@@ -113,7 +114,7 @@ def add_channel(
         address = _checked_address(address)
     pipeline = pipeline_or_default(repo, pipeline_name)
     if ticket_automation is None:
-        ticket_automation = kind not in ("chat", "messenger")
+        ticket_automation = kind not in LIVE_SOURCES_EXCLUDED
     return repo.add_channel(
         name=name,
         kind=kind,
@@ -295,7 +296,7 @@ def clone_workflow(repo: Any, user: UserLike, workflow_id: int) -> Any:
         raise SettingsError(f"no workflow {workflow_id}")
     conditions = dict(original.conditions or {})
     if original.builtin and "sources" not in conditions:
-        conditions.setdefault("exclude_sources", ["chat", "messenger"])
+        conditions.setdefault("exclude_sources", sorted(LIVE_SOURCES_EXCLUDED))
     clone = repo.add_workflow(
         name=f"{original.name} (clone)",
         pipeline_id=original.pipeline_id,

@@ -107,15 +107,13 @@ def _sent(repo: Any, outbox_id: int, response: str) -> None:
     row = repo.outbox_row(outbox_id)
     row.state, row.sent_at, row.attempts = "sent", repo.now(), row.attempts + 1
     row.last_error = None
-    if row.ticket_id is not None:
-        repo.add_timeline(
-            Timeline.MAIL_SENT,
-            Actor.system("mail delivery"),
-            ticket_id=row.ticket_id,
-            message_row_id=row.message_row_id,
-            summary=f"Email “{row.subject}” to {', '.join(row.rcpt_to)} accepted by the server",
-            data={"outbox_id": row.id, "message_id": row.message_id, "response": response},
-        )
+    _on_timeline(
+        repo,
+        row,
+        Timeline.MAIL_SENT,
+        f"Email “{row.subject}” to {', '.join(row.rcpt_to)} accepted by the server",
+        {"message_id": row.message_id, "response": response},
+    )
 
 
 def _failed_attempt(repo: Any, outbox_id: int, error: SmtpError) -> None:
@@ -129,22 +127,14 @@ def _failed_attempt(repo: Any, outbox_id: int, error: SmtpError) -> None:
         row.next_attempt_at = repo.now() + backoff(row.attempts)
         return
     row.state = "failed"
-    if row.ticket_id is not None:
-        why = "the server refused it permanently" if error.kind == "permanent" else str(error)
-        repo.add_timeline(
-            Timeline.MAIL_FAILED,
-            Actor.system("mail delivery"),
-            ticket_id=row.ticket_id,
-            message_row_id=row.message_row_id,
-            summary=f"Email “{row.subject}” to {', '.join(row.rcpt_to)} failed: {why}",
-            data={
-                "outbox_id": row.id,
-                "error": str(error),
-                "kind": error.kind,
-                "code": error.code,
-                "attempts": row.attempts,
-            },
-        )
+    why = "the server refused it permanently" if error.kind == "permanent" else str(error)
+    _on_timeline(
+        repo,
+        row,
+        Timeline.MAIL_FAILED,
+        f"Email “{row.subject}” to {', '.join(row.rcpt_to)} failed: {why}",
+        {"error": str(error), "kind": error.kind, "code": error.code, "attempts": row.attempts},
+    )
 
 
 def recover(
@@ -164,15 +154,13 @@ def recover(
             continue
         row.state, row.held_reason = "held", INTERRUPTED
         held += 1
-        if row.ticket_id is not None:
-            repo.add_timeline(
-                Timeline.MAIL_HELD,
-                Actor.system("mail delivery"),
-                ticket_id=row.ticket_id,
-                message_row_id=row.message_row_id,
-                summary=f"Email “{row.subject}” held: {INTERRUPTED}",
-                data={"outbox_id": row.id, "held_reason": INTERRUPTED},
-            )
+        _on_timeline(
+            repo,
+            row,
+            Timeline.MAIL_HELD,
+            f"Email “{row.subject}” held: {INTERRUPTED}",
+            {"held_reason": INTERRUPTED},
+        )
     return requeued, held
 
 
@@ -206,13 +194,33 @@ def _held_row(repo: Any, outbox_id: int) -> Any:
 
 
 def _review_event(repo: Any, actor: Actor, row: Any, verb: str, reason: str | None) -> None:
+    _on_timeline(
+        repo,
+        row,
+        Timeline.MAIL_QUEUED if verb == "released" else Timeline.MAIL_DROPPED,
+        f"Held email “{row.subject}” {verb} by {actor.name}",
+        {"held_reason": reason, "review": verb},
+        actor=actor,
+    )
+
+
+def _on_timeline(
+    repo: Any,
+    row: Any,
+    type_: str,
+    summary: str,
+    data: dict[str, Any],
+    *,
+    actor: Actor | None = None,
+) -> None:
+    """What happened to an outbox email, on its ticket's timeline (mail of no ticket has none)."""
     if row.ticket_id is None:
         return
     repo.add_timeline(
-        Timeline.MAIL_QUEUED if verb == "released" else Timeline.MAIL_DROPPED,
-        actor,
+        type_,
+        actor or Actor.system("mail delivery"),
         ticket_id=row.ticket_id,
         message_row_id=row.message_row_id,
-        summary=f"Held email “{row.subject}” {verb} by {actor.name}",
-        data={"outbox_id": row.id, "held_reason": reason, "review": verb},
+        summary=summary,
+        data={"outbox_id": row.id, **data},
     )

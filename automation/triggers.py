@@ -11,6 +11,7 @@ from automation.tickets import (
     CUSTOMER_REPLY,
     change_status,
     create_ticket_for_new_conversation,
+    skips_live_sources,
 )
 
 EMAIL_SENT = "email_sent"  # R-T1 "Email sent to customer"
@@ -57,7 +58,7 @@ def _why_customer_reply_does_not_fire(
 ) -> str | None:
     if message.automated_kind is not None:
         return f"automated mail ({message.automated_kind}) never fires it (R-T7)"
-    if ticket.source in ("chat", "messenger"):
+    if skips_live_sources(ticket):
         return f"{ticket.source} tickets are excluded from triggers (R-A8)"
     if message.forwarded:
         return "the message is a forward or a reply to one (R-T2.1)"
@@ -85,7 +86,7 @@ def on_email_sent(repo: Repository, event: EmailSent) -> None:
     reason = None
     if message.sent_from != "ticket":
         reason = f"sent from the {message.sent_from} record, not the ticket record (R-T1, E3)"
-    elif ticket.source in ("chat", "messenger"):
+    elif skips_live_sources(ticket):
         reason = f"{ticket.source} tickets are excluded from triggers (R-A8)"
     else:
         reason = _trigger_state(trigger)
