@@ -23,8 +23,8 @@ ON_OFF = ("on", "off")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deskline",
-        description="A help desk that lives in the terminal. Without a command it will open the "
-        "app; today it runs the commands below.",
+        description="A help desk that lives in the terminal. Without a command it opens the app "
+        "(inbox, board, settings) on the database; the commands below script everything.",
         epilog="Database: --db URL, else $DESKLINE_DB, else a file in your data directory. "
         "URLs: a file path, sqlite:///PATH or postgresql://user@host/db.",
     )
@@ -36,15 +36,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="act as this Deskline user (default: "
         "$DESKLINE_USER, else your login name if it is a user, else the first admin)",
     )
+    parser.add_argument(
+        "--no-mail", action="store_true", help="the app neither fetches nor sends mail"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("init", help="create or upgrade the database and its defaults (safe twice)")
     p.add_argument("--admin", default="admin", help="name of the admin user to create")
     p.set_defaults(func=commands.cmd_init)
 
-    p = sub.add_parser("demo", help="a fresh demo database with realistic mail, then its tickets")
+    p = sub.add_parser("app", help="open the terminal app (the same as no command)")
+    p.add_argument(
+        "--no-mail",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="do not fetch or send mail from the app",
+    )
+    p.set_defaults(func=None)
+
+    p = sub.add_parser(
+        "demo",
+        help="a fresh demo help desk opened in the app; customers write in every few seconds",
+    )
     p.add_argument("--path", help="where to create the demo database (default: a new temp file)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--no-app", action="store_true", help="build the demo and print its tickets instead"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the tickets as JSON (implies --no-app)"
+    )
+    p.add_argument(
+        "--feed-seconds",
+        type=float,
+        default=4.0,
+        metavar="S",
+        help="seconds between simulated customer emails in the app (0: no feed)",
+    )
     p.set_defaults(func=commands.cmd_demo)
 
     p = sub.add_parser("import", help="import .eml files, Maildir folders or mbox files")
@@ -352,13 +379,15 @@ def _people_parsers(sub: argparse._SubParsersAction) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
     args.db = args.db or default_database_url()
     args.as_user = args.as_user or os.environ.get("DESKLINE_USER")
     try:
-        return asyncio.run(run_command(args))
+        if args.command in (None, "app"):
+            return commands.open_app(args)
+        code = asyncio.run(run_command(args))
+        if getattr(args, "open_app_after", False):
+            return commands.open_app(args, feed_seconds=args.feed_seconds)
+        return code
     except UserError as exc:
         print(f"deskline: error: {exc}", file=sys.stderr)
         return exc.exit_code

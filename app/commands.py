@@ -108,14 +108,40 @@ async def cmd_demo(args: argparse.Namespace) -> int:
 
     path = await build_demo(args.path)
     args.db = str(path)
+    if not (args.no_app or args.json):
+        args.open_app_after = True  # main() opens it once this event loop is closed
+        print(f"Demo database: {path}", file=sys.stderr)
+        return 0
     if not args.json:
         print(f"Demo database: {path}\n")
     async with opened(args) as db:
         rows = await db.query(lambda s: queries.list_tickets(s))
     output.print_tickets(rows, as_json=args.json)
     if not args.json:
-        print(f"\nLook closer: deskline --db {path} ticket show 1")
+        print(f"\nOpen it: deskline --db {path}")
     return 0
+
+
+def open_app(args: argparse.Namespace, *, feed_seconds: float = 0.0) -> int:
+    """Run the terminal app on `args.db` (a new database is created first)."""
+    from app.tui import run_app
+
+    if getattr(args, "command", None) is None or args.command == "app":
+        asyncio.run(_create_if_missing(args))
+    return run_app(
+        args.db,
+        as_user=args.as_user,
+        mail=not getattr(args, "no_mail", False),
+        feed_seconds=feed_seconds,
+    )
+
+
+async def _create_if_missing(args: argparse.Namespace) -> None:
+    async with opened(args, initialized=False) as db:
+        if await db.schema_revision() is None:
+            await db.migrate()
+            await db.run(lambda repo: admin.ensure_defaults(repo, "admin"))
+            print(f"Created a new help desk in {args.db}", file=sys.stderr)
 
 
 async def cmd_import(args: argparse.Namespace) -> int:

@@ -169,6 +169,8 @@ class Conversation(Base):
     __table_args__ = (
         Index("ix_conversations_state_updated", "state", "updated_at", "id"),
         Index("ix_conversations_channel_updated", "channel_id", "updated_at", "id"),
+        Index("ix_conversations_updated", "updated_at", "id"),
+        Index("ix_conversations_assignee_updated", "assignee_id", "updated_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
@@ -512,3 +514,16 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     holder: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime]
+
+
+class Draft(Base):
+    """Text a user is typing (reply, contact-record email, note), kept so a crash loses nothing."""
+
+    __tablename__ = "drafts"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # What the draft answers, e.g. "conversation:12:ticket" or "ticket:7:note".
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -176,6 +176,21 @@ class SqlRepository:
         with self.session.begin_nested() as nested:
             yield nested
 
+    # --- drafts (the app's typed text, kept across crashes) ---------------------------------
+
+    def save_draft(self, user_id: int, scope: str, body: str) -> None:
+        if body.strip():
+            self.session.merge(
+                m.Draft(user_id=user_id, scope=scope, body=body, updated_at=self.now())
+            )
+        else:
+            self.discard_draft(user_id, scope)
+
+    def discard_draft(self, user_id: int, scope: str) -> None:
+        row = self.session.get(m.Draft, (user_id, scope))
+        if row is not None:
+            self.session.delete(row)
+
     # --- people ----------------------------------------------------------------------------
 
     def user(self, user_id: Any) -> m.User | None:

@@ -1,0 +1,138 @@
+"""What every Deskline screen shares: the top bar, the footer, changes run as the user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Label
+
+from automation.admin import SettingsError
+from automation.services import DomainError
+from automation.templates import TemplateRenderError
+from storage.database import DatabaseError
+from storage.repository import SqlRepository
+from widgets.text import line
+
+if TYPE_CHECKING:
+    from app.backend import Backend, Me
+
+T = TypeVar("T")
+MODES = (("inbox", "1 Inbox"), ("board", "2 Board"), ("settings", "3 Settings"))
+# Refusals the user can act on: shown as a warning, the screen stays as it was.
+EXPECTED = (DomainError, SettingsError, TemplateRenderError, DatabaseError, ValueError)
+
+
+def top_bar(mode: str, me: Me | None, extra: str = "") -> Content:
+    tabs = [
+        Content.from_markup("[reverse b] $label [/]", label=label)
+        if name == mode
+        else Content.from_markup("[$text-muted] $label [/]", label=label)
+        for name, label in MODES
+    ]
+    who = ""
+    if me is not None:
+        who = f"{me.display_name} ({'admin' if me.is_admin else 'rep'})"
+    return Content.assemble(
+        Content.from_markup("[b $text-accent]Deskline[/] "),
+        *tabs,
+        Content.from_markup("  [$text-muted]$extra[/]  $who", extra=extra, who=who),
+    )
+
+
+class DeskScreen(Screen[None]):
+    MODE: ClassVar[str] = ""
+    HELP_TITLE: ClassVar[str] = ""
+
+    def compose_top(self) -> ComposeResult:
+        yield Label(top_bar(self.MODE, None), id="top-bar")
+
+    def compose_bottom(self) -> ComposeResult:
+        yield Footer()
+
+    @property
+    def backend(self) -> Backend:
+        return self.app.backend  # type: ignore[attr-defined]
+
+    @property
+    def me(self) -> Me:
+        me = self.backend.me
+        assert me is not None, "screens open after the backend"
+        return me
+
+    def set_status(self, extra: str) -> None:
+        self.query_one("#top-bar", Label).update(top_bar(self.MODE, self.me, extra))
+
+    def on_mount(self) -> None:
+        self.set_status("")
+
+    def on_screen_resume(self) -> None:
+        self.refresh_data()
+
+    def on_data_changed(self) -> None:
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        """Read what the screen shows again; keep cursors where they are."""
+
+    @work(group="change")
+    async def change(
+        self,
+        fn: Callable[[SqlRepository, Any], T],
+        done: str | Callable[[T], str] | None = None,
+        after: Callable[[T], Any] | None = None,
+    ) -> None:
+        """Run a change as the user (then the engine), say what happened, refresh."""
+        try:
+            result = await self.backend.act(fn)
+        except EXPECTED as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        if done is not None:
+            message = done(result) if callable(done) else done
+            if message:
+                self.notify(message, markup=False)
+        if after is not None:
+            after(result)
+        self.refresh_data()
+
+    @work(group="change")
+    async def change_ticket(
+        self, number: int, fn: Callable[[SqlRepository, Any], Any], title: str
+    ) -> bool:
+        """A change to one ticket; the notice lists what it caused (status, actions, emails)."""
+        from storage import views
+
+        before = await self.backend.query(views.last_event_id)
+        try:
+            await self.backend.act(fn)
+        except EXPECTED as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return False
+        caused = await self.backend.query(lambda s: views.events_since(s, number, before))
+        lines = [line(e["summary"]) for e in caused if e["summary"]][:8]
+        self.notify("\n".join(lines) or "Done.", title=title, markup=False, timeout=6)
+        self.refresh_data()
+        return True
+
+
+async def pick_owner(screen: DeskScreen, number: int) -> None:
+    """Ask for a ticket's new owner and assign it (shared by inbox, board, ticket record)."""
+    from app.screens.dialogs import PickerScreen
+    from automation import services
+    from storage import views
+
+    people = await screen.backend.query(views.users_and_teams)
+    choices = [("Nobody (unassign)", "")]
+    choices += [(f"{u['name']}  {u['email'] or ''}", u["name"]) for u in people["users"]]
+    owner = await screen.app.push_screen_wait(PickerScreen(f"Owner of #{number}", choices))
+    if owner is None:  # cancelled
+        return
+    screen.change(
+        lambda repo, me: services.assign(repo, me, number, owner or None),
+        f"#{number} assigned to {owner or 'nobody'}",
+    )

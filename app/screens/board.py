@@ -1,0 +1,195 @@
+"""Board (SPEC §5): a pipeline's statuses as columns of ticket cards, moved with keys."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Label
+
+from app.screens.base import DeskScreen, pick_owner
+from app.screens.dialogs import PickerScreen
+from app.sources import ColumnSource
+from automation import services
+from storage import views
+from widgets.lists import TicketCards
+from widgets.row_list import RowList
+from widgets.text import line
+
+
+class BoardScreen(DeskScreen):
+    MODE = "board"
+    HELP_TITLE = "Board"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("h,left", "column(-1)", "Column left", show=False, id="board.left"),
+        Binding("l,right", "column(1)", "Column right", show=False, id="board.right"),
+        Binding("H", "move(-1)", "Move to previous status", key_display="H", id="board.move_prev"),
+        Binding("L", "move(1)", "Move to next status", key_display="L", id="board.move_next"),
+        Binding("s", "move_to", "Set status", id="board.status"),
+        Binding("a", "assign", "Assign", id="board.assign"),
+        Binding("e", "close", "Close", id="board.close"),
+        Binding("p", "pick_pipeline", "Pipeline", id="board.pipeline"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pipelines: list[dict[str, Any]] = []
+        self.pipeline: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        yield Horizontal(id="board-columns")
+        yield from self.compose_bottom()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.load_pipelines()
+
+    @work(group="pipelines")
+    async def load_pipelines(self, pipeline_id: int | None = None) -> None:
+        self.pipelines = await self.backend.query(views.pipelines)
+        wanted = pipeline_id or (self.pipeline["id"] if self.pipeline else None)
+        chosen = next((p for p in self.pipelines if p["id"] == wanted), None)
+        await self.show_pipeline(chosen or self.pipelines[0])
+
+    async def show_pipeline(self, pipeline: dict[str, Any]) -> None:
+        self.pipeline = pipeline
+        self.set_status(f"pipeline {line(pipeline['name'])} · p picks another")
+        board = self.query_one("#board-columns", Horizontal)
+        await board.remove_children()
+        columns = []
+        for status in pipeline["statuses"]:
+            cards = TicketCards(status, id=f"column-{status['id']}")
+            column = Vertical(
+                Label(Content(line(status["label"])), classes="column-title"),
+                cards,
+                classes="column",
+            )
+            columns.append(column)
+        await board.mount_all(columns)
+        for cards in self.query(TicketCards):
+            cards.set_source(ColumnSource(self.backend, cards.status["id"]))
+        first = self.query(TicketCards).first()
+        first.focus()
+        self.count_tickets()
+
+    @work(group="counts", exclusive=True)
+    async def count_tickets(self) -> None:
+        if self.pipeline is None:
+            return
+        pipeline_id = self.pipeline["id"]
+        counts = await self.backend.query(lambda s: views.status_counts(s, pipeline_id))
+        for cards in self.query(TicketCards):
+            status = cards.status
+            title = cards.parent.query_one(".column-title", Label)  # type: ignore[union-attr]
+            title.update(
+                Content.from_markup(
+                    "[b]$label[/b] [$text-muted]($count)[/]",
+                    label=line(status["label"]),
+                    count=f"{counts.get(status['id'], 0):,}",
+                )
+            )
+
+    def refresh_data(self) -> None:
+        for cards in self.query(TicketCards):
+            cards.reload()
+        self.count_tickets()
+
+    # --- navigation -------------------------------------------------------------------------
+
+    def _columns(self) -> list[TicketCards]:
+        return list(self.query(TicketCards))
+
+    def _focused_column(self) -> TicketCards | None:
+        focused = self.focused
+        return focused if isinstance(focused, TicketCards) else None
+
+    def action_column(self, step: int) -> None:
+        columns = self._columns()
+        current = self._focused_column()
+        if not columns:
+            return
+        index = columns.index(current) if current in columns else 0
+        columns[max(0, min(index + step, len(columns) - 1))].focus()
+
+    def _selected_ticket(self) -> tuple[TicketCards, int] | None:
+        column = self._focused_column()
+        row = column.current if column else None
+        if column is None or row is None:
+            self.notify("No ticket selected.", severity="warning")
+            return None
+        return column, int(row["id"])
+
+    @on(RowList.Selected)
+    def _open(self, event: RowList.Selected) -> None:
+        from app.screens.ticket import TicketScreen
+
+        self.app.push_screen(TicketScreen(int(event.row["id"])))
+
+    # --- changes ----------------------------------------------------------------------------
+
+    def action_move(self, step: int) -> None:
+        selected = self._selected_ticket()
+        if selected is None or self.pipeline is None:
+            return
+        column, number = selected
+        statuses = self.pipeline["statuses"]
+        here = next(i for i, s in enumerate(statuses) if s["id"] == column.status["id"])
+        target = here + step
+        if not 0 <= target < len(statuses):
+            self.notify("No status further that way.", severity="warning")
+            return
+        self._move_to(number, statuses[target]["label"])
+
+    def _move_to(self, number: int, label: str) -> None:
+        self.change_ticket(
+            number,
+            lambda repo, me: services.move_ticket(repo, me, number, label),
+            f"#{number} → {label}",
+        )
+
+    def action_move_to(self) -> None:
+        selected = self._selected_ticket()
+        if selected is None or self.pipeline is None:
+            return
+        number = selected[1]
+        choices = [(s["label"], s["label"]) for s in self.pipeline["statuses"]]
+
+        def chosen(label: str | None) -> None:
+            if label is not None:
+                self._move_to(number, label)
+
+        self.app.push_screen(PickerScreen(f"Status of #{number}", choices), chosen)
+
+    def action_assign(self) -> None:
+        selected = self._selected_ticket()
+        if selected is not None:
+            self._assign(selected[1])
+
+    @work(group="pickers")
+    async def _assign(self, number: int) -> None:
+        await pick_owner(self, number)
+
+    def action_close(self) -> None:
+        selected = self._selected_ticket()
+        if selected is not None:
+            number = selected[1]
+            self.change_ticket(
+                number,
+                lambda repo, me: services.close_ticket(repo, me, number),
+                f"#{number} closed",
+            )
+
+    def action_pick_pipeline(self) -> None:
+        choices = [(p["name"], p["id"]) for p in self.pipelines]
+
+        def chosen(pipeline_id: int | None) -> None:
+            if pipeline_id is not None:
+                self.load_pipelines(pipeline_id)
+
+        current = self.pipeline["id"] if self.pipeline else None
+        self.app.push_screen(PickerScreen("Pipeline", choices, current), chosen)

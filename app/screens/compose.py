@@ -1,0 +1,191 @@
+"""The composer: a reply from the ticket or the contact record, or an internal note.
+
+What is typed is saved as a draft in the database (a second after the last key, and on escape),
+so a crash or a closed terminal loses nothing; sending removes the draft in the same transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widgets import Footer, Label, TextArea
+
+from app.screens.base import EXPECTED
+from automation import services
+from storage import views
+from widgets.text import line
+
+TITLES = {
+    "ticket": "Reply from the ticket record (moves the ticket, R-T1)",
+    "contact": "Email from the contact record (no status change, E3)",
+    "note": "Internal note (never mailed)",
+}
+
+
+@dataclass(frozen=True)
+class Draft:
+    kind: str  # ticket / contact / note
+    ticket: int
+    conversation: int | None = None
+    subject: str = ""
+
+    @property
+    def scope(self) -> str:
+        where = (
+            f"conversation:{self.conversation}" if self.conversation else f"ticket:{self.ticket}"
+        )
+        return f"{where}:{'note' if self.kind == 'note' else 'reply'}"
+
+
+class ComposeScreen(ModalScreen[bool]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s,ctrl+j", "send", "Send", priority=True, id="compose.send"),
+        Binding("ctrl+e", "editor", "$EDITOR", priority=True, id="compose.editor"),
+        Binding(
+            "ctrl+t", "toggle_record", "Ticket/contact record", priority=True, id="compose.record"
+        ),
+        Binding("escape", "keep", "Keep draft, close", id="compose.keep"),
+    ]
+
+    def __init__(self, draft: Draft) -> None:
+        super().__init__()
+        self.draft = draft
+        self._save_timer: Timer | None = None
+        self.sending = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog composer"):
+            yield Label("", id="compose-title", classes="dialog-title")
+            yield Label(
+                Content.from_markup(
+                    "[$text-muted]#$number · $subject[/]",
+                    number=str(self.draft.ticket),
+                    subject=line(self.draft.subject),
+                )
+            )
+            yield TextArea(id="compose-body", soft_wrap=True, show_line_numbers=False)
+        yield Footer()
+
+    @property
+    def backend(self) -> Any:
+        return self.app.backend  # type: ignore[attr-defined]
+
+    def on_mount(self) -> None:
+        self._show_title()
+        self.query_one(TextArea).focus()
+        self._load_draft()
+
+    def _show_title(self) -> None:
+        self.query_one("#compose-title", Label).update(Content(TITLES[self.draft.kind]))
+
+    @work(group="draft")
+    async def _load_draft(self) -> None:
+        me, scope = self.backend.me, self.draft.scope
+        text = await self.backend.query(lambda s: views.draft(s, me.id, scope))
+        if text:
+            area = self.query_one(TextArea)
+            area.load_text(text)
+            area.move_cursor(area.document.end)
+            self.notify("Your saved draft is back.", timeout=2)
+
+    @on(TextArea.Changed)
+    def _typed(self) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(1.0, self._save)
+
+    def _save(self) -> None:
+        if not self.sending:
+            self.save_draft(self.query_one(TextArea).text)
+
+    @work(group="draft-save")
+    async def save_draft(self, text: str) -> None:
+        me, scope = self.backend.me, self.draft.scope
+        await self.backend.store(lambda repo: repo.save_draft(me.id, scope, text))
+
+    def action_keep(self) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        text = self.query_one(TextArea).text
+        if text.strip():
+            self.save_draft(text)
+            self.app.notify("Draft kept: reopen the composer to go on.", timeout=3)
+        self.dismiss(False)
+
+    def action_toggle_record(self) -> None:
+        if self.draft.kind == "note":
+            return
+        kind = "contact" if self.draft.kind == "ticket" else "ticket"
+        self.draft = replace(self.draft, kind=kind)
+        self._show_title()
+
+    def action_editor(self) -> None:
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        area = self.query_one(TextArea)
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as tmp:
+            tmp.write(area.text)
+            path = Path(tmp.name)
+        try:
+            with self.app.suspend():
+                result = subprocess.run([*shlex.split(editor), str(path)], check=False)
+            if result.returncode == 0:
+                area.load_text(path.read_text("utf-8"))
+            else:
+                self.notify(
+                    f"{editor} exited with {result.returncode}; text unchanged", severity="warning"
+                )
+        except OSError as exc:
+            self.notify(f"cannot run {editor}: {exc}", severity="error", markup=False)
+        finally:
+            path.unlink(missing_ok=True)
+
+    def action_send(self) -> None:
+        if not self.sending:
+            self.sending = True
+            self._send(self.query_one(TextArea).text)
+
+    @work(group="send")
+    async def _send(self, text: str) -> None:
+        draft, me = self.draft, self.backend.me
+        if self._save_timer is not None:
+            self._save_timer.stop()
+
+        def send(repo: Any, user: Any) -> None:
+            if draft.kind == "note":
+                services.add_note(repo, user, draft.ticket, text)
+            else:
+                services.reply(
+                    repo,
+                    user,
+                    draft.ticket,
+                    text,
+                    from_contact_record=draft.kind == "contact",
+                    conversation_id=draft.conversation,
+                )
+            repo.discard_draft(me.id, draft.scope)
+
+        before = await self.backend.query(views.last_event_id)
+        try:
+            await self.backend.act(send)
+        except EXPECTED as exc:
+            self.sending = False
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        caused = await self.backend.query(lambda s: views.events_since(s, draft.ticket, before))
+        summary = "\n".join(line(e["summary"]) for e in caused if e["summary"]) or "Sent."
+        what = "Note added" if draft.kind == "note" else "Reply queued"
+        self.app.notify(summary, title=f"{what} on #{draft.ticket}", markup=False, timeout=6)
+        self.dismiss(True)

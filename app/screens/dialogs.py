@@ -1,0 +1,96 @@
+"""Small modal dialogs: pick one of a list, type one line, confirm."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from widgets.text import line
+
+
+class PickerScreen(ModalScreen[Any]):
+    """Choose one value; escape returns None. Labels are plain text (they may come from mail)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Cancel", id="dialog.cancel"),
+        Binding("j", "down", "Down", show=False, id="dialog.down"),
+        Binding("k", "up", "Up", show=False, id="dialog.up"),
+    ]
+
+    def __init__(self, title: str, choices: list[tuple[str, Any]], current: Any = None) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = choices
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Content(self.title_text), classes="dialog-title")
+            yield OptionList(
+                *(
+                    Option(Content(line(label)), id=str(i))
+                    for i, (label, _) in enumerate(self.choices)
+                )
+            )
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        values = [value for _, value in self.choices]
+        if self.current in values:
+            options.highlighted = values.index(self.current)
+        elif self.choices:
+            options.highlighted = 0
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.choices[int(event.option.id or 0)][1])
+
+    def action_down(self) -> None:
+        self.query_one(OptionList).action_cursor_down()
+
+    def action_up(self) -> None:
+        self.query_one(OptionList).action_cursor_up()
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """Type one line (a subject, a search); enter accepts, escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Cancel", id="dialog.cancel"),
+    ]
+
+    def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.value = value
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Content(self.title_text), classes="dialog-title")
+            yield Input(value=self.value, placeholder=self.placeholder)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "dismiss(True)", "Yes", id="dialog.yes"),
+        Binding("n,escape", "dismiss(False)", "No", id="dialog.no"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Content(self.question), classes="dialog-title")
+            yield Label(Content.from_markup("[b]y[/b] yes   [b]n[/b] no"))

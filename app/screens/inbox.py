@@ -1,0 +1,235 @@
+"""Inbox (SPEC §5): the shared conversations, a reading pane, the composer's entry points."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import Input, Label
+
+from app.screens.base import DeskScreen, pick_owner
+from app.screens.compose import ComposeScreen, Draft
+from app.screens.dialogs import PickerScreen
+from app.sources import InboxSource
+from automation import services
+from storage import views
+from widgets.conversation_view import ConversationView
+from widgets.lists import ConversationList
+from widgets.row_list import RowList
+from widgets.text import line
+
+VIEW_LABELS = {
+    "open": "Open",
+    "mine": "Assigned to me",
+    "unassigned": "Unassigned",
+    "closed": "Closed",
+    "all": "All",
+}
+
+
+class InboxScreen(DeskScreen):
+    MODE = "inbox"
+    HELP_TITLE = "Inbox"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reply(False)", "Reply", id="inbox.reply"),
+        Binding("R", "reply(True)", "Reply (contact record)", id="inbox.reply_contact"),
+        Binding("n", "note", "Note", id="inbox.note"),
+        Binding("a", "assign", "Assign", id="inbox.assign"),
+        Binding("e", "close", "Close", id="inbox.close"),
+        Binding("c", "create_ticket", "Create ticket", id="inbox.create_ticket"),
+        Binding("t", "open_ticket", "Ticket", id="inbox.open_ticket"),
+        Binding("f", "pick_view", "Filter", id="inbox.filter"),
+        Binding("F", "pick_channel", "Channel", id="inbox.channel"),
+        Binding("slash", "search", "Search", id="inbox.search"),
+        Binding("escape", "back", "Back", show=False, id="inbox.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.selection = views.InboxFilter()
+        self.channel_names: dict[int, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        yield Label("", id="inbox-filter")
+        with Horizontal(id="inbox-panes"):
+            yield ConversationList(id="conversations")
+            yield ConversationView(id="reading-pane")
+        yield Input(placeholder="Search subject, name or address; enter applies", id="search")
+        yield from self.compose_bottom()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#search", Input).display = False
+        self.selection = views.InboxFilter(view="open", user_id=self.me.id)
+        self._show_filter()
+        self.query_one(ConversationList).set_source(InboxSource(self.backend, self.selection))
+        self.query_one(ConversationList).focus()
+        self._load_channels()
+
+    @work(group="channels")
+    async def _load_channels(self) -> None:
+        rows = await self.backend.query(views.channels)
+        self.channel_names = {row["id"]: row["name"] for row in rows}
+
+    # --- reading ----------------------------------------------------------------------------
+
+    @property
+    def conversation(self) -> dict[str, Any] | None:
+        return self.query_one(ConversationList).current
+
+    @on(RowList.Highlighted, "#conversations")
+    def _highlighted(self, event: RowList.Highlighted) -> None:
+        self._load_pane(event.row["id"] if event.row else None, keep_scroll=False)
+
+    @on(RowList.Selected, "#conversations")
+    def _selected(self, event: RowList.Selected) -> None:
+        self.query_one(ConversationView).focus()
+
+    @work(group="pane", exclusive=True)
+    async def _load_pane(self, conversation_id: int | None, *, keep_scroll: bool) -> None:
+        view = None
+        if conversation_id is not None:
+            view = await self.backend.query(lambda s: views.conversation_view(s, conversation_id))
+        self.query_one(ConversationView).show(view, keep_scroll=keep_scroll)
+
+    def refresh_data(self) -> None:
+        self.query_one(ConversationList).reload()
+        pane = self.query_one(ConversationView)
+        if pane.view is not None:
+            self._load_pane(pane.view["id"], keep_scroll=True)
+
+    def action_back(self) -> None:
+        if self.query_one("#search", Input).has_focus:
+            self._close_search()
+        else:
+            self.query_one(ConversationList).focus()
+
+    # --- filters ----------------------------------------------------------------------------
+
+    def _show_filter(self) -> None:
+        channel = self.channel_names.get(self.selection.channel_id or 0, "all channels")
+        self.query_one("#inbox-filter", Label).update(
+            Content.from_markup(
+                " [b]$view[/b] [$text-muted]· $channel$search · f filter · F channel · / search[/]",
+                view=VIEW_LABELS[self.selection.view],
+                channel=line(channel),
+                search=f" · “{line(self.selection.search)}”" if self.selection.search else "",
+            )
+        )
+
+    def _apply(self, **changes: Any) -> None:
+        values = {**self.selection.__dict__, **changes}
+        self.selection = views.InboxFilter(**values)
+        self._show_filter()
+        self.query_one(ConversationList).set_source(InboxSource(self.backend, self.selection))
+
+    def action_pick_view(self) -> None:
+        choices = [(label, key) for key, label in VIEW_LABELS.items()]
+
+        def chosen(view: str | None) -> None:
+            if view is not None:
+                self._apply(view=view)
+
+        self.app.push_screen(PickerScreen("Show", choices, self.selection.view), chosen)
+
+    def action_pick_channel(self) -> None:
+        choices = [("All channels", 0), *((name, cid) for cid, name in self.channel_names.items())]
+
+        def chosen(channel_id: int | None) -> None:
+            if channel_id is not None:  # None: cancelled
+                self._apply(channel_id=channel_id or None)
+
+        current = self.selection.channel_id or 0
+        self.app.push_screen(PickerScreen("Channel", choices, current), chosen)
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.display = True
+        box.value = self.selection.search
+        box.focus()
+
+    @on(Input.Submitted, "#search")
+    def _search(self, event: Input.Submitted) -> None:
+        self._close_search()
+        self._apply(search=event.value)
+
+    def _close_search(self) -> None:
+        self.query_one("#search", Input).display = False
+        self.query_one(ConversationList).focus()
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def _ticket_of_current(self) -> tuple[dict[str, Any], int] | None:
+        row = self.conversation
+        if row is None:
+            self.notify("No conversation selected.", severity="warning")
+            return None
+        if row["ticket"] is None:
+            self.notify(
+                "This conversation has no ticket yet: c creates one (R-C2).", severity="warning"
+            )
+            return None
+        return row, int(row["ticket"])
+
+    def action_reply(self, from_contact_record: bool) -> None:
+        found = self._ticket_of_current()
+        if found is None:
+            return
+        row, number = found
+        kind = "contact" if from_contact_record else "ticket"
+        self.app.push_screen(
+            ComposeScreen(
+                Draft(kind=kind, ticket=number, conversation=row["id"], subject=row["subject"])
+            )
+        )
+
+    def action_note(self) -> None:
+        found = self._ticket_of_current()
+        if found is not None:
+            row, number = found
+            self.app.push_screen(
+                ComposeScreen(
+                    Draft(
+                        kind="note", ticket=number, conversation=row["id"], subject=row["subject"]
+                    )
+                )
+            )
+
+    def action_assign(self) -> None:
+        found = self._ticket_of_current()
+        if found is not None:
+            self.pick_owner(found[1])
+
+    @work(group="pickers")
+    async def pick_owner(self, number: int) -> None:
+        await pick_owner(self, number)
+
+    def action_close(self) -> None:
+        found = self._ticket_of_current()
+        if found is not None:
+            number = found[1]
+            self.change(
+                lambda repo, me: services.close_ticket(repo, me, number), f"#{number} closed"
+            )
+
+    def action_create_ticket(self) -> None:
+        row = self.conversation
+        if row is None:
+            return
+        conversation_id = row["id"]
+        self.change(
+            lambda repo, me: services.create_ticket_by_hand(repo, me, conversation_id).id,
+            lambda number: f"Ticket #{number} created",
+        )
+
+    def action_open_ticket(self) -> None:
+        found = self._ticket_of_current()
+        if found is not None:
+            from app.screens.ticket import TicketScreen
+
+            self.app.push_screen(TicketScreen(found[1]))

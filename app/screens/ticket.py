@@ -1,0 +1,261 @@
+"""The ticket record (SPEC §5): properties, conversations, and the timeline with causes."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import ContentSwitcher, Static
+
+from app.screens.base import DeskScreen, pick_owner
+from app.screens.compose import ComposeScreen, Draft
+from app.screens.dialogs import PickerScreen, PromptScreen
+from automation import services
+from automation.services import PRIORITIES
+from storage import views
+from widgets.conversation_view import ConversationView
+from widgets.text import line, stamp
+
+
+class TicketScreen(DeskScreen):
+    MODE = "board"
+    HELP_TITLE = "Ticket record"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="ticket.back"),
+        Binding("v", "toggle_view", "Timeline/conversations", id="ticket.view"),
+        Binding("r", "reply('ticket')", "Reply", id="ticket.reply"),
+        Binding("R", "reply('contact')", "Reply (contact record)", id="ticket.reply_contact"),
+        Binding("n", "reply('note')", "Note", id="ticket.note"),
+        Binding("o", "owner", "Owner", id="ticket.owner"),
+        Binding("p", "priority", "Priority", id="ticket.priority"),
+        Binding("t", "subject", "Subject", id="ticket.subject"),
+        Binding("s", "status", "Status", id="ticket.status"),
+        Binding("H", "move(-1)", "Previous status", id="ticket.move_prev"),
+        Binding("L", "move(1)", "Next status", id="ticket.move_next"),
+        Binding("e", "close", "Close", id="ticket.close"),
+        Binding(
+            "bracketleft",
+            "conversation(-1)",
+            "Previous conversation",
+            show=False,
+            id="ticket.prev_conv",
+        ),
+        Binding(
+            "bracketright",
+            "conversation(1)",
+            "Next conversation",
+            show=False,
+            id="ticket.next_conv",
+        ),
+    ]
+
+    def __init__(self, number: int) -> None:
+        super().__init__()
+        self.number = number
+        self.record: dict[str, Any] | None = None
+        self.statuses: list[dict[str, Any]] = []
+        self.conversation_index = 0
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        yield Static("", id="ticket-props")
+        with ContentSwitcher(initial="ticket-conversation", id="ticket-switcher"):
+            yield ConversationView(id="ticket-conversation")
+            with VerticalScroll(id="ticket-timeline", can_focus=True):
+                yield Static("", id="timeline-text")
+        yield from self.compose_bottom()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_status(f"ticket #{self.number} · escape goes back")
+        self.query_one(ConversationView).focus()
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        self._load()
+
+    @work(group="record", exclusive=True)
+    async def _load(self) -> None:
+        number = self.number
+        record = await self.backend.query(lambda s: views.ticket_record(s, number))
+        if record is None:
+            self.notify(f"Ticket #{number} is gone.", severity="warning")
+            self.app.pop_screen()
+            return
+        pipelines = await self.backend.query(views.pipelines)
+        pipeline_id = record["ticket"]["pipeline_id"]
+        self.statuses = next(p["statuses"] for p in pipelines if p["id"] == pipeline_id)
+        self.record = record
+        self._show_props(record["ticket"])
+        self._show_timeline(record["timeline"])
+        await self._show_conversation(keep_scroll=True)
+
+    def _show_props(self, t: dict[str, Any]) -> None:
+        contact = line(t["contact_name"]) or line(t["contact"]) or "(no contact)"
+        self.query_one("#ticket-props", Static).update(
+            Content.from_markup(
+                "[b]#$number $subject[/b]\n"
+                "[$text-accent]$status[/] in $pipeline · owner [b]$owner[/b] · priority $priority"
+                "$reopened\n[$text-muted]$contact <$address> · $source via $channel · "
+                "created $created · updated $updated[/]",
+                number=str(t["number"]),
+                subject=line(t["subject"]),
+                status=line(t["status"]),
+                pipeline=line(t["pipeline"]),
+                owner=line(t["owner"]) or "nobody",
+                priority=t["priority"],
+                reopened=" · reopened" if t["reopened"] else "",
+                contact=contact,
+                address=line(t["contact"]),
+                source=t["source"],
+                channel=line(t["channel"]) or "no channel",
+                created=stamp(t["created_at"]),
+                updated=stamp(t["updated_at"]),
+            )
+        )
+
+    def _show_timeline(self, events: list[dict[str, Any]]) -> None:
+        rows = []
+        for event in reversed(events):  # newest first
+            actor = event["actor"]
+            who = line(actor["name"]) or actor["kind"]
+            rows.append(
+                Content.from_markup(
+                    "[$text-muted]$at[/] [b]$who[/b] $summary",
+                    at=stamp(event["at"]),
+                    who=who,
+                    summary=line(event["summary"]) or event["type"],
+                )
+            )
+            if event["cause_summary"]:
+                rows.append(
+                    Content.from_markup(
+                        "[$text-muted]    ↳ because: $cause[/]", cause=line(event["cause_summary"])
+                    )
+                )
+        text = Content("\n").join(rows) if rows else Content("No events yet.")
+        self.query_one("#timeline-text", Static).update(text)
+
+    async def _show_conversation(self, *, keep_scroll: bool) -> None:
+        record = self.record
+        if record is None or not record["conversations"]:
+            self.query_one(ConversationView).show(None)
+            return
+        self.conversation_index %= len(record["conversations"])
+        conversation_id = record["conversations"][self.conversation_index]["id"]
+        view = await self.backend.query(lambda s: views.conversation_view(s, conversation_id))
+        self.query_one(ConversationView).show(view, keep_scroll=keep_scroll)
+        count = len(record["conversations"])
+        if count > 1:
+            self.set_status(
+                f"ticket #{self.number} · conversation {self.conversation_index + 1}/{count} "
+                "([ ] switch) · escape goes back"
+            )
+
+    # --- keys -------------------------------------------------------------------------------
+
+    def action_toggle_view(self) -> None:
+        switcher = self.query_one(ContentSwitcher)
+        showing = (
+            "ticket-timeline"
+            if switcher.current == "ticket-conversation"
+            else "ticket-conversation"
+        )
+        switcher.current = showing
+        self.query_one(f"#{showing}").focus()
+
+    def action_conversation(self, step: int) -> None:
+        self.conversation_index += step
+        self._switch_conversation()
+
+    @work(group="record-conversation", exclusive=True)
+    async def _switch_conversation(self) -> None:
+        await self._show_conversation(keep_scroll=False)
+
+    def _current_conversation(self) -> int | None:
+        view = self.query_one(ConversationView).view
+        return view["id"] if view else None
+
+    def action_reply(self, kind: str) -> None:
+        subject = self.record["ticket"]["subject"] if self.record else ""
+        self.app.push_screen(
+            ComposeScreen(
+                Draft(
+                    kind=kind,
+                    ticket=self.number,
+                    conversation=self._current_conversation(),
+                    subject=subject,
+                )
+            )
+        )
+
+    def action_owner(self) -> None:
+        self._owner()
+
+    @work(group="pickers")
+    async def _owner(self) -> None:
+        await pick_owner(self, self.number)
+
+    def action_priority(self) -> None:
+        number = self.number
+        current = self.record["ticket"]["priority"] if self.record else None
+
+        def chosen(priority: str | None) -> None:
+            if priority is not None:
+                self.change(
+                    lambda repo, me: services.set_priority(repo, me, number, priority),
+                    f"#{number} priority {priority}",
+                )
+
+        choices = [(p, p) for p in PRIORITIES]
+        self.app.push_screen(PickerScreen(f"Priority of #{number}", choices, current), chosen)
+
+    def action_subject(self) -> None:
+        number = self.number
+        current = self.record["ticket"]["subject"] if self.record else ""
+
+        def typed(subject: str | None) -> None:
+            if subject is not None:
+                self.change(
+                    lambda repo, me: services.set_subject(repo, me, number, subject),
+                    f"#{number} subject changed",
+                )
+
+        self.app.push_screen(PromptScreen(f"Subject of #{number}", line(current)), typed)
+
+    def _move_to(self, label: str) -> None:
+        number = self.number
+        self.change_ticket(
+            number,
+            lambda repo, me: services.move_ticket(repo, me, number, label),
+            f"#{number} → {label}",
+        )
+
+    def action_status(self) -> None:
+        def chosen(label: str | None) -> None:
+            if label is not None:
+                self._move_to(label)
+
+        current = self.record["ticket"]["status"] if self.record else None
+        choices = [(s["label"], s["label"]) for s in self.statuses]
+        self.app.push_screen(PickerScreen(f"Status of #{self.number}", choices, current), chosen)
+
+    def action_move(self, step: int) -> None:
+        if self.record is None:
+            return
+        labels = [s["label"] for s in self.statuses]
+        here = labels.index(self.record["ticket"]["status"])
+        if 0 <= here + step < len(labels):
+            self._move_to(labels[here + step])
+        else:
+            self.notify("No status further that way.", severity="warning")
+
+    def action_close(self) -> None:
+        number = self.number
+        self.change_ticket(
+            number, lambda repo, me: services.close_ticket(repo, me, number), f"#{number} closed"
+        )

@@ -1,0 +1,407 @@
+"""Read models of the terminal app: windows of big lists, the reading pane, the ticket record.
+
+Lists are sorted newest activity first by (updated_at, id) and read in windows: keyset after a known
+row when the window continues one already on screen, an offset only for jumps (`G`, far pages).
+Every filter has an index in models.py that starts with its equality column, then (updated_at, id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, literal, or_, select, tuple_
+from sqlalchemy.orm import Session, aliased
+
+from mail.quote import split_quoted
+from storage import models as m
+from storage.queries import outbox_row, timeline_row
+
+SortKey = tuple[datetime, int]
+INBOX_FILTERS = ("open", "mine", "unassigned", "closed", "all")
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    view: str = "open"  # one of INBOX_FILTERS
+    user_id: int | None = None  # whose "mine"
+    channel_id: int | None = None
+    search: str = ""
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which rows to read: `limit` rows from `offset`, or the rows right after `after` (keyset)."""
+
+    offset: int = 0
+    limit: int = 100
+    after: SortKey | None = None
+
+
+# --- inbox ---------------------------------------------------------------------------------------
+
+_assignee = aliased(m.User)
+
+
+def _inbox_select(f: InboxFilter) -> Select[Any]:
+    c = m.Conversation
+    query = select(c.id).select_from(c)
+    if f.view == "open":
+        query = query.where(c.state == "open")
+    elif f.view == "closed":
+        query = query.where(c.state == "closed")
+    elif f.view == "mine":
+        query = query.where(c.assignee_id == f.user_id, c.state == "open")
+    elif f.view == "unassigned":
+        query = query.where(c.assignee_id.is_(None), c.state == "open")
+    if f.channel_id is not None:
+        query = query.where(c.channel_id == f.channel_id)
+    if f.search.strip():
+        pattern = f"%{_escape_like(f.search.strip().lower())}%"
+        query = query.outerjoin(m.Contact, m.Contact.id == c.contact_id).where(
+            or_(
+                func.lower(c.subject).like(pattern, escape="\\"),
+                func.lower(m.Contact.email).like(pattern, escape="\\"),
+                func.lower(m.Contact.name).like(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def inbox_count(session: Session, f: InboxFilter) -> int:
+    return int(session.scalar(select(func.count()).select_from(_inbox_select(f).subquery())) or 0)
+
+
+def inbox_rows(session: Session, f: InboxFilter, window: Window) -> list[dict[str, Any]]:
+    c = m.Conversation
+    ids = _windowed(_inbox_select(f), c.updated_at, c.id, window)
+    query = (
+        select(
+            c.id,
+            c.subject,
+            c.state,
+            c.updated_at,
+            c.automated,
+            c.source,
+            c.ticket_id,
+            m.Contact.email,
+            m.Contact.name,
+            _assignee.name,
+            m.Status.label,
+            m.Channel.name,
+        )
+        .join(m.Channel, m.Channel.id == c.channel_id)
+        .outerjoin(m.Contact, m.Contact.id == c.contact_id)
+        .outerjoin(_assignee, _assignee.id == c.assignee_id)
+        .outerjoin(m.Ticket, m.Ticket.id == c.ticket_id)
+        .outerjoin(m.Status, m.Status.id == m.Ticket.status_id)
+        .where(c.id.in_(ids))
+        .order_by(c.updated_at.desc(), c.id.desc())
+    )
+    return [
+        {
+            "id": row[0],
+            "subject": row[1],
+            "state": row[2],
+            "sort": (row[3], row[0]),
+            "updated_at": row[3],
+            "automated": row[4],
+            "source": row[5],
+            "ticket": row[6],
+            "contact": row[7],
+            "contact_name": row[8],
+            "assignee": row[9],
+            "status": row[10],
+            "channel": row[11],
+        }
+        for row in session.execute(query)
+    ]
+
+
+def inbox_index_of(session: Session, f: InboxFilter, conversation_id: int) -> int | None:
+    """Where a conversation now sits in the filtered list (None: no longer in it)."""
+    c = m.Conversation
+    query = _inbox_select(f)
+    if session.scalar(query.where(c.id == conversation_id)) is None:
+        return None
+    updated = session.scalar(select(c.updated_at).where(c.id == conversation_id))
+    if updated is None:
+        return None
+    ahead = query.where(tuple_(c.updated_at, c.id) > tuple_(_dt(updated), conversation_id))
+    return int(session.scalar(select(func.count()).select_from(ahead.subquery())) or 0)
+
+
+def _windowed(query: Select[Any], updated: Any, ident: Any, window: Window) -> Any:
+    """The ids of one window as a subquery (keyset when `after` is known, else offset)."""
+    if window.after is not None:
+        query = query.where(tuple_(updated, ident) < tuple_(_dt(window.after[0]), window.after[1]))
+    else:
+        query = query.offset(window.offset)
+    return query.order_by(updated.desc(), ident.desc()).limit(window.limit).scalar_subquery()
+
+
+def _dt(value: datetime) -> Any:
+    return literal(value, type_=m.UTCDateTime())
+
+
+def channels(session: Session) -> list[dict[str, Any]]:
+    return [
+        {"id": ch.id, "name": ch.name, "kind": ch.kind, "address": ch.address}
+        for ch in session.scalars(select(m.Channel).order_by(m.Channel.id))
+    ]
+
+
+# --- board ---------------------------------------------------------------------------------------
+
+
+def pipelines(session: Session) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": p.id,
+            "name": p.name,
+            "statuses": [
+                {"id": s.id, "label": s.label, "state": s.state, "position": s.position}
+                for s in p.statuses
+            ],
+        }
+        for p in session.scalars(select(m.Pipeline).order_by(m.Pipeline.id))
+    ]
+
+
+def status_counts(session: Session, pipeline_id: int) -> dict[int, int]:
+    t = m.Ticket
+    rows = session.execute(
+        select(t.status_id, func.count()).where(t.pipeline_id == pipeline_id).group_by(t.status_id)
+    )
+    return {status_id: count for status_id, count in rows}
+
+
+def column_count(session: Session, status_id: int) -> int:
+    t = m.Ticket
+    return int(session.scalar(select(func.count()).where(t.status_id == status_id)) or 0)
+
+
+def column_rows(session: Session, status_id: int, window: Window) -> list[dict[str, Any]]:
+    t = m.Ticket
+    owner = aliased(m.User)
+    ids = _windowed(select(t.id).where(t.status_id == status_id), t.updated_at, t.id, window)
+    query = (
+        select(
+            t.id,
+            t.subject,
+            t.updated_at,
+            t.created_at,
+            t.priority,
+            t.source,
+            m.Contact.email,
+            m.Contact.name,
+            owner.name,
+        )
+        .outerjoin(m.Contact, m.Contact.id == t.contact_id)
+        .outerjoin(owner, owner.id == t.owner_id)
+        .where(t.id.in_(ids))
+        .order_by(t.updated_at.desc(), t.id.desc())
+    )
+    return [
+        {
+            "id": row[0],
+            "subject": row[1],
+            "sort": (row[2], row[0]),
+            "updated_at": row[2],
+            "created_at": row[3],
+            "priority": row[4],
+            "source": row[5],
+            "contact": row[6],
+            "contact_name": row[7],
+            "owner": row[8],
+        }
+        for row in session.execute(query)
+    ]
+
+
+def column_index_of(session: Session, status_id: int, ticket_id: int) -> int | None:
+    t = m.Ticket
+    row = session.execute(select(t.status_id, t.updated_at).where(t.id == ticket_id)).first()
+    if row is None or row[0] != status_id:
+        return None
+    ahead = select(func.count()).where(
+        t.status_id == status_id, tuple_(t.updated_at, t.id) > tuple_(_dt(row[1]), ticket_id)
+    )
+    return int(session.scalar(ahead) or 0)
+
+
+# --- reading pane and ticket record --------------------------------------------------------------
+
+
+def conversation_view(session: Session, conversation_id: int) -> dict[str, Any] | None:
+    conv = session.get(m.Conversation, conversation_id)
+    if conv is None:
+        return None
+    ticket = conv.ticket
+    messages = list(
+        session.scalars(
+            select(m.Message)
+            .where(m.Message.conversation_id == conversation_id)
+            .order_by(m.Message.id)
+        )
+    )
+    deliveries = _deliveries(session, [x.message_id for x in messages if x.message_id])
+    return {
+        "id": conv.id,
+        "subject": conv.subject,
+        "state": conv.state,
+        "source": conv.source,
+        "channel": conv.channel.name,
+        "contact": conv.contact.email if conv.contact else None,
+        "contact_name": conv.contact.name if conv.contact else "",
+        "assignee": conv.assignee.name if conv.assignee else None,
+        "automated": conv.automated,
+        "ticket": _ticket_brief(ticket) if ticket else None,
+        "messages": [_message_view(x, deliveries.get(x.message_id or "")) for x in messages],
+    }
+
+
+def _ticket_brief(ticket: m.Ticket) -> dict[str, Any]:
+    return {
+        "number": ticket.id,
+        "subject": ticket.subject,
+        "status": ticket.status.label,
+        "state": ticket.status.state,
+        "pipeline": ticket.pipeline.name,
+        "owner": ticket.owner.name if ticket.owner else None,
+        "priority": ticket.priority,
+    }
+
+
+def _deliveries(session: Session, message_ids: list[str]) -> dict[str, dict[str, Any]]:
+    if not message_ids:
+        return {}
+    rows = session.scalars(select(m.OutboxMail).where(m.OutboxMail.message_id.in_(message_ids)))
+    return {row.message_id: outbox_row(row) for row in rows}
+
+
+def _message_view(message: m.Message, delivery: dict[str, Any] | None) -> dict[str, Any]:
+    visible, quoted = split_quoted(message.body_text or "")
+    return {
+        "id": message.id,
+        "direction": message.direction,
+        "from": message.from_addr,
+        "from_name": message.from_name,
+        "to": message.to_addrs,
+        "subject": message.subject,
+        "sent_at": message.sent_at,
+        "sent_from": message.sent_from,
+        "author": message.author.name if message.author else None,
+        "automated": message.automated_kind,
+        "automated_reason": message.automated_reason,
+        "template": message.template_name,
+        "text": visible,
+        "quoted": quoted,
+        "attachments": [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+            for a in message.attachments
+        ],
+        "delivery": delivery,
+    }
+
+
+def ticket_record(session: Session, number: int) -> dict[str, Any] | None:
+    ticket = session.get(m.Ticket, number)
+    if ticket is None:
+        return None
+    conversations = session.scalars(
+        select(m.Conversation).where(m.Conversation.ticket_id == number).order_by(m.Conversation.id)
+    )
+    events = list(
+        session.scalars(
+            select(m.TimelineEvent)
+            .where(m.TimelineEvent.ticket_id == number)
+            .order_by(m.TimelineEvent.id)
+        )
+    )
+    summaries = {e.id: e.summary for e in events}
+    timeline = []
+    for event in events:
+        row = timeline_row(event)
+        row["at"] = event.at
+        row["cause_summary"] = summaries.get(event.cause_id) if event.cause_id else None
+        timeline.append(row)
+    brief = _ticket_brief(ticket)
+    brief.update(
+        contact=ticket.contact.email if ticket.contact else None,
+        contact_name=ticket.contact.name if ticket.contact else "",
+        source=ticket.source,
+        channel=ticket.channel.name if ticket.channel else None,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        reopened=ticket.reopened,
+        origin=ticket.origin_conversation_id,
+        status_id=ticket.status_id,
+        pipeline_id=ticket.pipeline_id,
+    )
+    return {
+        "ticket": brief,
+        "conversations": [
+            {
+                "id": c.id,
+                "subject": c.subject,
+                "state": c.state,
+                "association": c.association,
+                "source": c.source,
+                "updated_at": c.updated_at,
+            }
+            for c in conversations
+        ],
+        "timeline": timeline,
+    }
+
+
+def events_since(session: Session, ticket_id: int, after_event_id: int) -> list[dict[str, Any]]:
+    """Timeline events of a ticket after a known one: what a change just caused."""
+    e = m.TimelineEvent
+    rows = session.scalars(
+        select(e).where(e.ticket_id == ticket_id, e.id > after_event_id).order_by(e.id)
+    )
+    return [timeline_row(x) for x in rows]
+
+
+def last_event_id(session: Session) -> int:
+    return int(session.scalar(select(func.max(m.TimelineEvent.id))) or 0)
+
+
+def users_and_teams(session: Session) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "users": [
+            {"id": u.id, "name": u.name, "email": u.email, "admin": u.is_admin}
+            for u in session.scalars(select(m.User).order_by(m.User.name))
+        ],
+        "teams": [
+            {"id": t.id, "name": t.name}
+            for t in session.scalars(select(m.Team).order_by(m.Team.name))
+        ],
+    }
+
+
+def draft(session: Session, user_id: int, scope: str) -> str | None:
+    row = session.get(m.Draft, (user_id, scope))
+    return row.body if row is not None else None
+
+
+def change_marker(session: Session) -> tuple[Any, ...]:
+    """A value that changes whenever anything the screens show changes (PostgreSQL; SQLite uses
+    `PRAGMA data_version`, see app.backend)."""
+    parts = [
+        select(func.max(m.TimelineEvent.id)),
+        select(func.max(m.Message.id)),
+        select(func.max(m.DomainEvent.id)),
+        select(func.max(m.OutboxMail.id)),
+        select(func.count()).where(m.OutboxMail.state.in_(("queued", "sending", "handed"))),
+        select(func.max(m.Template.updated_at)),
+        select(func.count()).select_from(m.WorkflowAction),
+    ]
+    return tuple(session.scalar(p) for p in parts)
