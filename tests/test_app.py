@@ -130,8 +130,8 @@ async def test_board_moves_a_ticket_and_its_status_actions_run(db_path):
         await pilot.press("2")
         await wait_for(pilot, lambda: isinstance(app.screen, BoardScreen))
         await ready(pilot)
-        assert "New (2)" in await wait_for(
-            pilot, lambda: "(2)" in screen_text(app) and screen_text(app)
+        assert "2 New" in await wait_for(
+            pilot, lambda: "2 New" in screen_text(app) and screen_text(app)
         )
         await pilot.press("L")
         await wait_for_async(pilot, lambda: _status_is(desk, 2, "Waiting on contact"))
@@ -140,7 +140,7 @@ async def test_board_moves_a_ticket_and_its_status_actions_run(db_path):
         await pilot.press("end", "enter")  # the last status: Closed
         await wait_for_async(pilot, lambda: _status_is(desk, 1, "Closed"), what="closed")
         await wait_for_async(pilot, lambda: _outbox_count(desk, 1))
-        await wait_for(pilot, lambda: "Closed (1)" in screen_text(app), what="counts follow")
+        await wait_for(pilot, lambda: "1 Closed" in screen_text(app), what="counts follow")
     closed = (await desk.outbox())[0]
     assert closed["template"] == "Ticket closed"
     await desk.db.close()

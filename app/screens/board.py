@@ -88,7 +88,7 @@ class BoardScreen(DeskScreen):
             title = cards.parent.query_one(".column-title", Label)  # type: ignore[union-attr]
             title.update(
                 Content.from_markup(
-                    "[b]$label[/b] [$text-muted]($count)[/]",
+                    "[b]$count[/b] $label",
                     label=line(status["label"]),
                     count=f"{counts.get(status['id'], 0):,}",
                 )

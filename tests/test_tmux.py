@@ -1,0 +1,124 @@
+"""The real `deskline` program in an 80x24 tmux pane, driven by keys only (SPEC §5).
+
+No Pilot here: a real terminal (tmux) runs the installed console script, `send-keys` types,
+`capture-pane` reads the screen, and the database says what happened.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.app_helpers import seeded_desk
+
+DESKLINE = Path(sys.executable).with_name("deskline")
+
+
+def _tmux_missing() -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail("tmux is required under CI (tests/run installs it)")
+    pytest.skip("tmux is not installed")
+
+
+class Pane:
+    def __init__(self, session: str) -> None:
+        self.session = session
+
+    def tmux(self, *args: str) -> str:
+        result = subprocess.run(
+            ["tmux", "-L", self.session, *args], capture_output=True, text=True, check=False
+        )
+        return result.stdout
+
+    def text(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.session)
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", self.session, *keys)
+
+    def type(self, text: str) -> None:
+        self.tmux("send-keys", "-t", self.session, "-l", text)
+
+    def wait_for(self, needle: str, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.text()
+            if needle in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{needle!r} never appeared; the screen:\n{self.text()}")
+
+    def alive(self) -> bool:
+        return self.session in self.tmux("list-sessions", "-F", "#{session_name}")
+
+
+@pytest.fixture
+def pane(tmp_path: Path) -> Iterator[tuple[Pane, Path]]:
+    if shutil.which("tmux") is None:
+        _tmux_missing()
+    yield_pane = Pane("dl-" + uuid.uuid4().hex[:8])
+    yield yield_pane, tmp_path / "desk.db"
+    yield_pane.tmux("kill-server")
+
+
+@pytest.mark.sqlite_only
+async def test_a_rep_works_the_inbox_and_board_in_tmux(pane):
+    pane, path = pane
+    desk = await seeded_desk(path, ["Printer on fire", "[bold]Invoice[/] wrong"], received=False)
+    env = {
+        "TERM": "xterm-256color",
+        "XDG_CONFIG_HOME": str(path.parent),
+        "PATH": os.environ["PATH"],
+    }
+    command = f"{DESKLINE} --db {path} --as rita --no-mail"
+    pane.tmux(
+        "new-session",
+        "-d",
+        "-s",
+        pane.session,
+        "-x",
+        "80",
+        "-y",
+        "24",
+        *[f"-e{key}={value}" for key, value in env.items()],
+        command,
+    )
+    pane.wait_for("Printer on fire")
+    screen = pane.wait_for("[bold]Invoice[/] wrong")  # markup shown literally, in the pane
+    assert "1 Inbox" in screen
+    assert "r Reply" in screen  # the footer shows the keys
+
+    pane.keys("j")  # the older conversation: "Printer on fire" (#1)
+    pane.wait_for("Ticket #1")
+    pane.keys("r")
+    pane.wait_for("Reply from the ticket record")
+    pane.type("A technician is on the way.")
+    pane.keys("C-s")
+    pane.wait_for("Waiting on contact")
+    assert await desk.status(1) == "Waiting on contact"  # R-T1
+
+    pane.keys("2")
+    screen = pane.wait_for("1 Waiting on")  # counts first: they survive narrow columns
+    assert "1 New" in screen
+    pane.keys("L")  # #2, the selected card in New, moves on
+    pane.wait_for("0 New")
+    assert await desk.status(2) == "Waiting on contact"
+
+    pane.keys("?")
+    pane.wait_for("Move to next status")
+    pane.keys("Escape")
+    time.sleep(0.3)  # ESC then q within a moment is read as alt+q, as in any terminal
+    pane.keys("q")
+    deadline = time.monotonic() + 5
+    while pane.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pane.alive(), "q quits"
+    await desk.db.close()
