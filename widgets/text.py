@@ -24,11 +24,16 @@ def plain(value: object) -> Content:
     return Content(line(value))
 
 
+def clock() -> datetime:
+    """Now; snapshot tests replace it to freeze relative dates."""
+    return datetime.now(UTC)
+
+
 def age(when: datetime | None, now: datetime | None = None) -> str:
     """5m, 3h, 2d, 4w: how long ago, in at most three cells."""
     if when is None:
         return ""
-    now = now or datetime.now(UTC)
+    now = now or clock()
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     seconds = max(0, int((now - when).total_seconds()))

@@ -65,7 +65,8 @@ class DeskScreen(Screen[None]):
         return me
 
     def set_status(self, extra: str) -> None:
-        self.query_one("#top-bar", Label).update(top_bar(self.MODE, self.me, extra))
+        mode = self.MODE or self.app.current_mode  # pushed screens belong to the mode below
+        self.query_one("#top-bar", Label).update(top_bar(mode, self.me, extra))
 
     def on_mount(self) -> None:
         self.set_status("")

@@ -22,7 +22,7 @@ from widgets.text import line, stamp
 
 
 class TicketScreen(DeskScreen):
-    MODE = "board"
+    MODE = ""
     HELP_TITLE = "Ticket record"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="ticket.back"),
