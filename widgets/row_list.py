@@ -224,12 +224,22 @@ class RowList(ScrollView, can_focus=True):
     # --- cursor -----------------------------------------------------------------------------
 
     def watch_cursor(self, old: int, new: int) -> None:
+        self._prefetch(new)
         self._refresh_row(old)
         self._refresh_row(new)
         self.scroll_to_region(
             Region(0, new * self.row_height, 1, self.row_height), animate=False, immediate=True
         )
         self._announce()
+
+    def _prefetch(self, index: int) -> None:
+        """Load the pages a screenful away before the cursor gets there."""
+        if not self.loaded:
+            return
+        reach = max(self.size.height // self.row_height, 10) * 2
+        for near in (index - reach, index + reach):
+            if 0 <= near < self.total:
+                self._request(near // PAGE)
 
     def _refresh_row(self, index: int) -> None:
         y = index * self.row_height - self.scroll_offset.y
