@@ -17,10 +17,12 @@ from app.screens.compose import ComposeScreen
 from app.screens.help import HelpScreen
 from app.screens.inbox import InboxScreen
 from app.screens.ticket import TicketScreen
+from app.tui import DesklineApp
 from automation import admin, services
 from storage import views
+from storage.database import Database
 from tests.app_helpers import make_app, ready, screen_text, seeded_desk, wait_for, wait_for_async
-from tests.helpers import make_mail
+from tests.helpers import Desk, make_mail
 from widgets.lists import ConversationList
 
 SUBJECTS = ["Printer on fire", "Invoice is wrong", "Cannot log in"]
@@ -339,3 +341,19 @@ async def _ticket_count(desk, count: int) -> bool:
 
 async def _has_event(desk, number: int, kind: str) -> bool:
     return kind in await desk.timeline_types(number)
+
+
+async def test_live_updates_on_either_database(db_url):
+    """B8: several sessions on one database (SQLite file or PostgreSQL) see each other's
+    changes: a ticket moved by another session moves on this board."""
+    desk = await Desk.create(Database(db_url), received=False)
+    await desk.receive(make_mail(subject="Shared desk")[0])
+    app = DesklineApp(db_url, as_user="rita", keymap_file=Path("/nonexistent"), live_interval=0.1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: "1 New" in screen_text(app), what="the board")
+        await desk.move(1, "Waiting on us")
+        await wait_for(pilot, lambda: "1 Waiting on us" in screen_text(app), timeout=3)
+        assert "0 New" in screen_text(app)
+    await desk.db.close()
