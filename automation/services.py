@@ -238,3 +238,44 @@ def create_ticket_by_hand(repo: Repository, user: UserLike, conversation_id: int
             f"conversation {conversation_id} already belongs to ticket #{conversation.ticket_id}"
         )
     return open_ticket(repo, conversation, actor_of(user), cause_id=None)
+
+
+def assign_conversation(
+    repo: Repository, user: UserLike, conversation_id: int, owner_name: str | None
+) -> int:
+    """Inbox assign: the ticket's owner when there is a ticket, else the conversation's."""
+    conversation = get_conversation(repo, conversation_id)
+    if conversation.ticket_id is not None:
+        return assign(repo, user, conversation.ticket_id, owner_name)
+    owner = repo.user_by_name(owner_name) if owner_name else None
+    if owner_name and owner is None:
+        raise DomainError(f"no user {owner_name!r}")
+    old = repo.user(conversation.assignee_id)
+    conversation.assignee_id = owner.id if owner else None
+    conversation.updated_at = repo.now()
+    return repo.add_timeline(
+        Timeline.PROPERTY_CHANGED,
+        actor_of(user),
+        conversation_id=conversation.id,
+        summary=f"Assignee: {old.name if old else '(none)'} → {owner.name if owner else '(none)'}",
+        data={"property": "assignee", "from": old.name if old else None, "to": owner_name},
+    )
+
+
+def close_conversation(repo: Repository, user: UserLike, conversation_id: int) -> int | None:
+    """Inbox close: closes the ticket when there is one (its status actions run), else the
+    conversation alone."""
+    conversation = get_conversation(repo, conversation_id)
+    if conversation.ticket_id is not None:
+        return close_ticket(repo, user, conversation.ticket_id)
+    if conversation.state == "closed":
+        raise DomainError(f"conversation {conversation_id} is already closed")
+    conversation.state = "closed"
+    conversation.updated_at = repo.now()
+    return repo.add_timeline(
+        Timeline.PROPERTY_CHANGED,
+        actor_of(user),
+        conversation_id=conversation.id,
+        summary="Conversation closed",
+        data={"property": "state", "from": "open", "to": "closed"},
+    )

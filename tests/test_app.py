@@ -357,3 +357,27 @@ async def test_live_updates_on_either_database(db_url):
         await wait_for(pilot, lambda: "1 Waiting on us" in screen_text(app), timeout=3)
         assert "0 New" in screen_text(app)
     await desk.db.close()
+
+
+async def test_conversation_without_ticket_can_be_assigned_and_closed(db_path):
+    """§5 Inbox: assign and close work on a conversation with no ticket (automation off on its
+    channel); both are recorded with the rep's name."""
+    desk = await seeded_desk(db_path)
+    await desk.admin(
+        lambda repo, me: admin.set_channel(repo, me, "support", ticket_automation=False)
+    )
+    await desk.receive(make_mail(subject="Just a question")[0])
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        rows = app.screen.query_one(ConversationList)
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        await pilot.press("end", "enter")  # the last user by name: rita
+        await wait_for(pilot, lambda: "Assigned to rita" in screen_text(app), what="assignee")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: rows.loaded and rows.total == 0, what="gone from Open")
+    conversation = (await desk.db.query(lambda s: views.conversation_view(s, 1))) or {}
+    assert conversation["state"] == "closed" and conversation["assignee"] == "rita"
+    assert await desk.tickets() == []
+    await desk.db.close()

@@ -73,7 +73,11 @@ def pane(tmp_path: Path) -> Iterator[tuple[Pane, Path]]:
 async def test_a_rep_works_the_inbox_and_board_in_tmux(pane):
     pane, path = pane
     desk = await seeded_desk(path, ["Printer on fire", "[bold]Invoice[/] wrong"], received=False)
+    editor = path.parent / "editor.sh"
+    editor.write_text('#!/bin/sh\nprintf "\\n--Rita\\n" >> "$1"\n')
+    editor.chmod(0o755)
     env = {
+        "EDITOR": str(editor),
         "TERM": "xterm-256color",
         "XDG_CONFIG_HOME": str(path.parent),
         "PATH": os.environ["PATH"],
@@ -101,9 +105,13 @@ async def test_a_rep_works_the_inbox_and_board_in_tmux(pane):
     pane.keys("r")
     pane.wait_for("Reply from the ticket record")
     pane.type("A technician is on the way.")
+    pane.keys("C-e")  # $EDITOR: a script that appends a signature, as a person would type one
+    pane.wait_for("--Rita")
     pane.keys("C-s")
     pane.wait_for("Waiting on contact")
     assert await desk.status(1) == "Waiting on contact"  # R-T1
+    sent = (await desk.outbox_raw((await desk.outbox())[0]["id"])).decode()
+    assert "A technician is on the way." in sent and "--Rita" in sent
 
     pane.keys("2")
     screen = pane.wait_for("1 Waiting on")  # counts first: they survive narrow columns

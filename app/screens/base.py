@@ -121,19 +121,24 @@ class DeskScreen(Screen[None]):
         return True
 
 
-async def pick_owner(screen: DeskScreen, number: int) -> None:
-    """Ask for a ticket's new owner and assign it (shared by inbox, board, ticket record)."""
+async def pick_user(screen: DeskScreen, title: str) -> str | None:
+    """A user's name, "" for nobody, None when cancelled."""
     from app.screens.dialogs import PickerScreen
-    from automation import services
     from storage import views
 
     people = await screen.backend.query(views.users_and_teams)
     choices = [("Nobody (unassign)", "")]
     choices += [(f"{u['name']}  {u['email'] or ''}", u["name"]) for u in people["users"]]
-    owner = await screen.app.push_screen_wait(PickerScreen(f"Owner of #{number}", choices))
-    if owner is None:  # cancelled
-        return
-    screen.change(
-        lambda repo, me: services.assign(repo, me, number, owner or None),
-        f"#{number} assigned to {owner or 'nobody'}",
-    )
+    return await screen.app.push_screen_wait(PickerScreen(title, choices))
+
+
+async def pick_owner(screen: DeskScreen, number: int) -> None:
+    """Ask for a ticket's new owner and assign it (board, ticket record)."""
+    from automation import services
+
+    owner = await pick_user(screen, f"Owner of #{number}")
+    if owner is not None:
+        screen.change(
+            lambda repo, me: services.assign(repo, me, number, owner or None),
+            f"#{number} assigned to {owner or 'nobody'}",
+        )

@@ -11,7 +11,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Input, Label
 
-from app.screens.base import DeskScreen, pick_owner
+from app.screens.base import DeskScreen, pick_user
 from app.screens.compose import ComposeScreen, Draft
 from app.screens.dialogs import PickerScreen
 from app.sources import InboxSource
@@ -201,20 +201,37 @@ class InboxScreen(DeskScreen):
             )
 
     def action_assign(self) -> None:
-        found = self._ticket_of_current()
-        if found is not None:
-            self.pick_owner(found[1])
+        row = self.conversation
+        if row is not None:
+            self._assign(row["id"], row["ticket"])
 
     @work(group="pickers")
-    async def pick_owner(self, number: int) -> None:
-        await pick_owner(self, number)
+    async def _assign(self, conversation_id: int, ticket: int | None) -> None:
+        what = f"#{ticket}" if ticket else "this conversation"
+        owner = await pick_user(self, f"Assign {what} to")
+        if owner is not None:
+            self.change(
+                lambda repo, me: services.assign_conversation(
+                    repo, me, conversation_id, owner or None
+                ),
+                f"{what} assigned to {owner or 'nobody'}",
+            )
 
     def action_close(self) -> None:
-        found = self._ticket_of_current()
-        if found is not None:
-            number = found[1]
+        row = self.conversation
+        if row is None:
+            return
+        conversation_id, ticket = row["id"], row["ticket"]
+        if ticket is not None:
+            self.change_ticket(
+                ticket,
+                lambda repo, me: services.close_conversation(repo, me, conversation_id),
+                f"#{ticket} closed",
+            )
+        else:
             self.change(
-                lambda repo, me: services.close_ticket(repo, me, number), f"#{number} closed"
+                lambda repo, me: services.close_conversation(repo, me, conversation_id),
+                "Conversation closed",
             )
 
     def action_create_ticket(self) -> None:

@@ -1,0 +1,187 @@
+"""The big-desk benchmark fixture: a real, migrated Deskline SQLite file the read models and the
+CLI accept, with every ticket linked to its origin thread (SPEC §1, R-C1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from benchmarks.bigdesk import build_big_desk, main
+from storage import models as m
+from storage import queries
+from storage.database import HEAD_REVISION, Database
+
+pytestmark = pytest.mark.sqlite_only
+TICKETS = 2000
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    path = tmp_path_factory.mktemp("bigdesk") / "big.db"
+    return path, build_big_desk(path, tickets=TICKETS, seed=3)
+
+
+def _sql(path: Path, query: str) -> list[tuple[Any, ...]]:
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute(query).fetchall()
+
+
+def test_counts_match_the_database(big: tuple[Path, dict[str, int]]) -> None:
+    """One conversation, one inbound message and one ticket per ticket; New holds >= 90%."""
+    path, counts = big
+    assert counts["tickets"] == counts["conversations"] == counts["messages"] == TICKETS
+    assert counts["contacts"] == TICKETS // 5
+    for table in ("tickets", "conversations", "messages", "contacts", "timeline_events"):
+        assert _sql(path, f"SELECT count(*) FROM {table}") == [(counts[table],)]
+    by_status = dict(
+        _sql(
+            path,
+            "SELECT s.label, count(t.id) FROM statuses s LEFT JOIN tickets t "
+            "ON t.status_id = s.id GROUP BY s.label",
+        )
+    )
+    assert by_status == {
+        label: counts[f"status {label}"]
+        for label in ("New", "Waiting on contact", "Waiting on us", "Closed")
+    }
+    assert sum(by_status.values()) == TICKETS
+    assert by_status["New"] >= 0.9 * TICKETS
+    assert all(by_status[label] > 0 for label in by_status)  # every column has cards
+    assert _sql(path, "SELECT count(DISTINCT pipeline_id) FROM tickets") == [(1,)]
+
+
+def test_schema_is_migrated_and_consistent(big: tuple[Path, dict[str, int]]) -> None:
+    """Built by the real migrations; no foreign key or integrity problem; conversation states
+    follow ticket states; subjects and update times vary."""
+    path, _ = big
+    assert _sql(path, "SELECT version_num FROM alembic_version") == [(HEAD_REVISION,)]
+    assert _sql(path, "PRAGMA foreign_key_check") == []
+    assert _sql(path, "PRAGMA integrity_check") == [("ok",)]
+    mismatched = _sql(
+        path,
+        "SELECT count(*) FROM tickets t JOIN statuses s ON s.id = t.status_id "
+        "JOIN conversations c ON c.id = t.origin_conversation_id "
+        "WHERE (s.state = 'CLOSED') != (c.state = 'closed')",
+    )
+    assert mismatched == [(0,)]
+    assert _sql(path, "SELECT count(DISTINCT subject) > 50 FROM tickets") == [(1,)]
+    assert _sql(path, "SELECT count(DISTINCT updated_at) > 0.9 * count(*) FROM tickets") == [(1,)]
+    assert _sql(
+        path,
+        "SELECT count(*) FROM tickets t JOIN statuses s ON s.id = t.status_id "
+        "WHERE (s.state = 'CLOSED') != (t.closed_at IS NOT NULL)",
+    ) == [(0,)]
+
+
+async def test_every_ticket_has_its_origin_conversation(big: tuple[Path, dict[str, int]]) -> None:
+    """R-C1: each ticket's origin thread exists, points back at it as "origin", and holds the
+    inbound message it was created from."""
+    path, _ = big
+    db = Database(str(path))
+
+    def orphans(s: Session) -> int:
+        t, c = m.Ticket, m.Conversation
+        linked = (
+            select(func.count())
+            .select_from(t)
+            .join(c, c.id == t.origin_conversation_id)
+            .where(c.ticket_id == t.id, c.association == "origin")
+            .where(
+                select(m.Message.id)
+                .where(m.Message.conversation_id == c.id, m.Message.direction == "inbound")
+                .exists()
+            )
+        )
+        return TICKETS - int(s.scalar(linked) or 0)
+
+    try:
+        assert await db.query(orphans) == 0
+    finally:
+        await db.close()
+
+
+async def test_read_models_work_on_the_big_desk(big: tuple[Path, dict[str, int]]) -> None:
+    """What `deskline tickets` and `deskline ticket show` read: lists page by keyset, details
+    carry the thread and the timeline, timestamps come back as aware UTC."""
+    path, counts = big
+    db = Database(str(path))
+    try:
+        first = await db.query(lambda s: queries.list_tickets(s, limit=500))
+        assert [r["number"] for r in first] == list(range(1, 501))
+        after = await db.query(lambda s: queries.list_tickets(s, after_id=500, limit=500))
+        assert after[0]["number"] == 501
+        new = await db.query(lambda s: queries.list_tickets(s, status="New", limit=TICKETS))
+        assert len(new) == counts["status New"]
+        closed = await db.query(lambda s: queries.list_tickets(s, status="Closed"))
+        assert closed and all(r["closed_at"] for r in closed)
+
+        detail = await db.query(lambda s: queries.ticket_detail(s, closed[0]["number"]))
+        assert detail is not None
+        assert detail["ticket"]["origin_conversation"] == detail["conversations"][0]["id"]
+        origin = detail["conversations"][0]
+        assert origin["association"] == "origin" and origin["state"] == "closed"
+        assert origin["messages"][0]["direction"] == "inbound"
+        assert origin["messages"][0]["message_id"].startswith("<big.")
+        assert [e["type"] for e in detail["timeline"]] == [
+            "message_received",
+            "ticket_created",
+            "status_changed",
+        ]
+        created = datetime.fromisoformat(detail["ticket"]["created_at"])
+        assert created.tzinfo is not None and created <= datetime.now(UTC)
+
+        conversations = await db.query(lambda s: queries.list_conversations(s, limit=100))
+        assert len(conversations) == 100 and all(c["messages"] == 1 for c in conversations)
+    finally:
+        await db.close()
+
+
+def test_cli_lists_the_big_desk(big: tuple[Path, dict[str, int]]) -> None:
+    """The `deskline` command reads the file as it is."""
+    path, counts = big
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "--db",
+            str(path),
+            "tickets",
+            "--status",
+            "Waiting on us",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DESKLINE_USER": ""},
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)["tickets"]
+    assert len(rows) == counts["status Waiting on us"]
+    assert {r["status"] for r in rows} == {"Waiting on us"}
+
+
+def test_existing_file_is_kept_unless_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m benchmarks.bigdesk` prints the counts; it never overwrites a file silently."""
+    path = tmp_path / "small.db"
+    assert main([str(path), "--tickets", "20"]) == 0
+    assert "tickets" in capsys.readouterr().out
+    with pytest.raises(FileExistsError):
+        build_big_desk(path, tickets=20)
+    assert main([str(path), "--tickets", "20"]) == 1
+    counts = build_big_desk(path, tickets=30, replace=True)
+    assert counts["tickets"] == 30 and counts["status New"] >= 27
