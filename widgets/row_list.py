@@ -145,7 +145,10 @@ class RowList(ScrollView, can_focus=True):
             found = await source.index_of(current["id"])
             index = found if found is not None else min(self.cursor, max(total - 1, 0))
         index = min(index, max(total - 1, 0))
-        top = max(0, index * self.row_height - max(screen_offset, 0))
+        # At the top of the list new rows show above the cursor's row (it moves down with its
+        # item, as in a mail reader); scrolled down, the row keeps its place on screen.
+        at_top = self.scroll_offset.y == 0
+        top = 0 if at_top else max(0, index * self.row_height - max(screen_offset, 0))
         pages = await self._read_pages(source, top // self.row_height, total)
         if generation != self._generation:
             return
