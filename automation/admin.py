@@ -605,3 +605,108 @@ def loop_limits(repo: Any) -> dict[str, list[list[int]]]:
             list(x) for x in repo.setting("loop_limits_per_recipient", PER_RECIPIENT_LIMITS)
         ],
     }
+
+
+# --- settings screen: pipelines, statuses and branding (SPEC §1, §5, R-A3) ----------------------
+
+
+def set_branding(repo: Any, user: UserLike, enabled: bool) -> bool:
+    """R-A3: automated emails end with a Deskline branding line; an admin setting removes it."""
+    require_admin(user)
+    repo.set_setting("branding", bool(enabled))
+    return bool(enabled)
+
+
+def _clean_name(text: str, what: str) -> str:
+    name = " ".join((text or "").split())
+    if not name:
+        raise SettingsError(f"a {what} needs a name")
+    if len(name) > 200:
+        raise SettingsError(f"a {what} name has at most 200 characters")
+    return name
+
+
+def add_pipeline(
+    repo: Any,
+    user: UserLike,
+    name: str,
+    statuses: tuple[tuple[str, str], ...] = DEFAULT_STATUSES,
+) -> Any:
+    """SPEC §1: admins add pipelines. A new pipeline starts with the default statuses and its two
+    triggers on with their default targets (R-T1, R-T2, E15), so it is usable at once."""
+    require_admin(user)
+    name = _clean_name(name, "pipeline")
+    if any(p.name.casefold() == name.casefold() for p in repo.pipelines()):
+        raise SettingsError(f"a pipeline named {name!r} exists already")
+    if not statuses:
+        raise SettingsError("a pipeline needs at least one status")
+    pipeline = repo.add_pipeline(name)
+    for label, state in statuses:
+        repo.add_status(pipeline.id, label, state)
+    ensure_triggers(repo, pipeline)
+    return pipeline
+
+
+def rename_pipeline(repo: Any, user: UserLike, name: str, new_name: str) -> Any:
+    """SPEC §1: admins rename pipelines; channels, tickets and triggers follow by id."""
+    require_admin(user)
+    pipeline = pipeline_or_default(repo, name)
+    new_name = _clean_name(new_name, "pipeline")
+    for other in repo.pipelines():
+        if other.id != pipeline.id and other.name.casefold() == new_name.casefold():
+            raise SettingsError(f"a pipeline named {new_name!r} exists already")
+    pipeline.name = new_name
+    return pipeline
+
+
+def move_pipeline(repo: Any, user: UserLike, name: str, position: int) -> Any:
+    """SPEC §1: reorder pipelines (positions count from 1). The first pipeline is the default
+    of commands that do not name one."""
+    require_admin(user)
+    pipeline = pipeline_or_default(repo, name)
+    _reposition(repo.pipelines(), pipeline, position)
+    return pipeline
+
+
+def _reposition(items: list[Any], item: Any, position: int) -> None:
+    """Put `item` at `position` (from 1) among `items` and renumber them all."""
+    ordered = [each for each in items if each.id != item.id]
+    if not 1 <= position <= len(ordered) + 1:
+        raise SettingsError(f"position must be between 1 and {len(ordered) + 1}")
+    ordered.insert(position - 1, item)
+    for index, each in enumerate(ordered):
+        each.position = index
+
+
+def rename_status(
+    repo: Any, user: UserLike, pipeline_name: str | None, label: str, new_label: str
+) -> Any:
+    """SPEC §1: admins rename statuses. Triggers target statuses by id, so a renamed target stays
+    a working target (R-T4); the built-in workflow's name follows the label (R-A7)."""
+    require_admin(user)
+    pipeline = pipeline_or_default(repo, pipeline_name)
+    status = status_in(repo, pipeline, label)
+    new_label = " ".join((new_label or "").split())
+    if not new_label:
+        raise SettingsError("a status needs a label")
+    for other in repo.statuses(pipeline.id):
+        if other.id != status.id and other.label.casefold() == new_label.casefold():
+            raise SettingsError(f"{pipeline.name} has a status {new_label!r} already")
+    old_label = status.label
+    status.label = new_label
+    for workflow in repo.status_workflows(status.id):
+        if workflow.builtin and workflow.name == f"{old_label} status actions":
+            workflow.name = f"{new_label} status actions"
+    return status
+
+
+def move_status(
+    repo: Any, user: UserLike, pipeline_name: str | None, label: str, position: int
+) -> Any:
+    """SPEC §1: reorder a pipeline's statuses (positions count from 1). New tickets enter the
+    first status (R-C1), so moving a status to the top changes where tickets start."""
+    require_admin(user)
+    pipeline = pipeline_or_default(repo, pipeline_name)
+    status = status_in(repo, pipeline, label)
+    _reposition(repo.statuses(pipeline.id), status, position)
+    return status

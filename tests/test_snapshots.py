@@ -78,8 +78,8 @@ def desk_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def _app(path: Path):
-    return make_app(path, as_user="rita", live_interval=3600)
+def _app(path: Path, user: str = "rita"):
+    return make_app(path, as_user=user, live_interval=3600)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -93,9 +93,11 @@ def _app(path: Path):
         pytest.param(["j", "j", "t", "v"], id="timeline"),
         pytest.param(["r"], id="composer"),
         pytest.param(["question_mark"], id="help"),
+        pytest.param(["3"], id="settings-rep"),
+        pytest.param(["3"], id="settings-admin"),
     ],
 )
-def test_screen(snap_compare, desk_file, size, keys):
+def test_screen(snap_compare, desk_file, size, keys, request):
     async def run_before(pilot) -> None:
         await ready(pilot)
         for key in keys:
@@ -106,4 +108,5 @@ def test_screen(snap_compare, desk_file, size, keys):
             area.cursor_blink = False  # a blinking cursor would make the snapshot flaky
         await pilot.pause(0.3)
 
-    assert snap_compare(_app(desk_file), terminal_size=size, run_before=run_before)
+    user = "admin" if "admin" in request.node.callspec.id else "rita"
+    assert snap_compare(_app(desk_file, user), terminal_size=size, run_before=run_before)

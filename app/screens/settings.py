@@ -1,55 +1,1087 @@
-"""Automation settings (SPEC §5): admins change them, reps read them. (Read-only first slice.)"""
+"""Automation settings (SPEC §5): admins change them, reps read them.
+
+One list holds every settings item of a pipeline: its connected channels, the two triggers
+(R-T1..R-T5), its statuses with their status actions (R-A1..R-A9), the templates and the branding
+switch (R-A3). Keys act on the highlighted row; the footer shows only the keys that apply to it
+(Screen.check_action), the details pane beside the list says what each does, and `?` lists them
+all. A rep sees the same screen read-only: the change keys are gone and a line says so; the admin
+functions refuse a rep anyway (SPEC §7).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import BindingType
-from textual.containers import VerticalScroll
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.widgets import Static
+from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets.option_list import Option
 
 from app.screens.base import DeskScreen
-from storage import queries
-from storage.models import Pipeline
-from widgets.text import line
+from app.screens.dialogs import ConfirmScreen, PickerScreen, PromptScreen
+from app.screens.settings_dialogs import READ_ONLY, InfoScreen, TemplateEditor
+from automation import admin
+from storage import settings_views
+from widgets.text import block, line
+
+ENROLL_ONCE = (
+    "A ticket is enrolled once: reaching this status again does not repeat these actions "
+    "unless the workflow is cloned with re-enrollment (R-A7)."
+)
+LIVE_NOTE = (
+    "Chat and messenger channels start with ticket automation off. With it on they create "
+    "tickets (R-C1), but the two triggers and the built-in status actions skip chat and "
+    "messenger tickets (R-A8, E9); a cloned workflow whose source includes Chat applies to them."
+)
+
+# Which rows each key acts on. A key whose action is not here is not a settings change.
+APPLIES: dict[str, frozenset[str]] = {
+    "switch": frozenset({"channel", "trigger", "branding", "workflow"}),
+    "target": frozenset({"trigger"}),
+    "view_workflow": frozenset({"trigger", "status", "action", "workflow"}),
+    "add_action": frozenset({"status", "action"}),
+    "edit": frozenset({"action", "template"}),
+    "comment": frozenset({"action"}),
+    "clone": frozenset({"action"}),
+    "move": frozenset({"action", "status", "pipeline"}),
+    "delete": frozenset({"action", "status", "workflow"}),
+    "delete_following": frozenset({"action"}),
+    "rename": frozenset({"status", "pipeline"}),
+    "new": frozenset({"status", "template", "pipeline"}),
+    "clone_workflow": frozenset({"status", "workflow"}),
+}
+READING = frozenset({"view_workflow"})  # everyone who sees settings may do these (R-T5)
+CHANGES = frozenset(APPLIES) - READING
+
+NOTIFY_CHOICES = [
+    ("Send email to the contact (a template)", "email"),
+    ("Notify the ticket owner", "owner"),
+    ("Notify a user", "user"),
+    ("Notify a team", "team"),
+]
+
+
+@dataclass
+class Item:
+    """One row of the settings list."""
+
+    kind: str  # pipeline, channel, trigger, status, workflow, action, template, branding, header
+    key: str  # stable across refreshes: the option id
+    prompt: Content
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def selectable(self) -> bool:
+        return self.kind != "header"
+
+
+def _box(on: bool) -> str:
+    return "[x]" if on else "[ ]"
+
+
+def _header(key: str, text: str) -> Item:
+    return Item("header", f"header:{key}", Content.from_markup("[b $text-accent]$t[/]", t=text))
+
+
+def _note(key: str, text: str) -> Item:
+    return Item("header", f"note:{key}", Content.from_markup("[$text-muted]  $t[/]", t=text))
+
+
+def build_items(view: dict[str, Any]) -> list[Item]:
+    """The rows of one pipeline's settings, in the order the spec lists them (§5)."""
+    pipeline = view["pipeline"]
+    count = len(view["pipelines"])
+    index = next(i for i, p in enumerate(view["pipelines"]) if p["id"] == pipeline["id"]) + 1
+    items = [
+        Item(
+            "pipeline",
+            f"pipeline:{pipeline['id']}",
+            Content.from_markup(
+                "[b]Pipeline[/b] $name [$text-muted]($index of $count)[/]",
+                name=line(pipeline["name"]),
+                index=str(index),
+                count=str(count),
+            ),
+            {**pipeline, "index": index, "count": count},
+        ),
+        _header("channels", "Connected channels · ticket automation"),
+    ]
+    if not view["channels"]:
+        items.append(_note("channels", "No channel is connected to this pipeline."))
+    for channel in view["channels"]:
+        items.append(
+            Item(
+                "channel",
+                f"channel:{channel['id']}",
+                Content.from_markup(
+                    "$box $name [$text-muted]$kind$live[/]",
+                    box=_box(channel["ticket_automation"]),
+                    name=line(channel["name"]),
+                    kind=channel["kind"],
+                    live=" · skipped by triggers (R-A8)" if channel["live"] else "",
+                ),
+                channel,
+            )
+        )
+    items.append(_header("triggers", "Ticket status triggers"))
+    for trigger in view["triggers"]:
+        if trigger["broken"]:
+            target = Content.from_markup("[b $text-error]BROKEN: target status removed[/]")
+        else:
+            target = Content(line(trigger["target"]))
+        items.append(
+            Item(
+                "trigger",
+                f"trigger:{trigger['kind']}",
+                Content.assemble(
+                    Content.from_markup(
+                        "$box $name → ", box=_box(trigger["enabled"]), name=trigger["name"]
+                    ),
+                    target,
+                ),
+                trigger,
+            )
+        )
+    items.append(_header("statuses", "Statuses and their actions"))
+    items.append(_note("once", "Each ticket runs a status's actions once (R-A7)."))
+    for position, status in enumerate(view["statuses"], start=1):
+        actions = sum(len(w["actions"]) for w in status["workflows"] if w["builtin"])
+        items.append(
+            Item(
+                "status",
+                f"status:{status['id']}",
+                Content.from_markup(
+                    "[b]$label[/b] [$text-muted]$state · $tickets · $actions[/]",
+                    label=line(status["status"]),
+                    state=status["state"].lower(),
+                    tickets=_count(status["tickets"], "ticket"),
+                    actions=_count(actions, "action") if actions else "no actions",
+                ),
+                {**status, "position": position, "count": len(view["statuses"])},
+            )
+        )
+        for workflow in status["workflows"]:
+            if not workflow["builtin"]:
+                items.append(
+                    Item(
+                        "workflow",
+                        f"workflow:{workflow['id']}",
+                        Content.from_markup(
+                            "  $box workflow $name [$text-muted]$reenroll[/]",
+                            box=_box(workflow["enabled"]),
+                            name=f"“{line(workflow['name'])}”",
+                            reenroll="re-enrolls" if workflow["reenroll"] else "enrolls once",
+                        ),
+                        {**workflow, "status": status["status"]},
+                    )
+                )
+            for action in workflow["actions"]:
+                comments = len(action["comments"])
+                items.append(
+                    Item(
+                        "action",
+                        f"action:{action['id']}",
+                        Content.from_markup(
+                            "    $n. $what[$text-muted]$comments[/]",
+                            n=str(action["position"] + 1),
+                            what=line(action["description"]),
+                            comments=f" · {_count(comments, 'comment')}" if comments else "",
+                        ),
+                        {
+                            **action,
+                            "status": status["status"],
+                            "workflow": workflow,
+                            "count": len(workflow["actions"]),
+                        },
+                    )
+                )
+    items.append(_header("templates", "Email templates"))
+    for template in view["templates"]:
+        items.append(
+            Item(
+                "template",
+                f"template:{template['id']}",
+                Content.from_markup(
+                    "$name [$text-muted]$kind[/]",
+                    name=line(template["name"]),
+                    kind="built-in" if template["builtin"] else "custom",
+                ),
+                template,
+            )
+        )
+    items.append(_header("other", "Automated email"))
+    items.append(
+        Item(
+            "branding",
+            "branding",
+            Content.from_markup("$box Branding line at the end (R-A3)", box=_box(view["branding"])),
+            {"enabled": view["branding"]},
+        )
+    )
+    return items
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _keys(*pairs: tuple[str, str]) -> Content:
+    return Content("  ").join(
+        Content.from_markup("[b]$key[/b] $what", key=key, what=what) for key, what in pairs
+    )
+
+
+def details(item: Item, view: dict[str, Any], is_admin: bool) -> Content:
+    """What the details pane says about a row, and the keys that act on it."""
+    d = item.data
+    rows: list[Content] = []
+    keys: list[tuple[str, str]] = []
+    reading: list[tuple[str, str]] = []
+    if item.kind == "pipeline":
+        rows.append(Content.from_markup("[b]$name[/b]", name=line(d["name"])))
+        rows.append(
+            Content(
+                f"Pipeline {d['index']} of {d['count']}: an ordered list of statuses. Channels "
+                "connected to it open their tickets in its first status (R-C1)."
+            )
+        )
+        if d["count"] > 1:
+            reading.append(("p", "pick another pipeline"))
+        keys += [("r", "rename"), ("K/J", "move up/down"), ("n", "new pipeline")]
+    elif item.kind == "channel":
+        rows.append(
+            Content.from_markup(
+                "[b]$name[/b] [$text-muted]$kind $address[/]",
+                name=line(d["name"]),
+                kind=d["kind"],
+                address=line(d["address"] or ""),
+            )
+        )
+        on = "on" if d["ticket_automation"] else "off"
+        rows.append(Content(f"Ticket automation is {on}."))
+        rows.append(
+            Content(
+                "On: every new conversation on this channel opens a ticket in the pipeline's "
+                "first status (R-C1). Off: conversations stay in the inbox, a rep can make a "
+                "ticket by hand (R-C2)."
+            )
+        )
+        if d["live"]:
+            rows.append(Content(LIVE_NOTE))
+        keys.append(("space", "switch ticket automation"))
+    elif item.kind == "trigger":
+        rows.append(Content.from_markup("[b]$name[/b]", name=d["name"]))
+        rows.append(Content(f"Checkbox: {'on' if d['enabled'] else 'off (does nothing, R-T3)'}"))
+        if d["broken"]:
+            rows.append(
+                Content.from_markup(
+                    "[b $text-error]Broken:[/] its target status was removed; it does nothing "
+                    "until you pick a target (R-T4)."
+                )
+            )
+        else:
+            rows.append(Content(f"Target status: {line(d['target'])}"))
+        rows.append(Content(f"When: {d['workflow']['enrollment']}."))
+        rows.append(Content("Re-checking it does not act on past messages (R-T3)."))
+        keys += [("space", "switch on/off"), ("t", "edit action: target status")]
+        reading.append(("w", "view workflow"))
+    elif item.kind == "status":
+        rows.append(Content.from_markup("[b]$label[/b]", label=line(d["status"])))
+        rows.append(
+            Content(
+                f"{d['state'].lower()} status {d['position']} of {d['count']}, "
+                f"{_count(d['tickets'], 'ticket')}"
+            )
+        )
+        rows.append(Content(ENROLL_ONCE))
+        keys += [
+            ("a", "add action"),
+            ("Y", "clone workflow"),
+            ("r", "rename"),
+            ("K/J", "move up/down"),
+            ("x", "remove (moves its tickets)"),
+            ("n", "new status"),
+        ]
+        reading.append(("w", "open in workflows"))
+    elif item.kind == "action":
+        rows.append(Content.from_markup("[b]$what[/b]", what=line(d["description"])))
+        rows.append(
+            Content(
+                f"Action {d['position'] + 1} of {d['count']} when a ticket reaches "
+                f"{line(d['status'])} ({line(d['workflow']['name'])})."
+            )
+        )
+        rows.append(Content(ENROLL_ONCE))
+        for comment in d["comments"]:
+            rows.append(Content.from_markup("[$text-muted]Comment:[/] $c", c=line(comment)))
+        keys += [
+            ("a", "add"),
+            ("e", "edit"),
+            ("c", "comment"),
+            ("y", "clone"),
+            ("K/J", "move"),
+            ("x", "delete"),
+            ("X", "delete this and all following"),
+        ]
+        reading.append(("w", "open in workflows"))
+    elif item.kind == "workflow":
+        rows.append(Content.from_markup("[b]$name[/b]", name=line(d["name"])))
+        rows.append(
+            Content(
+                f"A cloned workflow of {line(d['status'])}: "
+                f"{'on' if d['enabled'] else 'off'}, "
+                f"{'re-enrollment on' if d['reenroll'] else 're-enrollment off'}. "
+                "The workflow editor comes later: `deskline automation workflow set` changes "
+                "re-enrollment and sources."
+            )
+        )
+        keys += [("space", "switch on/off"), ("Y", "clone"), ("x", "delete")]
+        reading.append(("w", "open in workflows"))
+    elif item.kind == "template":
+        rows.append(Content.from_markup("[b]$name[/b]", name=line(d["name"])))
+        rows.append(Content.from_markup("[$text-muted]Subject:[/] $s", s=line(d["subject"])))
+        rows.append(Content(block(d["body"])))
+        keys += [("e", "edit with live preview"), ("n", "new template")]
+        reading.append(("enter", "open"))
+    elif item.kind == "branding":
+        on = "on" if d["enabled"] else "off"
+        rows.append(Content.from_markup("[b]Branding line[/b]"))
+        rows.append(
+            Content(
+                f"Automated emails end with a Deskline line: {on}. Switching it off removes "
+                "the line (R-A3)."
+            )
+        )
+        keys.append(("space", "switch on/off"))
+    if not is_admin:
+        rows.append(Content.from_markup("[b $warning]$t[/]", t=READ_ONLY))
+        keys = []
+    shown = keys + reading
+    if shown:
+        rows.append(Content.assemble(Content.from_markup("[$text-muted]Keys:[/] "), _keys(*shown)))
+    return Content("\n\n").join(rows)
+
+
+def workflow_page(item: Item) -> tuple[str, Content]:
+    """R-T5 / "Open in workflows": a trigger or status workflow, read-only."""
+    d = item.data
+    rows: list[Content] = []
+    if item.kind == "trigger":
+        title = f"Workflow: {d['name']}"
+        rows.append(Content(f"State: {'on' if d['enabled'] else 'off'}"))
+        rows.append(Content(f"Enrollment: {d['workflow']['enrollment']}."))
+        rows.append(Content(f"Action: {line(d['workflow']['action'])}."))
+        if d["broken"]:
+            rows.append(
+                Content.from_markup("[b $text-error]Broken[/]: it does nothing until fixed (R-T4).")
+            )
+        return title, Content("\n\n").join(rows)
+    if item.kind == "status":
+        workflows = d["workflows"]
+        label = d["status"]
+    elif item.kind == "action":
+        workflows = [d["workflow"]]
+        label = d["status"]
+    else:
+        workflows = [d]
+        label = d["status"]
+    title = f"Workflows of status {label}"
+    if not workflows:
+        rows.append(
+            Content(f"“{line(label)}” has no status actions yet: a adds one, and its workflow.")
+        )
+    for workflow in workflows:
+        rows.append(Content.from_markup("[b]$name[/b]", name=line(workflow["name"])))
+        kind = "built-in status workflow" if workflow["builtin"] else "cloned workflow"
+        rows.append(Content(f"{kind}, {'on' if workflow['enabled'] else 'off'}"))
+        rows.append(Content(f"Enrollment: {line(workflow['enrollment'] or '')}"))
+        reenroll = "on" if workflow["reenroll"] else "off (a ticket is enrolled once)"
+        rows.append(Content(f"Re-enrollment: {reenroll}"))
+        conditions = workflow["conditions"] or {}
+        if "sources" in conditions:
+            rows.append(Content(f"Sources: {', '.join(conditions['sources'])}"))
+        elif workflow["builtin"] or "exclude_sources" in conditions:
+            rows.append(Content("Skips chat and messenger tickets (R-A8)."))
+        rows.append(Content(f"Enrolled tickets: {workflow['enrolled_tickets']}"))
+        for action in workflow["actions"]:
+            rows.append(Content(f"  {action['position'] + 1}. {line(action['description'])}"))
+            for comment in action["comments"]:
+                rows.append(Content(f"       comment: {line(comment)}"))
+        if not workflow["actions"]:
+            rows.append(Content("  (no actions)"))
+        rows.append(Content(""))
+    rows.append(Content(ENROLL_ONCE))
+    rows.append(
+        Content(
+            "The workflow editor comes later. To change re-enrollment or the source condition, "
+            "clone the workflow (Y), then `deskline automation workflow set ID --reenroll on`."
+        )
+    )
+    return title, Content("\n").join(rows)
 
 
 class SettingsScreen(DeskScreen):
     MODE = "settings"
     HELP_TITLE = "Automation settings"
-    BINDINGS: ClassVar[list[BindingType]] = []
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "switch", "Switch on/off", key_display="space", id="settings.switch"),
+        Binding("t", "target", "Target status", id="settings.target"),
+        Binding("w", "view_workflow", "View workflow", id="settings.view_workflow"),
+        Binding("a", "add_action", "Add action", id="settings.add_action"),
+        Binding("e", "edit", "Edit", id="settings.edit"),
+        Binding("c", "comment", "Comment", id="settings.comment_action"),
+        Binding("y", "clone", "Clone action", id="settings.clone_action"),
+        Binding("K", "move(-1)", "Move up", key_display="K", id="settings.move_up"),
+        Binding("J", "move(1)", "Move down", key_display="J", id="settings.move_down"),
+        Binding("x", "delete", "Delete", id="settings.delete"),
+        Binding(
+            "X",
+            "delete_following",
+            "Delete this and following",
+            key_display="X",
+            id="settings.delete_following",
+        ),
+        Binding("r", "rename", "Rename", id="settings.rename"),
+        Binding("n", "new", "New", id="settings.new"),
+        Binding(
+            "Y", "clone_workflow", "Clone workflow", key_display="Y", id="settings.clone_workflow"
+        ),
+        Binding("p", "pick_pipeline", "Pipeline", id="settings.pipeline"),
+        Binding("j", "cursor(1)", "Down", show=False, id="settings.down"),
+        Binding("k", "cursor(-1)", "Up", show=False, id="settings.up"),
+        Binding("escape", "back", "Back", show=False, id="settings.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: dict[str, Any] | None = None
+        self.items: list[Item] = []
+        self.pipeline_id: int | None = None
+        self.loaded = False
+        self._want: str | None = None  # the row to highlight after the next load
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
-        with VerticalScroll(id="settings-body", can_focus=True):
-            yield Static("", id="settings-text")
+        yield Label("", id="settings-mode")
+        with Horizontal(id="settings-panes"):
+            yield OptionList(id="settings-items")
+            with VerticalScroll(id="settings-details", can_focus=True):
+                yield Static("", id="settings-details-text")
         yield from self.compose_bottom()
+
+    def compose_bottom(self) -> ComposeResult:
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
+        self._show_mode()
+        self.query_one("#settings-items", OptionList).focus()
         self.refresh_data()
 
     def refresh_data(self) -> None:
         self._load()
 
-    @work(group="settings", exclusive=True)
-    async def _load(self) -> None:
-        def read(session: Any) -> dict[str, Any]:
-            pipeline = session.query(Pipeline).order_by(Pipeline.id).first()
-            return queries.automation_view(session, pipeline)
+    # --- reading ----------------------------------------------------------------------------
 
-        data = await self.backend.query(read)
-        rows = [Content.from_markup("[b]Triggers[/b]")]
-        for trigger in data["triggers"]:
-            rows.append(
-                Content.from_markup(
-                    "$box $name → $target",
-                    box="[x]" if trigger["enabled"] else "[ ]",
-                    name=line(trigger["name"]),
-                    target=line(trigger["target"]) or "(broken)",
+    @work(group="settings-load", exclusive=True)
+    async def _load(self) -> None:
+        pipeline_id = self.pipeline_id
+        view = await self.backend.query(lambda s: settings_views.settings_view(s, pipeline_id))
+        self._show(view)
+
+    def _show(self, view: dict[str, Any]) -> None:
+        if view["pipeline"] is None:
+            self.query_one("#settings-details-text", Static).update(
+                Content("No pipeline: run `deskline init`.")
+            )
+            self.loaded = True
+            return
+        options = self.query_one("#settings-items", OptionList)
+        current = self._want or self._current_key()
+        old_index = options.highlighted or 0
+        self._want = None
+        if view != self.view:
+            self.view = view
+            self.pipeline_id = view["pipeline"]["id"]
+            self.items = build_items(view)
+            options.set_options(
+                Option(item.prompt, id=item.key, disabled=not item.selectable)
+                for item in self.items
+            )
+            keys = [item.key for item in self.items]
+            # The same row, or (when it went away) the row now where it was.
+            index = keys.index(current) if current in keys else min(old_index, len(keys) - 1)
+            while index < len(keys) - 1 and not self.items[index].selectable:
+                index += 1
+            while index > 0 and not self.items[index].selectable:
+                index -= 1
+            options.highlighted = index
+        elif current is not None and current != self._current_key():
+            self.highlight_key(current)
+        self._show_mode()
+        self._show_details()
+        self.refresh_bindings()
+        self.loaded = True
+
+    def _show_mode(self) -> None:
+        label = self.query_one("#settings-mode", Label)
+        if not self.me.is_admin:
+            label.update(Content.from_markup("[b reverse $warning] $t [/]", t=READ_ONLY))
+            return
+        name = self.view["pipeline"]["name"] if self.view and self.view["pipeline"] else ""
+        several = self.view is not None and len(self.view["pipelines"]) > 1
+        label.update(
+            Content.from_markup(
+                "[b]$name[/b] [$text-muted]· keys act on the highlighted row$pick · ? all keys[/]",
+                name=line(name),
+                pick=" · p pipeline" if several else "",
+            )
+        )
+
+    def _current_key(self) -> str | None:
+        option = self.query_one("#settings-items", OptionList).highlighted_option
+        return option.id if option is not None else None
+
+    @property
+    def item(self) -> Item | None:
+        """The highlighted row."""
+        key = self._current_key()
+        return next((item for item in self.items if item.key == key), None)
+
+    def highlight_key(self, key: str) -> bool:
+        """Put the cursor on a row by its key (e.g. "trigger:customer_replied")."""
+        keys = [item.key for item in self.items]
+        if key not in keys:
+            return False
+        self.query_one("#settings-items", OptionList).highlighted = keys.index(key)
+        return True
+
+    @on(OptionList.OptionHighlighted, "#settings-items")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._show_details()
+        self.refresh_bindings()
+
+    def _show_details(self) -> None:
+        item = self.item
+        text = self.query_one("#settings-details-text", Static)
+        if item is None or self.view is None:
+            text.update("")
+            return
+        text.update(details(item, self.view, self.me.is_admin))
+        self.query_one("#settings-details", VerticalScroll).scroll_home(animate=False)
+
+    # --- which keys apply -------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        me = self.backend.me
+        if action in CHANGES and (me is None or not me.is_admin):
+            return False  # a rep: the change keys are gone from the footer and help
+        if action == "pick_pipeline":
+            return self.view is not None and len(self.view["pipelines"]) > 1
+        if action not in APPLIES:
+            return True
+        if self.app.screen is not self:
+            return True  # the help screen and the palette list every key of this screen
+        item = self.item
+        return item is not None and item.kind in APPLIES[action]
+
+    def _may_change(self) -> bool:
+        if not self.me.is_admin:
+            self.notify(READ_ONLY, severity="warning")
+            return False
+        return True
+
+    def _target(self, action: str) -> Item | None:
+        """The highlighted row when `action` applies to it, else a notice and None."""
+        item = self.item
+        if item is None or item.kind not in APPLIES[action]:
+            self.notify("That key does not apply to this row.", severity="warning")
+            return None
+        if action in CHANGES and not self._may_change():
+            return None
+        return item
+
+    @property
+    def pipeline_name(self) -> str:
+        assert self.view is not None and self.view["pipeline"] is not None
+        return str(self.view["pipeline"]["name"])
+
+    # --- navigation -------------------------------------------------------------------------
+
+    def action_cursor(self, step: int) -> None:
+        options = self.query_one("#settings-items", OptionList)
+        if step > 0:
+            options.action_cursor_down()
+        else:
+            options.action_cursor_up()
+
+    def action_back(self) -> None:
+        options = self.query_one("#settings-items", OptionList)
+        if not options.has_focus:
+            options.focus()
+
+    @on(OptionList.OptionSelected, "#settings-items")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        """enter: open the row (a workflow, the template editor) or switch its checkbox."""
+        item = self.item
+        if item is None:
+            return
+        if item.kind in APPLIES["view_workflow"]:
+            self.action_view_workflow()
+        elif item.kind == "template":
+            self._open_template(item, edit=self.me.is_admin)
+        elif item.kind == "pipeline":
+            if self.view and len(self.view["pipelines"]) > 1:
+                self.action_pick_pipeline()
+        elif item.kind in APPLIES["switch"]:
+            self.action_switch()
+
+    def action_pick_pipeline(self) -> None:
+        if self.view is None:
+            return
+        choices = [(p["name"], p["id"]) for p in self.view["pipelines"]]
+
+        def chosen(pipeline_id: int | None) -> None:
+            if pipeline_id is not None:
+                self.pipeline_id = pipeline_id
+                self._want = f"pipeline:{pipeline_id}"
+                self.refresh_data()
+
+        self.app.push_screen(PickerScreen("Pipeline", choices, self.pipeline_id), chosen)
+
+    def action_view_workflow(self) -> None:
+        item = self._target("view_workflow")
+        if item is not None:
+            title, body = workflow_page(item)
+            self.app.push_screen(InfoScreen(title, body))
+
+    # --- switches (channels, triggers, branding, cloned workflows) ----------------------------
+
+    def action_switch(self) -> None:
+        item = self._target("switch")
+        if item is None:
+            return
+        d = item.data
+        if item.kind == "channel":
+            name, on = d["name"], not d["ticket_automation"]
+            self.change(
+                lambda repo, me: admin.set_channel(repo, me, name, ticket_automation=on),
+                f"Ticket automation of {line(name)}: {'on' if on else 'off'}",
+            )
+        elif item.kind == "trigger":
+            pipeline, key, on = self.pipeline_name, d["key"], not d["enabled"]
+            self.change(
+                lambda repo, me: admin.set_trigger(
+                    repo, me, pipeline, key, enabled=on, target_label=None
+                ),
+                f"{d['name']}: {'on' if on else 'off'}",
+            )
+        elif item.kind == "branding":
+            on = not d["enabled"]
+            self.change(
+                lambda repo, me: admin.set_branding(repo, me, on),
+                f"Branding line: {'on' if on else 'off'}",
+            )
+        elif item.kind == "workflow":
+            workflow_id, on = d["id"], not d["enabled"]
+            self.change(
+                lambda repo, me: admin.set_workflow(repo, me, workflow_id, enabled=on),
+                f"Workflow {line(d['name'])}: {'on' if on else 'off'}",
+            )
+
+    def action_target(self) -> None:
+        """R-T4 "Edit action": the trigger's target, an open status of the pipeline (E5)."""
+        item = self._target("target")
+        if item is None or self.view is None:
+            return
+        pipeline, key, name = self.pipeline_name, item.data["key"], item.data["name"]
+        choices = [
+            (s["status"], s["status"]) for s in self.view["statuses"] if s["state"] == "OPEN"
+        ]
+
+        def chosen(label: str | None) -> None:
+            if label is not None:
+                self.change(
+                    lambda repo, me: admin.set_trigger(
+                        repo, me, pipeline, key, enabled=None, target_label=label
+                    ),
+                    f"{name} → {line(label)}",
+                )
+
+        self.app.push_screen(
+            PickerScreen(
+                f"{name}: set the status to (open statuses)", choices, item.data["target"]
+            ),
+            chosen,
+        )
+
+    # --- status actions (R-A1..R-A6) ----------------------------------------------------------
+
+    def action_add_action(self) -> None:
+        item = self._target("add_action")
+        if item is not None:
+            self._action_dialog(item, None)
+
+    def action_edit(self) -> None:
+        item = self._target("edit")
+        if item is None:
+            return
+        if item.kind == "template":
+            self._open_template(item, edit=True)
+        else:
+            self._action_dialog(item, item.data)
+
+    @work(group="settings-dialog")
+    async def _action_dialog(self, item: Item, current: dict[str, Any] | None) -> None:
+        """Ask what the action does (R-A2 send email, R-A4 notify), then add or change it."""
+        label = item.data["status"]
+        pipeline = self.pipeline_name
+        people = await self.backend.query(settings_views.people)
+        templates = [t["name"] for t in (self.view or {}).get("templates", [])]
+        config = (current or {}).get("config", {})
+        was = "email" if (current or {}).get("kind") == "send_email" else config.get("to")
+        title = f"Change action {current['position'] + 1}" if current else "New action"
+        kind = await self.app.push_screen_wait(
+            PickerScreen(f"{title} of {line(label)}: what does it do?", NOTIFY_CHOICES, was)
+        )
+        if kind is None:
+            return
+        fields: dict[str, Any] = {}
+        if kind == "email":
+            template = await self.app.push_screen_wait(
+                PickerScreen("Send which template?", [(t, t) for t in templates])
+            )
+            if template is None:
+                return
+            fields = {"kind": "send_email", "template_name": template}
+            what = f"send “{template}”"
+        else:
+            target = None
+            if kind in ("user", "team"):
+                names = people["users" if kind == "user" else "teams"]
+                if not names:
+                    self.notify(f"No {kind}s yet.", severity="warning")
+                    return
+                target = await self.app.push_screen_wait(
+                    PickerScreen(f"Notify which {kind}?", [(n, n) for n in names])
+                )
+                if target is None:
+                    return
+            message = await self.app.push_screen_wait(
+                PromptScreen(
+                    "Notification text (optional; enter for the default)",
+                    value=str(config.get("message") or ""),
                 )
             )
-        self.query_one("#settings-text", Static).update(Content("\n").join(rows))
+            if message is None:
+                return
+            fields = {
+                "kind": "notify",
+                "to": kind,
+                "target_name": target,
+                "message": message.strip() or None,
+            }
+            what = f"notify {target or 'the ticket owner'}"
+        if current is None:
+            self.change(
+                lambda repo, me: (
+                    admin.add_action(
+                        repo, me, pipeline_name=pipeline, status_label=label, **fields
+                    ).id
+                ),
+                f"Action added to {line(label)}: {line(what)}",
+                after=self._select_action,
+            )
+        else:
+            action_id = current["id"]
+            self.change(
+                lambda repo, me: admin.edit_action(repo, me, action_id, **fields).id,
+                f"Action changed: {line(what)}",
+                after=self._select_action,
+            )
+
+    def _select_action(self, action_id: int) -> None:
+        self._select(f"action:{action_id}")
+
+    def _select(self, key: str) -> None:
+        """Highlight this row after the next load (a row just added)."""
+        self._want = key
+
+    def action_comment(self) -> None:
+        item = self._target("comment")
+        if item is None:
+            return
+        action_id = item.data["id"]
+
+        def typed(text: str | None) -> None:
+            if text is not None and text.strip():
+                self.change(
+                    lambda repo, me: admin.comment_action(repo, me, action_id, text),
+                    "Comment added",
+                )
+
+        self.app.push_screen(PromptScreen("Comment on this action (admins see it)"), typed)
+
+    def action_clone(self) -> None:
+        item = self._target("clone")
+        if item is not None:
+            action_id = item.data["id"]
+            self.change(
+                lambda repo, me: admin.clone_action(repo, me, action_id).id,
+                "Action cloned: the copy is right after it",
+                after=self._select_action,
+            )
+
+    def action_move(self, step: int) -> None:
+        item = self._target("move")
+        if item is None:
+            return
+        d = item.data
+        if item.kind == "action":
+            position = d["position"] + 1 + step
+            if not 1 <= position <= d["count"]:
+                self.notify("It is already at that end.", severity="warning")
+                return
+            action_id = d["id"]
+            self.change(
+                lambda repo, me: admin.move_action(repo, me, action_id, position),
+                f"Action moved to position {position}",
+            )
+        elif item.kind == "status":
+            position = d["position"] + step
+            if not 1 <= position <= d["count"]:
+                self.notify("It is already at that end.", severity="warning")
+                return
+            pipeline, label = self.pipeline_name, d["status"]
+            self.change(
+                lambda repo, me: admin.move_status(repo, me, pipeline, label, position),
+                f"{line(label)} moved to position {position}",
+            )
+        elif item.kind == "pipeline":
+            position = d["index"] + step
+            if not 1 <= position <= d["count"]:
+                self.notify("It is already at that end.", severity="warning")
+                return
+            name = d["name"]
+            self.change(
+                lambda repo, me: admin.move_pipeline(repo, me, name, position),
+                f"{line(name)} moved to position {position}",
+            )
+
+    def action_delete(self) -> None:
+        item = self._target("delete")
+        if item is not None:
+            self._delete(item)
+
+    @work(group="settings-dialog")
+    async def _delete(self, item: Item) -> None:
+        d = item.data
+        if item.kind == "action":
+            question = f"Delete action {d['position'] + 1} “{line(d['description'])}”?"
+            if await self.app.push_screen_wait(ConfirmScreen(question)):
+                action_id = d["id"]
+                self.change(
+                    lambda repo, me: admin.delete_action(repo, me, action_id, and_following=False),
+                    "Action deleted",
+                )
+        elif item.kind == "workflow":
+            question = f"Delete the workflow “{line(d['name'])}” and its actions?"
+            if await self.app.push_screen_wait(ConfirmScreen(question)):
+                workflow_id = d["id"]
+                self.change(
+                    lambda repo, me: admin.delete_workflow(repo, me, workflow_id),
+                    "Workflow deleted",
+                )
+        elif item.kind == "status":
+            await self._remove_status(d)
+
+    async def _remove_status(self, d: dict[str, Any]) -> None:
+        """SPEC §1: a status that holds tickets goes only after they move to another status."""
+        assert self.view is not None
+        label, pipeline, move_to = d["status"], self.pipeline_name, None
+        if d["count"] <= 1:
+            self.notify(f"{line(label)} is the last status of the pipeline.", severity="warning")
+            return
+        if d["tickets"]:
+            others = [
+                (s["status"], s["status"]) for s in self.view["statuses"] if s["id"] != d["id"]
+            ]
+            move_to = await self.app.push_screen_wait(
+                PickerScreen(
+                    f"{line(label)} holds {_count(d['tickets'], 'ticket')}: move them to", others
+                )
+            )
+            if move_to is None:
+                return
+        targeted = [t["name"] for t in self.view["triggers"] if t["target"] == label]
+        question = f"Remove the status {line(label)}"
+        if move_to is not None:
+            question += f" and move its tickets to {line(move_to)}"
+        question += "?"
+        if targeted:
+            question += f" {' and '.join(targeted)} will be broken until you pick a target (R-T4)."
+        if not await self.app.push_screen_wait(ConfirmScreen(question)):
+            return
+        self.change(
+            lambda repo, me: admin.remove_status(repo, me, pipeline, label, move_to=move_to),
+            lambda moved: (
+                f"{line(label)} removed" + (f"; {_count(moved, 'ticket')} moved" if moved else "")
+            ),
+        )
+
+    def action_delete_following(self) -> None:
+        item = self._target("delete_following")
+        if item is not None:
+            self._delete_following(item)
+
+    @work(group="settings-dialog")
+    async def _delete_following(self, item: Item) -> None:
+        d = item.data
+        doomed = d["count"] - d["position"]
+        question = (
+            f"Delete action {d['position'] + 1} “{line(d['description'])}” "
+            f"and all following ({_count(doomed, 'action')} in all)?"
+        )
+        if await self.app.push_screen_wait(ConfirmScreen(question)):
+            action_id = d["id"]
+            self.change(
+                lambda repo, me: admin.delete_action(repo, me, action_id, and_following=True),
+                lambda count: f"Deleted {_count(count, 'action')}",
+            )
+
+    def action_clone_workflow(self) -> None:
+        """R-A7: a clone is editable and starts off, with no enrollment history (E7)."""
+        item = self._target("clone_workflow")
+        if item is None:
+            return
+        if item.kind == "workflow":
+            workflow_id = item.data["id"]
+        else:
+            builtin = [w for w in item.data["workflows"] if w["builtin"]]
+            if not builtin:
+                self.notify("This status has no actions to clone yet.", severity="warning")
+                return
+            workflow_id = builtin[0]["id"]
+        self.change(
+            lambda repo, me: admin.clone_workflow(repo, me, workflow_id).id,
+            lambda clone: (
+                f"Workflow {clone} created, off. Change it with `deskline automation workflow "
+                f"set {clone} --enabled on --reenroll on`; the workflow editor comes later."
+            ),
+            after=lambda clone: self._select(f"workflow:{clone}"),
+        )
+
+    # --- pipelines, statuses, templates -------------------------------------------------------
+
+    def action_rename(self) -> None:
+        item = self._target("rename")
+        if item is None:
+            return
+        if item.kind == "status":
+            pipeline, label = self.pipeline_name, item.data["status"]
+
+            def renamed(text: str | None) -> None:
+                if text and text.strip():
+                    self.change(
+                        lambda repo, me: admin.rename_status(repo, me, pipeline, label, text),
+                        f"Status renamed to {line(text)}",
+                    )
+
+            self.app.push_screen(PromptScreen(f"Rename the status {label}", value=label), renamed)
+        else:
+            name = item.data["name"]
+
+            def renamed_pipeline(text: str | None) -> None:
+                if text and text.strip():
+                    self.change(
+                        lambda repo, me: admin.rename_pipeline(repo, me, name, text),
+                        f"Pipeline renamed to {line(text)}",
+                    )
+
+            self.app.push_screen(
+                PromptScreen(f"Rename the pipeline {name}", value=name), renamed_pipeline
+            )
+
+    def action_new(self) -> None:
+        item = self._target("new")
+        if item is None:
+            return
+        if item.kind == "template":
+            self._open_template(None, edit=True)
+        elif item.kind == "status":
+            self._new_status()
+        else:
+
+            def named(text: str | None) -> None:
+                if text and text.strip():
+                    self.change(
+                        lambda repo, me: admin.add_pipeline(repo, me, text).id,
+                        f"Pipeline {line(text)} added with the default statuses and triggers",
+                        after=self._go_to_pipeline,
+                    )
+
+            self.app.push_screen(PromptScreen("New pipeline name"), named)
+
+    def _go_to_pipeline(self, pipeline_id: int) -> None:
+        self.pipeline_id = pipeline_id
+        self._want = f"pipeline:{pipeline_id}"
+
+    @work(group="settings-dialog")
+    async def _new_status(self) -> None:
+        pipeline = self.pipeline_name
+        label = await self.app.push_screen_wait(PromptScreen(f"New status in {pipeline}"))
+        if not label or not label.strip():
+            return
+        state = await self.app.push_screen_wait(
+            PickerScreen(
+                f"Is “{label.strip()}” open or closed?",
+                [("Open (the ticket is being worked on)", "OPEN"), ("Closed", "CLOSED")],
+            )
+        )
+        if state is None:
+            return
+        self.change(
+            lambda repo, me: admin.add_status(repo, me, pipeline, label, state).id,
+            f"Status {line(label)} added at the end",
+            after=lambda status_id: self._select(f"status:{status_id}"),
+        )
+
+    def _open_template(self, item: Item | None, *, edit: bool) -> None:
+        """The template editor with a live preview against the newest ticket (B7)."""
+        if edit and not self._may_change():
+            return
+        name = item.data["name"] if item is not None else None
+        subject = item.data["subject"] if item is not None else ""
+        body = item.data["body"] if item is not None else ""
+        taken = frozenset(t["name"].casefold() for t in (self.view or {}).get("templates", []))
+
+        async def load_preview(number: int | None) -> dict[str, Any]:
+            return await self.backend.query(lambda s: settings_views.template_preview(s, number))
+
+        def save(name: str, subject: str, body: str, close: Callable[[], Any]) -> None:
+            def saved(template_id: int) -> None:
+                self._select(f"template:{template_id}")
+                close()
+
+            self.change(
+                lambda repo, me: admin.set_template(repo, me, name, subject=subject, body=body).id,
+                f"Template {line(name)} saved",
+                after=saved,
+            )
+
+        self.app.push_screen(
+            TemplateEditor(
+                name=name,
+                subject=subject,
+                body=body,
+                read_only=not self.me.is_admin,
+                load_preview=load_preview,
+                save=save,
+                taken=taken,
+            )
+        )
