@@ -710,3 +710,42 @@ def move_status(
     status = status_in(repo, pipeline, label)
     _reposition(repo.statuses(pipeline.id), status, position)
     return status
+
+
+def remove_pipeline(
+    repo: Any, user: UserLike, name: str, *, move_to_pipeline: str, move_to_status: str
+) -> int:
+    """SPEC §1: a pipeline goes only after its tickets move to a status of another pipeline;
+    its channels are connected to that pipeline. Returns how many tickets moved.
+
+    The moved tickets enter their new status as any move does: its status actions run (R-A1)."""
+    from automation.services import actor_of
+    from automation.tickets import change_status
+
+    require_admin(user)
+    pipeline = pipeline_or_default(repo, name)
+    target_pipeline = pipeline_or_default(repo, move_to_pipeline)
+    if target_pipeline.id == pipeline.id:
+        raise SettingsError("move the tickets to a different pipeline")
+    target = status_in(repo, target_pipeline, move_to_status)
+    moved = 0
+    for status in repo.statuses(pipeline.id):
+        for ticket in repo.tickets_in_status(status.id):
+            ticket.pipeline_id = target_pipeline.id
+            ticket.pipeline = target_pipeline
+            change_status(
+                repo,
+                ticket,
+                target,
+                actor_of(user),
+                cause_id=None,
+                depth=0,
+                reason=f"pipeline {pipeline.name} removed",
+            )
+            moved += 1
+    for channel in repo.channels():
+        if channel.pipeline_id == pipeline.id:
+            channel.pipeline = target_pipeline
+    repo.flush()
+    repo.delete_pipeline(pipeline)
+    return moved

@@ -889,6 +889,15 @@ class SqlRepository:
             )
         )
 
+    def delete_pipeline(self, pipeline: m.Pipeline) -> None:
+        """Its statuses, triggers and workflows go with it; its tickets and channels must have
+        moved first (automation.admin.remove_pipeline)."""
+        self._forget_config()
+        self.session.delete(pipeline)
+        self.session.flush()
+        for position, each in enumerate(self.pipelines()):
+            each.position = position
+
     def delete_status(self, status: m.Status) -> None:
         self._forget_config()
         for trigger in self.session.scalars(

@@ -537,8 +537,8 @@ async def _branding_is(desk: Desk, on: bool) -> bool:
 
 async def test_statuses_and_pipelines_added_renamed_reordered(db_path):
     """SPEC §1: admins add, rename and reorder statuses and pipelines; `p` picks a pipeline once
-    there are several."""
-    desk = await seeded_desk(db_path)
+    there are several, and `x` removes one after moving its tickets."""
+    desk = await seeded_desk(db_path, ["A ticket to move"])
     app = make_app(db_path, as_user="admin")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot)
@@ -596,6 +596,24 @@ async def test_statuses_and_pipelines_added_renamed_reordered(db_path):
                 screen.view is not None and screen.view["pipeline"]["name"] == "Support Pipeline"
             ),
         )
+        # Remove Support Pipeline: its tickets and channels move to Billing first (SPEC §1).
+        await go_to(pilot, screen, key_of(screen, "pipeline", {}))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press("enter")  # Billing
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, PickerScreen) and "status" in screen_text(app)
+        )
+        await pilot.press("enter")  # its first status: New
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for_async(pilot, lambda: _pipelines_are(desk, ["Billing"]))
+        await wait_for(
+            pilot,
+            lambda: screen.view is not None and screen.view["pipeline"]["name"] == "Billing",
+        )
+    ticket = (await desk.ticket(1))["ticket"]
+    assert (ticket["pipeline"], ticket["status"]) == ("Billing", "New")
     await desk.db.close()
 
 

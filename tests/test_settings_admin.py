@@ -153,3 +153,32 @@ async def test_move_status_changes_where_new_tickets_start(db) -> None:
     assert await desk.status(1) == "Waiting on us"
     with pytest.raises(SettingsError, match="between 1 and 4"):
         await desk.admin(lambda repo, u: admin.move_status(repo, u, None, "New", 0))
+
+
+async def test_remove_pipeline_moves_its_tickets_and_channels_first(db) -> None:
+    """SPEC §1: a pipeline is removed only by moving its tickets (to a status of another
+    pipeline, whose status actions run, R-A1) and its channels; a rep cannot remove one."""
+    desk = await Desk.create(db, received=False, closed=False)
+    await desk.receive(make_mail(subject="Old pipeline ticket")[0])
+    await desk.admin(lambda repo, u: admin.add_pipeline(repo, u, "Billing"))
+    remove = lambda repo, u: admin.remove_pipeline(  # noqa: E731
+        repo, u, "Support Pipeline", move_to_pipeline="Billing", move_to_status="Waiting on us"
+    )
+    with pytest.raises(SettingsError, match="only admins"):
+        await desk.as_user("rita", remove)
+    with pytest.raises(SettingsError, match="different pipeline"):
+        await desk.admin(
+            lambda repo, u: admin.remove_pipeline(
+                repo, u, "Billing", move_to_pipeline="Billing", move_to_status="New"
+            )
+        )
+    assert await desk.admin(remove) == 1
+    assert await _pipelines(desk) == ["Billing"]
+    ticket = (await desk.ticket(1))["ticket"]
+    assert (ticket["pipeline"], ticket["status"]) == ("Billing", "Waiting on us")
+    assert "pipeline Support Pipeline removed" in (await desk.ticket(1))["timeline"][-1]["summary"]
+    channels = await desk.db.query(queries.channel_rows)
+    assert {c["pipeline"] for c in channels} == {"Billing"}
+    # New mail on the moved channel opens tickets in Billing (R-C1).
+    await desk.receive(make_mail(subject="After the move", sender="new@customer.example")[0])
+    assert (await desk.ticket(2))["ticket"]["pipeline"] == "Billing"

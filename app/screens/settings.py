@@ -26,7 +26,7 @@ from app.screens.base import DeskScreen
 from app.screens.dialogs import ConfirmScreen, PickerScreen, PromptScreen
 from app.screens.settings_dialogs import READ_ONLY, InfoScreen, TemplateEditor
 from automation import admin
-from storage import settings_views
+from storage import settings_views, views
 from widgets.text import block, line
 
 ENROLL_ONCE = (
@@ -49,7 +49,7 @@ APPLIES: dict[str, frozenset[str]] = {
     "comment": frozenset({"action"}),
     "clone": frozenset({"action"}),
     "move": frozenset({"action", "status", "pipeline"}),
-    "delete": frozenset({"action", "status", "workflow"}),
+    "delete": frozenset({"action", "status", "workflow", "pipeline"}),
     "delete_following": frozenset({"action"}),
     "rename": frozenset({"status", "pipeline"}),
     "new": frozenset({"status", "template", "pipeline"}),
@@ -252,7 +252,12 @@ def details(item: Item, view: dict[str, Any], is_admin: bool) -> Content:
         )
         if d["count"] > 1:
             reading.append(("p", "pick another pipeline"))
-        keys += [("r", "rename"), ("K/J", "move up/down"), ("n", "new pipeline")]
+        keys += [
+            ("r", "rename"),
+            ("K/J", "move up/down"),
+            ("n", "new pipeline"),
+            ("x", "remove (moves its tickets)"),
+        ]
     elif item.kind == "channel":
         rows.append(
             Content.from_markup(
@@ -899,6 +904,42 @@ class SettingsScreen(DeskScreen):
                 )
         elif item.kind == "status":
             await self._remove_status(d)
+        elif item.kind == "pipeline":
+            await self._remove_pipeline(d)
+
+    async def _remove_pipeline(self, d: dict[str, Any]) -> None:
+        """SPEC §1: a pipeline goes only after its tickets move to another pipeline's status."""
+        assert self.view is not None
+        name = d["name"]
+        others = [(p["name"], p["name"]) for p in self.view["pipelines"] if p["name"] != name]
+        if not others:
+            self.notify("The only pipeline cannot be removed.", severity="warning")
+            return
+        target = await self.app.push_screen_wait(
+            PickerScreen(f"Move the tickets of {line(name)} to the pipeline", others)
+        )
+        if target is None:
+            return
+        pipelines = await self.backend.query(views.pipelines)
+        statuses = next(p["statuses"] for p in pipelines if p["name"] == target)
+        status = await self.app.push_screen_wait(
+            PickerScreen("…and the status", [(s["label"], s["label"]) for s in statuses])
+        )
+        if status is None:
+            return
+        question = (
+            f"Remove the pipeline {line(name)}, its statuses, triggers and actions, and move "
+            f"its tickets and channels to {line(target)} · {line(status)}?"
+        )
+        if not await self.app.push_screen_wait(ConfirmScreen(question)):
+            return
+        self.pipeline_id = None
+        self.change(
+            lambda repo, me: admin.remove_pipeline(
+                repo, me, name, move_to_pipeline=target, move_to_status=status
+            ),
+            lambda moved: f"{line(name)} removed; {_count(moved, 'ticket')} moved",
+        )
 
     async def _remove_status(self, d: dict[str, Any]) -> None:
         """SPEC §1: a status that holds tickets goes only after they move to another status."""
