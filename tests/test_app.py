@@ -381,3 +381,20 @@ async def test_conversation_without_ticket_can_be_assigned_and_closed(db_path):
     assert conversation["state"] == "closed" and conversation["assignee"] == "rita"
     assert await desk.tickets() == []
     await desk.db.close()
+
+
+async def test_every_screen_draws_with_no_color(db_path, monkeypatch):
+    """§5: NO_COLOR is honoured; every screen draws under Textual's monochrome filter."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    desk = await seeded_desk(db_path, SUBJECTS)
+    app = make_app(db_path, as_user="admin")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        for key, shows in (("2", "3 New"), ("3", "Connected channels"), ("1", "Ticket #3")):
+            await pilot.press(key)
+            await wait_for(pilot, lambda shows=shows: shows in screen_text(app), what=shows)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, TicketScreen))
+        await wait_for(pilot, lambda: "priority normal" in screen_text(app))
+        assert app.is_running
+    await desk.db.close()

@@ -212,7 +212,9 @@ class RowList(ScrollView, can_focus=True):
             cells: Sequence[Cell] = [(" …" if line == 0 else "", dim)]
         else:
             cells = self.row_cells(row, line, width)
-        strip = Strip([Segment(text, style) for text, style in cells]).crop_extend(0, width, base)
+        # Every segment gets a style: Textual's NO_COLOR filter cannot take a segment without one.
+        segments = [Segment(text, base + style if style else base) for text, style in cells]
+        strip = Strip(segments).crop_extend(0, width, base)
         if index == self.cursor:
             strip = strip.apply_style(self.get_component_rich_style("row-list--cursor"))
         return strip.simplify()
