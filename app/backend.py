@@ -86,7 +86,7 @@ class Backend:
         if self._db.is_sqlite:
             path = make_url(self._db.url).database
             if path and path != ":memory:":
-                self._watch_conn = sqlite3.connect(path, check_same_thread=False)
+                self._watch_conn = sqlite3.connect(path)
         return user
 
     def run_service(self, name: str, service: Service) -> None:
@@ -124,6 +124,7 @@ class Backend:
                 task.cancel()
         if self._watch_conn is not None:
             self._watch_conn.close()
+            self._watch_conn = None
         if self._db is not None:
             await self._db.close()
 
@@ -167,8 +168,12 @@ class Backend:
         return await self._call(self._changed())
 
     async def _changed(self) -> bool:
+        if self._stop is None or self._stop.is_set():  # not open yet, or closing
+            return False
         if self._watch_conn is not None:
-            marker: Any = await asyncio.to_thread(_data_version, self._watch_conn)
+            # Microseconds, and on this (the backend's) thread: `_close` runs here too, so the
+            # connection is never closed under a running read (that crashed sqlite3).
+            marker: Any = _data_version(self._watch_conn)
         else:
             marker = await self.db.query(views.change_marker)
         if marker == self._marker:
