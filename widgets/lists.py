@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from rich.cells import cell_len, set_cell_size
+
 from widgets.row_list import Cell, Row, RowList
 from widgets.text import age, line
 
 
 def fit(text: str, width: int) -> str:
-    """Cut to `width` characters with an ellipsis, padded to exactly `width`."""
+    """Exactly `width` terminal cells: cut with an ellipsis, or padded. Cells, not characters:
+    a CJK character takes two."""
     if width <= 0:
         return ""
-    if len(text) > width:
-        return text[: width - 1] + "…"
-    return text.ljust(width)
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…"
+    return set_cell_size(text, width)
 
 
 class ConversationList(RowList):
