@@ -14,11 +14,15 @@ from automation.events import Actor, StatusEntered, Timeline
 from automation.outbound import queue_conversation_mail, queue_notification_mail
 from automation.ports import ActionLike, Repository, TicketLike, WorkflowLike
 from automation.templates import TemplateRenderError, render, with_branding
-from automation.tickets import LIVE_SOURCES_EXCLUDED
+from automation.tickets import LIVE_SOURCES_EXCLUDED, PRIORITIES, record_property, set_owner
 
 SEND_EMAIL = "send_email"
 NOTIFY = "notify"
-ACTION_KINDS = (SEND_EMAIL, NOTIFY)
+SET_PROPERTY = "set_property"
+ADD_NOTE = "add_note"
+ROTATE_OWNER = "rotate_owner"
+ACTION_KINDS = (SEND_EMAIL, NOTIFY, SET_PROPERTY, ADD_NOTE, ROTATE_OWNER)
+PROPERTIES = ("priority", "owner", "subject")
 
 
 class ActionFailed(Exception):
@@ -121,6 +125,12 @@ def _perform(
         return _send_email(repo, action.config, ticket, actor, cause_id)
     if action.kind == NOTIFY:
         return _notify(repo, action.config, ticket, actor, cause_id)
+    if action.kind == SET_PROPERTY:
+        return _set_property(repo, action.config, ticket, actor, cause_id)
+    if action.kind == ADD_NOTE:
+        return _add_note(repo, action.config, ticket, actor, cause_id)
+    if action.kind == ROTATE_OWNER:
+        return _rotate_owner(repo, action, ticket, actor, cause_id)
     raise ActionFailed(f"unknown action kind {action.kind!r}")
 
 
@@ -244,6 +254,85 @@ def _recipients(repo: Repository, config: dict[str, Any], ticket: TicketLike) ->
     raise ActionFailed(f"unknown notification target {target!r}")
 
 
+def _set_property(
+    repo: Repository, config: dict[str, Any], ticket: TicketLike, actor: Actor, cause_id: int
+) -> str:
+    """R-A5: set priority, owner or subject; a value equal to the current one is a skip."""
+    name, value = config.get("property"), config.get("value")
+    old: str | None
+    if name == "priority":
+        if value not in PRIORITIES:
+            raise ActionFailed(f"priority {value!r} is not one of {', '.join(PRIORITIES)}")
+        old = ticket.priority
+        if old == value:
+            raise ActionSkipped(f"priority is already {value}")
+        ticket.priority = str(value)
+    elif name == "owner":
+        owner = repo.user(value) if value is not None else None
+        if value is not None and owner is None:
+            raise ActionFailed("its user no longer exists")
+        if ticket.owner_id == (owner.id if owner else None):
+            raise ActionSkipped("the ticket has that owner already")
+        old, value = set_owner(repo, ticket, owner)
+    elif name == "subject":
+        text = " ".join(str(value or "").split())
+        if not text:
+            raise ActionFailed("the new subject is empty")
+        old, value = ticket.subject, text
+        if old == value:
+            raise ActionSkipped("the subject is already that")
+        ticket.subject = text
+    else:
+        raise ActionFailed(f"cannot set {name!r} (only {', '.join(PROPERTIES)})")
+    ticket.updated_at = repo.now()
+    record_property(repo, actor, ticket, str(name), old, value, cause_id)
+    return f"{name} set to {value or '(none)'}"
+
+
+def _add_note(
+    repo: Repository, config: dict[str, Any], ticket: TicketLike, actor: Actor, cause_id: int
+) -> str:
+    """R-A5: an internal note on the ticket, written by the workflow; never mailed."""
+    body = str(config.get("body") or "").strip()
+    if not body:
+        raise ActionFailed("the note is empty")
+    message_id = None
+    if ticket.origin_conversation_id is not None:
+        message_id = repo.add_note_message(ticket.origin_conversation_id, None, body).id
+    repo.add_timeline(
+        Timeline.NOTE,
+        actor,
+        ticket_id=ticket.id,
+        conversation_id=ticket.origin_conversation_id,
+        message_row_id=message_id,
+        cause_id=cause_id,
+        summary=f"Note: {body.splitlines()[0][:120]}",
+        data={"body": body},
+    )
+    return "note added"
+
+
+def _rotate_owner(
+    repo: Repository, action: ActionLike, ticket: TicketLike, actor: Actor, cause_id: int
+) -> str:
+    """R-A5: round-robin within a team, skipping users marked away; the turn is kept in the
+    action's config, so it goes on where it stopped after a restart."""
+    team = repo.team(action.config.get("team_id"))
+    if team is None:
+        raise ActionFailed("its team no longer exists")
+    members = sorted(team.members, key=lambda user: user.id)
+    present = [user for user in members if not user.away]
+    if not present:
+        raise ActionSkipped(f"every member of {team.name} is away" if members else "no members")
+    last = action.config.get("last_user_id")
+    following = [user for user in present if last is None or user.id > last]
+    owner = (following or present)[0]
+    action.config = {**action.config, "last_user_id": owner.id}
+    old, new = set_owner(repo, ticket, owner)
+    record_property(repo, actor, ticket, "owner", old, new, cause_id)
+    return f"owner {new} (round-robin in {team.name})"
+
+
 def describe_action(repo: Repository, action: ActionLike) -> str:
     config = action.config
     if action.kind == SEND_EMAIL:
@@ -258,6 +347,17 @@ def describe_action(repo: Repository, action: ActionLike) -> str:
             team = repo.team(config.get("team_id"))
             return f"Notify team {team.name if team else '(deleted)'}"
         return "Notify the ticket owner"
+    if action.kind == SET_PROPERTY:
+        name, value = config.get("property"), config.get("value")
+        if name == "owner":
+            user = repo.user(value) if value is not None else None
+            value = user.name if user else "nobody"
+        return f"Set {name} to {value}"
+    if action.kind == ADD_NOTE:
+        return f"Add note “{str(config.get('body') or '')[:40]}”"
+    if action.kind == ROTATE_OWNER:
+        team = repo.team(config.get("team_id"))
+        return f"Rotate owner in team {team.name if team else '(deleted)'}"
     return action.kind
 
 

@@ -7,10 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from automation.actions import ACTION_KINDS, NOTIFY, SEND_EMAIL
+from automation.actions import (
+    ACTION_KINDS,
+    ADD_NOTE,
+    NOTIFY,
+    PROPERTIES,
+    ROTATE_OWNER,
+    SEND_EMAIL,
+    SET_PROPERTY,
+)
 from automation.ports import UserLike
 from automation.templates import BUILTIN_TEMPLATES, builtin_template_text
-from automation.tickets import LIVE_SOURCES_EXCLUDED
+from automation.tickets import LIVE_SOURCES_EXCLUDED, PRIORITIES
 from automation.triggers import CUSTOMER_REPLIED, DEFAULT_TARGETS, EMAIL_SENT, TRIGGER_NAMES
 
 DEFAULT_PIPELINE = "Support Pipeline"
@@ -223,11 +231,15 @@ def add_action(
     to: str | None = None,
     target_name: str | None = None,
     message: str | None = None,
+    property_name: str | None = None,
+    value: str | None = None,
 ) -> Any:
     require_admin(user)
     pipeline = pipeline_or_default(repo, pipeline_name)
     status = status_in(repo, pipeline, status_label)
-    config = _action_config(repo, kind, template_name, to, target_name, message)
+    config = _action_config(
+        repo, kind, template_name, to, target_name, message, property_name, value
+    )
     workflow = status_workflow(repo, status)
     return repo.add_workflow_action(workflow, kind, config)
 
@@ -239,9 +251,22 @@ def _action_config(
     to: str | None,
     target_name: str | None,
     message: str | None,
+    property_name: str | None = None,
+    value: str | None = None,
 ) -> dict[str, Any]:
     if kind not in ACTION_KINDS:
         raise SettingsError(f"action kind must be one of {', '.join(ACTION_KINDS)}")
+    if kind == SET_PROPERTY:
+        return _property_config(repo, property_name, value)
+    if kind == ADD_NOTE:
+        if not (message or "").strip():
+            raise SettingsError("a note action needs its text (--message)")
+        return {"body": (message or "").strip()}
+    if kind == ROTATE_OWNER:
+        team = repo.team_by_name(target_name or "")
+        if team is None:
+            raise SettingsError(f"no team {target_name!r}: the owner rotates within a team")
+        return {"team_id": team.id}
     if kind == SEND_EMAIL:
         template = repo.template_by_name(template_name or "")
         if template is None:
@@ -267,6 +292,28 @@ def _action_config(
         config["team_id"] = team.id
         return config
     raise SettingsError("a notification goes --to owner, user NAME or team NAME")
+
+
+def _property_config(repo: Any, name: str | None, value: str | None) -> dict[str, Any]:
+    """R-A5 "set a property": priority (low…urgent), owner (a user name, "" for nobody),
+    subject (text)."""
+    if name == "priority":
+        if value not in PRIORITIES:
+            raise SettingsError(f"priority must be one of {', '.join(PRIORITIES)}")
+        return {"property": name, "value": value}
+    if name == "owner":
+        if not value:
+            return {"property": name, "value": None}
+        found = repo.user_by_name(value)
+        if found is None:
+            raise SettingsError(f"no user {value!r}")
+        return {"property": name, "value": found.id}
+    if name == "subject":
+        text = " ".join((value or "").split())
+        if not text:
+            raise SettingsError("the new subject is empty")
+        return {"property": name, "value": text}
+    raise SettingsError(f"the property must be one of {', '.join(PROPERTIES)}")
 
 
 def delete_action(repo: Any, user: UserLike, action_id: int, *, and_following: bool) -> int:
@@ -429,11 +476,15 @@ def edit_action(
     to: str | None = None,
     target_name: str | None = None,
     message: str | None = None,
+    property_name: str | None = None,
+    value: str | None = None,
 ) -> Any:
     require_admin(user)
     action = _action(repo, action_id)
     action.kind = kind
-    action.config = _action_config(repo, kind, template_name, to, target_name, message)
+    action.config = _action_config(
+        repo, kind, template_name, to, target_name, message, property_name, value
+    )
     return action
 
 

@@ -13,10 +13,8 @@ from automation.ports import (
     TicketLike,
     UserLike,
 )
-from automation.tickets import change_status, open_ticket
+from automation.tickets import PRIORITIES, change_status, open_ticket, record_property, set_owner
 from mail.classify import strip_subject_prefixes
-
-PRIORITIES = ("low", "normal", "high", "urgent")
 
 
 class DomainError(Exception):
@@ -192,13 +190,8 @@ def assign(repo: Repository, user: UserLike, number: int, owner_name: str | None
         owner = repo.user_by_name(owner_name)
         if owner is None:
             raise DomainError(f"no user {owner_name!r}")
-    old = ticket.owner.name if ticket.owner else None
-    ticket.owner_id = owner.id if owner else None
-    ticket.owner = owner
-    ticket.updated_at = repo.now()
-    if ticket.origin_conversation_id is not None:
-        repo.conversation(ticket.origin_conversation_id).assignee_id = ticket.owner_id
-    return _property_changed(repo, user, ticket, "owner", old, owner.name if owner else None)
+    old, new = set_owner(repo, ticket, owner)
+    return _property_changed(repo, user, ticket, "owner", old, new)
 
 
 def set_priority(repo: Repository, user: UserLike, number: int, priority: str) -> int:
@@ -221,13 +214,7 @@ def set_subject(repo: Repository, user: UserLike, number: int, subject: str) -> 
 def _property_changed(
     repo: Repository, user: UserLike, ticket: TicketLike, name: str, old: object, new: object
 ) -> int:
-    return repo.add_timeline(
-        Timeline.PROPERTY_CHANGED,
-        actor_of(user),
-        ticket_id=ticket.id,
-        summary=f"{name.capitalize()}: {old or '(none)'} → {new or '(none)'}",
-        data={"property": name, "from": old, "to": new},
-    )
+    return record_property(repo, actor_of(user), ticket, name, old, new)
 
 
 def create_ticket_by_hand(repo: Repository, user: UserLike, conversation_id: int) -> TicketLike:

@@ -11,6 +11,7 @@ from automation.ports import (
     Repository,
     StatusLike,
     TicketLike,
+    UserLike,
 )
 
 CUSTOMER_REPLY = "customer reply"  # the reason R-T2 gives; R-T2.3 names it on the timeline
@@ -149,3 +150,38 @@ def _reopen(repo: Repository, ticket: TicketLike, actor: Actor, cause_id: int, w
 
 def skips_live_sources(ticket: TicketLike) -> bool:
     return ticket.source in LIVE_SOURCES_EXCLUDED
+
+
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+def set_owner(
+    repo: Repository, ticket: TicketLike, owner: UserLike | None
+) -> tuple[str | None, str | None]:
+    """The ticket's owner and its origin conversation's assignee; returns (old, new) names."""
+    old = ticket.owner.name if ticket.owner else None
+    ticket.owner_id = owner.id if owner else None
+    ticket.owner = owner
+    ticket.updated_at = repo.now()
+    if ticket.origin_conversation_id is not None:
+        repo.conversation(ticket.origin_conversation_id).assignee_id = ticket.owner_id
+    return old, owner.name if owner else None
+
+
+def record_property(
+    repo: Repository,
+    actor: Actor,
+    ticket: TicketLike,
+    name: str,
+    old: object,
+    new: object,
+    cause_id: int | None = None,
+) -> int:
+    return repo.add_timeline(
+        Timeline.PROPERTY_CHANGED,
+        actor,
+        ticket_id=ticket.id,
+        cause_id=cause_id,
+        summary=f"{name.capitalize()}: {old or '(none)'} → {new or '(none)'}",
+        data={"property": name, "from": old, "to": new},
+    )

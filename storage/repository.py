@@ -517,7 +517,7 @@ class SqlRepository:
             refs=references,
         )
 
-    def add_note_message(self, conversation_id: int, user_id: int, body: str) -> m.Message:
+    def add_note_message(self, conversation_id: int, user_id: int | None, body: str) -> m.Message:
         conversation = self.conversation(conversation_id)
         message = m.Message(
             conversation_id=conversation_id,
