@@ -212,6 +212,29 @@ async def test_admin_adds_a_send_email_action_to_a_status(db_path):
     await desk.db.close()
 
 
+async def test_admin_adds_a_set_priority_action_and_the_next_ticket_gets_it(db_path):
+    """R-A5: "Set the priority" added on New from the settings screen applies to the next mail."""
+    desk = await seeded_desk(db_path)
+    app = make_app(db_path, as_user="admin")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot)
+        await go_to(pilot, screen, key_of(screen, "status", {"status": "New"}))
+        await pilot.press("a")
+        picker = await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen)
+        values = [value for _, value in picker.choices]
+        await pilot.press(*["j"] * values.index("set:priority"), "enter")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, PickerScreen) and "Priority" in app.screen.title_text,
+        )
+        await pilot.press("j", "j", "enter")  # high
+        wanted = ["Send email “Ticket received”", "Set priority to high"]
+        await wait_for_async(pilot, lambda: _has_actions(desk, "New", wanted), what="stored")
+    await desk.receive(make_mail(subject="Urgent-ish")[0])
+    assert (await desk.ticket(1))["ticket"]["priority"] == "high"
+    await desk.db.close()
+
+
 async def _has_actions(desk: Desk, status: str, wanted: list[str]) -> bool:
     return actions_of(await view(desk), status) == wanted
 

@@ -63,7 +63,13 @@ NOTIFY_CHOICES = [
     ("Notify the ticket owner", "owner"),
     ("Notify a user", "user"),
     ("Notify a team", "team"),
+    ("Set the priority", "set:priority"),
+    ("Set the owner", "set:owner"),
+    ("Set the subject", "set:subject"),
+    ("Add an internal note", "note"),
+    ("Rotate the owner within a team (skips users marked away)", "rotate"),
 ]
+PRIORITY_CHOICES = [(p, p) for p in ("low", "normal", "high", "urgent")]
 
 
 @dataclass
@@ -749,7 +755,12 @@ class SettingsScreen(DeskScreen):
         people = await self.backend.query(settings_views.people)
         templates = [t["name"] for t in (self.view or {}).get("templates", [])]
         config = (current or {}).get("config", {})
-        was = "email" if (current or {}).get("kind") == "send_email" else config.get("to")
+        was = {
+            "send_email": "email",
+            "set_property": f"set:{config.get('property')}",
+            "add_note": "note",
+            "rotate_owner": "rotate",
+        }.get((current or {}).get("kind", ""), config.get("to"))
         title = f"Change action {current['position'] + 1}" if current else "New action"
         kind = await self.app.push_screen_wait(
             PickerScreen(f"{title} of {line(label)}: what does it do?", NOTIFY_CHOICES, was)
@@ -757,7 +768,12 @@ class SettingsScreen(DeskScreen):
         if kind is None:
             return
         fields: dict[str, Any] = {}
-        if kind == "email":
+        if kind.startswith("set:") or kind in ("note", "rotate"):
+            asked = await self._other_fields(kind, people, config)
+            if asked is None:
+                return
+            fields, what = asked
+        elif kind == "email":
             template = await self.app.push_screen_wait(
                 PickerScreen("Send which template?", [(t, t) for t in templates])
             )
@@ -809,6 +825,41 @@ class SettingsScreen(DeskScreen):
                 f"Action changed: {line(what)}",
                 after=self._select_action,
             )
+
+    async def _other_fields(
+        self, kind: str, people: dict[str, Any], config: dict[str, Any]
+    ) -> tuple[dict[str, Any], str] | None:
+        """R-A5 actions: set a property, add a note, rotate the owner."""
+        value: str | None
+        if kind == "set:priority":
+            value = await self.app.push_screen_wait(PickerScreen("Priority", PRIORITY_CHOICES))
+        elif kind == "set:owner":
+            choices = [("Nobody", ""), *((n, n) for n in people["users"])]
+            value = await self.app.push_screen_wait(PickerScreen("Owner", choices))
+        elif kind == "set:subject":
+            value = await self.app.push_screen_wait(PromptScreen("New subject"))
+        elif kind == "note":
+            value = await self.app.push_screen_wait(
+                PromptScreen("Note text", value=str(config.get("body") or ""))
+            )
+            if value is None:
+                return None
+            return {"kind": "add_note", "message": value}, "add a note"
+        else:
+            if not people["teams"]:
+                self.notify("No teams yet.", severity="warning")
+                return None
+            team = await self.app.push_screen_wait(
+                PickerScreen("Rotate within which team?", [(n, n) for n in people["teams"]])
+            )
+            if team is None:
+                return None
+            return {"kind": "rotate_owner", "target_name": team}, f"rotate owner in {team}"
+        if value is None:
+            return None
+        name = kind.split(":", 1)[1]
+        fields = {"kind": "set_property", "property_name": name, "value": value}
+        return fields, f"set {name} to {value or 'nobody'}"
 
     def _select_action(self, action_id: int) -> None:
         self._select(f"action:{action_id}")
