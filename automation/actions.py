@@ -8,11 +8,19 @@ and the ticket change stand.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from automation.events import Actor, StatusEntered, Timeline
 from automation.outbound import queue_conversation_mail, queue_notification_mail
-from automation.ports import ActionLike, Repository, TicketLike, WorkflowLike
+from automation.ports import (
+    ActionLike,
+    Repository,
+    ScheduledStepLike,
+    TicketLike,
+    WorkflowLike,
+)
+from automation.schedule import describe_delay, due_time, format_duration
 from automation.templates import TemplateRenderError, render, with_branding
 from automation.tickets import LIVE_SOURCES_EXCLUDED, PRIORITIES, record_property, set_owner
 
@@ -21,7 +29,9 @@ NOTIFY = "notify"
 SET_PROPERTY = "set_property"
 ADD_NOTE = "add_note"
 ROTATE_OWNER = "rotate_owner"
-ACTION_KINDS = (SEND_EMAIL, NOTIFY, SET_PROPERTY, ADD_NOTE, ROTATE_OWNER)
+DELAY = "delay"
+ACTION_KINDS = (SEND_EMAIL, NOTIFY, SET_PROPERTY, ADD_NOTE, ROTATE_OWNER, DELAY)
+LATE_AFTER = timedelta(minutes=1)  # a step resumed later than this past its due time is "late"
 PROPERTIES = ("priority", "owner", "subject")
 
 
@@ -79,8 +89,104 @@ def _run_workflow(
         data={"workflow_id": workflow.id, "depth": event.depth},
     )
     enrollment_id = repo.add_enrollment(workflow.id, ticket.id, enrolled)
-    for action in workflow.actions:
-        run_action(repo, action, ticket, actor, enrollment_id, enrolled, event.depth)
+    _run_actions(repo, workflow, ticket, actor, enrollment_id, enrolled, event.depth, start=0)
+
+
+def _run_actions(
+    repo: Repository,
+    workflow: WorkflowLike,
+    ticket: TicketLike,
+    actor: Actor,
+    enrollment_id: int,
+    cause_id: int,
+    depth: int,
+    *,
+    start: int,
+) -> None:
+    """Run the actions from `start` in order; a delay stores the rest and stops here."""
+    actions = list(workflow.actions)
+    for index in range(start, len(actions)):
+        action = actions[index]
+        if action.kind == DELAY:
+            _wait(repo, workflow, action, ticket, actor, enrollment_id, cause_id, depth, index)
+            return
+        run_action(repo, action, ticket, actor, enrollment_id, cause_id, depth)
+
+
+def _wait(
+    repo: Repository,
+    workflow: WorkflowLike,
+    action: ActionLike,
+    ticket: TicketLike,
+    actor: Actor,
+    enrollment_id: int,
+    cause_id: int,
+    depth: int,
+    index: int,
+) -> None:
+    due = due_time(action.config, repo.now())
+    waiting = repo.add_timeline(
+        Timeline.WAITING,
+        actor,
+        ticket_id=ticket.id,
+        cause_id=cause_id,
+        summary=f"{describe_delay(action.config)}: the next steps run at {due:%Y-%m-%d %H:%M} UTC",
+        data={"action_id": action.id, "due_at": due.isoformat(), "workflow_id": workflow.id},
+    )
+    repo.add_scheduled_step(
+        workflow_id=workflow.id,
+        ticket_id=ticket.id,
+        enrollment_id=enrollment_id,
+        next_position=index + 1,
+        due_at=due,
+        depth=depth,
+        cause_id=waiting,
+    )
+
+
+def resume_step(repo: Repository, step: ScheduledStepLike) -> None:
+    """Go on with a workflow whose delay is over: at once when overdue, and said so."""
+    now = repo.now()
+    step.done_at = now
+    ticket = repo.ticket(step.ticket_id)
+    workflow = repo.workflow(step.workflow_id)
+    if ticket is None or workflow is None:
+        return  # deleted meanwhile: nothing left to act on
+    actor = Actor("workflow", workflow.id, workflow.name)
+    late = now - step.due_at
+    if not workflow.enabled:
+        repo.add_timeline(
+            Timeline.RESUMED,
+            actor,
+            ticket_id=ticket.id,
+            cause_id=step.cause_id,
+            summary="Delay over, but the workflow is off: its remaining steps did not run",
+            data={"late_seconds": 0, "stopped": True},
+        )
+        return
+    summary = "Delay over"
+    if late > LATE_AFTER:
+        summary += (
+            f", late by {format_duration(int(late.total_seconds()))} (Deskline was not running)"
+        )
+    resumed = repo.add_timeline(
+        Timeline.RESUMED,
+        actor,
+        ticket_id=ticket.id,
+        cause_id=step.cause_id,
+        summary=summary,
+        data={"late_seconds": max(0, int(late.total_seconds())), "stopped": False},
+    )
+    _run_actions(
+        repo,
+        workflow,
+        ticket,
+        actor,
+        step.enrollment_id,
+        resumed,
+        step.depth,
+        start=step.next_position,
+    )
 
 
 def run_action(
@@ -355,6 +461,8 @@ def describe_action(repo: Repository, action: ActionLike) -> str:
         return f"Set {name} to {value}"
     if action.kind == ADD_NOTE:
         return f"Add note “{str(config.get('body') or '')[:40]}”"
+    if action.kind == DELAY:
+        return describe_delay(config)
     if action.kind == ROTATE_OWNER:
         team = repo.team(config.get("team_id"))
         return f"Rotate owner in team {team.name if team else '(deleted)'}"

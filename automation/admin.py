@@ -10,6 +10,7 @@ from typing import Any
 from automation.actions import (
     ACTION_KINDS,
     ADD_NOTE,
+    DELAY,
     NOTIFY,
     PROPERTIES,
     ROTATE_OWNER,
@@ -17,6 +18,7 @@ from automation.actions import (
     SET_PROPERTY,
 )
 from automation.ports import UserLike
+from automation.schedule import DelayError, parse_delay
 from automation.templates import BUILTIN_TEMPLATES, builtin_template_text
 from automation.tickets import LIVE_SOURCES_EXCLUDED, PRIORITIES
 from automation.triggers import CUSTOMER_REPLIED, DEFAULT_TARGETS, EMAIL_SENT, TRIGGER_NAMES
@@ -262,6 +264,11 @@ def _action_config(
         if not (message or "").strip():
             raise SettingsError("a note action needs its text (--message)")
         return {"body": (message or "").strip()}
+    if kind == DELAY:
+        try:
+            return parse_delay(value or "")
+        except DelayError as exc:
+            raise SettingsError(str(exc)) from exc
     if kind == ROTATE_OWNER:
         team = repo.team_by_name(target_name or "")
         if team is None:
@@ -800,3 +807,43 @@ def remove_pipeline(
     repo.flush()
     repo.delete_pipeline(pipeline)
     return moved
+
+
+# --- the workflow editor: actions by workflow id (SPEC §5, R-A6, R-A7) --------------------------
+
+
+def workflow_by_id(repo: Any, workflow_id: int) -> Any:
+    workflow = repo.workflow(workflow_id)
+    if workflow is None:
+        raise SettingsError(f"no workflow {workflow_id} (see `deskline workflow list`)")
+    return workflow
+
+
+def add_action_to_workflow(
+    repo: Any,
+    user: UserLike,
+    workflow_id: int,
+    kind: str,
+    *,
+    template_name: str | None = None,
+    to: str | None = None,
+    target_name: str | None = None,
+    message: str | None = None,
+) -> Any:
+    """Add an action at the end of any workflow (a built-in status workflow or a clone), checked
+    like `add_action`."""
+    require_admin(user)
+    workflow = workflow_by_id(repo, workflow_id)
+    config = _action_config(repo, kind, template_name, to, target_name, message)
+    return repo.add_workflow_action(workflow, kind, config)
+
+
+def require_action_in_workflow(repo: Any, user: UserLike, action_id: int, workflow_id: int) -> None:
+    """Refuse to touch an action through a workflow it is not in (`--workflow ID`)."""
+    require_admin(user)
+    workflow = workflow_by_id(repo, workflow_id)
+    action = _action(repo, action_id)
+    if action.workflow_id != workflow.id:
+        raise SettingsError(
+            f"action {action_id} is in workflow {action.workflow_id}, not in workflow {workflow_id}"
+        )

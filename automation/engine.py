@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from automation.actions import on_status_entered
+from automation.actions import on_status_entered, resume_step
 from automation.events import (
     Actor,
     DomainEvent,
@@ -88,6 +88,28 @@ def process_local(repo: Repository, *, isolate: bool = True) -> int:
     return taken
 
 
+def process_due(repo: Repository, limit: int) -> int:
+    """Resume up to `limit` workflow steps whose delay is over (R-A5); returns how many.
+
+    A step that raises is dropped with an error on the timeline rather than retried forever."""
+    steps = repo.due_steps(repo.now(), limit)
+    for step in steps:
+        try:
+            with repo.savepoint():
+                resume_step(repo, step)
+        except Exception as exc:
+            log.exception("delayed step %s failed", step.id)
+            step.done_at = repo.now()
+            repo.add_timeline(
+                Timeline.AUTOMATION_ERROR,
+                Actor.system("engine"),
+                ticket_id=step.ticket_id,
+                summary=f"A delayed workflow step failed and was dropped: {exc}",
+                data={"step_id": step.id, "error": str(exc)},
+            )
+    return len(steps)
+
+
 def _process_one(
     repo: Repository, row_id: int, type_: str, payload: dict, *, retry_later: bool = False
 ) -> bool:
@@ -126,6 +148,7 @@ class Engine:
         run = self.db.run_bulk if bulk else self.db.run
         while True:
             done = await run(lambda repo: process_pending(repo, self.batch))
+            done += await run(lambda repo: process_due(repo, self.batch))
             total += done
             if done == 0:
                 return total

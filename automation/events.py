@@ -88,6 +88,8 @@ class Timeline:
     ACTION_FAILED = "action_failed"
     ACTION_SKIPPED = "action_skipped"
     ACTION_RETRIED = "action_retried"
+    WAITING = "waiting"  # a workflow's delay began; the rest runs at its due time
+    RESUMED = "resumed"  # the delay is over (late when the engine was down past the due time)
     MAIL_QUEUED = "mail_queued"
     MAIL_HELD = "mail_held"
     MAIL_SENT = "mail_sent"

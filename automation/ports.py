@@ -159,6 +159,18 @@ class ActionLike(Protocol):
     config: dict[str, Any]
 
 
+class ScheduledStepLike(Protocol):
+    id: int
+    workflow_id: int
+    ticket_id: int
+    enrollment_id: int
+    next_position: int
+    due_at: datetime
+    depth: int
+    cause_id: int | None
+    done_at: datetime | None
+
+
 class WorkflowLike(Protocol):
     id: int
     name: str
@@ -219,6 +231,22 @@ class Repository(Protocol):
     def statuses(self, pipeline_id: int) -> Sequence[StatusLike]: ...
     def trigger(self, pipeline_id: int, kind: str) -> TriggerLike | None: ...
     def status_workflows(self, status_id: int) -> Sequence[WorkflowLike]: ...
+
+    def workflow(self, workflow_id: int) -> WorkflowLike | None: ...
+
+    def add_scheduled_step(
+        self,
+        *,
+        workflow_id: int,
+        ticket_id: int,
+        enrollment_id: int,
+        next_position: int,
+        due_at: datetime,
+        depth: int,
+        cause_id: int | None,
+    ) -> int: ...
+
+    def due_steps(self, now: datetime, limit: int) -> Sequence[ScheduledStepLike]: ...
     def template(self, template_id: Any) -> TemplateLike | None: ...
     def workflow_action(self, action_id: int) -> ActionLike | None: ...
     def workflow_name(self, workflow_id: int) -> str: ...

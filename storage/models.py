@@ -527,3 +527,23 @@ class Draft(Base):
     scope: Mapped[str] = mapped_column(String(100), primary_key=True)
     body: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScheduledStep(Base):
+    """The rest of a workflow run, waiting for its delay (SPEC R-A5): durable, so it resumes
+    after a restart or a crash, on time or, when overdue, at once and marked late."""
+
+    __tablename__ = "scheduled_steps"
+    __table_args__ = (Index("ix_scheduled_steps_due", "done_at", "due_at", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    next_position: Mapped[int]  # the index in the workflow's action list to go on from
+    due_at: Mapped[datetime]
+    depth: Mapped[int] = mapped_column(default=0)
+    cause_id: Mapped[int | None] = mapped_column(
+        ForeignKey("timeline_events.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]

@@ -279,6 +279,43 @@ class SqlRepository:
     def workflow(self, workflow_id: int) -> m.Workflow | None:
         return self.session.get(m.Workflow, workflow_id)
 
+    def add_scheduled_step(
+        self,
+        *,
+        workflow_id: int,
+        ticket_id: int,
+        enrollment_id: int,
+        next_position: int,
+        due_at: datetime,
+        depth: int,
+        cause_id: int | None,
+    ) -> int:
+        return self._insert(
+            m.ScheduledStep,
+            workflow_id=workflow_id,
+            ticket_id=ticket_id,
+            enrollment_id=enrollment_id,
+            next_position=next_position,
+            due_at=due_at,
+            depth=depth,
+            cause_id=cause_id,
+            created_at=self.now(),
+        )
+
+    def due_steps(self, now: datetime, limit: int) -> list[m.ScheduledStep]:
+        """Steps whose delay is over, oldest due first; locked like pending events (PostgreSQL
+        skips rows another engine holds)."""
+        self.session.flush()
+        return list(
+            self.session.scalars(
+                select(m.ScheduledStep)
+                .where(m.ScheduledStep.done_at.is_(None), m.ScheduledStep.due_at <= now)
+                .order_by(m.ScheduledStep.due_at, m.ScheduledStep.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+
     def template(self, template_id: Any) -> m.Template | None:
         return self.session.get(m.Template, template_id) if isinstance(template_id, int) else None
 
