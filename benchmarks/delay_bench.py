@@ -1,0 +1,114 @@
+"""How fast overdue workflow steps run when Deskline starts again.
+
+    .venv/bin/python -m benchmarks.delay_bench [--tickets 10000] [--due 1000]
+
+A help desk of N tickets (benchmarks.bigdesk) whose "New" workflow is: wait 1 h, set priority
+high, add a note. `--due` tickets are enrolled with their wait over an hour ago, as after a long
+stop; the benchmark times one engine start (`Engine.drain`) until every step has run, and checks
+each ticket got its note and priority exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from automation import admin
+from automation.actions import ADD_NOTE, DELAY, SET_PROPERTY
+from automation.engine import Engine
+from automation.schedule import parse_delay
+from benchmarks.bigdesk import build_big_desk
+from benchmarks.tui_bench import CACHE
+from storage import models as m
+from storage.database import Database
+
+
+def _prepare(repo: Any, due: int) -> int:
+    status = admin.status_in(repo, admin.pipeline_or_default(repo, None), "New")
+    workflow = admin.status_workflow(repo, status)
+    for action in list(workflow.actions):
+        repo.session.delete(action)
+    repo.session.flush()
+    repo.add_workflow_action(workflow, DELAY, parse_delay("1h"))
+    repo.add_workflow_action(workflow, SET_PROPERTY, {"property": "priority", "value": "high"})
+    repo.add_workflow_action(workflow, ADD_NOTE, {"body": "Checked after the wait"})
+    tickets = list(
+        repo.session.scalars(select(m.Ticket.id).where(m.Ticket.status_id == status.id).limit(due))
+    )
+    overdue = repo.now() - timedelta(hours=1)
+    conn = repo.session.connection()
+    enrollments = [{"workflow_id": workflow.id, "ticket_id": t, "at": overdue} for t in tickets]
+    conn.execute(insert(m.Enrollment), enrollments)
+    ids = conn.execute(
+        select(m.Enrollment.id, m.Enrollment.ticket_id).where(
+            m.Enrollment.workflow_id == workflow.id
+        )
+    ).all()
+    conn.execute(
+        insert(m.ScheduledStep),
+        [
+            {
+                "workflow_id": workflow.id,
+                "ticket_id": ticket_id,
+                "enrollment_id": enrollment_id,
+                "next_position": 1,
+                "due_at": overdue,
+                "depth": 0,
+                "created_at": overdue,
+            }
+            for enrollment_id, ticket_id in ids
+        ],
+    )
+    return len(ids)
+
+
+def _results(session: Any) -> tuple[int, int, int]:
+    notes = session.scalar(
+        select(func.count()).where(
+            m.TimelineEvent.type == "note", m.TimelineEvent.actor_kind == "workflow"
+        )
+    )
+    runs = session.scalar(select(func.count()).select_from(m.ActionRun))  # both actions
+    pending = session.scalar(select(func.count()).where(m.ScheduledStep.done_at.is_(None)))
+    return int(notes or 0), int(runs or 0), int(pending or 0)
+
+
+async def run(path: Path, due: int) -> dict[str, float]:
+    db = Database(str(path))
+    try:
+        count = await db.run(lambda repo: _prepare(repo, due))
+        started = time.perf_counter()
+        await Engine(db).drain()
+        seconds = time.perf_counter() - started
+        notes, runs, pending = await db.query(_results)
+    finally:
+        await db.close()
+    assert (notes, runs, pending) == (count, 2 * count, 0), (notes, runs, pending, count)
+    return {"steps": count, "seconds": seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="overdue workflow steps after a restart")
+    parser.add_argument("--tickets", type=int, default=10_000)
+    parser.add_argument("--due", type=int, default=1_000)
+    args = parser.parse_args(argv)
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"delay-{args.tickets}.db"
+    build_big_desk(path, tickets=args.tickets, replace=True)
+    result = asyncio.run(run(path, args.due))
+    print(
+        f"{result['steps']:,.0f} overdue steps on a {args.tickets:,}-ticket desk: all run in "
+        f"{result['seconds']:.2f} s after start ({result['steps'] / result['seconds']:,.0f} "
+        "steps/s; each: resume note, set priority, add note)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
