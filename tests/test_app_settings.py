@@ -680,3 +680,32 @@ async def test_help_lists_every_settings_key_with_its_id(db_path):
         ):
             assert binding_id in text
     await desk.db.close()
+
+
+async def test_admin_adds_a_delay_and_a_bad_one_is_refused(db_path):
+    """R-A5: "Wait" takes a duration or a weekday and hour; nonsense is refused with a notice."""
+    desk = await seeded_desk(db_path)
+    app = make_app(db_path, as_user="admin")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot)
+        for typed in ("whenever", "2h"):
+            await go_to(pilot, screen, key_of(screen, "status", {"status": "Closed"}))
+            await pilot.press("a")
+            picker = await wait_for(
+                pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen
+            )
+            values = [value for _, value in picker.choices]
+            await pilot.press(*["j"] * values.index("delay"), "enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+            await pilot.press(*typed, "enter")
+            await pilot.pause(0.3)
+        await wait_for(
+            pilot,
+            lambda: any("cannot read the delay" in str(n.message) for n in app._notifications),
+        )
+        await wait_for_async(
+            pilot,
+            lambda: _has_actions(desk, "Closed", ["Send email “Ticket closed”", "Wait 2 h"]),
+            what="only the good delay stored",
+        )
+    await desk.db.close()

@@ -68,6 +68,7 @@ NOTIFY_CHOICES = [
     ("Set the subject", "set:subject"),
     ("Add an internal note", "note"),
     ("Rotate the owner within a team (skips users marked away)", "rotate"),
+    ("Wait (a duration, or until a weekday and hour)", "delay"),
 ]
 PRIORITY_CHOICES = [(p, p) for p in ("low", "normal", "high", "urgent")]
 
@@ -760,6 +761,7 @@ class SettingsScreen(DeskScreen):
             "set_property": f"set:{config.get('property')}",
             "add_note": "note",
             "rotate_owner": "rotate",
+            "delay": "delay",
         }.get((current or {}).get("kind", ""), config.get("to"))
         title = f"Change action {current['position'] + 1}" if current else "New action"
         kind = await self.app.push_screen_wait(
@@ -768,7 +770,7 @@ class SettingsScreen(DeskScreen):
         if kind is None:
             return
         fields: dict[str, Any] = {}
-        if kind.startswith("set:") or kind in ("note", "rotate"):
+        if kind.startswith("set:") or kind in ("note", "rotate", "delay"):
             asked = await self._other_fields(kind, people, config)
             if asked is None:
                 return
@@ -838,6 +840,15 @@ class SettingsScreen(DeskScreen):
             value = await self.app.push_screen_wait(PickerScreen("Owner", choices))
         elif kind == "set:subject":
             value = await self.app.push_screen_wait(PromptScreen("New subject"))
+        elif kind == "delay":
+            value = await self.app.push_screen_wait(
+                PromptScreen(
+                    "Wait how long? 30m, 1h, 2d, or a weekday and an hour: monday 9"
+                )
+            )
+            if value is None:
+                return None
+            return {"kind": "delay", "value": value}, f"wait {value}"
         elif kind == "note":
             value = await self.app.push_screen_wait(
                 PromptScreen("Note text", value=str(config.get("body") or ""))
