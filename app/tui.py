@@ -69,6 +69,7 @@ class DesklineApp(App[None]):
         Binding("1", "switch_mode('inbox')", "Inbox", id="app.inbox"),
         Binding("2", "switch_mode('board')", "Board", id="app.board"),
         Binding("3", "switch_mode('settings')", "Settings", id="app.settings"),
+        Binding("T", "tasks", "Tasks", id="app.tasks"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="app.palette"),
@@ -141,6 +142,12 @@ class DesklineApp(App[None]):
     async def action_switch_mode(self, mode: str) -> None:
         if self.ready:
             await self.switch_mode(mode)
+
+    def action_tasks(self) -> None:
+        from app.screens.tasks import TasksScreen
+
+        if self.ready and not isinstance(self.screen, TasksScreen):
+            self.push_screen(TasksScreen())
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

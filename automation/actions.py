@@ -20,7 +20,7 @@ from automation.ports import (
     TicketLike,
     WorkflowLike,
 )
-from automation.schedule import describe_delay, due_time, format_duration
+from automation.schedule import describe_delay, describe_due, due_time, format_duration
 from automation.templates import TemplateRenderError, render, with_branding
 from automation.tickets import LIVE_SOURCES_EXCLUDED, PRIORITIES, record_property, set_owner
 
@@ -30,7 +30,8 @@ SET_PROPERTY = "set_property"
 ADD_NOTE = "add_note"
 ROTATE_OWNER = "rotate_owner"
 DELAY = "delay"
-ACTION_KINDS = (SEND_EMAIL, NOTIFY, SET_PROPERTY, ADD_NOTE, ROTATE_OWNER, DELAY)
+CREATE_TASK = "create_task"
+ACTION_KINDS = (SEND_EMAIL, NOTIFY, SET_PROPERTY, ADD_NOTE, ROTATE_OWNER, DELAY, CREATE_TASK)
 LATE_AFTER = timedelta(minutes=1)  # a step resumed later than this past its due time is "late"
 PROPERTIES = ("priority", "owner", "subject")
 
@@ -237,6 +238,8 @@ def _perform(
         return _add_note(repo, action.config, ticket, actor, cause_id)
     if action.kind == ROTATE_OWNER:
         return _rotate_owner(repo, action, ticket, actor, cause_id)
+    if action.kind == CREATE_TASK:
+        return _create_task(repo, action, ticket, actor, cause_id)
     raise ActionFailed(f"unknown action kind {action.kind!r}")
 
 
@@ -439,6 +442,39 @@ def _rotate_owner(
     return f"owner {new} (round-robin in {team.name})"
 
 
+def _create_task(
+    repo: Repository, action: ActionLike, ticket: TicketLike, actor: Actor, cause_id: int
+) -> str:
+    """R-A5: a follow-up task for the ticket owner (or a named user), due after a duration or
+    at a weekday and hour; listed per user in the app."""
+    config = action.config
+    if config.get("assignee", "owner") == "owner":
+        user = ticket.owner
+    else:
+        user = repo.user(config.get("assignee"))
+        if user is None:
+            raise ActionFailed("its user no longer exists")
+    due = due_time(config.get("due") or {"seconds": 0}, repo.now())
+    title = str(config.get("title") or "Follow up")
+    task_id = repo.add_task(
+        ticket_id=ticket.id,
+        user_id=user.id if user else None,
+        title=title,
+        due_at=due,
+        workflow_id=action.workflow_id,
+    )
+    who = user.name if user else "nobody (the ticket has no owner)"
+    repo.add_timeline(
+        Timeline.TASK_CREATED,
+        actor,
+        ticket_id=ticket.id,
+        cause_id=cause_id,
+        summary=f"Task “{title}” for {who}, due {due:%Y-%m-%d %H:%M} UTC",
+        data={"task_id": task_id, "user": user.name if user else None, "due_at": due.isoformat()},
+    )
+    return f"task for {who}"
+
+
 def describe_action(repo: Repository, action: ActionLike) -> str:
     config = action.config
     if action.kind == SEND_EMAIL:
@@ -463,6 +499,9 @@ def describe_action(repo: Repository, action: ActionLike) -> str:
         return f"Add note “{str(config.get('body') or '')[:40]}”"
     if action.kind == DELAY:
         return describe_delay(config)
+    if action.kind == CREATE_TASK:
+        due = describe_due(config.get("due") or {"seconds": 0})
+        return f"Create task “{config.get('title') or 'Follow up'}” ({due})"
     if action.kind == ROTATE_OWNER:
         team = repo.team(config.get("team_id"))
         return f"Rotate owner in team {team.name if team else '(deleted)'}"

@@ -10,6 +10,7 @@ from typing import Any
 from automation.actions import (
     ACTION_KINDS,
     ADD_NOTE,
+    CREATE_TASK,
     DELAY,
     NOTIFY,
     PROPERTIES,
@@ -264,6 +265,8 @@ def _action_config(
         if not (message or "").strip():
             raise SettingsError("a note action needs its text (--message)")
         return {"body": (message or "").strip()}
+    if kind == CREATE_TASK:
+        return _task_config(repo, message, value, target_name)
     if kind == DELAY:
         try:
             return parse_delay(value or "")
@@ -299,6 +302,27 @@ def _action_config(
         config["team_id"] = team.id
         return config
     raise SettingsError("a notification goes --to owner, user NAME or team NAME")
+
+
+def _task_config(
+    repo: Any, title: str | None, due: str | None, assignee: str | None
+) -> dict[str, Any]:
+    """R-A5 "create a task": a title, a due time (like a delay), for the owner or a user."""
+    if not (title or "").strip():
+        raise SettingsError("a task needs a title (--message)")
+    try:
+        due_config = parse_delay(due or "0s")
+    except DelayError as exc:
+        raise SettingsError(str(exc)) from exc
+    config: dict[str, Any] = {"title": " ".join((title or "").split()), "due": due_config}
+    if assignee in (None, "", "owner"):
+        config["assignee"] = "owner"
+    else:
+        user = repo.user_by_name(assignee)
+        if user is None:
+            raise SettingsError(f"no user {assignee!r}")
+        config["assignee"] = user.id
+    return config
 
 
 def _property_config(repo: Any, name: str | None, value: str | None) -> dict[str, Any]:
@@ -829,12 +853,16 @@ def add_action_to_workflow(
     to: str | None = None,
     target_name: str | None = None,
     message: str | None = None,
+    property_name: str | None = None,
+    value: str | None = None,
 ) -> Any:
     """Add an action at the end of any workflow (a built-in status workflow or a clone), checked
     like `add_action`."""
     require_admin(user)
     workflow = workflow_by_id(repo, workflow_id)
-    config = _action_config(repo, kind, template_name, to, target_name, message)
+    config = _action_config(
+        repo, kind, template_name, to, target_name, message, property_name, value
+    )
     return repo.add_workflow_action(workflow, kind, config)
 
 

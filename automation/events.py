@@ -90,6 +90,8 @@ class Timeline:
     ACTION_RETRIED = "action_retried"
     WAITING = "waiting"  # a workflow's delay began; the rest runs at its due time
     RESUMED = "resumed"  # the delay is over (late when the engine was down past the due time)
+    TASK_CREATED = "task_created"
+    TASK_DONE = "task_done"
     MAIL_QUEUED = "mail_queued"
     MAIL_HELD = "mail_held"
     MAIL_SENT = "mail_sent"

@@ -159,6 +159,15 @@ class ActionLike(Protocol):
     config: dict[str, Any]
 
 
+class TaskLike(Protocol):
+    id: int
+    ticket_id: int
+    user_id: int | None
+    title: str
+    due_at: datetime
+    done_at: datetime | None
+
+
 class ScheduledStepLike(Protocol):
     id: int
     workflow_id: int
@@ -247,6 +256,18 @@ class Repository(Protocol):
     ) -> int: ...
 
     def due_steps(self, now: datetime, limit: int) -> Sequence[ScheduledStepLike]: ...
+
+    def add_task(
+        self,
+        *,
+        ticket_id: int,
+        user_id: int | None,
+        title: str,
+        due_at: datetime,
+        workflow_id: int | None,
+    ) -> int: ...
+
+    def task(self, task_id: int) -> TaskLike | None: ...
     def template(self, template_id: Any) -> TemplateLike | None: ...
     def workflow_action(self, action_id: int) -> ActionLike | None: ...
     def workflow_name(self, workflow_id: int) -> str: ...

@@ -84,6 +84,13 @@ def describe_delay(config: dict[str, Any]) -> str:
     return f"Wait until {day} {int(config['hour']):02d}:00 ({config.get('tz') or 'UTC'})"
 
 
+def describe_due(config: dict[str, Any]) -> str:
+    """A task's due time in words: "due in 2 h", "due Monday 09:00 (UTC)"."""
+    if "seconds" in config:
+        return f"due in {format_duration(int(config['seconds']))}"
+    return describe_delay(config).replace("Wait until", "due", 1)
+
+
 def format_duration(seconds: int) -> str:
     if seconds == 0:
         return "no time"

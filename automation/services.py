@@ -266,3 +266,20 @@ def close_conversation(repo: Repository, user: UserLike, conversation_id: int) -
         summary="Conversation closed",
         data={"property": "state", "from": "open", "to": "closed"},
     )
+
+
+def complete_task(repo: Repository, user: UserLike, task_id: int) -> int:
+    """A person marks a task done; the ticket's timeline says who."""
+    task = repo.task(task_id)
+    if task is None:
+        raise DomainError(f"no task {task_id}")
+    if task.done_at is not None:
+        raise DomainError(f"task {task_id} is done already")
+    task.done_at = repo.now()
+    return repo.add_timeline(
+        Timeline.TASK_DONE,
+        actor_of(user),
+        ticket_id=task.ticket_id,
+        summary=f"Task “{task.title}” done",
+        data={"task_id": task.id},
+    )

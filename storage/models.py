@@ -547,3 +547,18 @@ class ScheduledStep(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
+
+
+class Task(Base):
+    """A follow-up for a person, made by a workflow (SPEC R-A5) or by hand; listed per user."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_user_open", "user_id", "done_at", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    workflow_id: Mapped[int | None] = mapped_column(ForeignKey("workflows.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]

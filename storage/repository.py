@@ -302,6 +302,28 @@ class SqlRepository:
             created_at=self.now(),
         )
 
+    def add_task(
+        self,
+        *,
+        ticket_id: int,
+        user_id: int | None,
+        title: str,
+        due_at: datetime,
+        workflow_id: int | None,
+    ) -> int:
+        return self._insert(
+            m.Task,
+            ticket_id=ticket_id,
+            user_id=user_id,
+            title=title,
+            due_at=due_at,
+            workflow_id=workflow_id,
+            created_at=self.now(),
+        )
+
+    def task(self, task_id: int) -> m.Task | None:
+        return self.session.get(m.Task, task_id)
+
     def due_steps(self, now: datetime, limit: int) -> list[m.ScheduledStep]:
         """Steps whose delay is over, oldest due first; locked like pending events (PostgreSQL
         skips rows another engine holds)."""

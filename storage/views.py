@@ -405,3 +405,27 @@ def change_marker(session: Session) -> tuple[Any, ...]:
         select(func.count()).select_from(m.WorkflowAction),
     ]
     return tuple(session.scalar(p) for p in parts)
+
+
+def tasks_for(session: Session, user_id: int, *, done: bool = False) -> list[dict[str, Any]]:
+    """A user's tasks, soonest due first (open ones, or the done ones)."""
+    t = m.Task
+    query = (
+        select(t.id, t.title, t.due_at, t.done_at, t.ticket_id, m.Ticket.subject)
+        .join(m.Ticket, m.Ticket.id == t.ticket_id)
+        .where(t.user_id == user_id)
+        .where(t.done_at.is_not(None) if done else t.done_at.is_(None))
+        .order_by(t.due_at, t.id)
+        .limit(500)
+    )
+    return [
+        {
+            "id": r[0],
+            "title": r[1],
+            "due_at": r[2],
+            "done_at": r[3],
+            "ticket": r[4],
+            "subject": r[5],
+        }
+        for r in session.execute(query)
+    ]

@@ -398,3 +398,30 @@ async def test_every_screen_draws_with_no_color(db_path, monkeypatch):
         await wait_for(pilot, lambda: "priority normal" in screen_text(app))
         assert app.is_running
     await desk.db.close()
+
+
+async def test_tasks_are_listed_per_user_and_marked_done(db_path):
+    """R-A5 tasks: `T` lists my open tasks; `x` marks one done (on the ticket's timeline)."""
+    from automation.actions import CREATE_TASK
+    from automation.schedule import parse_delay
+
+    desk = await seeded_desk(db_path, received=False)
+    rita_id = await desk.db.run(lambda repo: repo.user_by_name("rita").id)
+
+    def add(repo):
+        status = admin.status_in(repo, admin.pipeline_or_default(repo, None), "New")
+        workflow = admin.status_workflow(repo, status)
+        task = {"title": "Check the invoice", "due": parse_delay("1h"), "assignee": rita_id}
+        repo.add_workflow_action(workflow, CREATE_TASK, task)
+
+    await desk.db.run(add)
+    await desk.receive(make_mail(subject="Invoice is wrong")[0])
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("T")
+        await wait_for(pilot, lambda: "Check the invoice" in screen_text(app), what="the task")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: "No open tasks." in screen_text(app), what="done")
+    assert "task_done" in await desk.timeline_types(1)
+    await desk.db.close()

@@ -152,3 +152,32 @@ async def test_admin_checks_the_new_action_kinds(db: Database) -> None:
                 repo, me, pipeline_name=None, status_label="New", kind=ADD_NOTE, message="x"
             ),
         )
+
+
+async def test_create_task_for_the_owner_and_complete_it(db: Database) -> None:
+    """R-A5: a follow-up task for the owner, due after a duration; a person marks it done and
+    the timeline says who."""
+    from automation import services
+    from automation.actions import CREATE_TASK
+    from automation.schedule import parse_delay
+    from storage import views
+
+    desk = await Desk.create(db, received=False, closed=False)
+    rita_id = await db.run(lambda repo: repo.user_by_name("rita").id)
+    await _add(desk, "New", SET_PROPERTY, {"property": "owner", "value": rita_id})
+    await _add(
+        desk,
+        "New",
+        CREATE_TASK,
+        {"title": "Call the customer", "due": parse_delay("2h"), "assignee": "owner"},
+    )
+    number = await _new_ticket(desk, 1)
+    tasks = await db.query(lambda s: views.tasks_for(s, rita_id))
+    assert [(t["title"], t["ticket"]) for t in tasks] == [("Call the customer", number)]
+    created = _events(await desk.ticket(number), "task_created")[0]
+    assert "for rita" in created["summary"] and created["actor"]["kind"] == "workflow"
+    task_id = tasks[0]["id"]
+    await desk.as_user("rita", lambda repo, me: services.complete_task(repo, me, task_id))
+    assert await db.query(lambda s: views.tasks_for(s, rita_id)) == []
+    done = _events(await desk.ticket(number), "task_done")[0]
+    assert done["actor"]["name"] == "rita"

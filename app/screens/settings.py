@@ -69,6 +69,7 @@ NOTIFY_CHOICES = [
     ("Add an internal note", "note"),
     ("Rotate the owner within a team (skips users marked away)", "rotate"),
     ("Wait (a duration, or until a weekday and hour)", "delay"),
+    ("Create a follow-up task", "task"),
 ]
 PRIORITY_CHOICES = [(p, p) for p in ("low", "normal", "high", "urgent")]
 
@@ -762,6 +763,7 @@ class SettingsScreen(DeskScreen):
             "add_note": "note",
             "rotate_owner": "rotate",
             "delay": "delay",
+            "create_task": "task",
         }.get((current or {}).get("kind", ""), config.get("to"))
         title = f"Change action {current['position'] + 1}" if current else "New action"
         kind = await self.app.push_screen_wait(
@@ -770,7 +772,7 @@ class SettingsScreen(DeskScreen):
         if kind is None:
             return
         fields: dict[str, Any] = {}
-        if kind.startswith("set:") or kind in ("note", "rotate", "delay"):
+        if kind.startswith("set:") or kind in ("note", "rotate", "delay", "task"):
             asked = await self._other_fields(kind, people, config)
             if asked is None:
                 return
@@ -840,6 +842,21 @@ class SettingsScreen(DeskScreen):
             value = await self.app.push_screen_wait(PickerScreen("Owner", choices))
         elif kind == "set:subject":
             value = await self.app.push_screen_wait(PromptScreen("New subject"))
+        elif kind == "task":
+            title = await self.app.push_screen_wait(PromptScreen("Task title"))
+            if title is None:
+                return None
+            due = await self.app.push_screen_wait(
+                PromptScreen("Due in? 2h, 1d, or a weekday and an hour: monday 9", value="1d")
+            )
+            if due is None:
+                return None
+            choices = [("The ticket owner", "owner"), *((n, n) for n in people["users"])]
+            who = await self.app.push_screen_wait(PickerScreen("For whom?", choices))
+            if who is None:
+                return None
+            fields = {"kind": "create_task", "message": title, "value": due, "target_name": who}
+            return fields, f"create task “{title}”"
         elif kind == "delay":
             value = await self.app.push_screen_wait(
                 PromptScreen(
