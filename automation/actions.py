@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from automation.conditions import describe as describe_conditions
+from automation.conditions import matches
 from automation.events import Actor, StatusEntered, Timeline
 from automation.outbound import queue_conversation_mail, queue_notification_mail
 from automation.ports import (
@@ -71,6 +73,10 @@ def _run_workflow(
     actor = Actor("workflow", workflow.id, workflow.name)
     if not applies_to_source(workflow, ticket.source):
         _note_skip(repo, ticket, actor, event, f"{ticket.source} tickets are not enrolled (R-A8)")
+        return
+    if not matches(repo, workflow.conditions, ticket):
+        why = describe_conditions(workflow.conditions)
+        _note_skip(repo, ticket, actor, event, f"its enrollment condition is not met: {why}")
         return
     if not workflow.reenroll and repo.enrollment_exists(workflow.id, ticket.id):
         _note_skip(

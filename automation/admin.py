@@ -18,6 +18,8 @@ from automation.actions import (
     SEND_EMAIL,
     SET_PROPERTY,
 )
+from automation.conditions import ConditionError
+from automation.conditions import check as check_conditions
 from automation.ports import UserLike
 from automation.schedule import DelayError, parse_delay
 from automation.templates import BUILTIN_TEMPLATES, builtin_template_text
@@ -397,12 +399,14 @@ def set_workflow(
     enabled: bool | None = None,
     reenroll: bool | None = None,
     sources: list[str] | None = None,
+    conditions: dict[str, Any] | None = None,
 ) -> Any:
     require_admin(user)
     workflow = repo.workflow(workflow_id)
     if workflow is None:
         raise SettingsError(f"no workflow {workflow_id}")
-    if workflow.builtin and (reenroll is not None or sources is not None):
+    edits_enrollment = reenroll is not None or sources is not None or conditions is not None
+    if workflow.builtin and edits_enrollment:
         raise SettingsError(
             "a built-in status workflow enrolls once and its enrollment cannot be edited (R-A7): "
             "clone it, change the clone, then delete the original"
@@ -412,8 +416,19 @@ def set_workflow(
     if reenroll is not None:
         workflow.reenroll = reenroll
     if sources is not None:
-        workflow.conditions = {"sources": sources}
+        workflow.conditions = {**_without_sources(workflow.conditions), "sources": sources}
+    if conditions is not None:
+        try:
+            check_conditions(conditions)
+        except ConditionError as exc:
+            raise SettingsError(f"condition: {exc}") from exc
+        kept = {k: v for k, v in (workflow.conditions or {}).items() if "sources" in k}
+        workflow.conditions = {**kept, **conditions}
     return workflow
+
+
+def _without_sources(conditions: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (conditions or {}).items() if k not in ("sources", "exclude_sources")}
 
 
 def delete_workflow(repo: Any, user: UserLike, workflow_id: int) -> None:

@@ -215,6 +215,16 @@ class SqlRepository:
     def team(self, team_id: Any) -> m.Team | None:
         return self.session.get(m.Team, team_id) if isinstance(team_id, int) else None
 
+    def teams_of(self, user_id: int) -> list[m.Team]:
+        return list(
+            self.session.scalars(
+                select(m.Team)
+                .join(m.TeamMember, m.TeamMember.team_id == m.Team.id)
+                .where(m.TeamMember.user_id == user_id)
+                .order_by(m.Team.name)
+            )
+        )
+
     def team_by_name(self, name: str) -> m.Team | None:
         return self.session.scalar(select(m.Team).where(m.Team.name == name))
 
