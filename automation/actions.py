@@ -13,7 +13,7 @@ from typing import Any
 
 from automation.conditions import describe as describe_conditions
 from automation.conditions import matches
-from automation.events import Actor, StatusEntered, Timeline
+from automation.events import MAX_DEPTH, Actor, StatusEntered, Timeline
 from automation.outbound import queue_conversation_mail, queue_notification_mail
 from automation.ports import (
     ActionLike,
@@ -24,7 +24,13 @@ from automation.ports import (
 )
 from automation.schedule import describe_delay, describe_due, due_time, format_duration
 from automation.templates import TemplateRenderError, render, with_branding
-from automation.tickets import LIVE_SOURCES_EXCLUDED, PRIORITIES, record_property, set_owner
+from automation.tickets import (
+    LIVE_SOURCES_EXCLUDED,
+    PRIORITIES,
+    change_status,
+    record_property,
+    set_owner,
+)
 
 SEND_EMAIL = "send_email"
 NOTIFY = "notify"
@@ -33,7 +39,19 @@ ADD_NOTE = "add_note"
 ROTATE_OWNER = "rotate_owner"
 DELAY = "delay"
 CREATE_TASK = "create_task"
-ACTION_KINDS = (SEND_EMAIL, NOTIFY, SET_PROPERTY, ADD_NOTE, ROTATE_OWNER, DELAY, CREATE_TASK)
+MOVE_TICKET = "move_ticket"
+CLONE_TICKET = "clone_ticket"
+ACTION_KINDS = (
+    SEND_EMAIL,
+    NOTIFY,
+    SET_PROPERTY,
+    ADD_NOTE,
+    ROTATE_OWNER,
+    DELAY,
+    CREATE_TASK,
+    MOVE_TICKET,
+    CLONE_TICKET,
+)
 LATE_AFTER = timedelta(minutes=1)  # a step resumed later than this past its due time is "late"
 PROPERTIES = ("priority", "owner", "subject")
 
@@ -211,7 +229,7 @@ def run_action(
         # Actions check everything that can fail before they write, so an ActionFailed or
         # ActionSkipped leaves nothing half-done and needs no savepoint. Anything else is a bug
         # or a database error: it fails the whole event, which rolls back and is retried.
-        detail = _perform(repo, action, ticket, actor, cause_id)
+        detail = _perform(repo, action, ticket, actor, cause_id, depth)
     except ActionSkipped as exc:
         state, kind, detail = "skipped", Timeline.ACTION_SKIPPED, str(exc)
     except ActionFailed as exc:
@@ -232,7 +250,12 @@ def run_action(
 
 
 def _perform(
-    repo: Repository, action: ActionLike, ticket: TicketLike, actor: Actor, cause_id: int
+    repo: Repository,
+    action: ActionLike,
+    ticket: TicketLike,
+    actor: Actor,
+    cause_id: int,
+    depth: int,
 ) -> str:
     if action.kind == SEND_EMAIL:
         return _send_email(repo, action.config, ticket, actor, cause_id)
@@ -246,6 +269,10 @@ def _perform(
         return _rotate_owner(repo, action, ticket, actor, cause_id)
     if action.kind == CREATE_TASK:
         return _create_task(repo, action, ticket, actor, cause_id)
+    if action.kind == MOVE_TICKET:
+        return _move_ticket(repo, action.config, ticket, actor, cause_id, depth)
+    if action.kind == CLONE_TICKET:
+        return _clone_ticket(repo, action.config, ticket, actor, cause_id, depth)
     raise ActionFailed(f"unknown action kind {action.kind!r}")
 
 
@@ -481,6 +508,85 @@ def _create_task(
     return f"task for {who}"
 
 
+def _move_ticket(
+    repo: Repository,
+    config: dict[str, Any],
+    ticket: TicketLike,
+    actor: Actor,
+    cause_id: int,
+    depth: int,
+) -> str:
+    """R-A5: move to a status, in this or another pipeline. The new status's actions run, no
+    trigger fires (R-T8), and a chain deeper than MAX_DEPTH stops with a timeline note."""
+    status = repo.status(config.get("status_id"))
+    if status is None:
+        raise ActionFailed("its target status no longer exists")
+    if status.id == ticket.status_id:
+        raise ActionSkipped(f"the ticket is in {status.label} already")
+    pipeline = repo.pipeline(status.pipeline_id)
+    old_pipeline = ticket.pipeline_id
+    if status.pipeline_id != ticket.pipeline_id:
+        ticket.pipeline_id = pipeline.id
+        ticket.pipeline = pipeline
+    moved = change_status(
+        repo, ticket, status, actor, cause_id=cause_id, depth=depth + 1, reason=actor.name
+    )
+    if moved is None:
+        ticket.pipeline_id = old_pipeline
+        ticket.pipeline = repo.pipeline(old_pipeline)
+        raise ActionSkipped(f"not moved: the automation chain reached depth {MAX_DEPTH} (R-T8)")
+    return f"moved to {pipeline.name} / {status.label}"
+
+
+def _clone_ticket(
+    repo: Repository,
+    config: dict[str, Any],
+    ticket: TicketLike,
+    actor: Actor,
+    cause_id: int,
+    depth: int,
+) -> str:
+    """R-A5: a new ticket with this one's subject, contact, channel, priority and owner, in the
+    chosen status (default: the first of this pipeline). Its status actions run one level
+    deeper, so a workflow that clones into its own status stops at MAX_DEPTH (R-T8)."""
+    status = repo.status(config.get("status_id")) if config.get("status_id") else None
+    if config.get("status_id") and status is None:
+        raise ActionFailed("its target status no longer exists")
+    if status is None:
+        status = repo.statuses(ticket.pipeline_id)[0]
+    if depth + 1 > MAX_DEPTH:
+        repo.add_timeline(
+            Timeline.DEPTH_CAP,
+            actor,
+            ticket_id=ticket.id,
+            cause_id=cause_id,
+            summary=f"Not cloned: automation chain cut at depth {MAX_DEPTH}",
+            data={"depth": depth + 1},
+        )
+        raise ActionSkipped(f"not cloned: the automation chain reached depth {MAX_DEPTH} (R-T8)")
+    clone = repo.add_ticket(
+        subject=ticket.subject,
+        pipeline_id=status.pipeline_id,
+        status_id=status.id,
+        contact_id=ticket.contact_id,
+        channel_id=ticket.channel_id,
+        source=ticket.source,
+        origin_conversation_id=None,
+    )
+    clone.priority = ticket.priority
+    clone.owner_id = ticket.owner_id
+    created = repo.add_timeline(
+        Timeline.TICKET_CREATED,
+        actor,
+        ticket_id=clone.id,
+        cause_id=cause_id,
+        summary=f"Ticket #{clone.id} cloned from #{ticket.id} into {status.label}",
+        data={"cloned_from": ticket.id, "status": status.label},
+    )
+    repo.emit(StatusEntered(clone.id, status.id, depth=depth + 1, cause_id=created))
+    return f"cloned as #{clone.id}"
+
+
 def describe_action(repo: Repository, action: ActionLike) -> str:
     config = action.config
     if action.kind == SEND_EMAIL:
@@ -505,6 +611,12 @@ def describe_action(repo: Repository, action: ActionLike) -> str:
         return f"Add note “{str(config.get('body') or '')[:40]}”"
     if action.kind == DELAY:
         return describe_delay(config)
+    if action.kind in (MOVE_TICKET, CLONE_TICKET):
+        status = repo.status(config.get("status_id")) if config.get("status_id") else None
+        where = f"{repo.pipeline(status.pipeline_id).name} / {status.label}" if status else ""
+        if action.kind == MOVE_TICKET:
+            return f"Move the ticket to {where or '(removed status)'}"
+        return f"Clone the ticket into {where or 'its first status'}"
     if action.kind == CREATE_TASK:
         due = describe_due(config.get("due") or {"seconds": 0})
         return f"Create task “{config.get('title') or 'Follow up'}” ({due})"

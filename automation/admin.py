@@ -10,8 +10,10 @@ from typing import Any
 from automation.actions import (
     ACTION_KINDS,
     ADD_NOTE,
+    CLONE_TICKET,
     CREATE_TASK,
     DELAY,
+    MOVE_TICKET,
     NOTIFY,
     PROPERTIES,
     ROTATE_OWNER,
@@ -269,6 +271,11 @@ def _action_config(
         return {"body": (message or "").strip()}
     if kind == CREATE_TASK:
         return _task_config(repo, message, value, target_name)
+    if kind in (MOVE_TICKET, CLONE_TICKET):
+        if kind == CLONE_TICKET and not value:
+            return {"status_id": None}
+        status = status_in(repo, pipeline_or_default(repo, target_name), value or "")
+        return {"status_id": status.id}
     if kind == DELAY:
         try:
             return parse_delay(value or "")

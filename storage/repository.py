@@ -252,6 +252,9 @@ class SqlRepository:
     def pipeline_by_name(self, name: str) -> m.Pipeline | None:
         return self.session.scalar(select(m.Pipeline).where(m.Pipeline.name == name))
 
+    def status(self, status_id: Any) -> m.Status | None:
+        return self.session.get(m.Status, status_id) if isinstance(status_id, int) else None
+
     def statuses(self, pipeline_id: int) -> list[m.Status]:
         return self._cached(
             ("statuses", pipeline_id),

@@ -181,3 +181,62 @@ async def test_create_task_for_the_owner_and_complete_it(db: Database) -> None:
     assert await db.query(lambda s: views.tasks_for(s, rita_id)) == []
     done = _events(await desk.ticket(number), "task_done")[0]
     assert done["actor"]["name"] == "rita"
+
+
+async def test_move_to_another_pipeline_runs_that_status_actions(db: Database) -> None:
+    """R-A5 "move the ticket to another pipeline's status": the ticket changes pipeline; the
+    target status's actions run (R-A1); the move is caused by the workflow."""
+    from automation.actions import MOVE_TICKET
+
+    desk = await Desk.create(db, received=False, closed=False)
+    await desk.admin(lambda repo, me: admin.add_pipeline(repo, me, "Billing"))
+    await desk.admin(
+        lambda repo, me: admin.add_action(
+            repo,
+            me,
+            pipeline_name=None,
+            status_label="New",
+            kind=MOVE_TICKET,
+            target_name="Billing",
+            value="Waiting on us",
+        )
+    )
+    await desk.admin(
+        lambda repo, me: admin.add_action(
+            repo,
+            me,
+            pipeline_name="Billing",
+            status_label="Waiting on us",
+            kind=ADD_NOTE,
+            message="Arrived in Billing",
+        )
+    )
+    number = await _new_ticket(desk, 1)
+    detail = await desk.ticket(number)
+    assert (detail["ticket"]["pipeline"], detail["ticket"]["status"]) == (
+        "Billing",
+        "Waiting on us",
+    )
+    assert [e["data"]["body"] for e in _events(detail, "note")] == ["Arrived in Billing"]
+    assert not _events(detail, "trigger_fired")  # a workflow's move fires no trigger (R-T8)
+
+
+async def test_a_self_cloning_workflow_stops_at_the_depth_cap(db: Database) -> None:
+    """R-T8: a workflow on New that clones the ticket into New would loop forever; each clone
+    is one level deeper, so the chain stops at depth 10 and the timeline says so."""
+    from automation.actions import CLONE_TICKET
+    from automation.events import MAX_DEPTH
+
+    desk = await Desk.create(db, received=False, closed=False)
+    await desk.admin(
+        lambda repo, me: admin.add_action(
+            repo, me, pipeline_name=None, status_label="New", kind=CLONE_TICKET
+        )
+    )
+    await _new_ticket(desk, 1)
+    tickets = await desk.tickets()
+    assert len(tickets) == 1 + MAX_DEPTH
+    last = await desk.ticket(max(t["number"] for t in tickets))
+    assert _events(last, "depth_cap")
+    first = await desk.ticket(min(t["number"] for t in tickets))
+    assert "cloned as #" in _events(first, "action_ran")[0]["summary"]
