@@ -709,3 +709,32 @@ async def test_admin_adds_a_delay_and_a_bad_one_is_refused(db_path):
             what="only the good delay stored",
         )
     await desk.db.close()
+
+
+async def test_admin_adds_a_move_action_picking_pipeline_and_status(db_path):
+    """R-A5: "Move the ticket" offers every pipeline's statuses; the choice is stored."""
+    desk = await seeded_desk(db_path)
+    app = make_app(db_path, as_user="admin")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot)
+        await go_to(pilot, screen, key_of(screen, "status", {"status": "Waiting on us"}))
+        await pilot.press("a")
+        picker = await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen)
+        values = [value for _, value in picker.choices]
+        await pilot.press(*["j"] * values.index("move"), "enter")
+        target = await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, PickerScreen)
+                and "Move" in app.screen.title_text
+                and app.screen
+            ),
+        )
+        labels = [label for label, _ in target.choices]
+        assert "Support Pipeline / Closed" in labels
+        await pilot.press(*["j"] * labels.index("Support Pipeline / Closed"), "enter")
+        wanted = ["Move the ticket to Support Pipeline / Closed"]
+        await wait_for_async(
+            pilot, lambda: _has_actions(desk, "Waiting on us", wanted), what="stored"
+        )
+    await desk.db.close()

@@ -70,6 +70,8 @@ NOTIFY_CHOICES = [
     ("Rotate the owner within a team (skips users marked away)", "rotate"),
     ("Wait (a duration, or until a weekday and hour)", "delay"),
     ("Create a follow-up task", "task"),
+    ("Move the ticket to a status (any pipeline)", "move"),
+    ("Clone the ticket", "clone"),
 ]
 PRIORITY_CHOICES = [(p, p) for p in ("low", "normal", "high", "urgent")]
 
@@ -764,6 +766,8 @@ class SettingsScreen(DeskScreen):
             "rotate_owner": "rotate",
             "delay": "delay",
             "create_task": "task",
+            "move_ticket": "move",
+            "clone_ticket": "clone",
         }.get((current or {}).get("kind", ""), config.get("to"))
         title = f"Change action {current['position'] + 1}" if current else "New action"
         kind = await self.app.push_screen_wait(
@@ -772,7 +776,7 @@ class SettingsScreen(DeskScreen):
         if kind is None:
             return
         fields: dict[str, Any] = {}
-        if kind.startswith("set:") or kind in ("note", "rotate", "delay", "task"):
+        if kind.startswith("set:") or kind in ("note", "rotate", "delay", "task", "move", "clone"):
             asked = await self._other_fields(kind, people, config)
             if asked is None:
                 return
@@ -842,6 +846,8 @@ class SettingsScreen(DeskScreen):
             value = await self.app.push_screen_wait(PickerScreen("Owner", choices))
         elif kind == "set:subject":
             value = await self.app.push_screen_wait(PromptScreen("New subject"))
+        elif kind in ("move", "clone"):
+            return await self._status_fields(kind)
         elif kind == "task":
             title = await self.app.push_screen_wait(PromptScreen("Task title"))
             if title is None:
@@ -859,9 +865,7 @@ class SettingsScreen(DeskScreen):
             return fields, f"create task “{title}”"
         elif kind == "delay":
             value = await self.app.push_screen_wait(
-                PromptScreen(
-                    "Wait how long? 30m, 1h, 2d, or a weekday and an hour: monday 9"
-                )
+                PromptScreen("Wait how long? 30m, 1h, 2d, or a weekday and an hour: monday 9")
             )
             if value is None:
                 return None
@@ -888,6 +892,28 @@ class SettingsScreen(DeskScreen):
         name = kind.split(":", 1)[1]
         fields = {"kind": "set_property", "property_name": name, "value": value}
         return fields, f"set {name} to {value or 'nobody'}"
+
+    async def _status_fields(self, kind: str) -> tuple[dict[str, Any], str] | None:
+        """Pick "Pipeline / Status" for a move or a clone."""
+        pipelines = await self.backend.query(views.pipelines)
+        choices = [
+            (f"{p['name']} / {s['label']}", (p["name"], s["label"]))
+            for p in pipelines
+            for s in p["statuses"]
+        ]
+        if kind == "clone":
+            choices.insert(0, ("Its pipeline's first status", ("", "")))
+        verb = "Move" if kind == "move" else "Clone"
+        target = await self.app.push_screen_wait(PickerScreen(f"{verb} the ticket to", choices))
+        if target is None:
+            return None
+        pipeline, status = target
+        fields = {
+            "kind": "move_ticket" if kind == "move" else "clone_ticket",
+            "target_name": pipeline or None,
+            "value": status or None,
+        }
+        return fields, f"{verb.lower()} to {pipeline} / {status}" if status else "clone"
 
     def _select_action(self, action_id: int) -> None:
         self._select(f"action:{action_id}")
