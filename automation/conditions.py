@@ -100,6 +100,8 @@ def describe(tree: dict[str, Any] | None) -> str:
     for key, word in (("all", " and "), ("any", " or ")):
         if key in tree:
             parts = [describe(item) for item in tree[key]]
+            if not parts:
+                return "always"
             return "(" + word.join(parts) + ")" if len(parts) > 1 else "".join(parts)
     if "field" not in tree:
         return "always"

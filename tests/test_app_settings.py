@@ -738,3 +738,47 @@ async def test_admin_adds_a_move_action_picking_pipeline_and_status(db_path):
             pilot, lambda: _has_actions(desk, "Waiting on us", wanted), what="stored"
         )
     await desk.db.close()
+
+
+async def test_a_cloned_workflow_gets_re_enrollment_and_a_condition(db_path):
+    """R-A7 and the workflow editor: clone "Closed"'s workflow with Y, turn re-enrollment on
+    with R, give it the condition "source is email" with C, switch it on; all stored."""
+    desk = await seeded_desk(db_path)
+    app = make_app(db_path, as_user="admin")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot)
+        await go_to(pilot, screen, key_of(screen, "status", {"status": "Closed"}))
+        await pilot.press("Y")
+        await wait_for(pilot, lambda: any(i.kind == "workflow" for i in screen.items))
+        await go_to(pilot, screen, key_of(screen, "workflow", {"status": "Closed"}))
+        await pilot.press("R")
+        await wait_for(pilot, lambda: screen.item is not None and screen.item.data["reenroll"])
+        await pilot.press("C")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press("enter")  # all of the tests
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        fields = [value for _, value in app.screen.choices]
+        await pilot.press(*["j"] * fields.index("source"), "enter")
+        await wait_for(pilot, lambda: "source" in app.screen.title_text)
+        await pilot.press("enter")  # is
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await pilot.press(*"email", "enter")
+        save = await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen)
+        assert "source is email" in save.choices[0][0]
+        await pilot.press("enter")  # save
+        await wait_for(
+            pilot,
+            lambda: (
+                screen.item is not None
+                and screen.item.kind == "workflow"
+                and "all" in (screen.item.data["conditions"] or {})
+            ),
+        )
+        await pilot.press("space")
+        await wait_for(pilot, lambda: screen.item is not None and screen.item.data["enabled"])
+        assert "source is email" in details_text(screen)
+    closed = next(s for s in (await view(desk))["statuses"] if s["status"] == "Closed")
+    clone = next(w for w in closed["workflows"] if not w["builtin"])
+    assert clone["reenroll"] and clone["enabled"]
+    assert clone["conditions"]["all"] == [{"field": "source", "op": "is", "value": "email"}]
+    await desk.db.close()

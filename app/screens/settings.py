@@ -26,6 +26,9 @@ from app.screens.base import DeskScreen
 from app.screens.dialogs import ConfirmScreen, PickerScreen, PromptScreen
 from app.screens.settings_dialogs import READ_ONLY, InfoScreen, TemplateEditor
 from automation import admin
+from automation.conditions import FIELDS as CONDITION_FIELDS
+from automation.conditions import OPS as CONDITION_OPS
+from automation.conditions import describe as describe_conditions
 from storage import settings_views, views
 from widgets.text import block, line
 
@@ -54,6 +57,8 @@ APPLIES: dict[str, frozenset[str]] = {
     "rename": frozenset({"status", "pipeline"}),
     "new": frozenset({"status", "template", "pipeline"}),
     "clone_workflow": frozenset({"status", "workflow"}),
+    "reenroll": frozenset({"workflow"}),
+    "conditions": frozenset({"workflow"}),
 }
 READING = frozenset({"view_workflow"})  # everyone who sees settings may do these (R-T5)
 CHANGES = frozenset(APPLIES) - READING
@@ -350,12 +355,23 @@ def details(item: Item, view: dict[str, Any], is_admin: bool) -> Content:
             Content(
                 f"A cloned workflow of {line(d['status'])}: "
                 f"{'on' if d['enabled'] else 'off'}, "
-                f"{'re-enrollment on' if d['reenroll'] else 're-enrollment off'}. "
-                "The workflow editor comes later: `deskline automation workflow set` changes "
-                "re-enrollment and sources."
+                f"{'re-enrollment on' if d['reenroll'] else 're-enrollment off'}."
             )
         )
-        keys += [("space", "switch on/off"), ("Y", "clone"), ("x", "delete")]
+        rows.append(
+            Content.from_markup(
+                "Enrolls when the status is $status and $when.",
+                status=line(d["status"]),
+                when=line(describe_conditions(d["conditions"])),
+            )
+        )
+        keys += [
+            ("space", "switch on/off"),
+            ("R", "re-enrollment"),
+            ("C", "condition"),
+            ("Y", "clone"),
+            ("x", "delete"),
+        ]
         reading.append(("w", "open in workflows"))
     elif item.kind == "template":
         rows.append(Content.from_markup("[b]$name[/b]", name=line(d["name"])))
@@ -465,6 +481,10 @@ class SettingsScreen(DeskScreen):
         Binding("n", "new", "New", id="settings.new"),
         Binding(
             "Y", "clone_workflow", "Clone workflow", key_display="Y", id="settings.clone_workflow"
+        ),
+        Binding("R", "reenroll", "Re-enrollment on/off", key_display="R", id="settings.reenroll"),
+        Binding(
+            "C", "conditions", "Enrollment condition", key_display="C", id="settings.conditions"
         ),
         Binding("p", "pick_pipeline", "Pipeline", id="settings.pipeline"),
         Binding("j", "cursor(1)", "Down", show=False, id="settings.down"),
@@ -708,6 +728,67 @@ class SettingsScreen(DeskScreen):
                 lambda repo, me: admin.set_workflow(repo, me, workflow_id, enabled=on),
                 f"Workflow {line(d['name'])}: {'on' if on else 'off'}",
             )
+
+    def action_reenroll(self) -> None:
+        item = self._target("reenroll")
+        if item is not None:
+            workflow_id, on = item.data["id"], not item.data["reenroll"]
+            self.change(
+                lambda repo, me: admin.set_workflow(repo, me, workflow_id, reenroll=on),
+                f"Re-enrollment {'on: a ticket runs it each time' if on else 'off'} (R-A7)",
+            )
+
+    def action_conditions(self) -> None:
+        item = self._target("conditions")
+        if item is not None:
+            self._edit_conditions(item.data)
+
+    @work(group="settings-dialog")
+    async def _edit_conditions(self, d: dict[str, Any]) -> None:
+        """Build an enrollment condition: a group (all / any) of field tests, key by key."""
+        group = await self.app.push_screen_wait(
+            PickerScreen(
+                "Enroll when",
+                [
+                    ("all of the tests match (AND)", "all"),
+                    ("any of the tests matches (OR)", "any"),
+                    ("always (remove the condition)", "none"),
+                ],
+            )
+        )
+        if group is None:
+            return
+        tests: list[dict[str, Any]] = []
+        while group != "none":
+            done = f"✓ Save ({describe_conditions({group: tests})})"
+            field = await self.app.push_screen_wait(
+                PickerScreen("Add a test on", [(done, ""), *((f, f) for f in CONDITION_FIELDS)])
+            )
+            if field is None:
+                return
+            if field == "":
+                break
+            op = await self.app.push_screen_wait(
+                PickerScreen(f"{field} …", [(o.replace("_", " "), o) for o in CONDITION_OPS])
+            )
+            if op is None:
+                return
+            test: dict[str, Any] = {"field": field, "op": op}
+            if op not in ("is_empty", "is_not_empty"):
+                value = await self.app.push_screen_wait(
+                    PromptScreen(f"{field} {op.replace('_', ' ')} (commas for several)")
+                )
+                if value is None:
+                    return
+                values = [v.strip() for v in value.split(",") if v.strip()]
+                test["value"] = values if op in ("in", "not_in") else (values or [""])[0]
+            tests.append(test)
+        conditions = {"all": []} if group == "none" else {group: tests}
+        workflow_id = d["id"]
+        self.change(
+            lambda repo, me: admin.set_workflow(repo, me, workflow_id, conditions=conditions),
+            f"Enrolls when: {describe_conditions(conditions)}",
+        )
 
     def action_target(self) -> None:
         """R-T4 "Edit action": the trigger's target, an open status of the pipeline (E5)."""
