@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _channel_parser(sub)
     _automation_parser(sub)
+    _workflow_parser(sub)
     _template_parser(sub)
     _ticket_parsers(sub)
     _people_parsers(sub)
@@ -181,49 +182,23 @@ def _automation_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("state", choices=ON_OFF)
     p.set_defaults(func=commands.cmd_branding)
 
-    action = asub.add_parser("action", help="status actions: add, list, delete")
-    xsub = action.add_subparsers(dest="action_command", metavar="ACTION", required=True)
-    p = xsub.add_parser("add", help="add an action to a status")
-    p.add_argument("--status", required=True)
-    p.add_argument("--pipeline")
-    what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--send-email", metavar="TEMPLATE", help="email the contact")
-    what.add_argument(
-        "--notify", metavar="WHO", help="internal notification: owner, user:NAME or team:NAME"
+    action = asub.add_parser(
+        "action",
+        help="status actions: add, list, edit, comment, clone, move, delete, retry",
+        description="The actions of a status's workflow and their actions menu (R-A6). "
+        "`deskline workflow action ...` is the same with workflow ids.",
     )
-    p.add_argument("--message", help="notification text (default: the ticket and its status)")
-    p.set_defaults(func=commands.cmd_action_add)
+    xsub = action.add_subparsers(dest="action_command", metavar="ACTION", required=True)
+    _action_menu(xsub, by_workflow=False)
     p = xsub.add_parser("list", help="list status actions")
     p.add_argument("--pipeline")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=commands.cmd_action_list)
-    p = xsub.add_parser("delete", help="delete an action (R-A6)")
-    p.add_argument("action_id", type=int)
-    p.add_argument("--and-following", action="store_true", help="this action and all following")
-    p.set_defaults(func=commands.cmd_action_delete)
-    p = xsub.add_parser("edit", help="change what an action does")
-    p.add_argument("action_id", type=int)
-    what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--send-email", metavar="TEMPLATE")
-    what.add_argument("--notify", metavar="WHO", help="owner, user:NAME or team:NAME")
-    p.add_argument("--message")
-    p.set_defaults(func=commands.cmd_action_edit)
-    p = xsub.add_parser("comment", help="add an admin comment beside an action")
-    p.add_argument("action_id", type=int)
-    p.add_argument("text")
-    p.set_defaults(func=commands.cmd_action_comment)
-    p = xsub.add_parser("clone", help="copy an action right after itself")
-    p.add_argument("action_id", type=int)
-    p.set_defaults(func=commands.cmd_action_clone)
-    p = xsub.add_parser("move", help="move an action to another place in its list")
-    p.add_argument("action_id", type=int)
-    p.add_argument("position", type=int, help="1 is the first")
-    p.set_defaults(func=commands.cmd_action_move)
-    p = xsub.add_parser("retry", help="run a failed action again (see the ticket's timeline)")
-    p.add_argument("run_id", type=int)
-    p.set_defaults(func=commands.cmd_action_retry)
 
-    wf = asub.add_parser("workflow", help="clone, change or delete a status workflow (R-A7)")
+    wf = asub.add_parser(
+        "workflow",
+        help="clone, change or delete a status workflow (R-A7; see also `deskline workflow`)",
+    )
     wsub = wf.add_subparsers(dest="workflow_command", metavar="ACTION", required=True)
     p = wsub.add_parser("clone", help="clone a workflow (the clone starts off)")
     p.add_argument("workflow_id", type=int)
@@ -237,6 +212,202 @@ def _automation_parser(sub: argparse._SubParsersAction) -> None:
     p = wsub.add_parser("delete", help="delete a workflow")
     p.add_argument("workflow_id", type=int)
     p.set_defaults(func=commands.cmd_workflow_delete)
+
+
+def _action_menu(xsub: argparse._SubParsersAction, *, by_workflow: bool) -> None:
+    """The actions menu (R-A6), shared by `automation action` and `workflow action`.
+
+    `add` takes a workflow id or a status (its built-in workflow); the other commands take an
+    action id, and with `--workflow ID` refuse an action of another workflow."""
+    p = xsub.add_parser(
+        "add",
+        help="add an action at the end of a workflow"
+        if by_workflow
+        else "add an action to a status (or to a workflow with --workflow)",
+    )
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--workflow", type=int, metavar="ID", help="the workflow (see `deskline workflow list`)"
+    )
+    where.add_argument("--status", help="the built-in workflow of this status")
+    p.add_argument("--pipeline", help="the pipeline of --status (default: the first)")
+    _action_kind(p)
+    p.set_defaults(func=commands.cmd_action_add)
+
+    def action_id(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("action_id", type=int, metavar="ACTION_ID")
+        parser.add_argument(
+            "--workflow",
+            type=int,
+            metavar="ID",
+            help="check that the action belongs to this workflow",
+        )
+
+    p = xsub.add_parser("edit", help="change what an action does")
+    action_id(p)
+    _action_kind(p)
+    p.set_defaults(func=commands.cmd_action_edit)
+    p = xsub.add_parser("comment", help="add an admin comment beside an action")
+    action_id(p)
+    p.add_argument("text")
+    p.set_defaults(func=commands.cmd_action_comment)
+    p = xsub.add_parser("clone", help="copy an action right after itself")
+    action_id(p)
+    p.set_defaults(func=commands.cmd_action_clone)
+    p = xsub.add_parser("move", help="move an action to another place in its list")
+    action_id(p)
+    p.add_argument("position", type=int, help="1 is the first")
+    p.set_defaults(func=commands.cmd_action_move)
+    p = xsub.add_parser("delete", help="delete an action, or it and all following (R-A6)")
+    action_id(p)
+    p.add_argument("--and-following", action="store_true", help="this action and all following")
+    p.set_defaults(func=commands.cmd_action_delete)
+    p = xsub.add_parser(
+        "retry", help="run a failed action again (R-A9; run ids: `workflow show`, the timeline)"
+    )
+    p.add_argument("run_id", type=int)
+    p.set_defaults(func=commands.cmd_action_retry)
+
+
+def _action_kind(p: argparse.ArgumentParser) -> None:
+    """What an action does: exactly one of these (R-A2, R-A4, R-A5)."""
+    what = p.add_argument_group("what the action does (exactly one)")
+    kind = what.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--send-email", metavar="TEMPLATE", help="email the contact (R-A2)")
+    kind.add_argument(
+        "--notify",
+        metavar="WHO",
+        help="internal notification (R-A4): owner, user:NAME or team:NAME",
+    )
+    kind.add_argument(
+        "--set",
+        metavar="PROPERTY=VALUE",
+        help="set a property: priority=low|normal|high|urgent, owner=NAME (owner= for "
+        "nobody), subject=TEXT",
+    )
+    kind.add_argument("--note", metavar="TEXT", help="add an internal note to the ticket")
+    kind.add_argument(
+        "--rotate-owner", metavar="TEAM", help="rotate the owner within a team (skips away users)"
+    )
+    kind.add_argument(
+        "--delay",
+        metavar="WHEN",
+        help="wait, then run the rest: a duration (30m, 1h30m, 2d) or a weekday and hour "
+        '("mon 9", "friday 17 Europe/Berlin")',
+    )
+    kind.add_argument(
+        "--task",
+        metavar="TITLE",
+        help="create a follow-up task (see --due, --for)",
+    )
+    kind.add_argument(
+        "--move-to",
+        metavar="STATUS",
+        help="move the ticket to this status (of --target-pipeline, default: the first pipeline)",
+    )
+    kind.add_argument(
+        "--clone-ticket",
+        metavar="STATUS",
+        nargs="?",
+        const="",
+        help="clone the ticket into STATUS of --target-pipeline (default: the first status "
+        "of its pipeline)",
+    )
+    what.add_argument(
+        "--message", help="with --notify: the notification text (default: the ticket and status)"
+    )
+    what.add_argument(
+        "--due", metavar="WHEN", help='with --task: due after 2h, 1d… or at "mon 9" (default: now)'
+    )
+    what.add_argument(
+        "--for", dest="task_for", metavar="WHO", help="with --task: owner (default) or a user name"
+    )
+    what.add_argument(
+        "--target-pipeline", metavar="P", help="with --move-to or --clone-ticket: the pipeline"
+    )
+
+
+def _workflow_parser(sub: argparse._SubParsersAction) -> None:
+    wf = sub.add_parser(
+        "workflow",
+        help="workflows: list, show, clone, enable, disable, reenroll, delete, actions",
+        description="The workflow editor (SPEC §5). Status actions are a workflow per status, "
+        "enrollment “ticket status is X”, and a ticket enrolls in it once (R-A7). To change "
+        "re-enrollment or the source condition, clone the workflow, change the clone, switch it "
+        "on and delete the original. Only admins change workflows; everyone can list and show.",
+    )
+    wsub = wf.add_subparsers(dest="workflow_command", metavar="ACTION", required=True)
+
+    p = wsub.add_parser(
+        "list",
+        help="every workflow of a pipeline: switches, actions, enrollments, 7-day runs",
+    )
+    p.add_argument("--pipeline", help="default: the first pipeline")
+    p.add_argument("--json", action="store_true", help="print it as JSON")
+    p.set_defaults(func=commands.cmd_workflow_list)
+
+    p = wsub.add_parser(
+        "show", help="one workflow: enrollment, re-enrollment, its actions as a flow, failures"
+    )
+    p.add_argument("workflow_id", type=int, metavar="ID")
+    p.add_argument("--json", action="store_true", help="print it as JSON")
+    p.set_defaults(func=commands.cmd_workflow_show)
+
+    p = wsub.add_parser(
+        "clone", help="copy a workflow with its actions (the clone starts off, R-A7)"
+    )
+    p.add_argument("workflow_id", type=int, metavar="ID")
+    p.set_defaults(func=commands.cmd_workflow_clone)
+
+    p = wsub.add_parser("enable", help="switch a workflow on: tickets enroll in it")
+    p.add_argument("workflow_id", type=int, metavar="ID")
+    p.set_defaults(func=commands.cmd_workflow_switch, enabled=True)
+
+    p = wsub.add_parser("disable", help="switch a workflow off: no ticket enrolls in it")
+    p.add_argument("workflow_id", type=int, metavar="ID")
+    p.set_defaults(func=commands.cmd_workflow_switch, enabled=False)
+
+    p = wsub.add_parser(
+        "reenroll",
+        help="let a ticket enroll each time it enters the status (clones only, R-A7)",
+    )
+    p.add_argument("workflow_id", type=int, metavar="ID")
+    p.add_argument("state", choices=ON_OFF)
+    p.set_defaults(func=commands.cmd_workflow_reenroll)
+
+    p = wsub.add_parser(
+        "sources",
+        help="enroll only tickets of these sources, e.g. chat (clones only, R-A8)",
+    )
+    p.add_argument("workflow_id", type=int, metavar="ID")
+    p.add_argument("sources", nargs="+", choices=CHANNEL_KINDS, metavar="SOURCE")
+    p.set_defaults(func=commands.cmd_workflow_sources)
+
+    p = wsub.add_parser(
+        "condition",
+        help="enroll only tickets that match a condition (clones only)",
+        description="The enrollment condition of a clone, as JSON: a test "
+        '{"field": F, "op": OP, "value": V} or a group {"all": [...]} / {"any": [...]}. '
+        "Fields: pipeline, status, source, channel, priority, owner, team, contact, "
+        "contact_domain. Ops: is, is_not, in, not_in, is_empty, is_not_empty. "
+        "'{\"all\": []}' matches every ticket. The source condition (`sources`) stays as it is.",
+    )
+    p.add_argument("workflow_id", type=int, metavar="ID")
+    p.add_argument("condition", metavar="JSON")
+    p.set_defaults(func=commands.cmd_workflow_condition)
+
+    p = wsub.add_parser("delete", help="delete a workflow and its actions")
+    p.add_argument("workflow_id", type=int, metavar="ID")
+    p.set_defaults(func=commands.cmd_workflow_delete)
+
+    action = wsub.add_parser(
+        "action",
+        help="a workflow's actions: add, edit, comment, clone, move, delete, retry (R-A6)",
+        description="The actions menu of a workflow (R-A6). `add --workflow ID` adds at the end; "
+        "the other commands take an action id (see `deskline workflow show ID`).",
+    )
+    xsub = action.add_subparsers(dest="action_command", metavar="ACTION", required=True)
+    _action_menu(xsub, by_workflow=True)
 
 
 def _template_parser(sub: argparse._SubParsersAction) -> None:

@@ -16,7 +16,18 @@ from typing import Any, TypeVar
 from app import output
 from app.errors import UserError
 from automation import admin, services
-from automation.actions import retry_action
+from automation.actions import (
+    ADD_NOTE,
+    CLONE_TICKET,
+    CREATE_TASK,
+    DELAY,
+    MOVE_TICKET,
+    NOTIFY,
+    ROTATE_OWNER,
+    SEND_EMAIL,
+    SET_PROPERTY,
+    retry_action,
+)
 from automation.engine import Engine
 from automation.importer import import_paths
 from automation.templates import TemplateRenderError, render
@@ -346,25 +357,21 @@ async def cmd_branding(args: argparse.Namespace) -> int:
 
 
 async def cmd_action_add(args: argparse.Namespace) -> int:
-    kind, template, to, target = "send_email", args.send_email, None, None
-    if args.notify:
-        kind = "notify"
-        to, _, target = args.notify.partition(":")
-    action = await act(
-        args,
-        lambda repo, user: admin.add_action(
-            repo,
-            user,
-            pipeline_name=args.pipeline,
-            status_label=args.status,
-            kind=kind,
-            template_name=template,
-            to=to,
-            target_name=target or None,
-            message=args.message,
-        ),
-    )
-    print(f"Action {action.id} added to “{args.status}”")
+    """Add an action to a status's built-in workflow (--status) or to any workflow (--workflow)."""
+    target = _action_target(args)
+    workflow_id = getattr(args, "workflow", None)
+
+    def add(repo: SqlRepository, user: Any) -> tuple[int, str]:
+        if workflow_id is not None:
+            action = admin.add_action_to_workflow(repo, user, workflow_id, **target)
+            return action.id, f"workflow {workflow_id} “{action.workflow.name}”"
+        action = admin.add_action(
+            repo, user, pipeline_name=args.pipeline, status_label=args.status, **target
+        )
+        return action.id, f"“{args.status}”"
+
+    action_id, where = await act(args, add)
+    print(f"Action {action_id} added to {output.clean(where)}")
     return 0
 
 
@@ -374,45 +381,94 @@ async def cmd_action_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _in_workflow(repo: SqlRepository, user: Any, args: argparse.Namespace) -> None:
+    """With `--workflow ID`, the action must be one of that workflow's."""
+    if getattr(args, "workflow", None) is not None:
+        admin.require_action_in_workflow(repo, user, args.action_id, args.workflow)
+
+
 async def cmd_action_delete(args: argparse.Namespace) -> int:
-    count = await act(
-        args,
-        lambda repo, user: admin.delete_action(
-            repo, user, args.action_id, and_following=args.and_following
-        ),
-    )
+    def delete(repo: SqlRepository, user: Any) -> int:
+        _in_workflow(repo, user, args)
+        return admin.delete_action(repo, user, args.action_id, and_following=args.and_following)
+
+    count = await act(args, delete)
     print(f"Deleted {count} action{'s' if count != 1 else ''}")
     return 0
 
 
 def _action_target(args: argparse.Namespace) -> dict[str, Any]:
+    """What an `action add` / `action edit` asks for, as admin.add_action's keywords."""
     if args.notify:
         to, _, target = args.notify.partition(":")
-        return {"kind": "notify", "to": to, "target_name": target or None, "message": args.message}
-    return {"kind": "send_email", "template_name": args.send_email}
+        return {"kind": NOTIFY, "to": to, "target_name": target or None, "message": args.message}
+    if getattr(args, "set", None):
+        name, sep, value = args.set.partition("=")
+        if not sep:
+            raise UserError("--set is PROPERTY=VALUE, e.g. priority=high, owner=rita, subject=…")
+        return {"kind": SET_PROPERTY, "property_name": name.strip(), "value": value.strip()}
+    if getattr(args, "note", None) is not None:
+        return {"kind": ADD_NOTE, "message": args.note}
+    if getattr(args, "rotate_owner", None):
+        return {"kind": ROTATE_OWNER, "target_name": args.rotate_owner}
+    if getattr(args, "delay", None):
+        return {"kind": DELAY, "value": args.delay}
+    if getattr(args, "task", None) is not None:
+        return {
+            "kind": CREATE_TASK,
+            "message": args.task,
+            "value": args.due,
+            "target_name": args.task_for,
+        }
+    if getattr(args, "move_to", None):
+        return {"kind": MOVE_TICKET, "value": args.move_to, "target_name": args.target_pipeline}
+    if getattr(args, "clone_ticket", None) is not None:
+        return {
+            "kind": CLONE_TICKET,
+            "value": args.clone_ticket or None,
+            "target_name": args.target_pipeline,
+        }
+    return {"kind": SEND_EMAIL, "template_name": args.send_email}
 
 
 async def cmd_action_edit(args: argparse.Namespace) -> int:
     target = _action_target(args)
-    await act(args, lambda repo, user: admin.edit_action(repo, user, args.action_id, **target))
+
+    def edit(repo: SqlRepository, user: Any) -> None:
+        _in_workflow(repo, user, args)
+        admin.edit_action(repo, user, args.action_id, **target)
+
+    await act(args, edit)
     print(f"Action {args.action_id} changed")
     return 0
 
 
 async def cmd_action_comment(args: argparse.Namespace) -> int:
-    await act(args, lambda repo, user: admin.comment_action(repo, user, args.action_id, args.text))
+    def comment(repo: SqlRepository, user: Any) -> None:
+        _in_workflow(repo, user, args)
+        admin.comment_action(repo, user, args.action_id, args.text)
+
+    await act(args, comment)
     print(f"Comment added to action {args.action_id}")
     return 0
 
 
 async def cmd_action_clone(args: argparse.Namespace) -> int:
-    copy = await act(args, lambda repo, user: admin.clone_action(repo, user, args.action_id).id)
+    def clone(repo: SqlRepository, user: Any) -> int:
+        _in_workflow(repo, user, args)
+        return int(admin.clone_action(repo, user, args.action_id).id)
+
+    copy = await act(args, clone)
     print(f"Action {copy} added right after action {args.action_id}")
     return 0
 
 
 async def cmd_action_move(args: argparse.Namespace) -> int:
-    await act(args, lambda repo, user: admin.move_action(repo, user, args.action_id, args.position))
+    def move(repo: SqlRepository, user: Any) -> None:
+        _in_workflow(repo, user, args)
+        admin.move_action(repo, user, args.action_id, args.position)
+
+    await act(args, move)
     print(f"Action {args.action_id} moved to position {args.position}")
     return 0
 
@@ -474,11 +530,42 @@ async def cmd_template_set(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_workflow_list(args: argparse.Namespace) -> int:
+    async with opened(args) as db:
+        pipeline, rows = await db.run(
+            lambda repo: _pipeline_workflows(repo, admin.pipeline_or_default(repo, args.pipeline))
+        )
+    output.print_workflows(pipeline, rows, as_json=args.json)
+    return 0
+
+
+def _pipeline_workflows(repo: SqlRepository, pipeline: Any) -> tuple[str, list[dict[str, Any]]]:
+    return str(pipeline.name), queries.workflow_summaries(repo.session, pipeline)
+
+
+async def cmd_workflow_show(args: argparse.Namespace) -> int:
+    async with opened(args) as db:
+        detail = await db.query(lambda s: queries.workflow_detail(s, args.workflow_id))
+    if detail is None:
+        raise UserError(f"no workflow {args.workflow_id} (see `deskline workflow list`)")
+    output.print_workflow(detail, as_json=args.json)
+    return 0
+
+
 async def cmd_workflow_clone(args: argparse.Namespace) -> int:
-    clone = await act(args, lambda repo, user: admin.clone_workflow(repo, user, args.workflow_id))
+    def clone(repo: SqlRepository, user: Any) -> tuple[int, str, int]:
+        copy = admin.clone_workflow(repo, user, args.workflow_id)
+        return copy.id, copy.name, len(copy.actions)
+
+    clone_id, name, count = await act(args, clone)
     print(
-        f"Workflow {clone.id} “{clone.name}” created (off; switch it on with "
-        f"`deskline automation workflow set {clone.id} --enabled on`)"
+        f"Workflow {clone_id} “{output.clean(name)}” created from workflow {args.workflow_id} "
+        f"with {count} action{'s' if count != 1 else ''}; it is off (R-A7, E7)."
+    )
+    print(
+        f"Next: `deskline workflow reenroll {clone_id} on` to let tickets enroll again, "
+        f"`deskline workflow enable {clone_id}`, then `deskline workflow delete "
+        f"{args.workflow_id}` so no ticket is enrolled twice."
     )
     return 0
 
@@ -500,9 +587,100 @@ async def cmd_workflow_set(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_workflow_switch(args: argparse.Namespace) -> int:
+    """`workflow enable ID` / `workflow disable ID` (args.enabled is set by the parser)."""
+
+    def switch(repo: SqlRepository, user: Any) -> tuple[str, list[tuple[int, str]]]:
+        workflow = admin.set_workflow(repo, user, args.workflow_id, enabled=args.enabled)
+        others = [
+            (w.id, w.name)
+            for w in repo.workflows(workflow.pipeline_id)
+            if w.id != workflow.id and w.status_id == workflow.status_id and w.enabled and w.actions
+        ]
+        return workflow.name, others if args.enabled else []
+
+    name, others = await act(args, switch)
+    state = "on" if args.enabled else "off"
+    print(f"Workflow {args.workflow_id} “{output.clean(name)}” is {state}")
+    for other_id, other_name in others:
+        print(
+            f"Note: workflow {other_id} “{output.clean(other_name)}” is on for the same status: "
+            f"a ticket entering it runs both (delete it: `deskline workflow delete {other_id}`)"
+        )
+    return 0
+
+
+async def cmd_workflow_reenroll(args: argparse.Namespace) -> int:
+    await act(
+        args,
+        lambda repo, user: admin.set_workflow(
+            repo, user, args.workflow_id, reenroll=args.state == "on"
+        ),
+    )
+    if args.state == "on":
+        print(
+            f"Workflow {args.workflow_id}: re-enrollment on (a ticket enrolls every time it "
+            "enters the status)"
+        )
+    else:
+        print(f"Workflow {args.workflow_id}: re-enrollment off (a ticket enrolls once)")
+    return 0
+
+
+async def cmd_workflow_sources(args: argparse.Namespace) -> int:
+    sources = sorted(set(args.sources))
+    await act(
+        args,
+        lambda repo, user: admin.set_workflow(repo, user, args.workflow_id, sources=sources),
+    )
+    print(
+        f"Workflow {args.workflow_id} enrolls tickets whose source is {' or '.join(sources)} (R-A8)"
+    )
+    return 0
+
+
+async def cmd_workflow_condition(args: argparse.Namespace) -> int:
+    try:
+        condition = json.loads(args.condition)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"the condition is not JSON: {exc}") from exc
+    if not isinstance(condition, dict):
+        raise UserError(
+            'the condition is a JSON object, e.g. {"field": "priority", "value": "high"}'
+        )
+    await act(
+        args,
+        lambda repo, user: admin.set_workflow(repo, user, args.workflow_id, conditions=condition),
+    )
+    print(
+        f"Workflow {args.workflow_id}: enrollment condition changed (see `deskline workflow show`)"
+    )
+    return 0
+
+
 async def cmd_workflow_delete(args: argparse.Namespace) -> int:
-    await act(args, lambda repo, user: admin.delete_workflow(repo, user, args.workflow_id))
-    print(f"Workflow {args.workflow_id} deleted")
+    def delete(repo: SqlRepository, user: Any) -> tuple[str, int, list[tuple[int, str]]]:
+        admin.require_admin(user)
+        workflow = admin.workflow_by_id(repo, args.workflow_id)
+        name, count = workflow.name, len(workflow.actions)
+        waiting = [
+            (w.id, w.name)
+            for w in repo.workflows(workflow.pipeline_id)
+            if w.id != workflow.id and w.status_id == workflow.status_id and not w.enabled
+        ]
+        admin.delete_workflow(repo, user, args.workflow_id)
+        return name, count, waiting
+
+    name, count, waiting = await act(args, delete)
+    print(
+        f"Workflow {args.workflow_id} “{output.clean(name)}” deleted "
+        f"({count} action{'s' if count != 1 else ''})"
+    )
+    for other_id, other_name in waiting:
+        print(
+            f"Note: workflow {other_id} “{output.clean(other_name)}” for the same status is off: "
+            f"`deskline workflow enable {other_id}` switches it on"
+        )
     return 0
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from automation.importer import ImportSummary
+from storage.queries import JSON_VERSION
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -220,3 +221,110 @@ def print_sync_summary(summary: Any) -> None:
         )
     for error in delivery.errors:
         print(f"  {clean(error)}")
+
+
+# --- the workflow editor (`deskline workflow ...`) ----------------------------------------------
+
+
+def _when(value: str | None) -> str:
+    """An ISO time as `YYYY-MM-DD HH:MM` (UTC)."""
+    return (value or "")[:16].replace("T", " ")
+
+
+def _runs(runs: dict[str, int]) -> str:
+    text = f"{runs.get('ok', 0)} ok, {runs.get('failed', 0)} failed"
+    return text + (f", {runs['skipped']} skipped" if runs.get("skipped") else "")
+
+
+def _failure(row: dict[str, Any]) -> str:
+    action = f"action {row['action_id']}" if row["action_id"] else "a deleted action"
+    retried = " (retried)" if row["retried"] else ""
+    return (
+        f"{_when(row['at'])} #{row['ticket']} {action}, run {row['run_id']}{retried}: "
+        f"{clean(row['detail'])}"
+    )
+
+
+def print_workflows(pipeline: str, rows: list[dict[str, Any]], *, as_json: bool) -> None:
+    if as_json:
+        dump({"version": JSON_VERSION, "pipeline": pipeline, "workflows": rows})
+        return
+    print(f"Workflows of {clean(pipeline)} (a ticket enrolls in a workflow once unless its")
+    print("re-enrollment is on; clone a built-in workflow to change that, R-A7)")
+    if not rows:
+        print("No workflows yet: deskline workflow action add --status S --send-email TEMPLATE")
+        return
+    print(
+        f"\n{'ID':>4}  {'Workflow':<28} {'Type':<8} {'On':<3} {'Re-enroll':<9} "
+        f"{'Actions':>7} {'Enrolled':>8} {'7 days':>6}  Runs in 7 days"
+    )
+    status = object()
+    for row in rows:
+        if row["status"] != status:
+            status = row["status"]
+            print(f"  {clean(row['enrollment'])}")
+        print(
+            f"{row['id']:>4}  {_cut(clean(row['name']), 28):<28} "
+            f"{'built-in' if row['builtin'] else 'clone':<8} "
+            f"{'on' if row['enabled'] else 'off':<3} {'on' if row['reenroll'] else 'off':<9} "
+            f"{row['action_count']:>7} {row['enrolled_tickets']:>8} {row['enrolled_7d']:>6}  "
+            f"{_runs(row['runs_7d'])}"
+        )
+        if row["last_failure"]:
+            print(f"      last failure: {_cut(_failure(row['last_failure']), 90)}")
+
+
+def print_workflow(detail: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        dump(detail)
+        return
+    wf = detail["workflow"]
+    wid = wf["id"]
+    kind = "built-in status workflow" if wf["builtin"] else "clone"
+    if wf["cloned_from"]:
+        kind += f" of workflow {wf['cloned_from']}"
+    print(f"Workflow {wid}: {clean(wf['name'])}")
+    print(f"  {clean(wf['pipeline'])}, {kind}")
+    if wf["enabled"]:
+        print(f"  On (`deskline workflow disable {wid}` switches it off)")
+    else:
+        print(f"  Off: no ticket enrolls (`deskline workflow enable {wid}` switches it on)")
+    if wf["reenroll"]:
+        print("  Re-enrollment on: a ticket enrolls each time it meets the enrollment condition")
+    elif wf["builtin"]:
+        print("  Re-enrollment off: a ticket enrolls once. A built-in workflow cannot change that")
+        print(f"  or its enrollment (R-A7): clone it with `deskline workflow clone {wid}`")
+    else:
+        print(
+            "  Re-enrollment off: a ticket enrolls once "
+            f"(`deskline workflow reenroll {wid} on` changes it)"
+        )
+    print()
+    first, *more = wf["enrollment_conditions"]
+    print(f"  Enrollment: {clean(first)}")
+    for condition in more:
+        print(f"          and {clean(condition)}")
+    if not wf["actions"]:
+        print("     ↓")
+        print("  (no actions: a ticket enrolls only once the workflow has one, E7)")
+    for step, action in enumerate(wf["actions"], start=1):
+        print("     ↓")
+        print(f"  {step:>2}. {clean(action['description'])}  [action {action['id']}]")
+        for comment in action["comments"]:
+            print(f"        # {clean(comment)}")
+    print("     ↓")
+    print("  End")
+    print()
+    print(
+        f"Enrolled: {wf['enrolled_tickets']} all time, {wf['enrolled_7d']} in the last 7 days. "
+        f"Action runs in the last 7 days: {_runs(wf['runs_7d'])}."
+    )
+    if wf.get("waiting"):
+        print(f"Waiting in a delay: {wf['waiting']} ticket{'s' if wf['waiting'] != 1 else ''}.")
+    failures = detail["failures"]
+    if not failures:
+        print("No failed actions.")
+        return
+    print("Last failures (newest first; `deskline workflow action retry RUN_ID` runs one again):")
+    for row in failures:
+        print(f"  {_failure(row)}")

@@ -324,3 +324,163 @@ def import_failures(session: Session) -> list[dict[str, Any]]:
         }
         for f in session.scalars(select(m.ImportFailure).order_by(m.ImportFailure.id))
     ]
+
+
+# --- the workflow editor (`deskline workflow ...`, SPEC §5, R-A6, R-A7) -------------------------
+
+RECENT_DAYS = 7
+FAILURE_STATES = ("failed", "retried")  # a retried run failed first; its retry is a run of its own
+
+
+def enrollment_conditions(workflow: m.Workflow) -> list[str]:
+    """A workflow's enrollment in words: "Ticket status is X", then its source conditions
+    (R-A7, R-A8; built-in workflows skip chat and messenger unless told otherwise, E9)."""
+    from automation.tickets import LIVE_SOURCES_EXCLUDED
+
+    def names(sources: Any) -> str:
+        return " or ".join(str(s).capitalize() for s in sources) or "(none)"
+
+    words = [f"Ticket status is {workflow.status.label}" if workflow.status else "(no status)"]
+    conditions = workflow.conditions or {}
+    if "sources" in conditions:
+        words.append(f"Conversation source is {names(conditions['sources'])}")
+    elif conditions.get("exclude_sources"):
+        words.append(f"Conversation source is not {names(conditions['exclude_sources'])}")
+    elif workflow.builtin and "exclude_sources" not in conditions:
+        words.append(
+            f"Conversation source is not {names(sorted(LIVE_SOURCES_EXCLUDED))} "
+            "(built-in status workflows, R-A8)"
+        )
+    else:
+        words.append("Any conversation source")
+    tree = {k: v for k, v in conditions.items() if k not in ("sources", "exclude_sources")}
+    if tree:
+        from automation.conditions import describe
+
+        said = describe(tree)
+        if said and said != "always":
+            words.append(f"Ticket matches: {said}")
+    return words
+
+
+def _failure_row(session: Session, run: m.ActionRun) -> dict[str, Any]:
+    from automation.actions import describe_action
+    from storage.repository import SqlRepository
+
+    action = session.get(m.WorkflowAction, run.action_id) if run.action_id else None
+    return {
+        "run_id": run.id,
+        "at": iso(run.at),
+        "ticket": run.ticket_id,
+        "action_id": run.action_id,
+        "action": describe_action(SqlRepository(session), action) if action else None,
+        "detail": run.detail,
+        "retried": run.state == "retried",
+    }
+
+
+def _workflow_failures(session: Session, workflow_id: int, limit: int) -> list[dict[str, Any]]:
+    runs = session.scalars(
+        select(m.ActionRun)
+        .join(m.Enrollment, m.ActionRun.enrollment_id == m.Enrollment.id)
+        .where(m.Enrollment.workflow_id == workflow_id, m.ActionRun.state.in_(FAILURE_STATES))
+        .order_by(m.ActionRun.at.desc(), m.ActionRun.id.desc())
+        .limit(limit)
+    )
+    return [_failure_row(session, run) for run in runs]
+
+
+def workflow_summaries(
+    session: Session, pipeline: m.Pipeline, *, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Every workflow of a pipeline (built-in per-status ones and clones) with its enrollment,
+    switches and what it did: enrollments all time and in the last 7 days, action runs of the
+    last 7 days by state, tickets waiting in one of its delays, and its last failure."""
+    from datetime import timedelta
+
+    since = (now or m.utcnow()) - timedelta(days=RECENT_DAYS)
+    workflows = list(
+        session.scalars(
+            select(m.Workflow)
+            .outerjoin(m.Status, m.Workflow.status_id == m.Status.id)
+            .where(m.Workflow.pipeline_id == pipeline.id)
+            .order_by(m.Status.position, m.Workflow.id)
+        )
+    )
+    ids = [w.id for w in workflows]
+    enrolled = dict(
+        session.execute(
+            select(m.Enrollment.workflow_id, func.count())
+            .where(m.Enrollment.workflow_id.in_(ids))
+            .group_by(m.Enrollment.workflow_id)
+        ).all()
+    )
+    recent = dict(
+        session.execute(
+            select(m.Enrollment.workflow_id, func.count())
+            .where(m.Enrollment.workflow_id.in_(ids), m.Enrollment.at >= since)
+            .group_by(m.Enrollment.workflow_id)
+        ).all()
+    )
+    waiting = dict(
+        session.execute(
+            select(m.ScheduledStep.workflow_id, func.count())
+            .where(m.ScheduledStep.workflow_id.in_(ids), m.ScheduledStep.done_at.is_(None))
+            .group_by(m.ScheduledStep.workflow_id)
+        ).all()
+    )
+    runs: dict[int, dict[str, int]] = {
+        w.id: {"ok": 0, "failed": 0, "skipped": 0} for w in workflows
+    }
+    for workflow_id, state, count in session.execute(
+        select(m.Enrollment.workflow_id, m.ActionRun.state, func.count())
+        .join(m.Enrollment, m.ActionRun.enrollment_id == m.Enrollment.id)
+        .where(m.Enrollment.workflow_id.in_(ids), m.ActionRun.at >= since)
+        .group_by(m.Enrollment.workflow_id, m.ActionRun.state)
+    ).all():
+        key = "failed" if state in FAILURE_STATES else str(state)
+        runs[workflow_id][key] = runs[workflow_id].get(key, 0) + int(count)
+    rows = []
+    for workflow in workflows:
+        failures = _workflow_failures(session, workflow.id, 1)
+        rows.append(
+            {
+                "id": workflow.id,
+                "name": workflow.name,
+                "pipeline": pipeline.name,
+                "status": workflow.status.label if workflow.status else None,
+                "builtin": workflow.builtin,
+                "enabled": workflow.enabled,
+                "reenroll": workflow.reenroll,
+                "cloned_from": workflow.cloned_from_id,
+                "enrollment": enrollment_conditions(workflow)[0],
+                "enrollment_conditions": enrollment_conditions(workflow),
+                "conditions": workflow.conditions,
+                "action_count": len(workflow.actions),
+                "enrolled_tickets": int(enrolled.get(workflow.id, 0)),
+                "enrolled_7d": int(recent.get(workflow.id, 0)),
+                "runs_7d": runs[workflow.id],
+                "waiting": int(waiting.get(workflow.id, 0)),
+                "last_failure": failures[0] if failures else None,
+            }
+        )
+    return rows
+
+
+def workflow_detail(
+    session: Session, workflow_id: int, *, now: datetime | None = None, failures: int = 5
+) -> dict[str, Any] | None:
+    """One workflow as the editor shows it: its summary, its ordered actions with their comments,
+    and its last failures (newest first)."""
+    workflow = session.get(m.Workflow, workflow_id)
+    if workflow is None:
+        return None
+    pipeline = session.get_one(m.Pipeline, workflow.pipeline_id)
+    summary = next(
+        w for w in workflow_summaries(session, pipeline, now=now) if w["id"] == workflow_id
+    )
+    return {
+        "version": JSON_VERSION,
+        "workflow": {**summary, "actions": workflow_row(session, workflow)["actions"]},
+        "failures": _workflow_failures(session, workflow.id, failures),
+    }

@@ -72,6 +72,11 @@ class Cli:
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
+    return desk_cli(tmp_path)
+
+
+def desk_cli(tmp_path: Path) -> Cli:
+    """A desk made with the CLI: one channel, the two acknowledgement actions, a rep."""
     c = Cli(tmp_path)
     c.run("init")
     c.run("channel", "add", "support", "--address", SUPPORT)
