@@ -334,13 +334,15 @@ async def test_idle_wakes_up_on_new_mail_and_stops_promptly(inbound: Inbound) ->
         latencies.append(done - started)
         await asyncio.sleep(0.1)
     assert await inbound.tickets() == 4
-    # Dovecot itself waits 500 ms after a mailbox change before it notifies an IDLE client
-    # (NOTIFY_DELAY_MSECS in lib-storage), so a second is the bound to hold here.
-    assert max(latencies) < 1.0, latencies
+    # Without IDLE nothing would look before the re-IDLE in 25 minutes, so seconds prove the
+    # push. The latency itself (~0.55 s: Dovecot waits 500 ms, NOTIFY_DELAY_MSECS, before it
+    # tells an IDLE client) is measured by `benchmarks.imap_bench --latency`, not here: a timed
+    # bound of one second failed on a loaded 2-core CI machine (1.36 s once).
+    assert max(latencies) < 3.0, latencies
     stopping = time.monotonic()
     stop.set()
     await asyncio.wait_for(task, 5)
-    assert time.monotonic() - stopping < 1.0
+    assert time.monotonic() - stopping < 3.0
 
 
 async def _true(value: bool) -> bool:
