@@ -486,6 +486,7 @@ class SettingsScreen(DeskScreen):
         Binding(
             "C", "conditions", "Enrollment condition", key_display="C", id="settings.conditions"
         ),
+        Binding("W", "workflows", "Workflows", key_display="W", id="settings.workflows"),
         Binding("p", "pick_pipeline", "Pipeline", id="settings.pipeline"),
         Binding("j", "cursor(1)", "Down", show=False, id="settings.down"),
         Binding("k", "cursor(-1)", "Up", show=False, id="settings.up"),
@@ -728,6 +729,11 @@ class SettingsScreen(DeskScreen):
                 lambda repo, me: admin.set_workflow(repo, me, workflow_id, enabled=on),
                 f"Workflow {line(d['name'])}: {'on' if on else 'off'}",
             )
+
+    def action_workflows(self) -> None:
+        from app.screens.workflows import WorkflowsScreen
+
+        self.app.push_screen(WorkflowsScreen(self.pipeline_id))
 
     def action_reenroll(self) -> None:
         item = self._target("reenroll")
