@@ -787,17 +787,10 @@ async def test_a_cloned_workflow_gets_re_enrollment_and_a_condition(db_path):
 async def test_workflows_screen_lists_counts_and_draws_the_flow(db_path):
     """Workflow editor: W lists every workflow of the pipeline with what it did in 7 days; the
     pane draws the highlighted one as a flow; Y clones (off until switched on); a rep reads."""
-    from app.screens.workflows import WorkflowsScreen
-
     desk = await seeded_desk(db_path, ["Printer on fire"])
     app = make_app(db_path, as_user="admin")
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_settings(pilot)
-        await pilot.press("W")
-        screen = await wait_for(
-            pilot,
-            lambda: isinstance(app.screen, WorkflowsScreen) and app.screen.rows and app.screen,
-        )
+        screen = await open_workflows(pilot)
         text = await wait_for(
             pilot, lambda: "Send email “Ticket received”" in screen_text(app) and screen_text(app)
         )
@@ -808,14 +801,20 @@ async def test_workflows_screen_lists_counts_and_draws_the_flow(db_path):
         assert not next(r for r in screen.rows if not r["builtin"])["enabled"]
     rep = make_app(db_path, as_user="rita")
     async with rep.run_test(size=(120, 40)) as pilot:
-        await open_settings(pilot)
-        await pilot.press("W")
-        screen = await wait_for(
-            pilot,
-            lambda: isinstance(rep.screen, WorkflowsScreen) and rep.screen.rows and rep.screen,
-        )
+        screen = await open_workflows(pilot)
         before = [r["enabled"] for r in screen.rows]
         await pilot.press("space", "Y")
         await pilot.pause(0.3)
         assert [r["enabled"] for r in screen.rows] == before and len(before) == count + 1
     await desk.db.close()
+
+
+async def open_workflows(pilot: Any) -> Any:
+    from app.screens.workflows import WorkflowsScreen
+
+    await open_settings(pilot)
+    await pilot.press("W")
+    app = pilot.app
+    return await wait_for(
+        pilot, lambda: isinstance(app.screen, WorkflowsScreen) and app.screen.rows and app.screen
+    )
