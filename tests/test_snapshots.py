@@ -95,6 +95,8 @@ def _app(path: Path, user: str = "rita"):
         pytest.param(["question_mark"], id="help"),
         pytest.param(["3"], id="settings-rep"),
         pytest.param(["3"], id="settings-admin"),
+        pytest.param(["3", "W"], id="workflows-admin"),
+        pytest.param(["T"], id="tasks"),
     ],
 )
 def test_screen(snap_compare, desk_file, size, keys, request):
@@ -106,6 +108,7 @@ def test_screen(snap_compare, desk_file, size, keys, request):
             await ready(pilot)
         for area in pilot.app.screen.query(TextArea):
             area.cursor_blink = False  # a blinking cursor would make the snapshot flaky
+        await pilot.app.workers.wait_for_complete()  # every screen's reads are on screen
         await pilot.pause(0.3)
 
     user = "admin" if "admin" in request.node.callspec.id else "rita"
