@@ -132,7 +132,13 @@ class ComposeScreen(ModalScreen[bool]):
         self.draft = replace(self.draft, kind=kind)
         self._show_title()
 
+    # ctrl+e and ctrl+s are priority keys: they run before the text area has handled the keys
+    # typed just before them. Queuing the work behind those keys (call_later on the text area)
+    # keeps a fast typist's or a paste's last characters in place.
     def action_editor(self) -> None:
+        self.query_one(TextArea).call_later(self._run_editor)
+
+    def _run_editor(self) -> None:
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
         area = self.query_one(TextArea)
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as tmp:
@@ -153,6 +159,9 @@ class ComposeScreen(ModalScreen[bool]):
             path.unlink(missing_ok=True)
 
     def action_send(self) -> None:
+        self.query_one(TextArea).call_later(self._send_typed)
+
+    def _send_typed(self) -> None:
         if not self.sending:
             self.sending = True
             self._send(self.query_one(TextArea).text)
