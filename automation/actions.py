@@ -28,6 +28,7 @@ from automation.tickets import (
     LIVE_SOURCES_EXCLUDED,
     PRIORITIES,
     change_status,
+    depth_capped,
     record_property,
     set_owner,
 )
@@ -554,15 +555,7 @@ def _clone_ticket(
         raise ActionFailed("its target status no longer exists")
     if status is None:
         status = repo.statuses(ticket.pipeline_id)[0]
-    if depth + 1 > MAX_DEPTH:
-        repo.add_timeline(
-            Timeline.DEPTH_CAP,
-            actor,
-            ticket_id=ticket.id,
-            cause_id=cause_id,
-            summary=f"Not cloned: automation chain cut at depth {MAX_DEPTH}",
-            data={"depth": depth + 1},
-        )
+    if depth_capped(repo, ticket, actor, cause_id, depth + 1, "Not cloned"):
         raise ActionSkipped(f"not cloned: the automation chain reached depth {MAX_DEPTH} (R-T8)")
     clone = repo.add_ticket(
         subject=ticket.subject,

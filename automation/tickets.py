@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from automation.events import MAX_DEPTH, Actor, StatusEntered, Timeline
 from automation.ports import (
@@ -83,6 +84,29 @@ def open_ticket(
     return ticket
 
 
+def depth_capped(
+    repo: Repository,
+    ticket: TicketLike,
+    actor: Actor,
+    cause_id: int | None,
+    depth: int,
+    not_done: str,
+    **data: Any,
+) -> bool:
+    """R-T8/E8: a change deeper than MAX_DEPTH is not made, and the timeline says what was not."""
+    if depth <= MAX_DEPTH:
+        return False
+    repo.add_timeline(
+        Timeline.DEPTH_CAP,
+        actor,
+        ticket_id=ticket.id,
+        cause_id=cause_id,
+        summary=f"{not_done}: automation chain cut at depth {MAX_DEPTH}",
+        data={**data, "depth": depth},
+    )
+    return True
+
+
 def change_status(
     repo: Repository,
     ticket: TicketLike,
@@ -100,15 +124,9 @@ def change_status(
     """
     if status.id == ticket.status_id:
         return None
-    if depth > MAX_DEPTH:
-        repo.add_timeline(
-            Timeline.DEPTH_CAP,
-            actor,
-            ticket_id=ticket.id,
-            cause_id=cause_id,
-            summary=f"Not moved to {status.label}: automation chain cut at depth {MAX_DEPTH}",
-            data={"status": status.label, "depth": depth},
-        )
+    if depth_capped(
+        repo, ticket, actor, cause_id, depth, f"Not moved to {status.label}", status=status.label
+    ):
         return None
     old = ticket.status
     now = repo.now()
