@@ -218,11 +218,7 @@ async def test_admin_adds_a_set_priority_action_and_the_next_ticket_gets_it(db_p
     app = make_app(db_path, as_user="admin")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot)
-        await go_to(pilot, screen, key_of(screen, "status", {"status": "New"}))
-        await pilot.press("a")
-        picker = await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen)
-        values = [value for _, value in picker.choices]
-        await pilot.press(*["j"] * values.index("set:priority"), "enter")
+        await add_action_of_kind(pilot, screen, "New", "set:priority")
         await wait_for(
             pilot,
             lambda: isinstance(app.screen, PickerScreen) and "Priority" in app.screen.title_text,
@@ -689,13 +685,7 @@ async def test_admin_adds_a_delay_and_a_bad_one_is_refused(db_path):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot)
         for typed in ("whenever", "2h"):
-            await go_to(pilot, screen, key_of(screen, "status", {"status": "Closed"}))
-            await pilot.press("a")
-            picker = await wait_for(
-                pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen
-            )
-            values = [value for _, value in picker.choices]
-            await pilot.press(*["j"] * values.index("delay"), "enter")
+            await add_action_of_kind(pilot, screen, "Closed", "delay")
             await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
             await pilot.press(*typed, "enter")
             await pilot.pause(0.3)
@@ -717,11 +707,7 @@ async def test_admin_adds_a_move_action_picking_pipeline_and_status(db_path):
     app = make_app(db_path, as_user="admin")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot)
-        await go_to(pilot, screen, key_of(screen, "status", {"status": "Waiting on us"}))
-        await pilot.press("a")
-        picker = await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen)
-        values = [value for _, value in picker.choices]
-        await pilot.press(*["j"] * values.index("move"), "enter")
+        await add_action_of_kind(pilot, screen, "Waiting on us", "move")
         target = await wait_for(
             pilot,
             lambda: (
@@ -818,3 +804,13 @@ async def open_workflows(pilot: Any) -> Any:
     return await wait_for(
         pilot, lambda: isinstance(app.screen, WorkflowsScreen) and app.screen.rows and app.screen
     )
+
+
+async def add_action_of_kind(pilot: Any, screen: SettingsScreen, status: str, kind: str) -> None:
+    """On a status row, `a`, then walk the "what does it do?" list to `kind` and choose it."""
+    await go_to(pilot, screen, key_of(screen, "status", {"status": status}))
+    await pilot.press("a")
+    app = pilot.app
+    picker = await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen)
+    values = [value for _, value in picker.choices]
+    await pilot.press(*["j"] * values.index(kind), "enter")
