@@ -8,12 +8,14 @@ and the ticket change stand.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from automation.conditions import describe as describe_conditions
 from automation.conditions import matches
 from automation.events import MAX_DEPTH, Actor, StatusEntered, Timeline
+from automation.flow import path, siblings
 from automation.outbound import queue_conversation_mail, queue_notification_mail
 from automation.ports import (
     ActionLike,
@@ -42,6 +44,7 @@ DELAY = "delay"
 CREATE_TASK = "create_task"
 MOVE_TICKET = "move_ticket"
 CLONE_TICKET = "clone_ticket"
+BRANCH = "branch"
 ACTION_KINDS = (
     SEND_EMAIL,
     NOTIFY,
@@ -52,6 +55,7 @@ ACTION_KINDS = (
     CREATE_TASK,
     MOVE_TICKET,
     CLONE_TICKET,
+    BRANCH,
 )
 LATE_AFTER = timedelta(minutes=1)  # a step resumed later than this past its due time is "late"
 PROPERTIES = ("priority", "owner", "subject")
@@ -115,57 +119,77 @@ def _run_workflow(
         data={"workflow_id": workflow.id, "depth": event.depth},
     )
     enrollment_id = repo.add_enrollment(workflow.id, ticket.id, enrolled)
-    _run_actions(repo, workflow, ticket, actor, enrollment_id, enrolled, event.depth, start=0)
+    run = _Run(workflow, ticket, actor, enrollment_id, enrolled, event.depth)
+    _run_from(repo, run, list(workflow.actions), 0)
 
 
-def _run_actions(
-    repo: Repository,
-    workflow: WorkflowLike,
-    ticket: TicketLike,
-    actor: Actor,
-    enrollment_id: int,
-    cause_id: int,
-    depth: int,
-    *,
-    start: int,
-) -> None:
-    """Run the actions from `start` in order; a delay stores the rest and stops here."""
-    actions = list(workflow.actions)
+@dataclass(frozen=True)
+class _Run:
+    """One enrollment going through its workflow's actions."""
+
+    workflow: WorkflowLike
+    ticket: TicketLike
+    actor: Actor
+    enrollment_id: int
+    cause_id: int
+    depth: int
+
+
+def _run_from(repo: Repository, run: _Run, actions: list[Any], start: int) -> bool:
+    """Run actions[start:] in order, going down the path a branch picks. False when a delay
+    stopped the run (the rest is stored and resumes later)."""
     for index in range(start, len(actions)):
         action = actions[index]
         if action.kind == DELAY:
-            _wait(repo, workflow, action, ticket, actor, enrollment_id, cause_id, depth, index)
+            _wait(repo, run, action, index)
+            return False
+        if action.kind == BRANCH:
+            if not _run_from(repo, run, path(action, _take_branch(repo, run, action)), 0):
+                return False
+            continue
+        run_action(repo, action, run)
+    return True
+
+
+def _take_branch(repo: Repository, run: _Run, branch: ActionLike) -> str:
+    """R-A5 if/else: test the ticket as it is now; the chosen path is on the timeline."""
+    condition = branch.config.get("if") or {}
+    which = "yes" if matches(repo, condition, run.ticket) else "no"
+    met = "met" if which == "yes" else "not met"
+    detail = f"{which} path: {describe_conditions(condition)} is {met}"
+    _record(repo, branch, run, "ok", detail)
+    return which
+
+
+def _continue_after(repo: Repository, run: _Run, action: ActionLike) -> None:
+    """The rest of the action's list, then the rest of each list around it (a branch's path
+    ends where the branch stood, and the run goes on after the branch)."""
+    while True:
+        actions = siblings(action)
+        index = next(i for i, each in enumerate(actions) if each.id == action.id)
+        if not _run_from(repo, run, actions, index + 1) or action.parent is None:
             return
-        run_action(repo, action, ticket, actor, enrollment_id, cause_id, depth)
+        action = action.parent
 
 
-def _wait(
-    repo: Repository,
-    workflow: WorkflowLike,
-    action: ActionLike,
-    ticket: TicketLike,
-    actor: Actor,
-    enrollment_id: int,
-    cause_id: int,
-    depth: int,
-    index: int,
-) -> None:
+def _wait(repo: Repository, run: _Run, action: ActionLike, index: int) -> None:
     due = due_time(action.config, repo.now())
     waiting = repo.add_timeline(
         Timeline.WAITING,
-        actor,
-        ticket_id=ticket.id,
-        cause_id=cause_id,
+        run.actor,
+        ticket_id=run.ticket.id,
+        cause_id=run.cause_id,
         summary=f"{describe_delay(action.config)}: the next steps run at {due:%Y-%m-%d %H:%M} UTC",
-        data={"action_id": action.id, "due_at": due.isoformat(), "workflow_id": workflow.id},
+        data={"action_id": action.id, "due_at": due.isoformat(), "workflow_id": run.workflow.id},
     )
     repo.add_scheduled_step(
-        workflow_id=workflow.id,
-        ticket_id=ticket.id,
-        enrollment_id=enrollment_id,
+        workflow_id=run.workflow.id,
+        ticket_id=run.ticket.id,
+        enrollment_id=run.enrollment_id,
         next_position=index + 1,
+        after_action_id=action.id,
         due_at=due,
-        depth=depth,
+        depth=run.depth,
         cause_id=waiting,
     )
 
@@ -179,17 +203,14 @@ def resume_step(repo: Repository, step: ScheduledStepLike) -> None:
     if ticket is None or workflow is None:
         return  # deleted meanwhile: nothing left to act on
     actor = Actor("workflow", workflow.id, workflow.name)
-    late = now - step.due_at
+    delay = repo.workflow_action(step.after_action_id) if step.after_action_id else None
     if not workflow.enabled:
-        repo.add_timeline(
-            Timeline.RESUMED,
-            actor,
-            ticket_id=ticket.id,
-            cause_id=step.cause_id,
-            summary="Delay over, but the workflow is off: its remaining steps did not run",
-            data={"late_seconds": 0, "stopped": True},
-        )
+        _stopped(repo, step, ticket, actor, "the workflow is off")
         return
+    if step.after_action_id is not None and (delay is None or delay.workflow_id != workflow.id):
+        _stopped(repo, step, ticket, actor, "its delay step was deleted from the workflow")
+        return
+    late = now - step.due_at
     summary = "Delay over"
     if late > LATE_AFTER:
         summary += (
@@ -203,51 +224,62 @@ def resume_step(repo: Repository, step: ScheduledStepLike) -> None:
         summary=summary,
         data={"late_seconds": max(0, int(late.total_seconds())), "stopped": False},
     )
-    _run_actions(
-        repo,
-        workflow,
-        ticket,
+    run = _Run(workflow, ticket, actor, step.enrollment_id, resumed, step.depth)
+    if delay is None:  # a step stored before branches existed: a top-level position
+        _run_from(repo, run, list(workflow.actions), step.next_position)
+    else:
+        _continue_after(repo, run, delay)
+
+
+def _stopped(
+    repo: Repository, step: ScheduledStepLike, ticket: TicketLike, actor: Actor, why: str
+) -> None:
+    repo.add_timeline(
+        Timeline.RESUMED,
         actor,
-        step.enrollment_id,
-        resumed,
-        step.depth,
-        start=step.next_position,
+        ticket_id=ticket.id,
+        cause_id=step.cause_id,
+        summary=f"Delay over, but {why}: its remaining steps did not run",
+        data={"late_seconds": 0, "stopped": True},
     )
 
 
-def run_action(
-    repo: Repository,
-    action: ActionLike,
-    ticket: TicketLike,
-    actor: Actor,
-    enrollment_id: int,
-    cause_id: int,
-    depth: int,
-) -> str:
+def run_action(repo: Repository, action: ActionLike, run: _Run) -> str:
     """Run one action; record ran / failed / skipped. Returns the state."""
-    label = describe_action(repo, action)
     try:
         # Actions check everything that can fail before they write, so an ActionFailed or
         # ActionSkipped leaves nothing half-done and needs no savepoint. Anything else is a bug
         # or a database error: it fails the whole event, which rolls back and is retried.
-        detail = _perform(repo, action, ticket, actor, cause_id, depth)
+        detail = _perform(repo, action, run.ticket, run.actor, run.cause_id, run.depth)
     except ActionSkipped as exc:
-        state, kind, detail = "skipped", Timeline.ACTION_SKIPPED, str(exc)
+        state, detail = "skipped", str(exc)
     except ActionFailed as exc:
-        state, kind, detail = "failed", Timeline.ACTION_FAILED, str(exc)
+        state, detail = "failed", str(exc)
     else:
-        state, kind = "ok", Timeline.ACTION_RAN
-    run_id = repo.add_action_run(enrollment_id, action.id, ticket.id, state, detail, depth)
-    verb = {"ok": "ran", "failed": "failed", "skipped": "skipped"}[state]
+        state = "ok"
+    _record(repo, action, run, state, detail)
+    return state
+
+
+def _record(repo: Repository, action: ActionLike, run: _Run, state: str, detail: str) -> None:
+    """An action run and its timeline line (ran / failed / skipped, with why)."""
+    run_id = repo.add_action_run(
+        run.enrollment_id, action.id, run.ticket.id, state, detail, run.depth
+    )
+    kind, verb = {
+        "ok": (Timeline.ACTION_RAN, "ran"),
+        "failed": (Timeline.ACTION_FAILED, "failed"),
+        "skipped": (Timeline.ACTION_SKIPPED, "skipped"),
+    }[state]
     repo.add_timeline(
         kind,
-        actor,
-        ticket_id=ticket.id,
-        cause_id=cause_id,
-        summary=f"Action “{label}” {verb}" + (f": {detail}" if detail else ""),
+        run.actor,
+        ticket_id=run.ticket.id,
+        cause_id=run.cause_id,
+        summary=f"Action “{describe_action(repo, action)}” {verb}"
+        + (f": {detail}" if detail else ""),
         data={"action_id": action.id, "run_id": run_id, "state": state, "detail": detail},
     )
-    return state
 
 
 def _perform(
@@ -616,6 +648,8 @@ def describe_action(repo: Repository, action: ActionLike) -> str:
     if action.kind == ROTATE_OWNER:
         team = repo.team(config.get("team_id"))
         return f"Rotate owner in team {team.name if team else '(deleted)'}"
+    if action.kind == BRANCH:
+        return f"If {describe_conditions(config.get('if'))}"
     return action.kind
 
 
@@ -652,4 +686,5 @@ def retry_action(repo: Repository, actor: Actor, run_id: int) -> str:
         data={"run_id": run_id},
     )
     run.state = "retried"
-    return run_action(repo, action, ticket, workflow_actor, run.enrollment_id, cause, run.depth)
+    again = _Run(action.workflow, ticket, workflow_actor, run.enrollment_id, cause, run.depth)
+    return run_action(repo, action, again)

@@ -5,11 +5,12 @@ Only admins change settings (SPEC §7); every function here checks that first.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from automation.actions import (
     ACTION_KINDS,
     ADD_NOTE,
+    BRANCH,
     CLONE_TICKET,
     CREATE_TASK,
     DELAY,
@@ -22,6 +23,7 @@ from automation.actions import (
 )
 from automation.conditions import ConditionError
 from automation.conditions import check as check_conditions
+from automation.flow import PATHS, descendants, path, renumber, siblings
 from automation.ports import UserLike
 from automation.schedule import DelayError, parse_delay
 from automation.templates import BUILTIN_TEMPLATES, builtin_template_text
@@ -39,8 +41,24 @@ CHANNEL_KINDS = ("email", "chat", "messenger", "form")
 TRIGGER_KINDS = {"email-sent": EMAIL_SENT, "customer-replied": CUSTOMER_REPLIED}
 
 
+MAX_NESTING = 4  # branches inside branches, at most this deep (the flow stays readable)
+
+
 class SettingsError(Exception):
     """A settings change that is not allowed or not valid; the message says why."""
+
+
+class ActionFields(TypedDict, total=False):
+    """What an action does, as the CLI flags and the editor's dialogs give it; `_action_config`
+    checks it and turns it into the stored config."""
+
+    template_name: str | None  # send_email
+    to: str | None  # notify: owner / user / team
+    target_name: str | None  # a user, team or pipeline name, by kind
+    message: str | None  # note text, notification text, task title
+    property_name: str | None  # set_property
+    value: str | None  # a property value, a delay, a due time, a status label
+    condition: dict[str, Any] | None  # branch: the if-test (automation.conditions)
 
 
 def require_admin(user: UserLike) -> None:
@@ -234,37 +252,58 @@ def add_action(
     pipeline_name: str | None,
     status_label: str,
     kind: str,
-    template_name: str | None = None,
-    to: str | None = None,
-    target_name: str | None = None,
-    message: str | None = None,
-    property_name: str | None = None,
-    value: str | None = None,
+    into: tuple[int, str] | None = None,
+    **fields: Unpack[ActionFields],
 ) -> Any:
+    """Add an action to a status's built-in workflow: at the end of its list, or `into` the
+    end of a branch's path (branch action id, "yes"/"no")."""
     require_admin(user)
     pipeline = pipeline_or_default(repo, pipeline_name)
     status = status_in(repo, pipeline, status_label)
-    config = _action_config(
-        repo, kind, template_name, to, target_name, message, property_name, value
-    )
+    config = _action_config(repo, kind, fields)
     workflow = status_workflow(repo, status)
-    return repo.add_workflow_action(workflow, kind, config)
+    parent, branch = _into(repo, workflow, into)
+    if kind == BRANCH:
+        _check_nesting(parent, 1)
+    return repo.add_workflow_action(workflow, kind, config, parent=parent, branch=branch)
 
 
-def _action_config(
-    repo: Any,
-    kind: str,
-    template_name: str | None,
-    to: str | None,
-    target_name: str | None,
-    message: str | None,
-    property_name: str | None = None,
-    value: str | None = None,
-) -> dict[str, Any]:
+def _into(repo: Any, workflow: Any, into: tuple[int, str] | None) -> tuple[Any, str | None]:
+    """The branch and path an action goes into (None: the workflow's own list), checked."""
+    if into is None:
+        return None, None
+    branch_id, which = into
+    branch = repo.workflow_action(branch_id)
+    if branch is None or branch.workflow_id != workflow.id:
+        raise SettingsError(f"no action {branch_id} in workflow {workflow.id}")
+    if branch.kind != BRANCH:
+        raise SettingsError(f"action {branch_id} is not a branch: only a branch has paths")
+    if which not in PATHS:
+        raise SettingsError("a branch's paths are yes and no")
+    return branch, which
+
+
+def _check_nesting(parent: Any, levels: int) -> None:
+    """`levels` branch levels placed under `parent` must stay within MAX_NESTING."""
+    if _nesting(parent) + levels > MAX_NESTING:
+        raise SettingsError(f"branches nest at most {MAX_NESTING} deep")
+
+
+def _nesting(action: Any) -> int:
+    depth = 0
+    while action is not None:
+        depth += action.kind == BRANCH
+        action = action.parent
+    return depth
+
+
+def _action_config(repo: Any, kind: str, fields: ActionFields) -> dict[str, Any]:
     if kind not in ACTION_KINDS:
         raise SettingsError(f"action kind must be one of {', '.join(ACTION_KINDS)}")
+    message, value = fields.get("message"), fields.get("value")
+    target_name = fields.get("target_name")
     if kind == SET_PROPERTY:
-        return _property_config(repo, property_name, value)
+        return _property_config(repo, fields.get("property_name"), value)
     if kind == ADD_NOTE:
         if not (message or "").strip():
             raise SettingsError("a note action needs its text (--message)")
@@ -287,12 +326,34 @@ def _action_config(
             raise SettingsError(f"no team {target_name!r}: the owner rotates within a team")
         return {"team_id": team.id}
     if kind == SEND_EMAIL:
+        template_name = fields.get("template_name")
         template = repo.template_by_name(template_name or "")
         if template is None:
             known = ", ".join(t.name for t in repo.templates())
             raise SettingsError(f"no template {template_name!r} (templates: {known})")
         return {"template_id": template.id}
+    if kind == BRANCH:
+        return _branch_config(fields.get("condition"))
     assert kind == NOTIFY
+    return _notify_config(repo, fields.get("to"), target_name, message)
+
+
+def _branch_config(condition: dict[str, Any] | None) -> dict[str, Any]:
+    """R-A5 "branch on a condition": the if-test, in the enrollment condition's terms."""
+    if not condition:
+        raise SettingsError(
+            'a branch needs its condition (--if), e.g. {"field": "priority", "value": "high"}'
+        )
+    try:
+        check_conditions(condition)
+    except ConditionError as exc:
+        raise SettingsError(f"condition: {exc}") from exc
+    return {"if": condition}
+
+
+def _notify_config(
+    repo: Any, to: str | None, target_name: str | None, message: str | None
+) -> dict[str, Any]:
     config: dict[str, Any] = {"to": to}
     if message:
         config["message"] = message
@@ -357,22 +418,17 @@ def _property_config(repo: Any, name: str | None, value: str | None) -> dict[str
 
 
 def delete_action(repo: Any, user: UserLike, action_id: int, *, and_following: bool) -> int:
-    """R-A6: delete this action, or this action and all following. Returns how many went."""
+    """R-A6: delete this action, or this action and all following (in its list; a branch goes
+    with both its paths). Returns how many actions went."""
     require_admin(user)
-    action = repo.workflow_action(action_id)
-    if action is None:
-        raise SettingsError(f"no action {action_id}")
-    workflow = action.workflow
-    doomed = (
-        [a for a in workflow.actions if a.position >= action.position]
-        if and_following
-        else [action]
-    )
+    action = _action(repo, action_id)
+    actions = siblings(action)
+    doomed = [a for a in actions if a.position >= action.position] if and_following else [action]
+    gone = sum(1 + len(descendants(each)) for each in doomed)
     for each in doomed:
         repo.delete_workflow_action(each)
-    for position, each in enumerate(a for a in workflow.actions if a not in doomed):
-        each.position = position
-    return len(doomed)
+    renumber([a for a in actions if a not in doomed])
+    return gone
 
 
 def clone_workflow(repo: Any, user: UserLike, workflow_id: int) -> Any:
@@ -394,8 +450,19 @@ def clone_workflow(repo: Any, user: UserLike, workflow_id: int) -> Any:
         cloned_from_id=original.id,
     )
     for action in original.actions:
-        repo.add_workflow_action(clone, action.kind, dict(action.config))
+        _copy(repo, action, clone, None, None)
     return clone
+
+
+def _copy(repo: Any, action: Any, workflow: Any, parent: Any, branch: str | None) -> Any:
+    """A copy of the action (and of a branch's paths) at the end of the given list."""
+    copy = repo.add_workflow_action(
+        workflow, action.kind, dict(action.config), parent=parent, branch=branch
+    )
+    for which in PATHS:
+        for child in path(action, which):
+            _copy(repo, child, workflow, copy, which)
+    return copy
 
 
 def set_workflow(
@@ -520,33 +587,28 @@ def comment_action(repo: Any, user: UserLike, action_id: int, text: str) -> Any:
 
 
 def edit_action(
-    repo: Any,
-    user: UserLike,
-    action_id: int,
-    *,
-    kind: str,
-    template_name: str | None = None,
-    to: str | None = None,
-    target_name: str | None = None,
-    message: str | None = None,
-    property_name: str | None = None,
-    value: str | None = None,
+    repo: Any, user: UserLike, action_id: int, *, kind: str, **fields: Unpack[ActionFields]
 ) -> Any:
     require_admin(user)
     action = _action(repo, action_id)
+    if action.kind == BRANCH and kind != BRANCH and action.children:
+        raise SettingsError(
+            f"this branch still holds {len(descendants(action))} action(s) in its paths: "
+            "delete or move them first"
+        )
+    if kind == BRANCH and action.kind != BRANCH:
+        _check_nesting(action.parent, 1)
+    action.config = _action_config(repo, kind, fields)
     action.kind = kind
-    action.config = _action_config(
-        repo, kind, template_name, to, target_name, message, property_name, value
-    )
     return action
 
 
 def clone_action(repo: Any, user: UserLike, action_id: int) -> Any:
-    """A copy placed right after the original (R-A6)."""
+    """A copy placed right after the original (R-A6); a branch is copied with its paths."""
     require_admin(user)
     action = _action(repo, action_id)
-    copy = repo.add_workflow_action(action.workflow, action.kind, dict(action.config))
-    _place(action.workflow, copy, action.position + 1)
+    copy = _copy(repo, action, action.workflow, action.parent, action.branch)
+    _place(siblings(action), copy, action.position + 1)
     return copy
 
 
@@ -554,18 +616,46 @@ def move_action(repo: Any, user: UserLike, action_id: int, position: int) -> Any
     """Move an action to another place in its list (positions count from 1)."""
     require_admin(user)
     action = _action(repo, action_id)
-    count = len(action.workflow.actions)
-    if not 1 <= position <= count:
-        raise SettingsError(f"position must be between 1 and {count}")
-    _place(action.workflow, action, position - 1)
+    actions = siblings(action)
+    if not 1 <= position <= len(actions):
+        raise SettingsError(f"position must be between 1 and {len(actions)}")
+    _place(actions, action, position - 1)
     return action
 
 
-def _place(workflow: Any, action: Any, index: int) -> None:
-    ordered = [a for a in sorted(workflow.actions, key=lambda a: a.position) if a is not action]
+def move_action_into(
+    repo: Any,
+    user: UserLike,
+    action_id: int,
+    into: tuple[int, str] | None,
+    position: int | None = None,
+) -> Any:
+    """Move an action into a branch's path (branch id, "yes"/"no"), or into the workflow's own
+    list (None): at the end, or at `position` (from 1)."""
+    require_admin(user)
+    action = _action(repo, action_id)
+    parent, which = _into(repo, action.workflow, into)
+    if parent is not None and (parent is action or parent in descendants(action)):
+        raise SettingsError("an action cannot move into its own branch")
+    if action.kind == BRANCH:
+        _check_nesting(parent, _depth_below(action))
+    renumber([a for a in siblings(action) if a is not action])
+    repo.relocate_workflow_action(action, parent, which)
+    renumber([*(a for a in siblings(action) if a is not action), action])
+    if position is not None:
+        move_action(repo, user, action_id, position)
+    return action
+
+
+def _depth_below(branch: Any) -> int:
+    """How many branch levels a branch brings with it (itself included)."""
+    return 1 + max((_depth_below(c) for c in branch.children if c.kind == BRANCH), default=0)
+
+
+def _place(actions: list[Any], action: Any, index: int) -> None:
+    ordered = [a for a in sorted(actions, key=lambda a: a.position) if a is not action]
     ordered.insert(index, action)
-    for position, each in enumerate(ordered):
-        each.position = position
+    renumber(ordered)
 
 
 # --- templates (R-A2, R-A9, B7) ---------------------------------------------------------------
@@ -871,21 +961,18 @@ def add_action_to_workflow(
     workflow_id: int,
     kind: str,
     *,
-    template_name: str | None = None,
-    to: str | None = None,
-    target_name: str | None = None,
-    message: str | None = None,
-    property_name: str | None = None,
-    value: str | None = None,
+    into: tuple[int, str] | None = None,
+    **fields: Unpack[ActionFields],
 ) -> Any:
-    """Add an action at the end of any workflow (a built-in status workflow or a clone), checked
-    like `add_action`."""
+    """Add an action at the end of any workflow (a built-in status workflow or a clone), or of a
+    branch's path in it, checked like `add_action`."""
     require_admin(user)
     workflow = workflow_by_id(repo, workflow_id)
-    config = _action_config(
-        repo, kind, template_name, to, target_name, message, property_name, value
-    )
-    return repo.add_workflow_action(workflow, kind, config)
+    config = _action_config(repo, kind, fields)
+    parent, branch = _into(repo, workflow, into)
+    if kind == BRANCH:
+        _check_nesting(parent, 1)
+    return repo.add_workflow_action(workflow, kind, config, parent=parent, branch=branch)
 
 
 def require_action_in_workflow(repo: Any, user: UserLike, action_id: int, workflow_id: int) -> None:

@@ -154,9 +154,20 @@ class TemplateLike(Protocol):
 class ActionLike(Protocol):
     id: int
     workflow_id: int
+    parent_id: int | None
+    branch: str | None  # "yes" / "no": which path of the parent branch
     position: int
     kind: str
     config: dict[str, Any]
+
+    @property
+    def parent(self) -> Any: ...  # ActionLike | None
+
+    @property
+    def children(self) -> Sequence[Any]: ...  # ActionLike
+
+    @property
+    def workflow(self) -> Any: ...  # WorkflowLike
 
 
 class TaskLike(Protocol):
@@ -174,6 +185,7 @@ class ScheduledStepLike(Protocol):
     ticket_id: int
     enrollment_id: int
     next_position: int
+    after_action_id: int | None
     due_at: datetime
     depth: int
     cause_id: int | None
@@ -254,6 +266,7 @@ class Repository(Protocol):
         ticket_id: int,
         enrollment_id: int,
         next_position: int,
+        after_action_id: int | None,
         due_at: datetime,
         depth: int,
         cause_id: int | None,

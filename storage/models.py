@@ -376,8 +376,10 @@ class Workflow(Base):
         ForeignKey("workflows.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The top-level list; a branch's paths hang under it (WorkflowAction.children).
     actions: Mapped[list[WorkflowAction]] = relationship(
-        back_populates="workflow",
+        primaryjoin="and_(Workflow.id == WorkflowAction.workflow_id, "
+        "WorkflowAction.parent_id.is_(None))",
         order_by="WorkflowAction.position",
         cascade="all, delete-orphan",
     )
@@ -388,10 +390,23 @@ class WorkflowAction(Base):
     __tablename__ = "workflow_actions"
     id: Mapped[int] = mapped_column(primary_key=True)
     workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
-    position: Mapped[int]
-    kind: Mapped[str] = mapped_column(String(32))  # send_email / notify
+    # In a branch's "yes" or "no" path (SPEC R-A5 if/else) when parent_id is set.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workflow_actions.id", ondelete="CASCADE"), index=True
+    )
+    branch: Mapped[str | None] = mapped_column(String(8))
+    position: Mapped[int]  # within its list: the workflow's, or one path of its parent
+    kind: Mapped[str] = mapped_column(String(32))  # send_email / notify / branch / ...
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    workflow: Mapped[Workflow] = relationship(back_populates="actions")
+    workflow: Mapped[Workflow] = relationship(overlaps="actions")
+    parent: Mapped[WorkflowAction | None] = relationship(
+        back_populates="children", remote_side="WorkflowAction.id"
+    )
+    children: Mapped[list[WorkflowAction]] = relationship(
+        back_populates="parent",
+        order_by="WorkflowAction.position",
+        cascade="all, delete-orphan",
+    )
     comments: Mapped[list[ActionComment]] = relationship(
         cascade="all, delete-orphan", order_by="ActionComment.id"
     )
@@ -540,6 +555,9 @@ class ScheduledStep(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
     next_position: Mapped[int]  # the index in the workflow's action list to go on from
+    # The delay that waits: the run goes on after it, wherever it sits now (a plain id, so a
+    # deleted delay is noticed instead of silently nulled). None on steps written before 0006.
+    after_action_id: Mapped[int | None]
     due_at: Mapped[datetime]
     depth: Mapped[int] = mapped_column(default=0)
     cause_id: Mapped[int | None] = mapped_column(

@@ -281,7 +281,6 @@ def _trigger_enrollment(kind: str) -> str:
 
 
 def workflow_row(session: Session, workflow: m.Workflow) -> dict[str, Any]:
-    from automation.actions import describe_action
     from storage.repository import SqlRepository
 
     repo = SqlRepository(session)
@@ -299,18 +298,28 @@ def workflow_row(session: Session, workflow: m.Workflow) -> dict[str, Any]:
         "enrollment": f"Ticket status is {workflow.status.label}" if workflow.status else None,
         "conditions": workflow.conditions,
         "enrolled_tickets": enrolled or 0,
-        "actions": [
-            {
-                "id": a.id,
-                "position": a.position,
-                "kind": a.kind,
-                "description": describe_action(repo, a),
-                "config": a.config,
-                "comments": [c.body for c in a.comments],
-            }
-            for a in workflow.actions
-        ],
+        "actions": [_action_row(repo, a) for a in workflow.actions],
     }
+
+
+def _action_row(repo: Any, action: m.WorkflowAction) -> dict[str, Any]:
+    """One action; a branch carries its two paths ("yes", "no") as nested lists."""
+    from automation.actions import BRANCH, describe_action
+    from automation.flow import PATHS, path
+
+    row: dict[str, Any] = {
+        "id": action.id,
+        "position": action.position,
+        "kind": action.kind,
+        "description": describe_action(repo, action),
+        "config": action.config,
+        "comments": [c.body for c in action.comments],
+    }
+    if action.kind == BRANCH:
+        row["paths"] = {
+            which: [_action_row(repo, a) for a in path(action, which)] for which in PATHS
+        }
+    return row
 
 
 def import_failures(session: Session) -> list[dict[str, Any]]:

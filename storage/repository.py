@@ -299,6 +299,7 @@ class SqlRepository:
         ticket_id: int,
         enrollment_id: int,
         next_position: int,
+        after_action_id: int | None,
         due_at: datetime,
         depth: int,
         cause_id: int | None,
@@ -309,6 +310,7 @@ class SqlRepository:
             ticket_id=ticket_id,
             enrollment_id=enrollment_id,
             next_position=next_position,
+            after_action_id=after_action_id,
             due_at=due_at,
             depth=depth,
             cause_id=cause_id,
@@ -925,11 +927,25 @@ class SqlRepository:
         )
 
     def add_workflow_action(
-        self, workflow: m.Workflow, kind: str, config: dict[str, Any]
+        self,
+        workflow: m.Workflow,
+        kind: str,
+        config: dict[str, Any],
+        *,
+        parent: m.WorkflowAction | None = None,
+        branch: str | None = None,
     ) -> m.WorkflowAction:
+        """At the end of the workflow's list, or of one path ("yes"/"no") of a branch."""
         self._forget_config()
-        action = m.WorkflowAction(position=len(workflow.actions), kind=kind, config=config)
-        workflow.actions.append(action)
+        if parent is None:
+            action = m.WorkflowAction(position=len(workflow.actions), kind=kind, config=config)
+            workflow.actions.append(action)
+        else:
+            taken = [a for a in parent.children if a.branch == branch]
+            action = m.WorkflowAction(
+                workflow=workflow, branch=branch, position=len(taken), kind=kind, config=config
+            )
+            parent.children.append(action)
         self.session.flush()
         return action
 
@@ -937,8 +953,37 @@ class SqlRepository:
         return self.session.get(m.WorkflowAction, action_id)
 
     def delete_workflow_action(self, action: m.WorkflowAction) -> None:
+        """The action and, for a branch, both its paths (delete-orphan removes the rows)."""
         self._forget_config()
-        action.workflow.actions.remove(action)  # delete-orphan removes the row
+        if action.parent is None:
+            action.workflow.actions.remove(action)
+        else:
+            action.parent.children.remove(action)
+        self.session.flush()
+
+    def relocate_workflow_action(
+        self, action: m.WorkflowAction, parent: m.WorkflowAction | None, branch: str | None
+    ) -> None:
+        """Put the action in another list (the workflow's, or a path of a branch); the caller
+        numbers the positions."""
+        self._forget_config()
+        workflow, old_parent = action.workflow, action.parent
+        # A plain UPDATE: moving between two delete-orphan collections through the ORM would
+        # let the flush delete the row as an orphan of the list it left.
+        self.session.flush()
+        self.session.execute(
+            update(m.WorkflowAction)
+            .where(m.WorkflowAction.id == action.id)
+            .values(
+                parent_id=parent.id if parent is not None else None,
+                branch=branch if parent is not None else None,
+            )
+        )
+        self.session.expire(action)
+        self.session.expire(workflow, ["actions"])
+        for each in (old_parent, parent):
+            if each is not None:
+                self.session.expire(each, ["children"])
 
     def delete_workflow(self, workflow: m.Workflow) -> None:
         self._forget_config()
