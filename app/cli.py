@@ -221,9 +221,11 @@ def _action_menu(xsub: argparse._SubParsersAction, *, by_workflow: bool) -> None
     action id, and with `--workflow ID` refuse an action of another workflow."""
     p = xsub.add_parser(
         "add",
-        help="add an action at the end of a workflow"
+        help="add an action at the end of a workflow (or of a branch's path)"
         if by_workflow
         else "add an action to a status (or to a workflow with --workflow)",
+        epilog=_branch_examples(by_workflow),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument(
@@ -231,6 +233,12 @@ def _action_menu(xsub: argparse._SubParsersAction, *, by_workflow: bool) -> None
     )
     where.add_argument("--status", help="the built-in workflow of this status")
     p.add_argument("--pipeline", help="the pipeline of --status (default: the first)")
+    p.add_argument(
+        "--in",
+        dest="into",
+        metavar="BRANCH_ID:yes|no",
+        help="add at the end of this path of a branch (default: the end of the workflow)",
+    )
     _action_kind(p)
     p.set_defaults(func=commands.cmd_action_add)
 
@@ -254,9 +262,30 @@ def _action_menu(xsub: argparse._SubParsersAction, *, by_workflow: bool) -> None
     p = xsub.add_parser("clone", help="copy an action right after itself")
     action_id(p)
     p.set_defaults(func=commands.cmd_action_clone)
-    p = xsub.add_parser("move", help="move an action to another place in its list")
+    p = xsub.add_parser(
+        "move",
+        help="move an action to another place in its list, into a branch's path or out of it",
+        description="Without --into or --top the action moves within its list (the workflow's "
+        "own list or its branch path) to POSITION. With --into it goes into a branch's path, "
+        "with --top into the workflow's own list: at POSITION, or at the end without one. "
+        "A branch moves with its paths. POSITION goes right after ACTION_ID, e.g. "
+        "`deskline workflow action move 15 2 --into 12:yes`.",
+    )
     action_id(p)
-    p.add_argument("position", type=int, help="1 is the first")
+    p.add_argument(
+        "position",
+        type=int,
+        nargs="?",
+        metavar="POSITION",
+        help="1 is the first (the numbers of `deskline workflow show`)",
+    )
+    to = p.add_mutually_exclusive_group()
+    to.add_argument(
+        "--into", metavar="BRANCH_ID:yes|no", help="into this path of a branch, e.g. 12:no"
+    )
+    to.add_argument(
+        "--top", action="store_true", help="out of its branch, into the workflow's own list"
+    )
     p.set_defaults(func=commands.cmd_action_move)
     p = xsub.add_parser("delete", help="delete an action, or it and all following (R-A6)")
     action_id(p)
@@ -306,6 +335,14 @@ def _action_kind(p: argparse.ArgumentParser) -> None:
         help="move the ticket to this status (of --target-pipeline, default: the first pipeline)",
     )
     kind.add_argument(
+        "--if",
+        dest="branch_if",
+        metavar="JSON",
+        help="branch on a condition (R-A5): the ticket takes the yes path if it matches, else "
+        "the no path, then goes on after the branch (the condition as in `deskline workflow "
+        "condition`)",
+    )
+    kind.add_argument(
         "--clone-ticket",
         metavar="STATUS",
         nargs="?",
@@ -324,6 +361,22 @@ def _action_kind(p: argparse.ArgumentParser) -> None:
     )
     what.add_argument(
         "--target-pipeline", metavar="P", help="with --move-to or --clone-ticket: the pipeline"
+    )
+
+
+def _branch_examples(by_workflow: bool) -> str:
+    """The epilog of `action add`: what a branch is and how to fill its paths (80 columns)."""
+    where = "--workflow 7" if by_workflow else "--status New"
+    menu = "workflow action" if by_workflow else "automation action"
+    chat = '{"field": "source", "value": "chat"}'
+    return (
+        "Branches (R-A5): --if JSON adds a branch. A ticket that matches the condition\n"
+        "takes the branch's yes path, any other ticket its no path; then both go on\n"
+        "after the branch. --in BRANCH_ID:yes|no adds an action at the end of a path\n"
+        "(the ids are in `deskline workflow show ID`). A branch for chats, say it gets\n"
+        "action id 12, then a note in its yes path:\n"
+        f"  deskline {menu} add {where} \\\n      --if '{chat}'\n"
+        f'  deskline {menu} add {where} --note "Chat!" --in 12:yes'
     )
 
 
@@ -347,7 +400,9 @@ def _workflow_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=commands.cmd_workflow_list)
 
     p = wsub.add_parser(
-        "show", help="one workflow: enrollment, re-enrollment, its actions as a flow, failures"
+        "show",
+        help="one workflow: enrollment, re-enrollment, its actions as a flow (branches nested, "
+        "each action with its id), failures",
     )
     p.add_argument("workflow_id", type=int, metavar="ID")
     p.add_argument("--json", action="store_true", help="print it as JSON")
@@ -403,8 +458,10 @@ def _workflow_parser(sub: argparse._SubParsersAction) -> None:
     action = wsub.add_parser(
         "action",
         help="a workflow's actions: add, edit, comment, clone, move, delete, retry (R-A6)",
-        description="The actions menu of a workflow (R-A6). `add --workflow ID` adds at the end; "
-        "the other commands take an action id (see `deskline workflow show ID`).",
+        description="The actions menu of a workflow (R-A6). `add --workflow ID` adds at the end, "
+        "or with --in BRANCH_ID:yes|no at the end of a branch's path (R-A5: `add --if JSON` "
+        "adds a branch, see `add --help`); the other commands take an action id (see "
+        "`deskline workflow show ID`).",
     )
     xsub = action.add_subparsers(dest="action_command", metavar="ACTION", required=True)
     _action_menu(xsub, by_workflow=True)

@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import json
 import logging
+import re
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -15,9 +16,10 @@ from typing import Any, TypeVar
 
 from app import output
 from app.errors import UserError
-from automation import admin, services
+from automation import admin, flow, services
 from automation.actions import (
     ADD_NOTE,
+    BRANCH,
     CLONE_TICKET,
     CREATE_TASK,
     DELAY,
@@ -29,6 +31,7 @@ from automation.actions import (
     retry_action,
 )
 from automation.engine import Engine
+from automation.flow import PATHS, siblings
 from automation.importer import import_paths
 from automation.templates import TemplateRenderError, render
 from storage import queries
@@ -357,22 +360,50 @@ async def cmd_branding(args: argparse.Namespace) -> int:
 
 
 async def cmd_action_add(args: argparse.Namespace) -> int:
-    """Add an action to a status's built-in workflow (--status) or to any workflow (--workflow)."""
+    """Add an action to a status's built-in workflow (--status) or to any workflow (--workflow):
+    at the end of its list, or with `--in BRANCH_ID:yes|no` at the end of a branch's path."""
     target = _action_target(args)
+    into = _branch_path(args.into, "--in")
     workflow_id = getattr(args, "workflow", None)
 
     def add(repo: SqlRepository, user: Any) -> tuple[int, str]:
         if workflow_id is not None:
-            action = admin.add_action_to_workflow(repo, user, workflow_id, **target)
+            action = admin.add_action_to_workflow(repo, user, workflow_id, into=into, **target)
             return action.id, f"workflow {workflow_id} “{action.workflow.name}”"
         action = admin.add_action(
-            repo, user, pipeline_name=args.pipeline, status_label=args.status, **target
+            repo, user, pipeline_name=args.pipeline, status_label=args.status, into=into, **target
         )
         return action.id, f"“{args.status}”"
 
     action_id, where = await act(args, add)
-    print(f"Action {action_id} added to {output.clean(where)}")
+    place = f", at the end of the {_path_name(into)}" if into else ""
+    print(f"Action {action_id} added to {output.clean(where)}{place}")
+    if target["kind"] == BRANCH:
+        paths = " and ".join(f"--in {action_id}:{which}" for which in PATHS)
+        print(f"Branch {action_id}: add actions to its paths with {paths}")
     return 0
+
+
+_BRANCH_PATH = re.compile(r"\s*(\d+)\s*:\s*(yes|no)\s*", re.ASCII | re.IGNORECASE)
+
+
+def _branch_path(text: str | None, flag: str) -> tuple[int, str] | None:
+    """`--in` / `--into BRANCH_ID:yes|no` as admin's `into` (None: not given)."""
+    if text is None:
+        return None
+    found = _BRANCH_PATH.fullmatch(text)
+    if found is None:
+        raise UserError(
+            f"{flag} is BRANCH_ID:yes or BRANCH_ID:no, e.g. {flag} 12:yes "
+            f"(not {output.clean(text)!r}; the ids are in `deskline workflow show ID`)"
+        )
+    return int(found.group(1)), found.group(2).lower()
+
+
+def _path_name(into: tuple[int, str] | None) -> str:
+    if into is None:
+        return "workflow's own list"
+    return f"{into[1]} path of branch {into[0]}"
 
 
 async def cmd_action_list(args: argparse.Namespace) -> int:
@@ -388,13 +419,26 @@ def _in_workflow(repo: SqlRepository, user: Any, args: argparse.Namespace) -> No
 
 
 async def cmd_action_delete(args: argparse.Namespace) -> int:
-    def delete(repo: SqlRepository, user: Any) -> int:
-        _in_workflow(repo, user, args)
-        return admin.delete_action(repo, user, args.action_id, and_following=args.and_following)
+    """R-A6 delete; a branch takes its paths along, and the output counts them."""
 
-    count = await act(args, delete)
-    print(f"Deleted {count} action{'s' if count != 1 else ''}")
+    def delete(repo: SqlRepository, user: Any) -> tuple[int, int]:
+        _in_workflow(repo, user, args)
+        listed = _listed(repo, args.action_id, and_following=args.and_following)
+        gone = admin.delete_action(repo, user, args.action_id, and_following=args.and_following)
+        return gone, gone - listed
+
+    count, in_paths = await act(args, delete)
+    from_paths = f" ({in_paths} of them in branch paths)" if in_paths > 0 else ""
+    print(f"Deleted {count} action{'s' if count != 1 else ''}{from_paths}")
     return 0
+
+
+def _listed(repo: SqlRepository, action_id: int, *, and_following: bool) -> int:
+    """How many actions of its own list a delete takes (their paths' actions not counted)."""
+    action = repo.workflow_action(action_id)
+    if action is None or not and_following:
+        return 1
+    return sum(1 for each in siblings(action) if each.position >= action.position)
 
 
 def _action_target(args: argparse.Namespace) -> dict[str, Any]:
@@ -422,6 +466,8 @@ def _action_target(args: argparse.Namespace) -> dict[str, Any]:
         }
     if getattr(args, "move_to", None):
         return {"kind": MOVE_TICKET, "value": args.move_to, "target_name": args.target_pipeline}
+    if getattr(args, "branch_if", None) is not None:
+        return {"kind": BRANCH, "condition": _condition_json(args.branch_if, flag="--if")}
     if getattr(args, "clone_ticket", None) is not None:
         return {
             "kind": CLONE_TICKET,
@@ -464,12 +510,24 @@ async def cmd_action_clone(args: argparse.Namespace) -> int:
 
 
 async def cmd_action_move(args: argparse.Namespace) -> int:
-    def move(repo: SqlRepository, user: Any) -> None:
-        _in_workflow(repo, user, args)
-        admin.move_action(repo, user, args.action_id, args.position)
+    """Within its list to POSITION, or with --into / --top into a branch's path / the workflow's
+    own list (at POSITION, else at the end)."""
+    into = _branch_path(args.into, "--into")
+    relocate = into is not None or args.top
+    if args.position is None and not relocate:
+        raise UserError("say where: a POSITION in its list, --into BRANCH_ID:yes|no or --top")
 
-    await act(args, move)
-    print(f"Action {args.action_id} moved to position {args.position}")
+    def move(repo: SqlRepository, user: Any) -> int:
+        _in_workflow(repo, user, args)
+        if relocate:
+            action = admin.move_action_into(repo, user, args.action_id, into, args.position)
+        else:
+            action = admin.move_action(repo, user, args.action_id, args.position)
+        return int(action.position) + 1
+
+    position = await act(args, move)
+    place = f" of the {_path_name(into)}" if relocate else ""
+    print(f"Action {args.action_id} moved to position {position}{place}")
     return 0
 
 
@@ -555,7 +613,7 @@ async def cmd_workflow_show(args: argparse.Namespace) -> int:
 async def cmd_workflow_clone(args: argparse.Namespace) -> int:
     def clone(repo: SqlRepository, user: Any) -> tuple[int, str, int]:
         copy = admin.clone_workflow(repo, user, args.workflow_id)
-        return copy.id, copy.name, len(copy.actions)
+        return copy.id, copy.name, flow.count(copy.actions)
 
     clone_id, name, count = await act(args, clone)
     print(
@@ -639,15 +697,22 @@ async def cmd_workflow_sources(args: argparse.Namespace) -> int:
     return 0
 
 
-async def cmd_workflow_condition(args: argparse.Namespace) -> int:
+def _condition_json(text: str, *, flag: str = "") -> dict[str, Any]:
+    """A condition tree given as JSON (automation.conditions checks what it says)."""
+    said = f"{flag}: " if flag else ""
     try:
-        condition = json.loads(args.condition)
+        condition = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(f"the condition is not JSON: {exc}") from exc
+        raise UserError(f"{said}the condition is not JSON: {exc}") from exc
     if not isinstance(condition, dict):
         raise UserError(
-            'the condition is a JSON object, e.g. {"field": "priority", "value": "high"}'
+            f'{said}the condition is a JSON object, e.g. {{"field": "priority", "value": "high"}}'
         )
+    return condition
+
+
+async def cmd_workflow_condition(args: argparse.Namespace) -> int:
+    condition = _condition_json(args.condition)
     await act(
         args,
         lambda repo, user: admin.set_workflow(repo, user, args.workflow_id, conditions=condition),
@@ -662,7 +727,7 @@ async def cmd_workflow_delete(args: argparse.Namespace) -> int:
     def delete(repo: SqlRepository, user: Any) -> tuple[str, int, list[tuple[int, str]]]:
         admin.require_admin(user)
         workflow = admin.workflow_by_id(repo, args.workflow_id)
-        name, count = workflow.name, len(workflow.actions)
+        name, count = workflow.name, flow.count(workflow.actions)
         waiting = [
             (w.id, w.name)
             for w in repo.workflows(workflow.pipeline_id)

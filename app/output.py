@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from automation.flow import PATHS
 from automation.importer import ImportSummary
 from storage.queries import JSON_VERSION
 
@@ -172,8 +173,16 @@ def print_actions(view: dict[str, Any], *, as_json: bool) -> None:
                 f"      workflow {wf['id']} ({kind}, {state}, re-enrollment "
                 f"{'on' if wf['reenroll'] else 'off'}, {wf['enrolled_tickets']} enrolled)"
             )
-            for action in wf["actions"]:
-                print(f"        {action['id']:>4}. {clean(action['description'])}")
+            _print_action_ids(wf["actions"], "        ")
+
+
+def _print_action_ids(actions: list[dict[str, Any]], pad: str) -> None:
+    """Each action with its id; a branch's paths indented under it."""
+    for action in actions:
+        print(f"{pad}{action['id']:>4}. {clean(action['description'])}")
+        for which, path in action.get("paths", {}).items():
+            print(f"{pad}      {which} →" + ("" if path else " (nothing)"))
+            _print_action_ids(path, pad + "        ")
 
 
 def print_import_summary(summary: ImportSummary, *, as_json: bool) -> None:
@@ -275,56 +284,106 @@ def print_workflows(pipeline: str, rows: list[dict[str, Any]], *, as_json: bool)
 
 
 def print_workflow(detail: dict[str, Any], *, as_json: bool) -> None:
+    """`workflow show`: the workflow, its flow drawn as a tree (R-A5 branches), its figures."""
     if as_json:
         dump(detail)
         return
     wf = detail["workflow"]
+    print("\n".join([*_workflow_header(wf), *_flow(wf["actions"]), "", *_workflow_footer(detail)]))
+
+
+def _workflow_header(wf: dict[str, Any]) -> list[str]:
     wid = wf["id"]
     kind = "built-in status workflow" if wf["builtin"] else "clone"
     if wf["cloned_from"]:
         kind += f" of workflow {wf['cloned_from']}"
-    print(f"Workflow {wid}: {clean(wf['name'])}")
-    print(f"  {clean(wf['pipeline'])}, {kind}")
+    lines = [
+        f"Workflow {wid}: {clean(wf['name'])}",
+        f"  {clean(wf['pipeline'])}, {kind}",
+    ]
     if wf["enabled"]:
-        print(f"  On (`deskline workflow disable {wid}` switches it off)")
+        lines.append(f"  On (`deskline workflow disable {wid}` switches it off)")
     else:
-        print(f"  Off: no ticket enrolls (`deskline workflow enable {wid}` switches it on)")
+        lines.append(f"  Off: no ticket enrolls (`deskline workflow enable {wid}` switches it on)")
     if wf["reenroll"]:
-        print("  Re-enrollment on: a ticket enrolls each time it meets the enrollment condition")
+        lines.append(
+            "  Re-enrollment on: a ticket enrolls each time it meets the enrollment condition"
+        )
     elif wf["builtin"]:
-        print("  Re-enrollment off: a ticket enrolls once. A built-in workflow cannot change that")
-        print(f"  or its enrollment (R-A7): clone it with `deskline workflow clone {wid}`")
+        lines.append(
+            "  Re-enrollment off: a ticket enrolls once. A built-in workflow cannot change that"
+        )
+        lines.append(f"  or its enrollment (R-A7): clone it with `deskline workflow clone {wid}`")
     else:
-        print(
+        lines.append(
             "  Re-enrollment off: a ticket enrolls once "
             f"(`deskline workflow reenroll {wid} on` changes it)"
         )
-    print()
     first, *more = wf["enrollment_conditions"]
-    print(f"  Enrollment: {clean(first)}")
-    for condition in more:
-        print(f"          and {clean(condition)}")
-    if not wf["actions"]:
-        print("     ↓")
-        print("  (no actions: a ticket enrolls only once the workflow has one, E7)")
-    for step, action in enumerate(wf["actions"], start=1):
-        print("     ↓")
-        print(f"  {step:>2}. {clean(action['description'])}  [action {action['id']}]")
-        for comment in action["comments"]:
-            print(f"        # {clean(comment)}")
-    print("     ↓")
-    print("  End")
-    print()
-    print(
+    lines += ["", f"  Enrollment: {clean(first)}"]
+    lines += [f"          and {clean(condition)}" for condition in more]
+    return lines
+
+
+_PAD = "  "  # the top-level list starts here
+_ARROW = "   ↓"  # after a list's pad: under the step numbers
+_PATH_LABELS = {"yes": "yes → ", "no": " no → "}  # the arrows one above the other
+_PATH_INDENT = 4 + len(_PATH_LABELS["yes"])  # a path's steps, right of its label
+
+
+def _flow(actions: list[dict[str, Any]]) -> list[str]:
+    """Enrollment ↓ steps ↓ End; a branch's paths are drawn nested under it."""
+    if not actions:
+        return [
+            f"{_PAD}{_ARROW}",
+            "  (no actions: a ticket enrolls only once the workflow has one, E7)",
+            f"{_PAD}{_ARROW}",
+            "  End",
+        ]
+    return [*_steps(actions, _PAD, first_arrow=True), f"{_PAD}{_ARROW}", "  End"]
+
+
+def _steps(actions: list[dict[str, Any]], pad: str, *, first_arrow: bool = False) -> list[str]:
+    """One list of actions, numbered from 1 (the POSITION `action move` takes), with ↓ between."""
+    lines: list[str] = []
+    for step, action in enumerate(actions, start=1):
+        if step > 1 or first_arrow:
+            lines.append(f"{pad}{_ARROW}")
+        lines += _step(step, action, pad)
+    return lines
+
+
+def _step(step: int, action: dict[str, Any], pad: str) -> list[str]:
+    lines = [f"{pad}{step:>2}. {clean(action['description'])}  [action {action['id']}]"]
+    lines += [f"{pad}      # {clean(comment)}" for comment in action["comments"]]
+    if "paths" in action:
+        for which in PATHS:
+            lines += _path(which, action["paths"][which], pad)
+    return lines
+
+
+def _path(which: str, actions: list[dict[str, Any]], pad: str) -> list[str]:
+    """A branch's path: its label under the branch's text, its first step on the same line."""
+    inner = pad + " " * _PATH_INDENT
+    lines = _steps(actions, inner) or [f"{inner} (nothing)"]
+    label = f"{pad}    {_PATH_LABELS[which]}"
+    return [label + lines[0][len(label) :], *lines[1:]]
+
+
+def _workflow_footer(detail: dict[str, Any]) -> list[str]:
+    wf = detail["workflow"]
+    lines = [
         f"Enrolled: {wf['enrolled_tickets']} all time, {wf['enrolled_7d']} in the last 7 days. "
         f"Action runs in the last 7 days: {_runs(wf['runs_7d'])}."
-    )
+    ]
     if wf.get("waiting"):
-        print(f"Waiting in a delay: {wf['waiting']} ticket{'s' if wf['waiting'] != 1 else ''}.")
+        lines.append(
+            f"Waiting in a delay: {wf['waiting']} ticket{'s' if wf['waiting'] != 1 else ''}."
+        )
     failures = detail["failures"]
     if not failures:
-        print("No failed actions.")
-        return
-    print("Last failures (newest first; `deskline workflow action retry RUN_ID` runs one again):")
-    for row in failures:
-        print(f"  {_failure(row)}")
+        return [*lines, "No failed actions."]
+    lines.append(
+        "Last failures (newest first; `deskline workflow action retry RUN_ID` runs one again):"
+    )
+    return lines + [f"  {_failure(row)}" for row in failures]

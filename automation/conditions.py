@@ -101,7 +101,7 @@ def describe(tree: dict[str, Any] | None) -> str:
         if key in tree:
             parts = [describe(item) for item in tree[key]]
             if not parts:
-                return "always"
+                return "always" if key == "all" else "never"  # as `matches` decides
             return "(" + word.join(parts) + ")" if len(parts) > 1 else "".join(parts)
     if "field" not in tree:
         return "always"

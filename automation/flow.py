@@ -42,6 +42,11 @@ def descendants(action: ActionLike) -> list[Any]:
     return found
 
 
+def count(actions: Sequence[Any]) -> int:
+    """How many actions a list holds, those in its branches' paths included."""
+    return sum(1 + len(descendants(action)) for action in actions)
+
+
 def renumber(actions: Sequence[Any]) -> None:
     for position, each in enumerate(actions):
         each.position = position

@@ -407,6 +407,8 @@ def workflow_summaries(
     last 7 days by state, tickets waiting in one of its delays, and its last failure."""
     from datetime import timedelta
 
+    from automation import flow
+
     since = (now or m.utcnow()) - timedelta(days=RECENT_DAYS)
     workflows = list(
         session.scalars(
@@ -465,7 +467,7 @@ def workflow_summaries(
                 "enrollment": enrollment_conditions(workflow)[0],
                 "enrollment_conditions": enrollment_conditions(workflow),
                 "conditions": workflow.conditions,
-                "action_count": len(workflow.actions),
+                "action_count": flow.count(workflow.actions),
                 "enrolled_tickets": int(enrolled.get(workflow.id, 0)),
                 "enrolled_7d": int(recent.get(workflow.id, 0)),
                 "runs_7d": runs[workflow.id],

@@ -76,6 +76,11 @@ def people(session: Session) -> dict[str, list[str]]:
     }
 
 
+def template_names(session: Session) -> list[str]:
+    """What a "send email" action can send (R-A2), oldest first."""
+    return list(session.scalars(select(m.Template.name).order_by(m.Template.id)))
+
+
 def template_preview(session: Session, ticket_number: int | None = None) -> dict[str, Any]:
     """B7: the variables of a real ticket (the newest, or the one asked for) to preview a template
     against, and which ticket that is. Raises SettingsError for an unknown ticket number."""

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from textual.widgets import TextArea
 
 import widgets.text
+from automation import admin
 from storage.database import Database
 from tests.app_helpers import make_app, ready
 from tests.helpers import Desk
@@ -50,8 +51,21 @@ async def _build(path: Path) -> None:
     for n, mail in enumerate(MAIL):
         await desk.receive(_raw(n, *mail))
     await desk.reply(1, "Hi Ana, I reset your session. Please try again.")
+    await desk.db.run(_closed_branch)
     await desk.db.run(_freeze_times)
     await desk.db.close()
+
+
+def _closed_branch(repo) -> None:
+    """A branch in Closed's workflow, so the settings and the editor show a nested flow."""
+    me = repo.user_by_name("admin")
+    closed = {"pipeline_name": None, "status_label": "Closed"}
+    urgent = {"field": "priority", "op": "is", "value": "urgent"}
+    branch = admin.add_action(repo, me, **closed, kind="branch", condition=urgent).id
+    note = admin.add_action(
+        repo, me, **closed, kind="add_note", into=(branch, "yes"), message="Call the customer"
+    )
+    admin.comment_action(repo, me, note.id, "Ben asked for this after the outage")
 
 
 def _freeze_times(repo) -> None:
@@ -95,7 +109,7 @@ def _app(path: Path, user: str = "rita"):
         pytest.param(["question_mark"], id="help"),
         pytest.param(["3"], id="settings-rep"),
         pytest.param(["3"], id="settings-admin"),
-        pytest.param(["3", "W"], id="workflows-admin"),
+        pytest.param(["3", "W", "j", "enter"], id="workflows-admin"),
         pytest.param(["T"], id="tasks"),
     ],
 )

@@ -22,12 +22,12 @@ from textual.content import Content
 from textual.widgets import Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from app.screens import action_dialogs
+from app.screens.action_dialogs import ask_action, ask_condition
 from app.screens.base import DeskScreen
 from app.screens.dialogs import ConfirmScreen, PickerScreen, PromptScreen
 from app.screens.settings_dialogs import READ_ONLY, InfoScreen, TemplateEditor
 from automation import admin
-from automation.conditions import FIELDS as CONDITION_FIELDS
-from automation.conditions import OPS as CONDITION_OPS
 from automation.conditions import describe as describe_conditions
 from storage import settings_views, views
 from widgets.text import block, line
@@ -62,23 +62,6 @@ APPLIES: dict[str, frozenset[str]] = {
 }
 READING = frozenset({"view_workflow"})  # everyone who sees settings may do these (R-T5)
 CHANGES = frozenset(APPLIES) - READING
-
-NOTIFY_CHOICES = [
-    ("Send email to the contact (a template)", "email"),
-    ("Notify the ticket owner", "owner"),
-    ("Notify a user", "user"),
-    ("Notify a team", "team"),
-    ("Set the priority", "set:priority"),
-    ("Set the owner", "set:owner"),
-    ("Set the subject", "set:subject"),
-    ("Add an internal note", "note"),
-    ("Rotate the owner within a team (skips users marked away)", "rotate"),
-    ("Wait (a duration, or until a weekday and hour)", "delay"),
-    ("Create a follow-up task", "task"),
-    ("Move the ticket to a status (any pipeline)", "move"),
-    ("Clone the ticket", "clone"),
-]
-PRIORITY_CHOICES = [(p, p) for p in ("low", "normal", "high", "urgent")]
 
 
 @dataclass
@@ -195,26 +178,7 @@ def build_items(view: dict[str, Any]) -> list[Item]:
                         {**workflow, "status": status["status"]},
                     )
                 )
-            for action in workflow["actions"]:
-                comments = len(action["comments"])
-                items.append(
-                    Item(
-                        "action",
-                        f"action:{action['id']}",
-                        Content.from_markup(
-                            "    $n. $what[$text-muted]$comments[/]",
-                            n=str(action["position"] + 1),
-                            what=line(action["description"]),
-                            comments=f" · {_count(comments, 'comment')}" if comments else "",
-                        ),
-                        {
-                            **action,
-                            "status": status["status"],
-                            "workflow": workflow,
-                            "count": len(workflow["actions"]),
-                        },
-                    )
-                )
+            items.extend(_action_items(workflow, status["status"]))
     items.append(_header("templates", "Email templates"))
     for template in view["templates"]:
         items.append(
@@ -238,6 +202,49 @@ def build_items(view: dict[str, Any]) -> list[Item]:
             {"enabled": view["branding"]},
         )
     )
+    return items
+
+
+def _action_items(
+    workflow: dict[str, Any],
+    status: str,
+    actions: list[dict[str, Any]] | None = None,
+    into: tuple[int, str] | None = None,
+    indent: int = 4,
+) -> list[Item]:
+    """A workflow's actions as rows; a branch's paths follow it, indented (R-A5 if/else)."""
+    actions = workflow["actions"] if actions is None else actions
+    items = []
+    for action in actions:
+        comments = len(action["comments"])
+        items.append(
+            Item(
+                "action",
+                f"action:{action['id']}",
+                Content.from_markup(
+                    "$pad$n. $what[$text-muted]$comments[/]",
+                    pad=" " * indent,
+                    n=str(action["position"] + 1),
+                    what=line(action["description"]),
+                    comments=f" · {_count(comments, 'comment')}" if comments else "",
+                ),
+                {
+                    **action,
+                    "status": status,
+                    "workflow": workflow,
+                    "count": len(actions),
+                    "into": into,
+                },
+            )
+        )
+        for which, path in action.get("paths", {}).items():
+            items.append(
+                _note(
+                    f"{action['id']}:{which}",
+                    f"{' ' * (indent - 2)}{which} →" + ("" if path else " (nothing)"),
+                )
+            )
+            items.extend(_action_items(workflow, status, path, (action["id"], which), indent + 3))
     return items
 
 
@@ -439,21 +446,30 @@ def workflow_page(item: Item) -> tuple[str, Content]:
         elif workflow["builtin"] or "exclude_sources" in conditions:
             rows.append(Content("Skips chat and messenger tickets (R-A8)."))
         rows.append(Content(f"Enrolled tickets: {workflow['enrolled_tickets']}"))
-        for action in workflow["actions"]:
-            rows.append(Content(f"  {action['position'] + 1}. {line(action['description'])}"))
-            for comment in action["comments"]:
-                rows.append(Content(f"       comment: {line(comment)}"))
+        rows.extend(_page_actions(workflow["actions"], 2))
         if not workflow["actions"]:
             rows.append(Content("  (no actions)"))
         rows.append(Content(""))
     rows.append(Content(ENROLL_ONCE))
     rows.append(
         Content(
-            "The workflow editor comes later. To change re-enrollment or the source condition, "
-            "clone the workflow (Y), then `deskline automation workflow set ID --reenroll on`."
+            "W opens the workflow editor. To change re-enrollment or the enrollment condition, "
+            "clone the workflow (Y), change the clone, then delete the original (R-A7)."
         )
     )
     return title, Content("\n").join(rows)
+
+
+def _page_actions(actions: list[dict[str, Any]], indent: int) -> list[Content]:
+    rows = []
+    for action in actions:
+        pad = " " * indent
+        rows.append(Content(f"{pad}{action['position'] + 1}. {line(action['description'])}"))
+        rows.extend(Content(f"{pad}     comment: {line(c)}") for c in action["comments"])
+        for which, path in action.get("paths", {}).items():
+            rows.append(Content(f"{pad}   {which} →" + ("" if path else " (nothing)")))
+            rows.extend(_page_actions(path, indent + 5))
+    return rows
 
 
 class SettingsScreen(DeskScreen):
@@ -752,44 +768,9 @@ class SettingsScreen(DeskScreen):
     @work(group="settings-dialog")
     async def _edit_conditions(self, d: dict[str, Any]) -> None:
         """Build an enrollment condition: a group (all / any) of field tests, key by key."""
-        group = await self.app.push_screen_wait(
-            PickerScreen(
-                "Enroll when",
-                [
-                    ("all of the tests match (AND)", "all"),
-                    ("any of the tests matches (OR)", "any"),
-                    ("always (remove the condition)", "none"),
-                ],
-            )
-        )
-        if group is None:
+        conditions = await ask_condition(self, "Enroll when")
+        if conditions is None:
             return
-        tests: list[dict[str, Any]] = []
-        while group != "none":
-            done = f"✓ Save ({describe_conditions({group: tests})})"
-            field = await self.app.push_screen_wait(
-                PickerScreen("Add a test on", [(done, ""), *((f, f) for f in CONDITION_FIELDS)])
-            )
-            if field is None:
-                return
-            if field == "":
-                break
-            op = await self.app.push_screen_wait(
-                PickerScreen(f"{field} …", [(o.replace("_", " "), o) for o in CONDITION_OPS])
-            )
-            if op is None:
-                return
-            test: dict[str, Any] = {"field": field, "op": op}
-            if op not in ("is_empty", "is_not_empty"):
-                value = await self.app.push_screen_wait(
-                    PromptScreen(f"{field} {op.replace('_', ' ')} (commas for several)")
-                )
-                if value is None:
-                    return
-                values = [v.strip() for v in value.split(",") if v.strip()]
-                test["value"] = values if op in ("in", "not_in") else (values or [""])[0]
-            tests.append(test)
-        conditions = {"all": []} if group == "none" else {group: tests}
         workflow_id = d["id"]
         self.change(
             lambda repo, me: admin.set_workflow(repo, me, workflow_id, conditions=conditions),
@@ -827,7 +808,7 @@ class SettingsScreen(DeskScreen):
     def action_add_action(self) -> None:
         item = self._target("add_action")
         if item is not None:
-            self._action_dialog(item, None)
+            self._add_action(item)
 
     def action_edit(self) -> None:
         item = self._target("edit")
@@ -836,74 +817,34 @@ class SettingsScreen(DeskScreen):
         if item.kind == "template":
             self._open_template(item, edit=True)
         else:
-            self._action_dialog(item, item.data)
+            self._edit_action(item)
 
     @work(group="settings-dialog")
-    async def _action_dialog(self, item: Item, current: dict[str, Any] | None) -> None:
-        """Ask what the action does (R-A2 send email, R-A4 notify), then add or change it."""
+    async def _edit_action(self, item: Item) -> None:
+        d = item.data
+        title = f"Change action {d['position'] + 1} of {line(d['status'])}"
+        await action_dialogs.edit_action(self, title, d, self._select_action)
+
+    @work(group="settings-dialog")
+    async def _add_action(self, item: Item) -> None:
+        """Ask what the new action does (R-A2, R-A4, R-A5), then add it: `a` on a status adds to
+        its workflow; on an action, to the end of the list that action is in."""
         label = item.data["status"]
-        pipeline = self.pipeline_name
-        people = await self.backend.query(settings_views.people)
-        templates = [t["name"] for t in (self.view or {}).get("templates", [])]
-        config = (current or {}).get("config", {})
-        was = {
-            "send_email": "email",
-            "set_property": f"set:{config.get('property')}",
-            "add_note": "note",
-            "rotate_owner": "rotate",
-            "delay": "delay",
-            "create_task": "task",
-            "move_ticket": "move",
-            "clone_ticket": "clone",
-        }.get((current or {}).get("kind", ""), config.get("to"))
-        title = f"Change action {current['position'] + 1}" if current else "New action"
-        kind = await self.app.push_screen_wait(
-            PickerScreen(f"{title} of {line(label)}: what does it do?", NOTIFY_CHOICES, was)
-        )
-        if kind is None:
+        answer = await ask_action(self, f"New action of {line(label)}")
+        if answer is None:
             return
-        fields: dict[str, Any] = {}
-        if kind.startswith("set:") or kind in ("note", "rotate", "delay", "task", "move", "clone"):
-            asked = await self._other_fields(kind, people, config)
-            if asked is None:
-                return
-            fields, what = asked
-        elif kind == "email":
-            template = await self.app.push_screen_wait(
-                PickerScreen("Send which template?", [(t, t) for t in templates])
+        fields, what = answer
+        if item.kind == "action":
+            workflow_id, into = item.data["workflow"]["id"], item.data["into"]
+            self.change(
+                lambda repo, me: (
+                    admin.add_action_to_workflow(repo, me, workflow_id, into=into, **fields).id
+                ),
+                f"Action added: {line(what)}",
+                after=self._select_action,
             )
-            if template is None:
-                return
-            fields = {"kind": "send_email", "template_name": template}
-            what = f"send “{template}”"
         else:
-            target = None
-            if kind in ("user", "team"):
-                names = people["users" if kind == "user" else "teams"]
-                if not names:
-                    self.notify(f"No {kind}s yet.", severity="warning")
-                    return
-                target = await self.app.push_screen_wait(
-                    PickerScreen(f"Notify which {kind}?", [(n, n) for n in names])
-                )
-                if target is None:
-                    return
-            message = await self.app.push_screen_wait(
-                PromptScreen(
-                    "Notification text (optional; enter for the default)",
-                    value=str(config.get("message") or ""),
-                )
-            )
-            if message is None:
-                return
-            fields = {
-                "kind": "notify",
-                "to": kind,
-                "target_name": target,
-                "message": message.strip() or None,
-            }
-            what = f"notify {target or 'the ticket owner'}"
-        if current is None:
+            pipeline = self.pipeline_name
             self.change(
                 lambda repo, me: (
                     admin.add_action(
@@ -913,94 +854,6 @@ class SettingsScreen(DeskScreen):
                 f"Action added to {line(label)}: {line(what)}",
                 after=self._select_action,
             )
-        else:
-            action_id = current["id"]
-            self.change(
-                lambda repo, me: admin.edit_action(repo, me, action_id, **fields).id,
-                f"Action changed: {line(what)}",
-                after=self._select_action,
-            )
-
-    async def _other_fields(
-        self, kind: str, people: dict[str, Any], config: dict[str, Any]
-    ) -> tuple[dict[str, Any], str] | None:
-        """R-A5 actions: set a property, add a note, rotate the owner."""
-        value: str | None
-        if kind == "set:priority":
-            value = await self.app.push_screen_wait(PickerScreen("Priority", PRIORITY_CHOICES))
-        elif kind == "set:owner":
-            choices = [("Nobody", ""), *((n, n) for n in people["users"])]
-            value = await self.app.push_screen_wait(PickerScreen("Owner", choices))
-        elif kind == "set:subject":
-            value = await self.app.push_screen_wait(PromptScreen("New subject"))
-        elif kind in ("move", "clone"):
-            return await self._status_fields(kind)
-        elif kind == "task":
-            title = await self.app.push_screen_wait(PromptScreen("Task title"))
-            if title is None:
-                return None
-            due = await self.app.push_screen_wait(
-                PromptScreen("Due in? 2h, 1d, or a weekday and an hour: monday 9", value="1d")
-            )
-            if due is None:
-                return None
-            choices = [("The ticket owner", "owner"), *((n, n) for n in people["users"])]
-            who = await self.app.push_screen_wait(PickerScreen("For whom?", choices))
-            if who is None:
-                return None
-            fields = {"kind": "create_task", "message": title, "value": due, "target_name": who}
-            return fields, f"create task “{title}”"
-        elif kind == "delay":
-            value = await self.app.push_screen_wait(
-                PromptScreen("Wait how long? 30m, 1h, 2d, or a weekday and an hour: monday 9")
-            )
-            if value is None:
-                return None
-            return {"kind": "delay", "value": value}, f"wait {value}"
-        elif kind == "note":
-            value = await self.app.push_screen_wait(
-                PromptScreen("Note text", value=str(config.get("body") or ""))
-            )
-            if value is None:
-                return None
-            return {"kind": "add_note", "message": value}, "add a note"
-        else:
-            if not people["teams"]:
-                self.notify("No teams yet.", severity="warning")
-                return None
-            team = await self.app.push_screen_wait(
-                PickerScreen("Rotate within which team?", [(n, n) for n in people["teams"]])
-            )
-            if team is None:
-                return None
-            return {"kind": "rotate_owner", "target_name": team}, f"rotate owner in {team}"
-        if value is None:
-            return None
-        name = kind.split(":", 1)[1]
-        fields = {"kind": "set_property", "property_name": name, "value": value}
-        return fields, f"set {name} to {value or 'nobody'}"
-
-    async def _status_fields(self, kind: str) -> tuple[dict[str, Any], str] | None:
-        """Pick "Pipeline / Status" for a move or a clone."""
-        pipelines = await self.backend.query(views.pipelines)
-        choices = [
-            (f"{p['name']} / {s['label']}", (p["name"], s["label"]))
-            for p in pipelines
-            for s in p["statuses"]
-        ]
-        if kind == "clone":
-            choices.insert(0, ("Its pipeline's first status", ("", "")))
-        verb = "Move" if kind == "move" else "Clone"
-        target = await self.app.push_screen_wait(PickerScreen(f"{verb} the ticket to", choices))
-        if target is None:
-            return None
-        pipeline, status = target
-        fields = {
-            "kind": "move_ticket" if kind == "move" else "clone_ticket",
-            "target_name": pipeline or None,
-            "value": status or None,
-        }
-        return fields, f"{verb.lower()} to {pipeline} / {status}" if status else "clone"
 
     def _select_action(self, action_id: int) -> None:
         self._select(f"action:{action_id}")
@@ -1011,28 +864,13 @@ class SettingsScreen(DeskScreen):
 
     def action_comment(self) -> None:
         item = self._target("comment")
-        if item is None:
-            return
-        action_id = item.data["id"]
-
-        def typed(text: str | None) -> None:
-            if text is not None and text.strip():
-                self.change(
-                    lambda repo, me: admin.comment_action(repo, me, action_id, text),
-                    "Comment added",
-                )
-
-        self.app.push_screen(PromptScreen("Comment on this action (admins see it)"), typed)
+        if item is not None:
+            action_dialogs.comment_on(self, item.data["id"])
 
     def action_clone(self) -> None:
         item = self._target("clone")
         if item is not None:
-            action_id = item.data["id"]
-            self.change(
-                lambda repo, me: admin.clone_action(repo, me, action_id).id,
-                "Action cloned: the copy is right after it",
-                after=self._select_action,
-            )
+            action_dialogs.clone_action(self, item.data["id"], self._select_action)
 
     def action_move(self, step: int) -> None:
         item = self._target("move")
@@ -1040,15 +878,7 @@ class SettingsScreen(DeskScreen):
             return
         d = item.data
         if item.kind == "action":
-            position = d["position"] + 1 + step
-            if not 1 <= position <= d["count"]:
-                self.notify("It is already at that end.", severity="warning")
-                return
-            action_id = d["id"]
-            self.change(
-                lambda repo, me: admin.move_action(repo, me, action_id, position),
-                f"Action moved to position {position}",
-            )
+            action_dialogs.move_action(self, d, step, d["count"], self._select_action)
         elif item.kind == "status":
             position = d["position"] + step
             if not 1 <= position <= d["count"]:
@@ -1203,8 +1033,8 @@ class SettingsScreen(DeskScreen):
         self.change(
             lambda repo, me: admin.clone_workflow(repo, me, workflow_id).id,
             lambda clone: (
-                f"Workflow {clone} created, off. Change it with `deskline automation workflow "
-                f"set {clone} --enabled on --reenroll on`; the workflow editor comes later."
+                f"Workflow {clone} created, off: R sets re-enrollment, C its condition, "
+                "space switches it on; W opens it in the workflow editor."
             ),
             after=lambda clone: self._select(f"workflow:{clone}"),
         )
