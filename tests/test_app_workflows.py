@@ -223,3 +223,71 @@ async def test_a_built_in_keeps_its_enrollment_and_a_rep_only_reads(db_path: Pat
         await pilot.pause(0.3)
         assert rep.screen is screen
     await desk.db.close()
+
+
+async def test_the_issue_walkthrough_clone_closed_with_reenrollment(db_path: Path) -> None:
+    """R-A7 as a new admin does it in the editor: clone "Closed" (Y), switch re-enrollment on
+    (R) and the clone on (space), delete the original (D); close, reopen and close a ticket:
+    two "Ticket closed" emails, where the original workflow sent one."""
+    desk = await seeded_desk(db_path, ["Printer on fire"])
+    app = make_app(db_path, as_user="admin")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_workflows(pilot)
+        list_ = screen.query_one("#workflow-list")
+        original = next(r for r in screen.rows if r["name"] == "Closed status actions")
+        list_.highlighted = screen.rows.index(original)  # type: ignore[attr-defined]
+        await pilot.press("Y")
+        clone = await wait_for(
+            pilot, lambda: next((r for r in screen.rows if not r["builtin"]), None)
+        )
+        list_.highlighted = screen.rows.index(clone)  # type: ignore[attr-defined]
+        await pilot.pause()
+        await pilot.press("R")
+        await wait_for(pilot, lambda: screen.current["reenroll"], what="re-enrollment on")
+        await pilot.press("space")
+        await wait_for(pilot, lambda: screen.current["enabled"], what="the clone on")
+        list_.highlighted = screen.rows.index(  # type: ignore[attr-defined]
+            next(r for r in screen.rows if r["id"] == original["id"])
+        )
+        await pilot.pause()
+        await pilot.press("D")
+        await _confirm(pilot)
+        await wait_for(pilot, lambda: all(r["id"] != original["id"] for r in screen.rows))
+    for status in ("Closed", "Waiting on us", "Closed"):
+        await desk.move(1, status)
+    closed_mails = [m for m in await desk.outbox() if m["template"] == "Ticket closed"]
+    assert len(closed_mails) == 2
+    await desk.db.close()
+
+
+async def test_a_failure_is_retried_from_the_flow(db_path: Path) -> None:
+    """R-A9 in the editor: the last failures are listed under the flow; after the admin fixes
+    the action, `r` on the failure runs it again and it succeeds."""
+    desk = await seeded_desk(db_path, [])
+
+    def broken(repo: Any) -> int:
+        status = admin.status_in(repo, admin.pipeline_or_default(repo, None), "New")
+        workflow = admin.status_workflow(repo, status)
+        config = {"property": "priority", "value": "blazing"}  # stored unchecked: fails at run
+        return int(repo.add_workflow_action(workflow, "set_property", config).id)
+
+    action_id = await desk.db.run(broken)
+    await desk.receive(make_mail(subject="Printer on fire")[0])
+    await desk.admin(
+        lambda repo, me: admin.edit_action(
+            repo, me, action_id, kind="set_property", property_name="priority", value="high"
+        )
+    )
+    app = make_app(db_path, as_user="rita")  # a rep may retry: it is not a settings change
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_workflows(pilot)
+        await go_to_step(pilot, screen, lambda s: s.kind == "failure")
+        assert "blazing" in screen_text(app)
+        await pilot.press("r")
+        await wait_for(
+            pilot,
+            lambda: any(s.kind == "failure" and s.data["retried"] for s in screen.steps),
+            what="the failure marked retried",
+        )
+    assert (await desk.ticket(1))["ticket"]["priority"] == "high"
+    await desk.db.close()

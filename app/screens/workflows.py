@@ -8,8 +8,9 @@ indented under it, each action with its comments, and the workflow's last failur
 `enter` (or tab) goes into the flow, escape comes back. In the flow an admin adds (after the
 highlighted action, or into the highlighted path), edits, comments, clones, moves (up/down in
 its list, or `m` into another branch's path or the workflow's own list), and deletes this
-action or this and all following. The workflow itself: `space` on/off, `R` re-enrollment, `C`
-the enrollment condition (clones only, R-A7), `Y` clone, `D` delete. A rep reads.
+action or this and all following; `r` on one of the last failures retries it (R-A9). The
+workflow itself: `space` on/off, `R` re-enrollment, `C` the enrollment condition (clones only,
+R-A7), `Y` clone, `D` delete. A rep reads and retries.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from app.screens.action_dialogs import ask_action, ask_condition
 from app.screens.base import DeskScreen
 from app.screens.dialogs import ConfirmScreen, PickerScreen
 from automation import admin
+from automation.actions import retry_action
 from automation.conditions import describe as describe_conditions
+from automation.services import actor_of
 from storage import queries
 from storage.models import Pipeline
 from widgets.text import line
@@ -47,6 +50,7 @@ ON_ROWS: dict[str, frozenset[str]] = {
     "delete_action": frozenset({"action"}),
     "delete_following": frozenset({"action"}),
 }
+READING_ROWS = {"retry": frozenset({"failure"})}  # not a settings change: anyone may (R-A9)
 ON_WORKFLOW = frozenset({"switch", "reenroll", "condition", "clone", "delete_workflow"})
 ONLY_CLONES = frozenset({"reenroll", "condition"})  # R-A7: built-ins keep their enrollment
 
@@ -55,7 +59,7 @@ ONLY_CLONES = frozenset({"reenroll", "condition"})  # R-A7: built-ins keep their
 class Step:
     """One row of the flow."""
 
-    kind: str  # enrollment, action, path, end, note
+    kind: str  # enrollment, action, path, end, note, failure
     data: dict[str, Any] = field(default_factory=dict)
     into: tuple[int, str] | None = None  # the path an action (or a path row) is in
     count: int = 0  # how many actions share the action's list
@@ -94,6 +98,7 @@ class WorkflowsScreen(DeskScreen):
             key_display="X",
             id="workflows.delete_following",
         ),
+        Binding("r", "retry", "Retry", id="workflows.retry"),
         Binding("j", "cursor(1)", "Down", show=False, id="workflows.down"),
         Binding("k", "cursor(-1)", "Up", show=False, id="workflows.up"),
     ]
@@ -133,9 +138,10 @@ class WorkflowsScreen(DeskScreen):
             return True  # help and the palette list every key of this screen
         if action in ONLY_CLONES:
             return self.current is not None and not self.current["builtin"]
-        if action in ON_ROWS:
+        rows = ON_ROWS.get(action) or READING_ROWS.get(action)
+        if rows is not None:
             step = self.step
-            return self.in_flow and step is not None and step.kind in ON_ROWS[action]
+            return self.in_flow and step is not None and step.kind in rows
         return True
 
     def on_descendant_focus(self) -> None:
@@ -288,7 +294,8 @@ class WorkflowsScreen(DeskScreen):
     def _on(self, action: str) -> Step | None:
         """The highlighted row of the flow when the key applies to it."""
         step = self.step
-        if not self.in_flow or step is None or step.kind not in ON_ROWS[action]:
+        rows = ON_ROWS.get(action) or READING_ROWS[action]
+        if not self.in_flow or step is None or step.kind not in rows:
             self.notify("That key does not apply to this row.", severity="warning")
             return None
         return step
@@ -412,6 +419,20 @@ class WorkflowsScreen(DeskScreen):
             lambda count: f"Deleted {count} action{'' if count == 1 else 's'}",
         )
 
+    def action_retry(self) -> None:
+        """R-A9: run a failed action again (after its template was fixed, say)."""
+        step = self._on("retry")
+        if step is None:
+            return
+        if step.data.get("retried"):
+            self.notify("That failure was retried already: see its retry.", severity="warning")
+            return
+        run_id = step.data["run_id"]
+        self.change(
+            lambda repo, me: retry_action(repo, actor_of(me), run_id),
+            lambda state: f"Retried: {'it ran' if state == 'ok' else state}",
+        )
+
     def _select_action(self, action_id: int) -> None:
         self._want_action = action_id
 
@@ -431,7 +452,7 @@ def _steps(detail: dict[str, Any]) -> list[Step]:
     steps.append(Step("end"))
     if detail["failures"]:
         steps.append(Step("note", {"text": "failures"}))
-        steps.extend(Step("note", failure) for failure in detail["failures"])
+        steps.extend(Step("failure", failure) for failure in detail["failures"])
     return steps
 
 
@@ -449,7 +470,7 @@ def _action_steps(
 
 
 def _option(step: Step) -> Option:
-    return Option(_step_line(step), disabled=step.kind == "note" and not step.data.get("at"))
+    return Option(_step_line(step), disabled=step.kind == "note")
 
 
 def _step_line(step: Step) -> Content:
@@ -466,13 +487,14 @@ def _step_line(step: Step) -> Content:
     if step.kind == "end":
         return Content("End")
     if step.kind == "note":
-        if not data.get("at"):
-            return Content.from_markup("\n[b $text-error]Last failures[/]")
+        return Content.from_markup("\n[b $text-error]Last failures[/] [$text-muted](r retries)[/]")
+    if step.kind == "failure":
         return Content.from_markup(
-            "[$text-muted]$at[/] #$ticket $detail",
+            "[$text-muted]$at[/] #$ticket $detail[$text-muted]$retried[/]",
             at=str(data.get("at") or "")[:16].replace("T", " "),
             ticket=str(data.get("ticket")),
             detail=line(data.get("detail") or data.get("action") or ""),
+            retried=" · retried" if data.get("retried") else "",
         )
     pad = "   " * step.depth
     if step.kind == "path":
