@@ -2,8 +2,8 @@
 
     .venv/bin/python -m benchmarks.delay_bench [--tickets 10000] [--due 1000]
 
-A help desk of N tickets (benchmarks.bigdesk) whose "New" workflow is: wait 1 h, set priority
-high, add a note. `--due` tickets are enrolled with their wait over an hour ago, as after a long
+A help desk of N tickets (benchmarks.bigdesk) whose "New" workflow is: wait 1 h, then a branch
+(if the status is New, which it is: set priority high), then add a note. `--due` tickets are enrolled with their wait over an hour ago, as after a long
 stop; the benchmark times one engine start (`Engine.drain`) until every step has run, and checks
 each ticket got its note and priority exactly once.
 """
@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from automation import admin
-from automation.actions import ADD_NOTE, DELAY, SET_PROPERTY
+from automation.actions import ADD_NOTE, BRANCH, DELAY, SET_PROPERTY
 from automation.engine import Engine
 from automation.schedule import parse_delay
 from benchmarks.bigdesk import build_big_desk
@@ -35,8 +35,11 @@ def _prepare(repo: Any, due: int) -> int:
     for action in list(workflow.actions):
         repo.session.delete(action)
     repo.session.flush()
-    repo.add_workflow_action(workflow, DELAY, parse_delay("1h"))
-    repo.add_workflow_action(workflow, SET_PROPERTY, {"property": "priority", "value": "high"})
+    delay = repo.add_workflow_action(workflow, DELAY, parse_delay("1h"))
+    still_new = {"field": "status", "op": "is", "value": "New"}
+    branch = repo.add_workflow_action(workflow, BRANCH, {"if": still_new})
+    high = {"property": "priority", "value": "high"}
+    repo.add_workflow_action(workflow, SET_PROPERTY, high, parent=branch, branch="yes")
     repo.add_workflow_action(workflow, ADD_NOTE, {"body": "Checked after the wait"})
     tickets = list(
         repo.session.scalars(select(m.Ticket.id).where(m.Ticket.status_id == status.id).limit(due))
@@ -58,6 +61,7 @@ def _prepare(repo: Any, due: int) -> int:
                 "ticket_id": ticket_id,
                 "enrollment_id": enrollment_id,
                 "next_position": 1,
+                "after_action_id": delay.id,
                 "due_at": overdue,
                 "depth": 0,
                 "created_at": overdue,
@@ -74,7 +78,7 @@ def _results(session: Any) -> tuple[int, int, int]:
             m.TimelineEvent.type == "note", m.TimelineEvent.actor_kind == "workflow"
         )
     )
-    runs = session.scalar(select(func.count()).select_from(m.ActionRun))  # both actions
+    runs = session.scalar(select(func.count()).select_from(m.ActionRun))  # branch + 2 actions
     pending = session.scalar(select(func.count()).where(m.ScheduledStep.done_at.is_(None)))
     return int(notes or 0), int(runs or 0), int(pending or 0)
 
@@ -89,7 +93,7 @@ async def run(path: Path, due: int) -> dict[str, float]:
         notes, runs, pending = await db.query(_results)
     finally:
         await db.close()
-    assert (notes, runs, pending) == (count, 2 * count, 0), (notes, runs, pending, count)
+    assert (notes, runs, pending) == (count, 3 * count, 0), (notes, runs, pending, count)
     return {"steps": count, "seconds": seconds}
 
 
@@ -105,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{result['steps']:,.0f} overdue steps on a {args.tickets:,}-ticket desk: all run in "
         f"{result['seconds']:.2f} s after start ({result['steps'] / result['seconds']:,.0f} "
-        "steps/s; each: resume note, set priority, add note)"
+        "steps/s; each: resume line, branch, set priority, add note)"
     )
     return 0
 
