@@ -3,9 +3,10 @@
     .venv/bin/python -m benchmarks.delay_bench [--tickets 10000] [--due 1000]
 
 A help desk of N tickets (benchmarks.bigdesk) whose "New" workflow is: wait 1 h, then a branch
-(if the status is New, which it is: set priority high), then add a note. `--due` tickets are enrolled with their wait over an hour ago, as after a long
-stop; the benchmark times one engine start (`Engine.drain`) until every step has run, and checks
-each ticket got its note and priority exactly once.
+(if the status is New, which it is: set priority high), then add a note. `--due` tickets are
+enrolled with their wait over an hour ago, as after a long stop; the benchmark times one engine
+start (`Engine.drain`) until every step has run, and checks each ticket got its note and
+priority exactly once.
 """
 
 from __future__ import annotations
