@@ -399,6 +399,20 @@ def _workflow_failures(session: Session, workflow_id: int, limit: int) -> list[d
     return [_failure_row(session, run) for run in runs]
 
 
+def pipeline_workflows(session: Session, pipeline_id: int | None) -> dict[str, Any]:
+    """The workflow editor's list: a pipeline (the first when none or a removed one is asked
+    for) and its workflow summaries."""
+    pipeline = session.get(m.Pipeline, pipeline_id) if pipeline_id else None
+    if pipeline is None:
+        pipeline = session.scalar(select(m.Pipeline).order_by(m.Pipeline.position, m.Pipeline.id))
+    if pipeline is None:
+        return {"pipeline": None, "workflows": []}
+    return {
+        "pipeline": {"id": pipeline.id, "name": pipeline.name},
+        "workflows": workflow_summaries(session, pipeline),
+    }
+
+
 def workflow_summaries(
     session: Session, pipeline: m.Pipeline, *, now: datetime | None = None
 ) -> list[dict[str, Any]]:

@@ -291,3 +291,23 @@ async def test_a_failure_is_retried_from_the_flow(db_path: Path) -> None:
         )
     assert (await desk.ticket(1))["ticket"]["priority"] == "high"
     await desk.db.close()
+
+
+async def test_p_shows_another_pipelines_workflows(db_path: Path) -> None:
+    """SPEC §5 "list workflows per pipeline": `p` picks the pipeline; one without workflows
+    says how to make one."""
+    desk = await seeded_desk(db_path, ["Printer on fire"])
+    await desk.admin(lambda repo, me: admin.add_pipeline(repo, me, "Billing"))
+    app = make_app(db_path, as_user="admin")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_workflows(pilot)
+        assert "Support Pipeline workflows" in screen_text(app)
+        billing = await desk.db.run(lambda repo: repo.pipeline_by_name("Billing").id)
+        await pilot.press("p")
+        await choose(pilot, billing)
+        text = await wait_for(
+            pilot,
+            lambda: "No workflows in this pipeline yet" in screen_text(app) and screen_text(app),
+        )
+        assert "Billing workflows" in text and screen.rows == []
+    await desk.db.close()

@@ -10,7 +10,7 @@ highlighted action, or into the highlighted path), edits, comments, clones, move
 its list, or `m` into another branch's path or the workflow's own list), and deletes this
 action or this and all following; `r` on one of the last failures retries it (R-A9). The
 workflow itself: `space` on/off, `R` re-enrollment, `C` the enrollment condition (clones only,
-R-A7), `Y` clone, `D` delete. A rep reads and retries.
+R-A7), `Y` clone, `D` delete; `p` shows another pipeline's workflows. A rep reads and retries.
 """
 
 from __future__ import annotations
@@ -35,8 +35,7 @@ from automation import admin
 from automation.actions import retry_action
 from automation.conditions import describe as describe_conditions
 from automation.services import actor_of
-from storage import queries
-from storage.models import Pipeline
+from storage import queries, views
 from widgets.text import line
 
 # Keys that act on a row of the flow, and the rows each applies to.
@@ -66,13 +65,6 @@ class Step:
     depth: int = 0  # how many branches it sits in
 
 
-def _summaries(session: Any, pipeline_id: int | None) -> list[dict[str, Any]]:
-    pipeline = session.get(Pipeline, pipeline_id) if pipeline_id else None
-    if pipeline is None:
-        pipeline = session.query(Pipeline).order_by(Pipeline.position, Pipeline.id).first()
-    return queries.workflow_summaries(session, pipeline) if pipeline else []
-
-
 class WorkflowsScreen(DeskScreen):
     MODE = ""
     HELP_TITLE = "Workflows"
@@ -99,6 +91,7 @@ class WorkflowsScreen(DeskScreen):
             id="workflows.delete_following",
         ),
         Binding("r", "retry", "Retry", id="workflows.retry"),
+        Binding("p", "pick_pipeline", "Pipeline", id="workflows.pipeline"),
         Binding("j", "cursor(1)", "Down", show=False, id="workflows.down"),
         Binding("k", "cursor(-1)", "Up", show=False, id="workflows.up"),
     ]
@@ -120,7 +113,6 @@ class WorkflowsScreen(DeskScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.set_status("workflows · enter opens the flow · escape goes back")
         self.query_one("#workflow-list", OptionList).focus()
         self.refresh_data()
 
@@ -155,7 +147,14 @@ class WorkflowsScreen(DeskScreen):
     @work(group="workflows", exclusive=True)
     async def _load(self) -> None:
         pipeline_id = self.pipeline_id
-        self.rows = await self.backend.query(lambda s: _summaries(s, pipeline_id))
+        found = await self.backend.query(lambda s: queries.pipeline_workflows(s, pipeline_id))
+        self.rows = found["workflows"]
+        if found["pipeline"] is not None:
+            self.pipeline_id = found["pipeline"]["id"]
+            self.set_status(
+                f"{line(found['pipeline']['name'])} workflows · enter opens the flow · "
+                "escape goes back"
+            )
         options = self.query_one("#workflow-list", OptionList)
         keep = options.highlighted
         options.clear_options()
@@ -164,7 +163,23 @@ class WorkflowsScreen(DeskScreen):
         if self.rows:
             options.highlighted = min(keep or 0, len(self.rows) - 1)
             self._show(self.rows[options.highlighted]["id"])
+        else:
+            self._empty()
         self.refresh_bindings()
+
+    def _empty(self) -> None:
+        self.detail, self.steps = None, []
+        flow = self.query_one("#workflow-flow", OptionList)
+        flow.clear_options()
+        flow.add_option(
+            Option(
+                Content(
+                    "No workflows in this pipeline yet: the first action added to a status "
+                    "(settings, a) makes its workflow."
+                ),
+                disabled=True,
+            )
+        )
 
     @property
     def current(self) -> dict[str, Any] | None:
@@ -227,6 +242,22 @@ class WorkflowsScreen(DeskScreen):
             options.action_cursor_down()
         else:
             options.action_cursor_up()
+
+    def action_pick_pipeline(self) -> None:
+        self._pick_pipeline()
+
+    @work(group="workflow-dialog")
+    async def _pick_pipeline(self) -> None:
+        pipelines = await self.backend.query(views.pipelines)
+        choices = [(p["name"], p["id"]) for p in pipelines]
+        chosen = await self.app.push_screen_wait(
+            PickerScreen("Workflows of which pipeline?", choices, self.pipeline_id)
+        )
+        if chosen is not None and chosen != self.pipeline_id:
+            self.pipeline_id = chosen
+            self.detail = None
+            self.query_one("#workflow-list", OptionList).highlighted = None
+            self.refresh_data()
 
     def action_back(self) -> None:
         if self.in_flow:
