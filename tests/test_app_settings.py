@@ -814,3 +814,34 @@ async def add_action_of_kind(pilot: Any, screen: SettingsScreen, status: str, ki
     picker = await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen)
     values = [value for _, value in picker.choices]
     await pilot.press(*["j"] * values.index(kind), "enter")
+
+
+async def test_a_branch_path_row_takes_new_actions(db_path):
+    """R-A5 on the settings screen: a branch lists its "yes →" / "no →" paths under it; `a` on
+    the empty "no →" row adds the action at the end of that path."""
+    desk = await seeded_desk(db_path)
+
+    def branch(repo: Any, me: Any) -> int:
+        condition = {"field": "priority", "value": "urgent"}
+        closed = {"pipeline_name": None, "status_label": "Closed"}
+        return int(admin.add_action(repo, me, **closed, kind="branch", condition=condition).id)
+
+    branch_id = await desk.admin(branch)
+    app = make_app(db_path, as_user="admin")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot)
+        await go_to(pilot, screen, f"path:{branch_id}:no")
+        assert "does not hold" in details_text(screen)
+        await pilot.press("a")
+        picker = await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen)
+        values = [value for _, value in picker.choices]
+        await pilot.press(*["j"] * values.index("note"), "enter")
+        prompt = await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen) and app.screen)
+        await pilot.press(*"Not urgent", "enter")
+        await wait_for(pilot, lambda: app.screen is not prompt)
+        await wait_for(pilot, lambda: "Not urgent" in screen_text(app), what="the new row")
+    closed = next(s for s in (await view(desk))["statuses"] if s["status"] == "Closed")
+    [stored] = [a for a in closed["workflows"][0]["actions"] if a["kind"] == "branch"]
+    assert [a["description"] for a in stored["paths"]["no"]] == ["Add note “Not urgent”"]
+    assert stored["paths"]["yes"] == []
+    await desk.db.close()

@@ -46,8 +46,8 @@ LIVE_NOTE = (
 APPLIES: dict[str, frozenset[str]] = {
     "switch": frozenset({"channel", "trigger", "branding", "workflow"}),
     "target": frozenset({"trigger"}),
-    "view_workflow": frozenset({"trigger", "status", "action", "workflow"}),
-    "add_action": frozenset({"status", "action"}),
+    "view_workflow": frozenset({"trigger", "status", "action", "path", "workflow"}),
+    "add_action": frozenset({"status", "action", "path"}),
     "edit": frozenset({"action", "template"}),
     "comment": frozenset({"action"}),
     "clone": frozenset({"action"}),
@@ -239,9 +239,21 @@ def _action_items(
         )
         for which, path in action.get("paths", {}).items():
             items.append(
-                _note(
-                    f"{action['id']}:{which}",
-                    f"{' ' * (indent - 2)}{which} →" + ("" if path else " (nothing)"),
+                Item(
+                    "path",
+                    f"path:{action['id']}:{which}",
+                    Content.from_markup(
+                        "$pad[b]$which →[/b][$text-muted]$empty[/]",
+                        pad=" " * (indent - 2),
+                        which=which,
+                        empty="" if path else " (nothing)",
+                    ),
+                    {
+                        "status": status,
+                        "workflow": workflow,
+                        "into": (action["id"], which),
+                        "branch": action["description"],
+                    },
                 )
             )
             items.extend(_action_items(workflow, status, path, (action["id"], which), indent + 3))
@@ -356,6 +368,18 @@ def details(item: Item, view: dict[str, Any], is_admin: bool) -> Content:
             ("X", "delete this and all following"),
         ]
         reading.append(("w", "open in workflows"))
+    elif item.kind == "path":
+        which = d["into"][1]
+        rows.append(Content.from_markup("[b]$which →[/b]", which=which))
+        met = "holds" if which == "yes" else "does not hold"
+        rows.append(
+            Content(
+                f"The actions a ticket runs when “{line(d['branch'])}” {met} (R-A5); after them "
+                "the run goes on after the branch."
+            )
+        )
+        keys.append(("a", "add an action at the end of this path"))
+        reading.append(("w", "open in workflows"))
     elif item.kind == "workflow":
         rows.append(Content.from_markup("[b]$name[/b]", name=line(d["name"])))
         rows.append(
@@ -422,7 +446,7 @@ def workflow_page(item: Item) -> tuple[str, Content]:
     if item.kind == "status":
         workflows = d["workflows"]
         label = d["status"]
-    elif item.kind == "action":
+    elif item.kind in ("action", "path"):
         workflows = [d["workflow"]]
         label = d["status"]
     else:
@@ -828,13 +852,14 @@ class SettingsScreen(DeskScreen):
     @work(group="settings-dialog")
     async def _add_action(self, item: Item) -> None:
         """Ask what the new action does (R-A2, R-A4, R-A5), then add it: `a` on a status adds to
-        its workflow; on an action, to the end of the list that action is in."""
+        its workflow; on an action, to the end of the list that action is in; on a branch's
+        "yes →" / "no →" row, to the end of that path."""
         label = item.data["status"]
         answer = await ask_action(self, f"New action of {line(label)}")
         if answer is None:
             return
         fields, what = answer
-        if item.kind == "action":
+        if item.kind in ("action", "path"):
             workflow_id, into = item.data["workflow"]["id"], item.data["into"]
             self.change(
                 lambda repo, me: (
