@@ -1,13 +1,18 @@
 """A big help desk for UI benchmarks: 100,000 tickets in one pipeline, most of them in New.
 
     .venv/bin/python -m benchmarks.bigdesk PATH [--tickets 100000] [--seed 1] [--replace]
+    .venv/bin/python -m benchmarks.bigdesk postgresql://USER@HOST:PORT/EMPTY_DB [--tickets ...]
 
 The schema comes from the real migrations and the settings from `admin.ensure_defaults` and the
 admin services (users, a team, one email channel, the demo's status actions); the bulk rows are
 then written with SQLAlchemy Core `executemany` on one synchronous SQLite connection, in one
-transaction, with foreign keys checked at commit. This skips the ingestion path on purpose: it is
-a fixture for screens (a board column of ~94,000 cards, an inbox of 100,000 conversations), not a
-test of the engine; `benchmarks.import_bench` measures ingestion.
+transaction, with foreign keys checked at commit. On PostgreSQL (`build_big_desk_postgres`, an
+empty database) the same rows go through one asyncpg connection (`run_sync`) in one transaction;
+its foreign keys are not deferrable, so conversations get their ticket link by one UPDATE after
+the tickets, and the id sequences are moved past the explicit ids at the end. This skips the
+ingestion path on purpose: it is a fixture for screens (a board column of ~94,000 cards, an inbox
+of 100,000 conversations), not a test of the engine; `benchmarks.import_bench` measures
+ingestion.
 
 What it writes, per ticket: one contact-owned conversation (its origin thread, `association`
 "origin", linked both ways), one inbound message with a Message-ID, the sender as participant,
@@ -30,11 +35,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, Table, create_engine, event, func, insert, select
+from sqlalchemy import Engine, Table, create_engine, event, func, insert, select, text, update
+from sqlalchemy.engine import Connection
 
 from automation import admin
 from storage import models as m
-from storage.database import Database
+from storage.database import Database, DatabaseError, normalize_url
 from storage.repository import SqlRepository
 
 T = TypeVar("T")
@@ -46,6 +52,8 @@ REPS = ("alice", "bob", "carol", "dave")
 SHARES = {"New": 0.94, "Waiting on contact": 0.025, "Waiting on us": 0.015, "Closed": 0.02}
 CONTACTS_PER_TICKET = 0.2
 CHUNK = 10_000  # rows per executemany call (keeps memory flat)
+# Tables whose rows bigdesk writes with explicit ids (PostgreSQL: their sequences move past them).
+EXPLICIT_IDS = (m.Contact, m.Conversation, m.Message, m.Ticket, m.TimelineEvent)
 DAYS = 120
 
 
@@ -138,6 +146,40 @@ def build_big_desk(
         engine.dispose()
 
 
+async def build_big_desk_postgres(
+    url: str, *, tickets: int = 100_000, seed: int = 1
+) -> dict[str, int]:
+    """Fill the empty PostgreSQL database at `url` like `build_big_desk`; returns row counts.
+
+    Same rows for the same seed (dates relative to now); the schema is migrated here.
+    """
+    if tickets < 1:
+        raise ValueError("tickets must be at least 1")
+    db = Database(url)
+    try:
+        if await db.is_initialized():
+            raise ValueError(f"{db.engine.url!r} is not empty (bigdesk needs a new database)")
+        await db.migrate()
+        ids = await db.run(_settings)
+        async with db.engine.begin() as conn:
+            await conn.run_sync(_write_postgres, ids, tickets, random.Random(seed))
+        async with db.engine.connect() as conn:
+            return await conn.run_sync(_counts)
+    finally:
+        await db.close()
+
+
+def _write_postgres(
+    conn: Connection, ids: dict[str, Any], tickets: int, rng: random.Random
+) -> None:
+    _write(conn, ids, tickets, rng, link_later=True)
+    for model in EXPLICIT_IDS:
+        table = _table(model).name
+        conn.execute(
+            text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}")
+        )
+
+
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
@@ -174,11 +216,12 @@ def _settings(repo: SqlRepository) -> dict[str, Any]:
         pipeline_name=None,
         ticket_automation=True,
     )
-    for label, kind, extra in (
+    actions: list[tuple[str, str, admin.ActionFields]] = [
         ("New", "send_email", {"template_name": "Ticket received"}),
         ("Waiting on us", "notify", {"to": "team", "target_name": "Tier 1"}),
         ("Closed", "send_email", {"template_name": "Ticket closed"}),
-    ):
+    ]
+    for label, kind, extra in actions:
         admin.add_action(repo, boss, pipeline_name=None, status_label=label, kind=kind, **extra)
     pipeline = admin.pipeline_or_default(repo, None)
     return {
@@ -223,7 +266,11 @@ def _statuses(rng: random.Random, tickets: int, labels: list[str]) -> list[str]:
     return out
 
 
-def _write(conn: Any, ids: dict[str, Any], tickets: int, rng: random.Random) -> None:
+def _write(
+    conn: Any, ids: dict[str, Any], tickets: int, rng: random.Random, *, link_later: bool = False
+) -> None:
+    """All bulk rows. `link_later`: conversations are written without their ticket and linked
+    after the tickets (for foreign keys checked at once, as PostgreSQL's are)."""
     now = datetime.now(UTC)
     start = now - timedelta(days=DAYS)
     span = (now - start).total_seconds()
@@ -259,7 +306,10 @@ def _write(conn: Any, ids: dict[str, Any], tickets: int, rng: random.Random) -> 
         touched = born if label == "New" else born + timedelta(seconds=rng.uniform(0, left))
         rows.append((n, label, status_id, state, contact, subject, born, touched))
 
-    _insert(conn, m.Conversation, (_conversation(r, channel, reps) for r in rows))
+    conversations = (_conversation(r, channel, reps) for r in rows)
+    if link_later:
+        conversations = ({**c, "ticket_id": None} for c in conversations)
+    _insert(conn, m.Conversation, conversations)
     _insert(conn, m.Message, (_message(r, channel, people) for r in rows))
     _insert(
         conn,
@@ -267,6 +317,9 @@ def _write(conn: Any, ids: dict[str, Any], tickets: int, rng: random.Random) -> 
         ({"conversation_id": r[0], "address": people[r[4] - 1][1]} for r in rows),
     )
     _insert(conn, m.Ticket, (_ticket(r, rng, pipeline, channel, reps) for r in rows))
+    if link_later:  # conversation n is ticket n's origin thread
+        conv = _table(m.Conversation)
+        conn.execute(update(conv).where(conv.c.id <= len(rows)).values(ticket_id=conv.c.id))
     _insert(
         conn,
         m.TimelineEvent,
@@ -456,21 +509,29 @@ def _counts(conn: Any) -> dict[str, int]:
     return counts
 
 
+def _build(target: str, *, tickets: int, seed: int, replace: bool) -> dict[str, int]:
+    if not normalize_url(target).startswith("postgresql"):
+        return build_big_desk(Path(target), tickets=tickets, seed=seed, replace=replace)
+    if replace:
+        raise ValueError("--replace is for SQLite files; give PostgreSQL a new database")
+    return asyncio.run(build_big_desk_postgres(target, tickets=tickets, seed=seed))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.bigdesk", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("path", type=Path, help="the SQLite file to create")
+    parser.add_argument(
+        "path", help="the SQLite file to create, or a postgresql:// URL of an empty database"
+    )
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--replace", action="store_true", help="replace an existing file")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
-        counts = build_big_desk(
-            args.path, tickets=args.tickets, seed=args.seed, replace=args.replace
-        )
-    except (FileExistsError, ValueError) as exc:
+        counts = _build(args.path, tickets=args.tickets, seed=args.seed, replace=args.replace)
+    except (FileExistsError, ValueError, DatabaseError) as exc:
         print(f"bigdesk: {exc}", file=sys.stderr)
         return 1
     seconds = time.perf_counter() - started
