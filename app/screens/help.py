@@ -30,7 +30,9 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         rows: list[Content] = []
         seen: set[tuple[str, str]] = set()
-        for key, active in self.under.active_bindings.items():
+        # Deskline's own keys (they carry ids) first, then the focused widget's and Textual's.
+        ordered = sorted(self.under.active_bindings.items(), key=lambda kv: not kv[1].binding.id)
+        for key, active in ordered:
             binding = active.binding
             if not binding.description or (binding.description, binding.action) in seen:
                 continue
