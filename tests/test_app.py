@@ -425,3 +425,23 @@ async def test_tasks_are_listed_per_user_and_marked_done(db_path):
         await wait_for(pilot, lambda: "No open tasks." in screen_text(app), what="done")
     assert "task_done" in await desk.timeline_types(1)
     await desk.db.close()
+
+
+async def test_a_settled_screen_is_frozen_for_the_collector_and_thawed_on_exit(db_path):
+    """Speed (see benchmarks.tui_bench): once a mode's screen has been shown, the objects alive
+    are frozen out of the cyclic collector's full walks (the ~80 ms pauses that were the worst
+    key latency); each mode settles once; quitting hands them back."""
+    import gc
+
+    from app.tui import SETTLE_AFTER
+
+    desk = await seeded_desk(db_path, SUBJECTS)
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await wait_for(pilot, lambda: gc.get_freeze_count() > 0, timeout=SETTLE_AFTER + 5)
+        assert app._settled == {"inbox"}
+        await pilot.press("2")
+        await wait_for(pilot, lambda: "board" in app._settled)
+    assert gc.get_freeze_count() == 0
+    await desk.db.close()
