@@ -58,7 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="a fresh demo help desk opened in the app; customers write in every few seconds",
     )
-    p.add_argument("--path", help="where to create the demo database (default: a new temp file)")
+    p.add_argument(
+        "--path",
+        help="where to create the demo database, a new SQLite file (default: a new temp file)",
+    )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="build the demo over an existing file at --path (its data is lost)",
+    )
     p.add_argument(
         "--no-app", action="store_true", help="build the demo and print its tickets instead"
     )
@@ -607,6 +615,7 @@ def _people_parsers(sub: argparse._SubParsersAction) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.db_given = args.db is not None
     args.db = args.db or default_database_url()
     args.as_user = args.as_user or os.environ.get("DESKLINE_USER")
     try:

@@ -118,9 +118,17 @@ async def cmd_init(args: argparse.Namespace) -> int:
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import build_demo
+    from app.demo import DemoExists, build_demo
 
-    path = await build_demo(args.path)
+    if getattr(args, "db_given", False):
+        raise UserError(
+            "the demo builds a database of its own: give its file with --path FILE, not --db "
+            "(so a real database is never overwritten by demo data)"
+        )
+    try:
+        path = await build_demo(args.path, replace=args.replace)
+    except DemoExists as exc:
+        raise UserError(str(exc)) from exc
     args.db = str(path)
     if not (args.no_app or args.json):
         args.open_app_after = True  # main() opens it once this event loop is closed

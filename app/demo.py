@@ -1209,13 +1209,20 @@ async def _replay(db: _ClockedDatabase, steps: list[Step], folder: Path, start: 
         await db.stamp()  # every transaction of the tick ran at the same simulated time
 
 
-async def build_demo(path: str | None) -> Path:
+class DemoExists(Exception):
+    """The demo would overwrite a file that is already there."""
+
+
+async def build_demo(path: str | None, *, replace: bool = False) -> Path:
     """A new demo database at `path` (default: a new temp file); returns its path.
 
     About 300 conversations over three weeks, replayed through the real import and services
-    (see the module docstring). Takes a few seconds.
+    (see the module docstring). Takes a few seconds. An existing file at `path` is replaced
+    only when asked to: it may be somebody's real help desk.
     """
     target = Path(path) if path else Path(tempfile.mkdtemp(prefix="deskline-demo-")) / "demo.db"
+    if target.exists() and not replace:
+        raise DemoExists(f"{target} exists: pass --replace to build the demo over it")
     for old in (
         target,
         target.with_name(target.name + "-wal"),

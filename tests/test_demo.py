@@ -389,3 +389,17 @@ async def test_run_feed_survives_a_failing_step(
     stop.set()
     await asyncio.wait_for(task, 5)
     assert len(calls) >= 3
+
+
+def test_the_demo_never_overwrites_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """Bad input loses nothing: `--db` (meant for a real desk) is refused, and an existing file
+    at `--path` is kept unless `--replace` is given."""
+    from app.cli import main
+
+    real = tmp_path / "real.db"
+    real.write_bytes(b"somebody's help desk")
+    assert main(["--db", str(real), "demo", "--no-app"]) != 0
+    assert "--path FILE, not --db" in capsys.readouterr().err
+    assert main(["demo", "--path", str(real), "--no-app"]) != 0
+    assert "pass --replace" in capsys.readouterr().err
+    assert real.read_bytes() == b"somebody's help desk"
