@@ -25,13 +25,25 @@ from tests.helpers import Desk
 
 SIZES = [(80, 24), (120, 40)]
 MAIL = [
-    ("Ana Kowalska", "ana@kowalska.example", "Cannot log in after password reset",
-     "Hi,\n\nsince this morning the login page says my password is wrong.\n\nAna\n\n"
-     "On Mon, 2 Nov 2026 at 09:00, Support wrote:\n> Your password was reset.\n> Regards"),
-    ("Ben Okafor", "ben@okafor.example", "Invoice 2026-114 shows the wrong VAT",
-     "The invoice applies 23% VAT but we are registered in Germany."),
-    ("Chloé Martin", "chloe@martin.example", "[bold red]Export[/] to CSV is empty",
-     "The export only has the header row."),
+    (
+        "Ana Kowalska",
+        "ana@kowalska.example",
+        "Cannot log in after password reset",
+        "Hi,\n\nsince this morning the login page says my password is wrong.\n\nAna\n\n"
+        "On Mon, 2 Nov 2026 at 09:00, Support wrote:\n> Your password was reset.\n> Regards",
+    ),
+    (
+        "Ben Okafor",
+        "ben@okafor.example",
+        "Invoice 2026-114 shows the wrong VAT",
+        "The invoice applies 23% VAT but we are registered in Germany.",
+    ),
+    (
+        "Chloé Martin",
+        "chloe@martin.example",
+        "[bold red]Export[/] to CSV is empty",
+        "The export only has the header row.",
+    ),
 ]
 
 
