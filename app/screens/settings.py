@@ -245,7 +245,7 @@ def _action_items(
                     Content.from_markup(
                         "$pad[b]$which →[/b][$text-muted]$empty[/]",
                         pad=" " * (indent - 2),
-                        which=which,
+                        which=f"{which:>3}",
                         empty="" if path else " (nothing)",
                     ),
                     {

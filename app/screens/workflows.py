@@ -530,7 +530,8 @@ def _step_line(step: Step) -> Content:
     pad = "   " * step.depth
     if step.kind == "path":
         empty = " [$text-muted](nothing: a adds here)[/]" if data["empty"] else ""
-        return Content.from_markup(f"$pad[b]$which →[/b]{empty}", pad=pad[:-2], which=data["which"])
+        which = f"{data['which']:>3}"  # " no" under "yes": the arrows line up
+        return Content.from_markup(f"$pad[b]$which →[/b]{empty}", pad=pad[:-2], which=which)
     text = Content.from_markup(
         "$pad[b]$n.[/b] $what", pad=pad, n=str(data["position"] + 1), what=line(data["description"])
     )
