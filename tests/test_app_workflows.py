@@ -311,3 +311,39 @@ async def test_p_shows_another_pipelines_workflows(db_path: Path) -> None:
         )
         assert "Billing workflows" in text and screen.rows == []
     await desk.db.close()
+
+
+async def test_editing_a_branch_starts_from_its_condition(db_path: Path) -> None:
+    """R-A6 edit on a branch: the condition builder starts with the branch's tests (the save
+    line names them), takes the last one off on request and adds another."""
+    desk = await seeded_desk(db_path, ["Printer on fire"])
+
+    def build(repo: Any) -> int:
+        me = repo.user_by_name("admin")
+        tests = {"all": [{"field": "priority", "op": "is", "value": "urgent"}]}
+        new = {"pipeline_name": None, "status_label": "New"}
+        return int(admin.add_action(repo, me, **new, kind="branch", condition=tests).id)
+
+    branch_id = await desk.db.run(build)
+    app = make_app(db_path, as_user="admin")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_workflows(pilot)
+        await go_to_step(pilot, screen, is_action("If priority is urgent"))
+        await pilot.press("e")
+        await choose(pilot, "branch")
+        await choose(pilot, "any")
+        picker = await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen)
+        assert "priority is urgent" in picker.choices[0][0]
+        await choose(pilot, "-")
+        await choose(pilot, "source")
+        await choose(pilot, "in")
+        await type_line(pilot, "chat, messenger")
+        await choose(pilot, "")
+        await wait_for(
+            pilot, lambda: any(is_action("If source in chat, messenger")(s) for s in screen.steps)
+        )
+    config = await desk.db.run(lambda repo: repo.workflow_action(branch_id).config)
+    assert config == {
+        "if": {"any": [{"field": "source", "op": "in", "value": ["chat", "messenger"]}]}
+    }
+    await desk.db.close()

@@ -72,7 +72,10 @@ async def ask_action(
         return None
     config = (current or {}).get("config", {})
     if kind == "branch":
-        condition = await ask_condition(screen, "Take the yes path when", allow_always=False)
+        was = config.get("if") if (current or {}).get("kind") == "branch" else None
+        condition = await ask_condition(
+            screen, "Take the yes path when", current=was, allow_always=False
+        )
         if condition is None:
             return None
         return {"kind": "branch", "condition": condition}, f"if {describe_conditions(condition)}"
@@ -100,38 +103,65 @@ async def ask_action(
 
 
 async def ask_condition(
-    screen: DeskScreen, title: str, *, allow_always: bool = True
+    screen: DeskScreen,
+    title: str,
+    *,
+    current: dict[str, Any] | None = None,
+    allow_always: bool = True,
 ) -> dict[str, Any] | None:
-    """A group (all / any) of field tests, built key by key."""
+    """A group (all / any) of field tests, built key by key; `current`'s tests come first, so
+    an edit adds to them or takes the last ones off."""
+    current = {k: v for k, v in (current or {}).items() if k not in SOURCE_KEYS}
     groups = [("all of the tests match (AND)", "all"), ("any of the tests matches (OR)", "any")]
     if allow_always:
         groups.append(("always (remove the condition)", "none"))
-    group = await screen.app.push_screen_wait(PickerScreen(title, groups))
+    was = "any" if "any" in current else "all"
+    group = await screen.app.push_screen_wait(PickerScreen(title, groups, was))
     if group is None:
         return None
     if group == "none":
         return {"all": []}
-    tests: list[dict[str, Any]] = []
+    tests = _tests_of(current)
     while True:
-        test = await _ask_test(screen, f"✓ Save ({describe_conditions({group: tests})})")
+        test = await _ask_test(screen, group, tests)
         if test is None:
             return None
-        if not test:
+        if test == DONE:
             break
-        tests.append(test)
+        if test == REMOVE_LAST:
+            tests.pop()
+        else:
+            tests.append(test)
     if not tests and not allow_always:
         screen.notify("A branch needs at least one test.", severity="warning")
         return None
     return {group: tests}
 
 
-async def _ask_test(screen: DeskScreen, done: str) -> dict[str, Any] | None:
-    """One test; {} when the user chose to save the tests so far."""
-    field = await screen.app.push_screen_wait(
-        PickerScreen("Add a test on", [(done, ""), *((f, f) for f in CONDITION_FIELDS)])
-    )
-    if not field:
-        return None if field is None else {}
+SOURCE_KEYS = ("sources", "exclude_sources")  # edited by the source switches, not here
+DONE: dict[str, Any] = {"done": True}
+REMOVE_LAST: dict[str, Any] = {"remove_last": True}
+
+
+def _tests_of(tree: dict[str, Any]) -> list[dict[str, Any]]:
+    if "all" in tree or "any" in tree:
+        return list(tree.get("all") or tree.get("any") or [])
+    return [tree] if "field" in tree else []
+
+
+async def _ask_test(
+    screen: DeskScreen, group: str, tests: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """One more test, or DONE (save the tests so far), or REMOVE_LAST."""
+    choices: list[tuple[str, str]] = [(f"✓ Save ({describe_conditions({group: tests})})", "")]
+    if tests:
+        choices.append((f"✗ Take off the last test ({describe_conditions(tests[-1])})", "-"))
+    choices.extend((f, f) for f in CONDITION_FIELDS)
+    field = await screen.app.push_screen_wait(PickerScreen("Add a test on", choices))
+    if field is None:
+        return None
+    if field in ("", "-"):
+        return DONE if field == "" else REMOVE_LAST
     op = await screen.app.push_screen_wait(
         PickerScreen(f"{field} …", [(o.replace("_", " "), o) for o in CONDITION_OPS])
     )

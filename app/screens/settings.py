@@ -792,7 +792,7 @@ class SettingsScreen(DeskScreen):
     @work(group="settings-dialog")
     async def _edit_conditions(self, d: dict[str, Any]) -> None:
         """Build an enrollment condition: a group (all / any) of field tests, key by key."""
-        conditions = await ask_condition(self, "Enroll when")
+        conditions = await ask_condition(self, "Enroll when", current=d["conditions"])
         if conditions is None:
             return
         workflow_id = d["id"]

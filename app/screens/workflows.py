@@ -287,11 +287,11 @@ class WorkflowsScreen(DeskScreen):
 
     def action_condition(self) -> None:
         if self.current is not None:
-            self._ask_enrollment(self.current["id"])
+            self._ask_enrollment(self.current["id"], self.current["conditions"])
 
     @work(group="workflow-dialog")
-    async def _ask_enrollment(self, workflow_id: int) -> None:
-        conditions = await ask_condition(self, "Enroll when")
+    async def _ask_enrollment(self, workflow_id: int, current: dict[str, Any] | None) -> None:
+        conditions = await ask_condition(self, "Enroll when", current=current)
         if conditions is not None:
             self.change(
                 lambda repo, me: admin.set_workflow(repo, me, workflow_id, conditions=conditions),
