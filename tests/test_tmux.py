@@ -130,3 +130,61 @@ async def test_a_rep_works_the_inbox_and_board_in_tmux(pane):
         time.sleep(0.1)
     assert not pane.alive(), "q quits"
     await desk.db.close()
+
+
+@pytest.mark.sqlite_only
+async def test_an_admin_builds_a_branch_in_the_workflow_editor_in_tmux(pane):
+    """SPEC §5 workflow editor and R-A5 in a real terminal: settings → W → the flow → End →
+    a → "Branch" → a condition typed key by key → the branch and its two paths are drawn."""
+    pane, path = pane
+    desk = await seeded_desk(path, ["Printer on fire"])
+    env = {
+        "TERM": "xterm-256color",
+        "XDG_CONFIG_HOME": str(path.parent),
+        "PATH": os.environ["PATH"],
+    }
+    command = f"{DESKLINE} --db {path} --as admin --no-mail"
+    size = ["-x", "80", "-y", "24"]
+    pane.tmux(
+        "new-session",
+        "-d",
+        "-s",
+        pane.session,
+        *size,
+        *[f"-e{k}={v}" for k, v in env.items()],
+        command,
+    )
+    pane.wait_for("Printer on fire")
+    pane.keys("3")
+    pane.wait_for("Statuses and their actions")
+    pane.keys("W")
+    pane.wait_for("New status actions")  # the list is filled: enter has a row to open
+    pane.keys("Enter")  # into the flow of the first workflow
+    pane.wait_for("Enrollment:")
+    time.sleep(0.3)  # a person's pause: the focus moves to the flow after the key
+    pane.keys("End")
+    time.sleep(0.3)
+    pane.keys("a")
+    pane.wait_for("what does it do?")
+    pane.keys("End", "Enter")  # the last choice: Branch
+    pane.wait_for("Take the yes path when")
+    pane.keys("Enter")  # all of the tests
+    pane.wait_for("Add a test on")
+    for _ in range(5):  # ✓ Save, pipeline, status, source, channel, priority
+        pane.keys("j")
+    pane.keys("Enter")
+    pane.wait_for("priority …")
+    pane.keys("Enter")  # is
+    pane.wait_for("priority is")
+    pane.type("urgent")
+    pane.keys("Enter")
+    pane.wait_for("Save (priority is urgent)")
+    pane.keys("Home", "Enter")
+    screen = pane.wait_for("If priority is urgent")
+    assert "yes →" in screen and "no →" in screen
+    rows = await desk.db.run(lambda repo: [(a.kind, a.config) for a in repo.workflow(1).actions])
+    assert (
+        "branch",
+        {"if": {"all": [{"field": "priority", "op": "is", "value": "urgent"}]}},
+    ) in rows
+    await desk.db.close()
