@@ -93,6 +93,7 @@ def process_due(repo: Repository, limit: int) -> int:
 
     A step that raises is dropped with an error on the timeline rather than retried forever."""
     steps = repo.due_steps(repo.now(), limit)
+    repo.preload_tickets([step.ticket_id for step in steps])  # not a query per step
     for step in steps:
         try:
             with repo.savepoint():

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, event, exists, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from automation.events import Actor, DomainEvent
 from mail.parse import ParsedMail
@@ -609,6 +609,20 @@ class SqlRepository:
 
     def ticket(self, number: int) -> m.Ticket | None:
         return self.session.get(m.Ticket, number)
+
+    def preload_tickets(self, ids: list[int]) -> None:
+        """Load these tickets with what actions read (contact, origin thread, owner) in three
+        queries, so the per-ticket lookups that follow find them in the session."""
+        if ids:
+            self.session.scalars(
+                select(m.Ticket)
+                .where(m.Ticket.id.in_(ids))
+                .options(
+                    selectinload(m.Ticket.contact),
+                    selectinload(m.Ticket.origin),
+                    selectinload(m.Ticket.owner),
+                )
+            ).all()
 
     def ticket_conversations(self, ticket_id: int) -> list[m.Conversation]:
         return list(
