@@ -31,7 +31,7 @@ from automation.actions import (
     retry_action,
 )
 from automation.engine import Engine
-from automation.flow import PATHS, siblings
+from automation.flow import PATHS
 from automation.importer import import_paths
 from automation.templates import TemplateRenderError, render
 from storage import queries
@@ -444,9 +444,9 @@ async def cmd_action_delete(args: argparse.Namespace) -> int:
 def _listed(repo: SqlRepository, action_id: int, *, and_following: bool) -> int:
     """How many actions of its own list a delete takes (their paths' actions not counted)."""
     action = repo.workflow_action(action_id)
-    if action is None or not and_following:
+    if action is None:
         return 1
-    return sum(1 for each in siblings(action) if each.position >= action.position)
+    return len(admin.actions_to_delete(action, and_following=and_following))
 
 
 def _action_target(args: argparse.Namespace) -> dict[str, Any]:
@@ -658,11 +658,7 @@ async def cmd_workflow_switch(args: argparse.Namespace) -> int:
 
     def switch(repo: SqlRepository, user: Any) -> tuple[str, list[tuple[int, str]]]:
         workflow = admin.set_workflow(repo, user, args.workflow_id, enabled=args.enabled)
-        others = [
-            (w.id, w.name)
-            for w in repo.workflows(workflow.pipeline_id)
-            if w.id != workflow.id and w.status_id == workflow.status_id and w.enabled and w.actions
-        ]
+        others = [(w.id, w.name) for w in _same_status(repo, workflow) if w.enabled and w.actions]
         return workflow.name, others if args.enabled else []
 
     name, others = await act(args, switch)
@@ -674,6 +670,15 @@ async def cmd_workflow_switch(args: argparse.Namespace) -> int:
             f"a ticket entering it runs both (delete it: `deskline workflow delete {other_id}`)"
         )
     return 0
+
+
+def _same_status(repo: SqlRepository, workflow: Any) -> list[Any]:
+    """The other workflows of the workflow's status (a ticket entering it runs each one on)."""
+    return [
+        w
+        for w in repo.workflows(workflow.pipeline_id)
+        if w.id != workflow.id and w.status_id == workflow.status_id
+    ]
 
 
 async def cmd_workflow_reenroll(args: argparse.Namespace) -> int:
@@ -736,11 +741,7 @@ async def cmd_workflow_delete(args: argparse.Namespace) -> int:
         admin.require_admin(user)
         workflow = admin.workflow_by_id(repo, args.workflow_id)
         name, count = workflow.name, flow.count(workflow.actions)
-        waiting = [
-            (w.id, w.name)
-            for w in repo.workflows(workflow.pipeline_id)
-            if w.id != workflow.id and w.status_id == workflow.status_id and not w.enabled
-        ]
+        waiting = [(w.id, w.name) for w in _same_status(repo, workflow) if not w.enabled]
         admin.delete_workflow(repo, user, args.workflow_id)
         return name, count, waiting
 

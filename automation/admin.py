@@ -24,6 +24,7 @@ from automation.actions import (
 from automation.conditions import ConditionError
 from automation.conditions import check as check_conditions
 from automation.flow import PATHS, descendants, path, renumber, siblings
+from automation.flow import count as count_actions
 from automation.ports import UserLike
 from automation.schedule import DelayError, parse_delay
 from automation.templates import BUILTIN_TEMPLATES, builtin_template_text
@@ -423,12 +424,19 @@ def delete_action(repo: Any, user: UserLike, action_id: int, *, and_following: b
     require_admin(user)
     action = _action(repo, action_id)
     actions = siblings(action)
-    doomed = [a for a in actions if a.position >= action.position] if and_following else [action]
-    gone = sum(1 + len(descendants(each)) for each in doomed)
+    doomed = actions_to_delete(action, and_following=and_following)
+    gone = count_actions(doomed)
     for each in doomed:
         repo.delete_workflow_action(each)
     renumber([a for a in actions if a not in doomed])
     return gone
+
+
+def actions_to_delete(action: Any, *, and_following: bool) -> list[Any]:
+    """The actions of its own list a delete takes (each branch among them takes its paths)."""
+    if not and_following:
+        return [action]
+    return [a for a in siblings(action) if a.position >= action.position]
 
 
 def clone_workflow(repo: Any, user: UserLike, workflow_id: int) -> Any:

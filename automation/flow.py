@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from automation.ports import ActionLike
@@ -21,17 +21,6 @@ def siblings(action: ActionLike) -> list[Any]:
     if action.parent is None:
         return sorted(action.workflow.actions, key=lambda a: a.position)
     return path(action.parent, action.branch or "yes")
-
-
-def walk(actions: Sequence[Any], depth: int = 0) -> Iterator[tuple[int, str | None, Any]]:
-    """Every action in reading order as (depth, path it opens or None, action); a branch is
-    followed by a (depth + 1, "yes"/"no", branch) marker before each path's actions."""
-    for action in actions:
-        yield depth, None, action
-        if action.kind == "branch":
-            for which in PATHS:
-                yield depth + 1, which, action
-                yield from walk(path(action, which), depth + 2)
 
 
 def descendants(action: ActionLike) -> list[Any]:

@@ -160,9 +160,8 @@ class WorkflowsScreen(DeskScreen):
         options.clear_options()
         for row in self.rows:
             options.add_option(Option(_summary_line(row), id=str(row["id"])))
-        if self.rows:
+        if self.rows:  # the highlight posts OptionHighlighted, which shows that workflow
             options.highlighted = min(keep or 0, len(self.rows) - 1)
-            self._show(self.rows[options.highlighted]["id"])
         else:
             self._empty()
         self.refresh_bindings()
