@@ -12,7 +12,7 @@ from typing import Any
 
 from automation.flow import PATHS
 from automation.importer import ImportSummary
-from storage.queries import JSON_VERSION
+from storage.queries import JSON_VERSION, flow_rows
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -178,11 +178,12 @@ def print_actions(view: dict[str, Any], *, as_json: bool) -> None:
 
 def _print_action_ids(actions: list[dict[str, Any]], pad: str) -> None:
     """Each action with its id; a branch's paths indented under it."""
-    for action in actions:
-        print(f"{pad}{action['id']:>4}. {clean(action['description'])}")
-        for which, path in action.get("paths", {}).items():
-            print(f"{pad}      {which} →" + ("" if path else " (nothing)"))
-            _print_action_ids(path, pad + "        ")
+    for row in flow_rows(actions):
+        indent = pad + " " * (8 * row.depth)
+        if row.action is None:
+            print(f"{indent[:-2]}{row.which} →" + ("" if row.count else " (nothing)"))
+        else:
+            print(f"{indent}{row.action['id']:>4}. {clean(row.action['description'])}")
 
 
 def print_import_summary(summary: ImportSummary, *, as_json: bool) -> None:

@@ -5,6 +5,7 @@ Everything here only reads. Lists use keyset pagination (`after_id`) and the ind
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -300,6 +301,32 @@ def workflow_row(session: Session, workflow: m.Workflow) -> dict[str, Any]:
         "enrolled_tickets": enrolled or 0,
         "actions": [_action_row(repo, a) for a in workflow.actions],
     }
+
+
+@dataclass(frozen=True)
+class FlowRow:
+    """One line of a drawn workflow (see `flow_rows`): an action, or the start of one path of a
+    branch (`action` is None, `which` is "yes"/"no", `branch` the branch's row)."""
+
+    depth: int  # how many branches it sits in; a path's start counts its own branch
+    action: dict[str, Any] | None
+    into: tuple[int, str] | None  # the (branch id, path) its list is; None: the top list
+    count: int = 0  # an action: how many actions share its list; a path start: how many it has
+    which: str | None = None
+    branch: dict[str, Any] | None = None
+
+
+def flow_rows(actions: list[dict[str, Any]], depth: int = 0, into: Any = None) -> list[FlowRow]:
+    """The action rows of `workflow_row` in reading order, each branch followed by its "yes"
+    and "no" paths (a start line, then its actions one level deeper)."""
+    rows: list[FlowRow] = []
+    for action in actions:
+        rows.append(FlowRow(depth, action, into, len(actions)))
+        for which, path in action.get("paths", {}).items():
+            inner = (action["id"], which)
+            rows.append(FlowRow(depth + 1, None, inner, len(path), which, action))
+            rows.extend(flow_rows(path, depth + 1, inner))
+    return rows
 
 
 def _action_row(repo: Any, action: m.WorkflowAction) -> dict[str, Any]:

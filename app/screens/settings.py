@@ -29,7 +29,7 @@ from app.screens.dialogs import ConfirmScreen, PickerScreen, PromptScreen
 from app.screens.settings_dialogs import READ_ONLY, InfoScreen, TemplateEditor
 from automation import admin
 from automation.conditions import describe as describe_conditions
-from storage import settings_views, views
+from storage import queries, settings_views, views
 from widgets.text import block, line
 
 ENROLL_ONCE = (
@@ -205,58 +205,43 @@ def build_items(view: dict[str, Any]) -> list[Item]:
     return items
 
 
-def _action_items(
-    workflow: dict[str, Any],
-    status: str,
-    actions: list[dict[str, Any]] | None = None,
-    into: tuple[int, str] | None = None,
-    indent: int = 4,
-) -> list[Item]:
+def _action_items(workflow: dict[str, Any], status: str) -> list[Item]:
     """A workflow's actions as rows; a branch's paths follow it, indented (R-A5 if/else)."""
-    actions = workflow["actions"] if actions is None else actions
     items = []
-    for action in actions:
-        comments = len(action["comments"])
+    for row in queries.flow_rows(workflow["actions"]):
+        common = {"status": status, "workflow": workflow, "into": row.into}
+        if row.action is None:
+            assert row.branch is not None
+            items.append(
+                Item(
+                    "path",
+                    f"path:{row.branch['id']}:{row.which}",
+                    Content.from_markup(
+                        "$pad[b]$which →[/b][$text-muted]$empty[/]",
+                        pad=" " * (3 * row.depth - 1),  # under its branch's text
+                        which=f"{row.which:>3}",
+                        empty="" if row.count else " (nothing)",
+                    ),
+                    {**common, "branch": row.branch["description"]},
+                )
+            )
+            continue
+        action, comments = row.action, len(row.action["comments"])
+        pad = " " * (4 + 3 * row.depth)
         items.append(
             Item(
                 "action",
                 f"action:{action['id']}",
                 Content.from_markup(
                     "$pad$n. $what[$text-muted]$comments[/]",
-                    pad=" " * indent,
+                    pad=pad,
                     n=str(action["position"] + 1),
                     what=line(action["description"]),
                     comments=f" · {_count(comments, 'comment')}" if comments else "",
                 ),
-                {
-                    **action,
-                    "status": status,
-                    "workflow": workflow,
-                    "count": len(actions),
-                    "into": into,
-                },
+                {**action, **common, "count": row.count},
             )
         )
-        for which, path in action.get("paths", {}).items():
-            items.append(
-                Item(
-                    "path",
-                    f"path:{action['id']}:{which}",
-                    Content.from_markup(
-                        "$pad[b]$which →[/b][$text-muted]$empty[/]",
-                        pad=" " * (indent - 2),
-                        which=f"{which:>3}",
-                        empty="" if path else " (nothing)",
-                    ),
-                    {
-                        "status": status,
-                        "workflow": workflow,
-                        "into": (action["id"], which),
-                        "branch": action["description"],
-                    },
-                )
-            )
-            items.extend(_action_items(workflow, status, path, (action["id"], which), indent + 3))
     return items
 
 
@@ -470,7 +455,7 @@ def workflow_page(item: Item) -> tuple[str, Content]:
         elif workflow["builtin"] or "exclude_sources" in conditions:
             rows.append(Content("Skips chat and messenger tickets (R-A8)."))
         rows.append(Content(f"Enrolled tickets: {workflow['enrolled_tickets']}"))
-        rows.extend(_page_actions(workflow["actions"], 2))
+        rows.extend(_page_actions(workflow["actions"]))
         if not workflow["actions"]:
             rows.append(Content("  (no actions)"))
         rows.append(Content(""))
@@ -484,15 +469,16 @@ def workflow_page(item: Item) -> tuple[str, Content]:
     return title, Content("\n").join(rows)
 
 
-def _page_actions(actions: list[dict[str, Any]], indent: int) -> list[Content]:
+def _page_actions(actions: list[dict[str, Any]]) -> list[Content]:
     rows = []
-    for action in actions:
-        pad = " " * indent
+    for row in queries.flow_rows(actions):
+        if row.action is None:
+            pad = " " * (5 * row.depth)
+            rows.append(Content(f"{pad}{row.which} →" + ("" if row.count else " (nothing)")))
+            continue
+        action, pad = row.action, " " * (2 + 5 * row.depth)
         rows.append(Content(f"{pad}{action['position'] + 1}. {line(action['description'])}"))
         rows.extend(Content(f"{pad}     comment: {line(c)}") for c in action["comments"])
-        for which, path in action.get("paths", {}).items():
-            rows.append(Content(f"{pad}   {which} →" + ("" if path else " (nothing)")))
-            rows.extend(_page_actions(path, indent + 5))
     return rows
 
 

@@ -15,7 +15,6 @@ R-A7), `Y` clone, `D` delete; `p` shows another pipeline's workflows. A rep read
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -399,10 +398,12 @@ class WorkflowsScreen(DeskScreen):
     async def _move_into(self, step: Step) -> None:
         """Into a path of another branch, or out to the workflow's own list."""
         moving = step.data
-        inside = {a["id"] for a in _tree([moving])}
+        inside = {r.action["id"] for r in queries.flow_rows([moving]) if r.action}
         choices: list[tuple[str, Any]] = [("The workflow's own list (not in a branch)", "top")]
-        for branch in _tree(self.detail["workflow"]["actions"] if self.detail else []):
-            if branch["kind"] == "branch" and branch["id"] not in inside:
+        actions = self.detail["workflow"]["actions"] if self.detail else []
+        for row in queries.flow_rows(actions):
+            branch = row.action
+            if branch is not None and branch["kind"] == "branch" and branch["id"] not in inside:
                 for which in ("yes", "no"):
                     label = f"{line(branch['description'])} → {which}"
                     choices.append((label, (branch["id"], which)))
@@ -467,35 +468,19 @@ class WorkflowsScreen(DeskScreen):
         self._want_action = action_id
 
 
-def _tree(actions: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Every action row, a branch's paths included, in reading order."""
-    for action in actions:
-        yield action
-        for path in action.get("paths", {}).values():
-            yield from _tree(path)
-
-
 def _steps(detail: dict[str, Any]) -> list[Step]:
     workflow = detail["workflow"]
     steps = [Step("enrollment", workflow)]
-    steps.extend(_action_steps(workflow["actions"], None))
+    for row in queries.flow_rows(workflow["actions"]):
+        if row.action is None:
+            marker = {"which": row.which, "empty": not row.count}
+            steps.append(Step("path", marker, row.into, depth=row.depth))
+        else:
+            steps.append(Step("action", row.action, row.into, row.count, row.depth))
     steps.append(Step("end"))
     if detail["failures"]:
         steps.append(Step("note", {"text": "failures"}))
         steps.extend(Step("failure", failure) for failure in detail["failures"])
-    return steps
-
-
-def _action_steps(
-    actions: list[dict[str, Any]], into: tuple[int, str] | None, depth: int = 0
-) -> list[Step]:
-    steps = []
-    for action in actions:
-        steps.append(Step("action", action, into, len(actions), depth))
-        for which, path in action.get("paths", {}).items():
-            marker = {"which": which, "empty": not path}
-            steps.append(Step("path", marker, (action["id"], which), depth=depth + 1))
-            steps.extend(_action_steps(path, (action["id"], which), depth + 1))
     return steps
 
 
