@@ -1,6 +1,8 @@
 """What the domain core needs from persistence. `storage.repository.SqlRepository` implements it.
 
-The entity protocols name only what the rules read and write; storage's typed models satisfy them.
+`Repository` is what the rules need; `AdminRepository` adds what the settings functions
+(`automation.admin`) need. The entity protocols name only what the rules read and write; storage's
+typed models satisfy them (mypy checks both ports against `SqlRepository` in `storage`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from mail.parse import ParsedMail
 class PipelineLike(Protocol):
     id: int
     name: str
+    position: int
 
 
 class StatusLike(Protocol):
@@ -57,6 +60,7 @@ class ChannelLike(Protocol):
     pipeline_id: int
     ticket_automation: bool
     bulk_opens_tickets: bool
+    pipeline: Any  # PipelineLike
 
 
 class ConversationLike(Protocol):
@@ -170,6 +174,14 @@ class ActionLike(Protocol):
     def workflow(self) -> Any: ...  # WorkflowLike
 
 
+class ActionCommentLike(Protocol):
+    id: int
+    action_id: int
+    author_id: int | None
+    body: str
+    at: datetime
+
+
 class TaskLike(Protocol):
     id: int
     ticket_id: int
@@ -195,6 +207,7 @@ class ScheduledStepLike(Protocol):
 class WorkflowLike(Protocol):
     id: int
     name: str
+    pipeline_id: int
     status_id: int | None
     builtin: bool
     enabled: bool
@@ -416,3 +429,83 @@ class Repository(Protocol):
     def handle_events_inline(self) -> None: ...
     def record_event_failure(self, event_id: int, error: str) -> int: ...
     def mark_event_processed(self, event_id: int) -> None: ...
+
+
+class AdminRepository(Repository, Protocol):
+    """What the settings functions (`automation.admin`) need besides the rules' `Repository`."""
+
+    # --- settings
+    def set_setting(self, key: str, value: Any) -> None: ...
+
+    # --- people
+    def users(self) -> Sequence[UserLike]: ...
+    def add_user(
+        self, name: str, *, display_name: str, email: str | None, is_admin: bool
+    ) -> UserLike: ...
+    def team_by_name(self, name: str) -> TeamLike | None: ...
+
+    # --- pipelines, statuses, triggers
+    def pipelines(self) -> Sequence[PipelineLike]: ...
+    def pipeline_by_name(self, name: str) -> PipelineLike | None: ...
+    def add_pipeline(self, name: str) -> PipelineLike: ...
+    def delete_pipeline(self, pipeline: PipelineLike) -> None: ...
+    def add_status(self, pipeline_id: int, label: str, state: str) -> StatusLike: ...
+    def delete_status(self, status: StatusLike) -> None: ...
+    def add_trigger(
+        self, pipeline_id: int, kind: str, target_status_id: int | None
+    ) -> TriggerLike: ...
+
+    # --- channels
+    def channels(self) -> Sequence[ChannelLike]: ...
+    def channel_by_name(self, name: str) -> ChannelLike | None: ...
+    def add_channel(
+        self,
+        *,
+        name: str,
+        kind: str,
+        address: str | None,
+        pipeline_id: int,
+        ticket_automation: bool,
+    ) -> ChannelLike: ...
+
+    # --- workflows and their actions
+    def add_workflow(
+        self,
+        *,
+        name: str,
+        pipeline_id: int,
+        status_id: int | None,
+        builtin: bool,
+        enabled: bool = True,
+        conditions: dict[str, Any] | None = None,
+        cloned_from_id: int | None = None,
+    ) -> WorkflowLike: ...
+    def delete_workflow(self, workflow: WorkflowLike) -> None: ...
+    def add_workflow_action(
+        self,
+        workflow: WorkflowLike,
+        kind: str,
+        config: dict[str, Any],
+        *,
+        parent: ActionLike | None = None,
+        branch: str | None = None,
+    ) -> ActionLike: ...
+    def delete_workflow_action(self, action: ActionLike) -> None: ...
+    def relocate_workflow_action(
+        self, action: ActionLike, parent: ActionLike | None, branch: str | None
+    ) -> None: ...
+    def add_action_comment(
+        self, action: ActionLike, user_id: int, body: str
+    ) -> ActionCommentLike: ...
+
+    # --- templates
+    def templates(self) -> Sequence[TemplateLike]: ...
+    def template_by_name(self, name: str) -> TemplateLike | None: ...
+    def add_template(
+        self, name: str, subject: str, body: str, *, builtin: bool
+    ) -> TemplateLike: ...
+    def set_template(self, name: str, subject: str, body: str) -> TemplateLike: ...
+
+    # --- tickets
+    def tickets_in_status(self, status_id: int) -> Sequence[TicketLike]: ...
+    def latest_ticket(self) -> TicketLike | None: ...

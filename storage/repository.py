@@ -18,6 +18,7 @@ from sqlalchemy import Table, bindparam, event, exists, func, insert, select, up
 from sqlalchemy.orm import Session, selectinload
 
 from automation.events import Actor, DomainEvent
+from automation.ports import AdminRepository, Repository
 from mail.parse import ParsedMail
 from storage import models as m
 
@@ -942,11 +943,11 @@ class SqlRepository:
 
     def add_workflow_action(
         self,
-        workflow: m.Workflow,
+        workflow: Any,
         kind: str,
         config: dict[str, Any],
         *,
-        parent: m.WorkflowAction | None = None,
+        parent: Any = None,
         branch: str | None = None,
     ) -> m.WorkflowAction:
         """At the end of the workflow's list, or of one path ("yes"/"no") of a branch."""
@@ -966,7 +967,7 @@ class SqlRepository:
     def workflow_action(self, action_id: int) -> m.WorkflowAction | None:
         return self.session.get(m.WorkflowAction, action_id)
 
-    def delete_workflow_action(self, action: m.WorkflowAction) -> None:
+    def delete_workflow_action(self, action: Any) -> None:
         """The action and, for a branch, both its paths (delete-orphan removes the rows)."""
         self._forget_config()
         if action.parent is None:
@@ -975,9 +976,7 @@ class SqlRepository:
             action.parent.children.remove(action)
         self.session.flush()
 
-    def relocate_workflow_action(
-        self, action: m.WorkflowAction, parent: m.WorkflowAction | None, branch: str | None
-    ) -> None:
+    def relocate_workflow_action(self, action: Any, parent: Any, branch: str | None) -> None:
         """Put the action in another list (the workflow's, or a path of a branch); the caller
         numbers the positions."""
         self._forget_config()
@@ -999,7 +998,7 @@ class SqlRepository:
             if each is not None:
                 self.session.expire(each, ["children"])
 
-    def delete_workflow(self, workflow: m.Workflow) -> None:
+    def delete_workflow(self, workflow: Any) -> None:
         self._forget_config()
         self.session.delete(workflow)
 
@@ -1020,7 +1019,7 @@ class SqlRepository:
             )
         )
 
-    def delete_pipeline(self, pipeline: m.Pipeline) -> None:
+    def delete_pipeline(self, pipeline: Any) -> None:
         """Its statuses, triggers and workflows go with it; its tickets and channels must have
         moved first (automation.admin.remove_pipeline)."""
         self._forget_config()
@@ -1029,7 +1028,7 @@ class SqlRepository:
         for position, each in enumerate(self.pipelines()):
             each.position = position
 
-    def delete_status(self, status: m.Status) -> None:
+    def delete_status(self, status: Any) -> None:
         self._forget_config()
         for trigger in self.session.scalars(
             select(m.Trigger).where(m.Trigger.target_status_id == status.id)
@@ -1042,9 +1041,7 @@ class SqlRepository:
         for position, each in enumerate(self.statuses(status.pipeline_id)):
             each.position = position
 
-    def add_action_comment(
-        self, action: m.WorkflowAction, user_id: int, body: str
-    ) -> m.ActionComment:
+    def add_action_comment(self, action: Any, user_id: int, body: str) -> m.ActionComment:
         comment = m.ActionComment(author_id=user_id, body=body)
         action.comments.append(comment)
         self.session.flush()
@@ -1144,3 +1141,12 @@ class SqlRepository:
         row = self.session.get(m.ImportFailure, failure_id)
         if row is not None:
             self.session.delete(row)
+
+
+def _implements_the_ports(repo: SqlRepository) -> tuple[Repository, AdminRepository]:
+    """Never called: mypy checks here that `SqlRepository` is both of the domain's ports.
+
+    Entity parameters are `Any` above (the ports say which protocol): the models are what
+    SqlRepository really takes, and a parameter typed with a model would not accept the
+    protocol the port promises."""
+    return repo, repo
