@@ -1,9 +1,10 @@
-"""The app's back office: the database, the engine and the mail worker on their own thread.
+"""The app's back office: a runtime desk (`runtime.desk.Desk`) on its own thread.
 
 The Textual event loop only draws and handles keys. Every query, every change and the live mail
 services run on a second asyncio loop in a background thread; screens `await` their results
-(`Backend.query`, `Backend.act`) without blocking a frame. A change runs as the signed-in user,
-then the engine drains, so the screen can show at once what status actions did (SPEC E2).
+(`Backend.query`, `Backend.act`) without blocking a frame. A change is the desk's `act`: it runs
+as the signed-in user, then the engine drains, so the screen can show at once what status
+actions did (SPEC E2).
 """
 
 from __future__ import annotations
@@ -15,36 +16,23 @@ import sqlite3
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from app.commands import current_user
-from automation.engine import Engine
+from runtime.desk import Desk, DeskError, Me
 from storage import views
-from storage.database import HEAD_REVISION, Database
 from storage.repository import SqlRepository
 
 T = TypeVar("T")
 log = logging.getLogger("deskline.app")
 
-# Background services the app can run beside the screens: given the database and a stop event,
+# Background services the app can run beside the screens: given the desk and a stop event,
 # run until it is set (the mail worker, the demo's customer feed).
-Service = Callable[[Database, asyncio.Event], Coroutine[Any, Any, None]]
-
-
-class BackendError(Exception):
-    """The database cannot be opened or used; the message is for the user."""
-
-
-@dataclass(frozen=True)
-class Me:
-    id: int
-    name: str
-    display_name: str
-    is_admin: bool
+Service = Callable[[Desk, asyncio.Event], Coroutine[Any, Any, None]]
+BackendError = DeskError  # the database cannot be opened or used; the message is for the user
+__all__ = ["Backend", "BackendError", "Me", "Service"]
 
 
 class Backend:
@@ -55,7 +43,7 @@ class Backend:
         self.on_error: Callable[[str], None] = lambda message: log.error("%s", message)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="deskline-backend")
-        self._db: Database | None = None
+        self._desk: Desk | None = None
         self._stop: asyncio.Event | None = None
         self._services: list[asyncio.Task[None]] = []
         self._marker: Any = None
@@ -72,29 +60,22 @@ class Backend:
         return self.me
 
     async def _open(self) -> Me:
-        self._db = Database(self.url)
+        self._desk = await Desk.open(self.url, as_user=self.as_user, identify=True)
         self._stop = asyncio.Event()
-        revision = await self._db.schema_revision()
-        if revision is None:
-            raise BackendError(f"the database {self.url} is not initialised: run `deskline init`")
-        if revision != HEAD_REVISION:
-            raise BackendError(
-                f"the database {self.url} has an older schema ({revision}): "
-                "run `deskline init` to upgrade it"
-            )
-        user = await self._db.run(lambda repo: _me(current_user(repo, self.as_user)))
-        if self._db.is_sqlite:
-            path = make_url(self._db.url).database
+        db = self._desk.db
+        if db.is_sqlite:
+            path = make_url(db.url).database
             if path and path != ":memory:":
                 self._watch_conn = sqlite3.connect(path)
-        return user
+        assert self._desk.me is not None
+        return self._desk.me
 
     def run_service(self, name: str, service: Service) -> None:
         """Start a background service on the backend loop; a crash becomes a notice."""
 
         def start() -> None:
-            assert self._db is not None and self._stop is not None
-            task = self._loop.create_task(service(self._db, self._stop), name=name)
+            assert self._desk is not None and self._stop is not None
+            task = self._loop.create_task(service(self._desk, self._stop), name=name)
             task.add_done_callback(self._service_done)
             self._services.append(task)
 
@@ -125,8 +106,8 @@ class Backend:
         if self._watch_conn is not None:
             self._watch_conn.close()
             self._watch_conn = None
-        if self._db is not None:
-            await self._db.close()
+        if self._desk is not None:
+            await self._desk.close()
 
     # --- work -------------------------------------------------------------------------------
 
@@ -135,33 +116,22 @@ class Backend:
         return await asyncio.wrap_future(future)
 
     @property
-    def db(self) -> Database:
-        if self._db is None:
+    def desk(self) -> Desk:
+        if self._desk is None:
             raise BackendError("the database is not open")
-        return self._db
+        return self._desk
 
     async def query(self, fn: Callable[[Session], T]) -> T:
         """A read-only function over a Session (storage.views), on the backend thread."""
-        return await self._call(self.db.query(fn))
+        return await self._call(self.desk.query(fn))
 
     async def act(self, fn: Callable[[SqlRepository, Any], T]) -> T:
         """A change as the signed-in user, committed, then handled by the engine."""
-        return await self._call(self._act(fn))
-
-    async def _act(self, fn: Callable[[SqlRepository, Any], T]) -> T:
-        me = self.me
-        assert me is not None
-
-        def change(repo: SqlRepository) -> T:
-            return fn(repo, repo.user(me.id))
-
-        result = await self.db.run(change)
-        await Engine(self.db).drain()
-        return result
+        return await self._call(self.desk.act(fn))
 
     async def store(self, fn: Callable[[SqlRepository], None]) -> None:
         """A bookkeeping write (drafts): no actor, no engine."""
-        await self._call(self.db.run(fn))
+        await self._call(self.desk.store(fn))
 
     async def changed(self) -> bool:
         """True when another connection committed since the last call (live screens)."""
@@ -175,7 +145,7 @@ class Backend:
             # connection is never closed under a running read (that crashed sqlite3).
             marker: Any = _data_version(self._watch_conn)
         else:
-            marker = await self.db.query(views.change_marker)
+            marker = await self.desk.query(views.change_marker)
         if marker == self._marker:
             return False
         first = self._marker is None
@@ -187,11 +157,3 @@ def _data_version(conn: sqlite3.Connection) -> int:
     # Changes whenever another connection commits to the file (sqlite.org/pragma.html).
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
-
-def _me(user: Any) -> Me:
-    return Me(
-        id=user.id,
-        name=user.name,
-        display_name=user.display_name or user.name,
-        is_admin=bool(user.is_admin),
-    )

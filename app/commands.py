@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
 import logging
 import re
@@ -30,61 +29,39 @@ from automation.actions import (
     SET_PROPERTY,
     retry_action,
 )
-from automation.engine import Engine
 from automation.flow import PATHS
 from automation.importer import import_paths
 from automation.templates import TemplateRenderError, render
+from mail.imap import ImapError
+from mail.imap import check as check_imap
+from mail.smtp import SmtpError, check
+from runtime.desk import Desk, DeskError
+from runtime.inbound import run_inbound
+from runtime.mail_settings import imap_account, smtp_settings
+from runtime.worker import Worker, stop_on_signals
 from storage import queries
-from storage.database import HEAD_REVISION, Database
 from storage.repository import SqlRepository
 
 T = TypeVar("T")
 
 
 @asynccontextmanager
-async def opened(args: argparse.Namespace, *, initialized: bool = True) -> AsyncIterator[Database]:
-    db = Database(args.db)
+async def opened(args: argparse.Namespace, *, initialized: bool = True) -> AsyncIterator[Desk]:
+    """The desk of `--db`, acting as `--as` (or the login name): see runtime.desk."""
     try:
-        if initialized:
-            revision = await db.schema_revision()
-            if revision is None:
-                raise UserError(f"the database {args.db} is not initialised: run `deskline init`")
-            if revision != HEAD_REVISION:
-                raise UserError(
-                    f"the database {args.db} has an older schema ({revision}): "
-                    "run `deskline init` to upgrade it"
-                )
-        yield db
+        desk = await Desk.open(args.db, as_user=args.as_user, initialized=initialized)
+    except DeskError as exc:
+        raise UserError(str(exc)) from exc
+    try:
+        yield desk
     finally:
-        await db.close()
-
-
-def current_user(repo: SqlRepository, as_user: str | None) -> Any:
-    """`--as`, else the login name if it is a user, else the first admin."""
-    if as_user:
-        user = repo.user_by_name(as_user)
-        if user is None:
-            raise services.DomainError(f"no user {as_user!r} (see `deskline user list`)")
-        return user
-    try:
-        login = getpass.getuser()
-    except (KeyError, OSError):
-        login = ""
-    user = repo.user_by_name(login) if login else None
-    if user is not None:
-        return user
-    admins = [u for u in repo.users() if u.is_admin]
-    if not admins:
-        raise services.DomainError("no admin user: run `deskline init`")
-    return admins[0]
+        await desk.close()
 
 
 async def act(args: argparse.Namespace, fn: Callable[[SqlRepository, Any], T]) -> T:
     """Run a change as the current user, then let the engine react to it (SPEC E2)."""
-    async with opened(args) as db:
-        result = await db.run(lambda repo: fn(repo, current_user(repo, args.as_user)))
-        await Engine(db).drain()
-        return result
+    async with opened(args) as desk:
+        return await desk.act(fn)
 
 
 def on_off(value: str | None) -> bool | None:
@@ -106,9 +83,9 @@ def read_body(args: argparse.Namespace) -> str:
 
 
 async def cmd_init(args: argparse.Namespace) -> int:
-    async with opened(args, initialized=False) as db:
-        await db.migrate()
-        created = await db.run(lambda repo: admin.ensure_defaults(repo, args.admin))
+    async with opened(args, initialized=False) as desk:
+        await desk.db.migrate()
+        created = await desk.store(lambda repo: admin.ensure_defaults(repo, args.admin))
     print(f"Database ready: {args.db}")
     for item in created:
         print(f"  created {item}")
@@ -136,8 +113,8 @@ async def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     if not args.json:
         print(f"Demo database: {path}\n")
-    async with opened(args) as db:
-        rows = await db.query(lambda s: queries.list_tickets(s))
+    async with opened(args) as desk:
+        rows = await desk.query(lambda s: queries.list_tickets(s))
     output.print_tickets(rows, as_json=args.json)
     if not args.json:
         print(f"\nOpen it: deskline --db {path}")
@@ -159,22 +136,21 @@ def open_app(args: argparse.Namespace, *, feed_seconds: float = 0.0) -> int:
 
 
 async def _create_if_missing(args: argparse.Namespace) -> None:
-    async with opened(args, initialized=False) as db:
-        if await db.schema_revision() is None:
-            await db.migrate()
-            await db.run(lambda repo: admin.ensure_defaults(repo, "admin"))
+    async with opened(args, initialized=False) as desk:
+        if await desk.db.schema_revision() is None:
+            await desk.db.migrate()
+            await desk.store(lambda repo: admin.ensure_defaults(repo, "admin"))
             print(f"Created a new help desk in {args.db}", file=sys.stderr)
 
 
 async def cmd_import(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths]
-    async with opened(args) as db:
-        channel = await db.run(lambda repo: admin.channel_named(repo, args.channel))
+    async with opened(args) as desk:
+        channel = await desk.store(lambda repo: admin.channel_named(repo, args.channel))
         progress = output.progress_bar("Importing") if sys.stderr.isatty() else None
         summary = await import_paths(
-            db, channel.id, paths, historical=args.historical, progress=progress
+            desk.runner, channel.id, paths, historical=args.historical, progress=progress
         )
-        await Engine(db).drain()
     output.print_import_summary(summary, as_json=args.json)
     return 1 if summary.failed and not summary.stored else 0
 
@@ -203,8 +179,8 @@ async def cmd_channel_add(args: argparse.Namespace) -> int:
 
 
 async def cmd_channel_list(args: argparse.Namespace) -> int:
-    async with opened(args) as db:
-        rows = await db.query(queries.channel_rows)
+    async with opened(args) as desk:
+        rows = await desk.query(queries.channel_rows)
     output.print_channels(rows, as_json=args.json)
     return 0
 
@@ -231,25 +207,11 @@ async def cmd_channel_set(args: argparse.Namespace) -> int:
 
 
 async def cmd_channel_test(args: argparse.Namespace) -> int:
-    from app.mailer import smtp_settings
-    from mail.smtp import SmtpError, check
-
-    async with opened(args) as db:
-        channel = await db.run(lambda repo: admin.channel_named(repo, args.name))
+    async with opened(args) as desk:
+        channel = await desk.store(lambda repo: admin.channel_named(repo, args.name))
     failures = 0
-    if channel.imap_host:
-        from mail.imap import ImapAccount, ImapError
-        from mail.imap import check as check_imap
-
-        account = ImapAccount(
-            host=channel.imap_host,
-            port=channel.imap_port,
-            tls=channel.imap_tls,
-            user=channel.imap_user or "",
-            folder=channel.imap_folder,
-            auth=channel.auth,
-            secret_ref=channel.imap_secret,
-        )
+    account = imap_account(channel)
+    if account is not None:
         try:
             await asyncio.to_thread(check_imap, account.settings())
             print(f"IMAP {channel.imap_host}: ok (folder {channel.imap_folder})")
@@ -274,8 +236,8 @@ async def cmd_held(args: argparse.Namespace) -> int:
     from automation.delivery import drop_held, release_held
 
     if args.action == "list":
-        async with opened(args) as db:
-            rows = await db.query(lambda s: queries.list_outbox(s, state="held"))
+        async with opened(args) as desk:
+            rows = await desk.query(lambda s: queries.list_outbox(s, state="held"))
         output.print_outbox(rows, as_json=args.json)
         return 0
     if args.outbox_id is None:
@@ -287,12 +249,10 @@ async def cmd_held(args: argparse.Namespace) -> int:
 
 
 async def cmd_sync(args: argparse.Namespace) -> int:
-    from app.inbound import run_inbound
-    from app.worker import Worker, stop_on_signals
 
     logging.basicConfig(level=logging.WARNING, format="deskline: %(message)s")
-    async with opened(args) as db:
-        worker = Worker(db, inbound=run_inbound)
+    async with opened(args) as desk:
+        worker = Worker(desk, inbound=run_inbound)
         if args.once:
             summary = await worker.run_once()
             output.print_sync_summary(summary)
@@ -305,8 +265,8 @@ async def cmd_sync(args: argparse.Namespace) -> int:
 
 
 async def _automation_view(args: argparse.Namespace) -> dict[str, Any]:
-    async with opened(args) as db:
-        return await db.run(
+    async with opened(args) as desk:
+        return await desk.store(
             lambda repo: queries.automation_view(
                 repo.session, admin.pipeline_or_default(repo, args.pipeline)
             )
@@ -346,8 +306,8 @@ async def cmd_limits(args: argparse.Namespace) -> int:
                 repo, user, per_ticket=args.per_ticket, per_recipient=args.per_recipient
             ),
         )
-    async with opened(args) as db:
-        limits = await db.run(admin.loop_limits)
+    async with opened(args) as desk:
+        limits = await desk.store(admin.loop_limits)
     if args.json:
         output.dump({"version": 1, **limits})
         return 0
@@ -548,8 +508,8 @@ async def cmd_action_retry(args: argparse.Namespace) -> int:
 
 
 async def cmd_template_list(args: argparse.Namespace) -> int:
-    async with opened(args) as db:
-        rows = await db.run(
+    async with opened(args) as desk:
+        rows = await desk.store(
             lambda repo: [
                 {"name": t.name, "subject": t.subject, "builtin": t.builtin}
                 for t in repo.templates()
@@ -579,8 +539,8 @@ async def cmd_template_show(args: argparse.Namespace) -> int:
             return f"{text}\n--- preview failed: {exc}"
         return f"{text}\n--- preview ---\nSubject: {done.subject}\n\n{done.body}"
 
-    async with opened(args) as db:
-        print(output.clean_block(await db.run(show)))
+    async with opened(args) as desk:
+        print(output.clean_block(await desk.store(show)))
     return 0
 
 
@@ -597,8 +557,8 @@ async def cmd_template_set(args: argparse.Namespace) -> int:
 
 
 async def cmd_workflow_list(args: argparse.Namespace) -> int:
-    async with opened(args) as db:
-        pipeline, rows = await db.run(
+    async with opened(args) as desk:
+        pipeline, rows = await desk.store(
             lambda repo: _pipeline_workflows(repo, admin.pipeline_or_default(repo, args.pipeline))
         )
     output.print_workflows(pipeline, rows, as_json=args.json)
@@ -610,8 +570,8 @@ def _pipeline_workflows(repo: SqlRepository, pipeline: Any) -> tuple[str, list[d
 
 
 async def cmd_workflow_show(args: argparse.Namespace) -> int:
-    async with opened(args) as db:
-        detail = await db.query(lambda s: queries.workflow_detail(s, args.workflow_id))
+    async with opened(args) as desk:
+        detail = await desk.query(lambda s: queries.workflow_detail(s, args.workflow_id))
     if detail is None:
         raise UserError(f"no workflow {args.workflow_id} (see `deskline workflow list`)")
     output.print_workflow(detail, as_json=args.json)
@@ -822,8 +782,8 @@ async def cmd_assign(args: argparse.Namespace) -> int:
 
 
 async def cmd_tickets(args: argparse.Namespace) -> int:
-    async with opened(args) as db:
-        rows = await db.query(
+    async with opened(args) as desk:
+        rows = await desk.query(
             lambda s: queries.list_tickets(s, status=args.status, pipeline=args.pipeline)
         )
     output.print_tickets(rows, as_json=args.json)
@@ -831,8 +791,8 @@ async def cmd_tickets(args: argparse.Namespace) -> int:
 
 
 async def cmd_ticket_show(args: argparse.Namespace) -> int:
-    async with opened(args) as db:
-        detail = await db.query(lambda s: queries.ticket_detail(s, args.number))
+    async with opened(args) as desk:
+        detail = await desk.query(lambda s: queries.ticket_detail(s, args.number))
     if detail is None:
         raise UserError(f"no ticket #{args.number}")
     output.print_ticket(detail, as_json=args.json)
@@ -849,8 +809,8 @@ async def cmd_ticket_create(args: argparse.Namespace) -> int:
 
 
 async def cmd_conversations(args: argparse.Namespace) -> int:
-    async with opened(args) as db:
-        rows = await db.query(
+    async with opened(args) as desk:
+        rows = await desk.query(
             lambda s: queries.list_conversations(s, automated=True if args.automated else None)
         )
     output.print_conversations(rows, as_json=args.json)
@@ -858,14 +818,14 @@ async def cmd_conversations(args: argparse.Namespace) -> int:
 
 
 async def cmd_outbox(args: argparse.Namespace) -> int:
-    async with opened(args) as db:
+    async with opened(args) as desk:
         if args.raw is not None:
-            raw = await db.query(lambda s: queries.outbox_raw(s, args.raw))
+            raw = await desk.query(lambda s: queries.outbox_raw(s, args.raw))
             if raw is None:
                 raise UserError(f"no outbox email {args.raw}")
             sys.stdout.write(raw.decode("utf-8", "replace"))
             return 0
-        rows = await db.query(lambda s: queries.list_outbox(s, state=args.state))
+        rows = await desk.query(lambda s: queries.list_outbox(s, state=args.state))
     output.print_outbox(rows, as_json=args.json)
     return 0
 
@@ -873,9 +833,9 @@ async def cmd_outbox(args: argparse.Namespace) -> int:
 async def cmd_retry(args: argparse.Namespace) -> int:
     from automation.importer import retry_failure
 
-    async with opened(args) as db:
+    async with opened(args) as desk:
         try:
-            summary = await retry_failure(db, args.failure_id)
+            summary = await retry_failure(desk.runner, args.failure_id)
         except LookupError as exc:
             raise UserError(str(exc)) from exc
     if summary.failed:
@@ -886,8 +846,8 @@ async def cmd_retry(args: argparse.Namespace) -> int:
 
 
 async def cmd_failed(args: argparse.Namespace) -> int:
-    async with opened(args) as db:
-        rows = await db.query(queries.import_failures)
+    async with opened(args) as desk:
+        rows = await desk.query(queries.import_failures)
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
@@ -916,8 +876,8 @@ async def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 async def cmd_user_list(args: argparse.Namespace) -> int:
-    async with opened(args) as db:
-        rows = await db.run(
+    async with opened(args) as desk:
+        rows = await desk.store(
             lambda repo: [
                 {
                     "name": u.name,

@@ -659,6 +659,9 @@ class _ClockedDatabase(Database):
     async def run_bulk(self, fn: Callable[[Any], T]) -> T:
         return await super().run_bulk(lambda repo: fn(_ClockedRepository(repo.session, self.clock)))
 
+    async def drain(self) -> int:
+        return await Engine(self).drain()
+
     async def stamp(self) -> None:
         self._floors = await super().run_bulk(lambda repo: self._stamp(repo.session))
 

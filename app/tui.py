@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -24,6 +25,9 @@ from app.screens.board import BoardScreen
 from app.screens.help import HelpScreen
 from app.screens.inbox import InboxScreen
 from app.screens.settings import SettingsScreen
+from runtime.desk import Desk
+from runtime.inbound import run_inbound
+from runtime.worker import Worker as MailWorker
 from storage.database import DatabaseError
 
 log = logging.getLogger("deskline.app")
@@ -213,18 +217,15 @@ def run_app(url: str, *, as_user: str | None, mail: bool = True, feed_seconds: f
     return app.return_code or 0
 
 
-async def mail_worker(db: Any, stop: Any) -> None:
+async def mail_worker(desk: Desk, stop: asyncio.Event) -> None:
     """Fetch, automate and send inside the app (the same Worker as `deskline sync`)."""
-    from app.inbound import run_inbound
-    from app.worker import Worker
-
-    await Worker(db, inbound=run_inbound).run(stop)
+    await MailWorker(desk, inbound=run_inbound).run(stop)
 
 
 def demo_feed(seconds: float) -> Service:
-    async def feed(db: Any, stop: Any) -> None:
+    async def feed(desk: Desk, stop: asyncio.Event) -> None:
         from app.demo import run_feed
 
-        await run_feed(db, stop, interval=seconds)
+        await run_feed(desk.db, stop, interval=seconds)
 
     return feed

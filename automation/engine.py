@@ -43,6 +43,13 @@ class TransactionRunner(Protocol):
     async def run_bulk(self, fn: Callable[[Any], T]) -> T: ...
 
 
+class AutomatedRunner(TransactionRunner, Protocol):
+    """Transactions plus the engine's drain (`runtime.desk.Desk.runner`): what the batch loops of
+    import and IMAP are given, so they drain the one engine of their desk instead of making one."""
+
+    async def drain(self) -> int: ...
+
+
 def handle(repo: Repository, event: DomainEvent) -> None:
     if isinstance(event, MessageReceived):
         on_message_received(repo, event)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from automation.engine import Engine, TransactionRunner, process_local
+from automation.engine import AutomatedRunner, TransactionRunner, process_local
 from automation.ingest import ingest_message
 from automation.ports import Repository
 from mail.parse import ParsedMail, parse_message
@@ -121,7 +121,7 @@ def _fail(
 
 
 async def import_paths(
-    db: TransactionRunner,
+    db: AutomatedRunner,
     channel_id: int,
     paths: list[Path],
     *,
@@ -131,13 +131,12 @@ async def import_paths(
 ) -> ImportSummary:
     items = ordered(list(scan(paths)))
     summary = ImportSummary()
-    engine = Engine(db)
-    await engine.drain()  # E6: older events first; then each batch handles its own
+    await db.drain()  # E6: older events first; then each batch handles its own
     for start in range(0, len(items), batch_size):
         prepared = [prepare(item) for item in items[start : start + batch_size]]
         part = await _store(db, channel_id, prepared, historical)
         _merge(summary, part)
-        await engine.drain()  # anything a batch left pending (a failed event to retry)
+        await db.drain()  # anything a batch left pending (a failed event to retry)
         if progress is not None:
             progress(min(start + batch_size, len(items)), len(items))
     return summary
@@ -167,7 +166,7 @@ def _merge(total: ImportSummary, part: ImportSummary) -> None:
     total.failures += part.failures
 
 
-async def retry_failure(db: TransactionRunner, failure_id: int) -> ImportSummary:
+async def retry_failure(db: AutomatedRunner, failure_id: int) -> ImportSummary:
     """Feed a kept failed message through ingestion again (after a fix, say). On success the
     failure is removed; if it fails again, a new failure with the new reason replaces it."""
     found = await db.run(lambda repo: repo.import_failure(failure_id))
@@ -187,5 +186,5 @@ async def retry_failure(db: TransactionRunner, failure_id: int) -> ImportSummary
         return store_batch(repo, channel_id, [item], historical=False)
 
     summary = await db.run_bulk(store)
-    await Engine(db).drain()
+    await db.drain()
     return summary

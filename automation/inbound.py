@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from automation.engine import Engine, TransactionRunner
+from automation.engine import AutomatedRunner, TransactionRunner
 from automation.importer import ImportSummary, Prepared, prepare, store_batch
 from automation.ports import Repository
 from mail.sources import EPOCH, RawItem
@@ -113,7 +113,7 @@ class _Lease:
 
 
 async def sync_once(
-    db: TransactionRunner,
+    db: AutomatedRunner,
     channel_id: int,
     mailbox_factory: Callable[[], MailboxLike],
     *,
@@ -167,7 +167,7 @@ def _open(factory: Callable[[], MailboxLike]) -> tuple[MailboxLike, int]:
 
 
 async def _sync(
-    db: TransactionRunner,
+    db: AutomatedRunner,
     channel_id: int,
     conn: _Connection,
     batch: int,
@@ -177,7 +177,7 @@ async def _sync(
     box, uidvalidity = conn.box, conn.uidvalidity
     stats = InboundStats()
     folder = box.folder
-    await Engine(db).drain()  # E6: older events first (the inline path below assumes it)
+    await db.drain()  # E6: older events first (the inline path below assumes it)
     stored = await db.run(lambda repo: repo.checkpoint(channel_id, folder))
     last_uid = 0
     if stored is not None and stored[0] == uidvalidity:
@@ -208,7 +208,7 @@ async def _sync(
         point = (folder, uidvalidity, last_uid)
         await db.run(lambda repo: _checkpoint(repo, channel_id, point, lease))
     if wrote:
-        await Engine(db).drain()  # events a batch left pending (a handler that failed)
+        await db.drain()  # events a batch left pending (a handler that failed)
     return stats
 
 
@@ -296,7 +296,7 @@ async def _release(db: TransactionRunner, lease: _Lease) -> None:
 
 
 async def watch(
-    db: TransactionRunner,
+    db: AutomatedRunner,
     channel_id: int,
     mailbox_factory: Callable[[], MailboxLike],
     stop: asyncio.Event,
@@ -383,7 +383,7 @@ class _Session:
 
     def __init__(
         self,
-        db: TransactionRunner,
+        db: AutomatedRunner,
         channel_id: int,
         factory: Callable[[], MailboxLike],
         stop: asyncio.Event,

@@ -1,4 +1,4 @@
-"""Persistence for live IMAP inbound: checkpoints, a channel's IMAP account, leases.
+"""Persistence for live IMAP inbound: checkpoints and leases.
 
 `InboundRepository` is the repository `automation.inbound` works with: a `SqlRepository` plus the
 methods of `automation.inbound.InboundRepository`. `InboundDatabase` wraps a `Database` so that
@@ -21,9 +21,8 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from mail.imap import ImapAccount
+from automation.engine import AutomatedRunner
 from storage import models as m
-from storage.database import Database
 from storage.repository import SqlRepository
 
 T = TypeVar("T")
@@ -63,22 +62,6 @@ def save_checkpoint(
     row.uidvalidity = uidvalidity
     row.last_uid = last_uid
     row.updated_at = repo.now()
-
-
-def imap_settings_row(repo: SqlRepository, channel_id: int) -> ImapAccount | None:
-    """The channel's IMAP account as stored (secret by reference); None without an IMAP host."""
-    channel = repo.session.get(m.Channel, channel_id)
-    if channel is None or not channel.imap_host:
-        return None
-    return ImapAccount(
-        host=channel.imap_host,
-        port=channel.imap_port,
-        tls=channel.imap_tls,
-        user=channel.imap_user or "",
-        folder=channel.imap_folder or "INBOX",
-        auth=channel.auth,
-        secret_ref=channel.imap_secret,
-    )
 
 
 def acquire_lease(repo: SqlRepository, name: str, holder: str, seconds: float) -> bool:
@@ -132,9 +115,6 @@ class InboundRepository(SqlRepository):
     ) -> None:
         save_checkpoint(self, channel_id, folder, uidvalidity, last_uid)
 
-    def imap_account(self, channel_id: int) -> ImapAccount | None:
-        return imap_settings_row(self, channel_id)
-
     def acquire_lease(self, name: str, holder: str, seconds: float) -> bool:
         return acquire_lease(self, name, holder, seconds)
 
@@ -146,10 +126,14 @@ class InboundRepository(SqlRepository):
 
 
 class InboundDatabase:
-    """`Database` for `automation.inbound`: every transaction gets an `InboundRepository`."""
+    """The desk's runner for `automation.inbound` (`automation.engine.AutomatedRunner`): every
+    transaction gets an `InboundRepository`; `drain` is the desk's."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AutomatedRunner) -> None:
         self.db = db
+
+    async def drain(self) -> int:
+        return await self.db.drain()
 
     async def run(self, fn: Callable[[Any], T]) -> T:
         return await self.db.run(lambda repo: fn(_inbound(repo)))

@@ -536,3 +536,36 @@ def workflow_detail(
         "workflow": {**summary, "actions": workflow_row(session, workflow)["actions"]},
         "failures": _workflow_failures(session, workflow.id, failures),
     }
+
+
+def mail_due(session: Session, now: datetime) -> bool:
+    """Is any queued email due for a channel with an SMTP server? A cheap read the sender
+    polls before it takes the write lock to claim (`SqlRepository.claim_due_mail`)."""
+    found = session.scalar(
+        select(m.OutboxMail.id)
+        .where(
+            m.OutboxMail.state == "queued",
+            m.OutboxMail.next_attempt_at <= now,
+            m.OutboxMail.channel_id.in_(
+                select(m.Channel.id).where(m.Channel.smtp_host.is_not(None))
+            ),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def channel_smtp(session: Session, channel_id: int) -> dict[str, Any] | None:
+    """What sending needs of a channel (its secret as a reference), or None if it is gone."""
+    channel = session.get(m.Channel, channel_id)
+    if channel is None:
+        return None
+    return {
+        "name": channel.name,
+        "smtp_host": channel.smtp_host,
+        "smtp_port": channel.smtp_port,
+        "smtp_tls": channel.smtp_tls,
+        "smtp_user": channel.smtp_user,
+        "smtp_secret": channel.smtp_secret,
+        "auth": channel.auth,
+    }

@@ -10,9 +10,10 @@ from email.utils import format_datetime
 from typing import Any, TypeVar
 
 from automation import admin, services
-from automation.engine import Engine
 from automation.ingest import IngestResult, ingest_message
 from mail.parse import parse_message
+from runtime.desk import Desk as RuntimeDesk
+from runtime.standard import CLOSED, RECEIVED, ChannelSpec, RepSpec, Setup, build_standard
 from storage import queries
 from storage.database import Database
 from storage.repository import SqlRepository
@@ -20,6 +21,7 @@ from storage.repository import SqlRepository
 T = TypeVar("T")
 SUPPORT = "support@help.example"
 CUSTOMER = "carol@customer.example"
+RITA = RepSpec("rita", "Rita Rep", "rita@help.example")
 _counter = itertools.count(1)
 _clock = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -56,71 +58,22 @@ def make_mail(
     return bytes(msg), mid
 
 
-class Desk:
-    """A help desk on a real database: defaults, one email channel, an admin and a rep."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.engine = Engine(db)
+class Desk(RuntimeDesk):
+    """A help desk on a real database: the standard desk (defaults, one email channel, an admin
+    and a rep), driven through the runtime like every entry point."""
 
     @classmethod
     async def create(
         cls, db: Database, *, received: bool = True, closed: bool = True, chat: bool = False
     ) -> Desk:
-        desk = cls(db)
-
-        def setup(repo: SqlRepository) -> None:
-            admin.ensure_defaults(repo)
-            boss = repo.user_by_name("admin")
-            repo.add_user(
-                "rita", display_name="Rita Rep", email="rita@help.example", is_admin=False
-            )
-            admin.add_channel(
-                repo,
-                boss,
-                name="support",
-                kind="email",
-                address=SUPPORT,
-                pipeline_name=None,
-                ticket_automation=True,
-            )
-            if chat:
-                admin.add_channel(
-                    repo,
-                    boss,
-                    name="chat",
-                    kind="chat",
-                    address=None,
-                    pipeline_name=None,
-                    ticket_automation=True,
-                )
-            if received:
-                admin.add_action(
-                    repo,
-                    boss,
-                    pipeline_name=None,
-                    status_label="New",
-                    kind="send_email",
-                    template_name="Ticket received",
-                )
-            if closed:
-                admin.add_action(
-                    repo,
-                    boss,
-                    pipeline_name=None,
-                    status_label="Closed",
-                    kind="send_email",
-                    template_name="Ticket closed",
-                )
-
+        channels = [ChannelSpec("support", address=SUPPORT)]
+        if chat:
+            channels.append(ChannelSpec("chat", kind="chat", address=None))
+        actions = [a for a, on in ((RECEIVED, received), (CLOSED, closed)) if on]
+        setup = Setup(channels=tuple(channels), reps=(RITA,), actions=tuple(actions))
         await db.migrate()
-        await db.run(setup)
-        return desk
-
-    async def run(self, fn: Callable[[SqlRepository], T]) -> T:
-        result = await self.db.run(fn)
-        await self.engine.drain()
-        return result
+        await db.run(lambda repo: build_standard(repo, setup))
+        return cls(db)
 
     async def receive(self, raw: bytes, channel: str = "support") -> IngestResult:
         def store(repo: SqlRepository) -> IngestResult:
@@ -129,7 +82,7 @@ class Desk:
         return await self.run(store)
 
     async def as_user(self, name: str, fn: Callable[[SqlRepository, Any], T]) -> T:
-        return await self.run(lambda repo: fn(repo, repo.user_by_name(name)))
+        return await self.act_as(name, fn)
 
     async def reply(self, number: int, body: str = "We are on it.", **kw: Any) -> int:
         return await self.as_user(

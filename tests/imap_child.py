@@ -15,20 +15,20 @@ import sys
 
 from automation.inbound import sync_once
 from mail.imap import ImapSettings, Mailbox
-from storage.database import Database
+from runtime.desk import Desk
 from storage.inbound import InboundDatabase
 from tests.servers.dovecot import HOST, PASSWORD, USER
 
 
 async def main(url: str, channel_id: int, port: int, folder: str, batch: int) -> None:
     settings = ImapSettings(HOST, port, "none", USER, folder, "password", PASSWORD, timeout=10)
-    db = Database(url)
+    desk = await Desk.open(url)
     try:
         stats = await sync_once(
-            InboundDatabase(db), channel_id, lambda: Mailbox(settings), batch=batch
+            InboundDatabase(desk.runner), channel_id, lambda: Mailbox(settings), batch=batch
         )
     finally:
-        await db.close()
+        await desk.close()
     print(json.dumps(dataclasses.asdict(stats)))
 
 

@@ -101,10 +101,10 @@ async def test_a_delay_inside_a_path_resumes_there_and_then_after_the_branch(
     assert _notes(vip) == [] and "waiting" in [e["type"] for e in vip["timeline"]]
 
     await _overdue(db)
-    await desk.engine.drain()
+    await desk.drain()
     vip = await desk.ticket(vip["ticket"]["number"])
     assert _notes(vip) == ["VIP, an hour on", "After the branch"]
-    await desk.engine.drain()  # a step runs once
+    await desk.drain()  # a step runs once
     assert _notes(await desk.ticket(vip["ticket"]["number"])) == _notes(vip)
 
 
@@ -121,7 +121,7 @@ async def test_editing_the_workflow_during_a_wait_neither_replays_nor_skips(db: 
 
     await db.run(insert_before)
     await _overdue(db)
-    await desk.engine.drain()
+    await desk.drain()
     assert _notes(await desk.ticket(vip["ticket"]["number"])) == [
         "VIP, an hour on",
         "After the branch",
@@ -136,7 +136,7 @@ async def test_deleting_the_delay_during_a_wait_stops_the_run_and_says_so(db: Da
         lambda repo: admin.delete_action(repo, _admin(repo), ids["delay"], and_following=False)
     )
     await _overdue(db)
-    await desk.engine.drain()
+    await desk.drain()
     detail = await desk.ticket(vip["ticket"]["number"])
     resumed = next(e for e in detail["timeline"] if e["type"] == "resumed")
     assert "delay step was deleted" in resumed["summary"]
@@ -158,7 +158,7 @@ async def test_a_step_stored_before_branches_resumes_by_position(db: Database) -
         lambda repo: repo.session.execute(text("UPDATE scheduled_steps SET after_action_id = NULL"))
     )
     await _overdue(db)
-    await desk.engine.drain()
+    await desk.drain()
     assert _notes(await desk.ticket(vip["ticket"]["number"])) == ["From the old position"]
 
 

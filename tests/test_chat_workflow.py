@@ -11,7 +11,6 @@ import pytest
 
 from automation import admin
 from automation.actions import CREATE_TASK, DELAY, NOTIFY, SET_PROPERTY
-from automation.engine import Engine
 from automation.schedule import parse_delay
 from storage import views
 from storage.database import Database
@@ -72,7 +71,7 @@ async def test_chat_workflow_runs_across_a_restart_during_the_wait(tmp_path: Pat
 
     db = Database(url)
     await db.run(an_hour_later)
-    await Engine(db).drain()  # a new process starts
+    await Desk(db).drain()  # a new process starts
     after = await Desk(db).ticket(chat["number"])
     types = [e["type"] for e in after["timeline"]]
     assert types.index("resumed") < types.index("task_created")

@@ -77,19 +77,19 @@ async def test_a_delay_stores_the_rest_and_resumes_late_when_overdue(db: Databas
     await desk.receive(make_mail()[0])
     assert "waiting" in await _types(desk) and "note" not in await _types(desk)
     assert (await desk.ticket(1))["ticket"]["priority"] == "high"
-    await desk.engine.drain()  # not due yet: nothing happens
+    await desk.drain()  # not due yet: nothing happens
     assert "note" not in await _types(desk)
     assert [row[0] for row in await _steps(db)] == [2]
 
     await _overdue(db, minutes=120)
-    await desk.engine.drain()
+    await desk.drain()
     detail = await desk.ticket(1)
     resumed = next(e for e in detail["timeline"] if e["type"] == "resumed")
     assert "late by 2 h" in resumed["summary"]
     note = next(e for e in detail["timeline"] if e["type"] == "note")
     assert note["cause"] == resumed["id"]
     assert all(done is not None for _, done in await _steps(db))
-    await desk.engine.drain()  # done steps never run twice
+    await desk.drain()  # done steps never run twice
     assert (await _types(desk)).count("note") == 1
 
 
@@ -106,7 +106,7 @@ async def test_zero_delay_and_consecutive_delays_are_bounded(db: Database) -> No
         ],
     )
     await desk.receive(make_mail()[0])
-    await desk.engine.drain()
+    await desk.drain()
     types = await _types(desk)
     assert types.count("waiting") == 2 and types.count("resumed") == 2
     assert types.count("note") == 1
@@ -124,7 +124,7 @@ async def test_a_workflow_switched_off_during_the_delay_stops(db: Database) -> N
 
     await db.run(switch_off)
     await _overdue(db, minutes=1)
-    await desk.engine.drain()
+    await desk.drain()
     detail = await desk.ticket(1)
     assert "note" not in [e["type"] for e in detail["timeline"]]
     resumed = next(e for e in detail["timeline"] if e["type"] == "resumed")

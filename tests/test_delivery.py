@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from app.mailer import SmtpTransport
 from automation import admin
 from automation.delivery import INTERRUPTED, deliver_due, drop_held, recover, release_held
 from automation.events import Actor
 from mail.parse import parse_message
+from runtime.smtp import SmtpTransport
 from tests.helpers import CUSTOMER, Desk, make_mail
 from tests.servers.smtp import SmtpServer, free_port, smtp_server, smtp_tls_server
 

@@ -22,13 +22,13 @@ from sqlalchemy import func, select
 from automation import admin
 from automation.inbound import InboundStats, backoff, sync_once, watch
 from mail.imap import ImapAccount, ImapError, ImapSettings, Mailbox, check, mailbox_factory
+from runtime.mail_settings import imap_account
 from storage import models as m
 from storage.database import Database
 from storage.inbound import (
     InboundDatabase,
     acquire_lease,
     checkpoint,
-    imap_settings_row,
     release_lease,
 )
 from tests.helpers import Desk, make_mail
@@ -89,7 +89,7 @@ class Inbound:
 async def inbound(db: Database, imap_server: DovecotServer, imap_folder: str) -> Inbound:
     desk = await Desk.create(db)
     channel_id = await db.run(lambda repo: admin.channel_named(repo, "support").id)
-    return Inbound(desk, InboundDatabase(db), channel_id, imap_server, imap_folder)
+    return Inbound(desk, InboundDatabase(desk.runner), channel_id, imap_server, imap_folder)
 
 
 async def _until(condition: Callable[[], Any], timeout: float = 10.0) -> float:
@@ -169,12 +169,14 @@ async def test_restart_resumes_from_the_checkpoint(inbound: Inbound, monkeypatch
     await inbound.append(make_mail(subject="Before restart")[0])
 
     async def run_process() -> InboundStats:
-        database = Database(inbound.desk.db.url)  # a new process's view: nothing in memory
+        database = Desk(Database(inbound.desk.db.url))  # a new process's view: nothing in memory
         try:
-            account = await database.run(lambda repo: imap_settings_row(repo, inbound.channel_id))
+            account = await database.store(
+                lambda repo: imap_account(repo.channel_or_none(inbound.channel_id))
+            )
             assert isinstance(account, ImapAccount) and account.secret_ref.startswith("env:")
             factory = mailbox_factory(account, timeout=10)
-            return await sync_once(InboundDatabase(database), inbound.channel_id, factory)
+            return await sync_once(InboundDatabase(database.runner), inbound.channel_id, factory)
         finally:
             await database.close()
 

@@ -37,7 +37,7 @@ async def test_eml_directory_maildir_and_mbox_import_alike(db, tmp_path: Path) -
     box.flush()
     channel = await _channel_id(desk)
     for path in (emls, tmp_path / "maildir", tmp_path / "box.mbox"):
-        summary = await import_paths(desk.db, channel, [path])
+        summary = await import_paths(desk.runner, channel, [path])
         assert (summary.stored, summary.threaded, summary.failed) == (2, 1, 0)
     tickets = await desk.tickets()
     assert len(tickets) == 3
@@ -52,7 +52,7 @@ async def test_reply_found_before_its_parent_still_threads(db, tmp_path: Path) -
     box.add(reply)
     box.add(first)
     box.flush()
-    summary = await import_paths(desk.db, await _channel_id(desk), [tmp_path / "reversed.mbox"])
+    summary = await import_paths(desk.runner, await _channel_id(desk), [tmp_path / "reversed.mbox"])
     assert summary.threaded == 1
     [ticket] = await desk.tickets()
     assert ticket["status"] == "Waiting on us"
@@ -66,7 +66,7 @@ async def test_broken_message_is_reported_kept_and_skipped(db, tmp_path: Path) -
     (folder / "0.eml").write_bytes(b"")
     (folder / "1.eml").write_bytes(b"\x00\x01\x02 binary junk \xff\xfe")
     (folder / "2.eml").write_bytes(make_mail()[0])
-    summary = await import_paths(desk.db, await _channel_id(desk), [folder])
+    summary = await import_paths(desk.runner, await _channel_id(desk), [folder])
     assert summary.stored == 1
     assert summary.failed == 2
     assert all("0.eml" in s or "1.eml" in s for s, _ in summary.failures)
@@ -82,7 +82,7 @@ async def test_historical_import_threads_but_fires_nothing(db, tmp_path: Path) -
     tmp_path.mkdir()
     for i, raw in enumerate(_thread()):
         (tmp_path / f"{i}.eml").write_bytes(raw)
-    summary = await import_paths(desk.db, await _channel_id(desk), [tmp_path], historical=True)
+    summary = await import_paths(desk.runner, await _channel_id(desk), [tmp_path], historical=True)
     assert summary.threaded == 1
     [ticket] = await desk.tickets()
     assert ticket["status"] == "New"
@@ -97,7 +97,7 @@ async def test_importing_twice_stores_nothing_new(db, tmp_path: Path) -> None:
     for i, raw in enumerate(_thread()):
         (tmp_path / f"{i}.eml").write_bytes(raw)
     channel = await _channel_id(desk)
-    await import_paths(desk.db, channel, [tmp_path])
-    again = await import_paths(desk.db, channel, [tmp_path])
+    await import_paths(desk.runner, channel, [tmp_path])
+    again = await import_paths(desk.runner, channel, [tmp_path])
     assert (again.stored, again.duplicates) == (0, 2)
     assert len(await desk.outbox()) == 1

@@ -1,9 +1,13 @@
-"""`deskline sync`: inbound mail, the automation engine and the outbox sender in one process.
+"""The mail worker: inbound mail, the automation engine and the outbox sender of one process.
 
-The same pieces run inside the terminal app later, so a single rep needs no second process.
+`deskline sync` runs it alone; the terminal app runs it on its backend thread beside the screens.
 Stopping (SIGINT/SIGTERM) finishes the email being sent and the batch being stored, then exits:
 whatever is cut short is either not committed (and fetched or claimed again next time) or
 recovered by `automation.delivery.recover`.
+
+The sender sleeps until this process queues mail (`Desk.mail_ready`: a rep's reply, a status
+action, a fetched message) and otherwise looks every `POLL_SECONDS` with a cheap read, so mail
+queued by another process goes out within that time (B8.4) without taking the write lock.
 """
 
 from __future__ import annotations
@@ -19,17 +23,16 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.mailer import SmtpTransport
 from automation.delivery import DeliveryStats, deliver_due, recover
-from automation.engine import Engine
-from storage.database import Database
+from runtime.desk import Desk
+from runtime.smtp import SmtpTransport
 
 log = logging.getLogger("deskline.sync")
-SEND_INTERVAL = 2.0
+POLL_SECONDS = 0.5
 
-# Inbound is plugged in as one coroutine per run: given the database and a stop event, it
-# fetches (once, or until stopped) and returns how many messages it stored.
-InboundRunner = Callable[[Database, asyncio.Event | None], Coroutine[Any, Any, int]]
+# Inbound is plugged in as one coroutine per run: given the desk and a stop event, it fetches
+# (once, or until stopped) and returns how many messages it stored.
+InboundRunner = Callable[[Desk, asyncio.Event | None], Coroutine[Any, Any, int]]
 
 
 @dataclass
@@ -67,55 +70,63 @@ def _recover(repo: Any) -> tuple[int, int]:
 class Worker:
     def __init__(
         self,
-        db: Database,
+        desk: Desk,
         *,
         inbound: InboundRunner | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self.db = db
+        self.desk = desk
         self.inbound = inbound
-        self.engine = Engine(db)
-        self.transport = SmtpTransport(db, ssl_context)
+        self.transport = SmtpTransport(desk.db, ssl_context)
         self.holder = holder_name()
 
     async def run_once(self) -> SyncSummary:
         """Everything waiting: recover interrupted sends, fetch, automate, deliver; then return."""
         summary = SyncSummary()
-        summary.requeued, summary.held_interrupted = await self.db.run(_recover)
+        summary.requeued, summary.held_interrupted = await self.desk.store(_recover)
         if self.inbound is not None:
-            summary.received = await self.inbound(self.db, None)
-        summary.handled_events = await self.engine.drain()
+            summary.received = await self.inbound(self.desk, None)
+        summary.handled_events = await self.desk.drain()
         while True:
-            stats = await deliver_due(self.db, self.transport, holder=self.holder)
+            stats = await self.deliver()
             _add(summary.delivery, stats)
             if stats.sent + stats.retrying + stats.failed == 0:
                 return summary
 
+    async def deliver(self) -> DeliveryStats:
+        return await deliver_due(self.desk.db, self.transport, holder=self.holder)
+
     async def run(self, stop: asyncio.Event) -> None:
-        await self.db.run(_recover)
+        await self.desk.store(_recover)
         tasks: list[asyncio.Task[Any]] = [
-            asyncio.create_task(self.engine.serve(), name="engine"),
+            asyncio.create_task(self.desk.engine.serve(), name="engine"),
             asyncio.create_task(self._send_loop(stop), name="sender"),
         ]
         if self.inbound is not None:
-            tasks.append(asyncio.create_task(self.inbound(self.db, stop), name="inbound"))
+            tasks.append(asyncio.create_task(self.inbound(self.desk, stop), name="inbound"))
         await stop.wait()
+        self.desk.mail_ready.set()  # the sender sees `stop` at once
         await asyncio.gather(*tasks[1:], return_exceptions=True)  # they watch `stop`
         tasks[0].cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await tasks[0]
-        await self.engine.drain()  # what the last fetched mail caused
+        await self.desk.drain()  # what the last fetched mail caused
 
     async def _send_loop(self, stop: asyncio.Event) -> None:
+        ready = self.desk.mail_ready
         while not stop.is_set():
+            ready.clear()
             try:
-                stats = await deliver_due(self.db, self.transport, holder=self.holder)
-                for error in stats.errors:
-                    log.warning("%s", error)
+                if await self.desk.mail_due():
+                    stats = await self.deliver()
+                    for error in stats.errors:
+                        log.warning("%s", error)
+                    if stats.sent:
+                        continue  # there may be more than one batch
             except Exception:
                 log.exception("the sender failed; trying again")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), SEND_INTERVAL)
+                await asyncio.wait_for(ready.wait(), POLL_SECONDS)
 
 
 def _add(total: DeliveryStats, part: DeliveryStats) -> None:

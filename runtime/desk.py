@@ -1,0 +1,190 @@
+"""One open help desk: its database, its engine, and who acts (the composition root).
+
+Every entry point opens a desk here and goes through it: the CLI (one desk per command), the
+terminal app's backend thread (one per session), `deskline sync`, the demo, the benchmarks and the
+tests. A change is `act(fn)`: `fn(repo, user)` runs in one transaction as the desk's user, commits
+with its domain events (SPEC E2), and then the engine handles those events and what they cause
+(B8.1). Nothing else constructs an engine and drains it.
+
+Whoever queues mail wakes the sender of this process at once (`mail_ready`); a sender in another
+process finds it by its own poll (B8.4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from automation.engine import Engine
+from runtime.identity import current_user
+from storage import queries
+from storage.database import HEAD_REVISION, Database
+from storage.repository import SqlRepository
+
+T = TypeVar("T")
+log = logging.getLogger("deskline.runtime")
+Clock = Callable[[], datetime]
+
+
+class DeskError(Exception):
+    """The desk cannot be opened or used; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Me:
+    """The signed-in user of a session, read once when the desk opens."""
+
+    id: int
+    name: str
+    display_name: str
+    is_admin: bool
+
+
+class Desk:
+    def __init__(self, db: Database, *, as_user: str | None = None) -> None:
+        self.db = db
+        self.acting_as = as_user
+        self.engine = Engine(db)
+        self.me: Me | None = None
+        self.mail_ready = asyncio.Event()
+        self.runner = _Runner(self)
+
+    # --- opening and closing ------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        as_user: str | None = None,
+        initialized: bool = True,
+        identify: bool = False,
+    ) -> Desk:
+        """Open the desk at `url`. With `initialized` the schema must be this version's; with
+        `identify` the user is looked up now (`me`) rather than at each change."""
+        desk = cls(Database(url), as_user=as_user)
+        try:
+            if initialized:
+                await desk.check_schema()
+            if identify:
+                desk.me = await desk.db.run(lambda repo: _me(current_user(repo, as_user)))
+        except BaseException:
+            await desk.close()
+            raise
+        return desk
+
+    async def check_schema(self) -> None:
+        revision = await self.db.schema_revision()
+        if revision is None:
+            raise DeskError(f"the database {self.db.url} is not initialised: run `deskline init`")
+        if revision != HEAD_REVISION:
+            raise DeskError(
+                f"the database {self.db.url} has an older schema ({revision}): "
+                "run `deskline init` to upgrade it"
+            )
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    # --- work ---------------------------------------------------------------------------------
+
+    async def act(self, fn: Callable[[SqlRepository, Any], T]) -> T:
+        """A change as this desk's user, committed, then handled by the engine."""
+        result = await self.db.run(lambda repo: fn(repo, self._user(repo)))
+        await self.settle()
+        return result
+
+    async def act_as(self, name: str, fn: Callable[[SqlRepository, Any], T]) -> T:
+        """A change as the user `name` (tests, the demo's simulated reps)."""
+        result = await self.db.run(lambda repo: fn(repo, _user_named(repo, name)))
+        await self.settle()
+        return result
+
+    async def run(self, fn: Callable[[SqlRepository], T]) -> T:
+        """A change with no acting user (mail arriving, setup), then handled by the engine."""
+        result = await self.db.run(fn)
+        await self.settle()
+        return result
+
+    async def store(self, fn: Callable[[SqlRepository], T]) -> T:
+        """A bookkeeping write that causes no automation (drafts, presence): no engine."""
+        return await self.db.run(fn)
+
+    async def query(self, fn: Callable[[Session], T]) -> T:
+        """A read over a plain Session (storage.queries, storage.views); never a write lock."""
+        return await self.db.query(fn)
+
+    async def drain(self, *, bulk: bool = False) -> int:
+        """Handle every pending event and due workflow step; returns how many. `bulk` takes
+        the synchronous SQLite connection (a burst, e.g. building the demo)."""
+        handled = await self.engine.drain(bulk=bulk)
+        self.wake()
+        return handled
+
+    async def settle(self) -> None:
+        """After a commit: run the automation it caused. A failure here leaves the events
+        pending for the next drain (the mail worker's, or the next command's) and is only a
+        warning: the change itself is committed (B8.1)."""
+        try:
+            await self.drain()
+        except Exception as exc:
+            log.warning("automation did not finish (it will be retried): %s", exc)
+
+    def wake(self) -> None:
+        """Something may have been queued: the engine and the sender of this process look now."""
+        self.engine.wake()
+        self.mail_ready.set()
+
+    async def mail_due(self) -> bool:
+        now = datetime.now(UTC)
+        return await self.db.query(lambda s: queries.mail_due(s, now))
+
+    def _user(self, repo: SqlRepository) -> Any:
+        if self.me is not None:
+            return repo.user(self.me.id)
+        return current_user(repo, self.acting_as)
+
+
+class _Runner:
+    """The desk's transactions with no drain after each, plus its drain: handed to the batch
+    loops of import and IMAP (`automation.engine.AutomatedRunner`), which handle each batch's
+    events inline and drain what is left."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.run = desk.db.run
+        self.run_bulk = desk.db.run_bulk
+        self.drain = desk.drain
+
+
+@asynccontextmanager
+async def open_desk(
+    url: str, *, as_user: str | None = None, initialized: bool = True, identify: bool = False
+) -> AsyncIterator[Desk]:
+    desk = await Desk.open(url, as_user=as_user, initialized=initialized, identify=identify)
+    try:
+        yield desk
+    finally:
+        await desk.close()
+
+
+def _user_named(repo: SqlRepository, name: str) -> Any:
+    user = repo.user_by_name(name)
+    if user is None:
+        raise DeskError(f"no user {name!r}")
+    return user
+
+
+def _me(user: Any) -> Me:
+    return Me(
+        id=user.id,
+        name=user.name,
+        display_name=user.display_name or user.name,
+        is_admin=bool(user.is_admin),
+    )
