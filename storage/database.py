@@ -5,6 +5,10 @@ inside a single transaction on the async engine (aiosqlite / asyncpg) through `r
 change, its timeline events and its domain events commit together (SPEC E2). `Database.run_bulk`
 does the same on one synchronous SQLite connection in a worker thread: bulk import awaits no
 statement one by one (GUIDE "Ingestion speed"), and PostgreSQL falls back to `run`.
+
+A `Database` may be given a clock (`Database(url, clock=fn)`, `fn() -> aware datetime`): the
+repositories it hands out read the time from it (`repo.now()`) and stamp every row they write
+with it. The default is the real UTC time.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import os
 import sqlite3
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -94,8 +99,11 @@ def describe_error(exc: BaseException) -> str:
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.url = normalize_url(url)
+        self._clock = clock  # None: the real UTC time
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             path = make_url(self.url).database
@@ -117,7 +125,7 @@ class Database:
         """Run `fn` in one transaction; commit on return, roll back on exception."""
         try:
             async with self._sessions() as session, session.begin():
-                return await session.run_sync(lambda s: fn(SqlRepository(s)))
+                return await session.run_sync(lambda s: fn(self._repository(s)))
         except OperationalError as exc:
             raise DatabaseError(describe_error(exc)) from exc
 
@@ -144,9 +152,12 @@ class Database:
         engine = self._blocking_engine()
         try:
             with sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
-                return fn(SqlRepository(session))
+                return fn(self._repository(session))
         except OperationalError as exc:
             raise DatabaseError(describe_error(exc)) from exc
+
+    def _repository(self, session: Session) -> SqlRepository:
+        return SqlRepository(session, clock=self._clock)
 
     def _blocking_engine(self) -> Engine:
         if self._sync_engine is None:

@@ -3,6 +3,10 @@
 One `SqlRepository` lives for one transaction (a synchronous `Session`, possibly driven by an async
 engine through `run_sync`). Small per-transaction caches keep hot lookups (own addresses, users by
 address, settings) to one query each.
+
+Time comes from the repository's clock (`now()`: the real UTC time unless the `Database` was given
+another clock). Every row written here takes its timestamps from it, never from a model's column
+default, so a desk built on a fake clock has every time on that clock.
 """
 
 from __future__ import annotations
@@ -99,9 +103,17 @@ class LocalEvent:
     payload: dict[str, Any]
 
 
+Clock = Callable[[], datetime]
+_CLOCK = "deskline.clock"  # the session's clock, in `Session.info`
+
+
 class SqlRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, clock: Clock | None = None) -> None:
+        """`clock` defaults to the clock of the session's first repository, else real UTC time:
+        a repository built later on the same session (storage.inbound) keeps the same time."""
         self.session = session
+        self.clock: Clock = clock or session.info.get(_CLOCK) or m.utcnow
+        session.info[_CLOCK] = self.clock
         self._settings: dict[str, Any] = {}
         self._own: frozenset[str] | None = None
         self._config: dict[tuple[str, object], Any] = {}  # pipelines, triggers, workflows
@@ -138,7 +150,7 @@ class SqlRepository:
     # --- instance and settings -------------------------------------------------------------
 
     def now(self) -> datetime:
-        return m.utcnow()
+        return self.clock()
 
     def setting(self, key: str, default: Any) -> Any:
         if key not in self._settings:
@@ -236,7 +248,7 @@ class SqlRepository:
     def upsert_contact(self, addr: str, name: str) -> m.Contact:
         contact = self.contact_by_email(addr)
         if contact is None:  # inserted by the next flush, with whatever refers to it
-            contact = m.Contact(email=addr.lower(), name=name)
+            contact = m.Contact(email=addr.lower(), name=name, created_at=self.now())
             self.session.add(contact)
         elif name and not contact.name:
             contact.name = name
@@ -369,7 +381,11 @@ class SqlRepository:
 
     def add_enrollment(self, workflow_id: int, ticket_id: int, cause_id: int | None) -> int:
         return self._insert(
-            m.Enrollment, workflow_id=workflow_id, ticket_id=ticket_id, cause_event_id=cause_id
+            m.Enrollment,
+            workflow_id=workflow_id,
+            ticket_id=ticket_id,
+            cause_event_id=cause_id,
+            at=self.now(),
         )
 
     def add_action_run(
@@ -389,6 +405,7 @@ class SqlRepository:
             state=state,
             detail=detail,
             depth=depth,
+            at=self.now(),
         )
 
     # --- conversations and messages ---------------------------------------------------------
@@ -571,6 +588,7 @@ class SqlRepository:
         author_user_id: int | None,
         template_name: str | None,
     ) -> int:
+        now = self.now()
         return self._insert(
             m.Message,
             conversation_id=conversation.id,
@@ -583,7 +601,8 @@ class SqlRepository:
             to_addrs=to,
             cc_addrs=[],
             subject=subject,
-            sent_at=self.now(),
+            sent_at=now,
+            created_at=now,
             body_text=body,
             sent_from=sent_from,
             author_user_id=author_user_id,
@@ -594,6 +613,7 @@ class SqlRepository:
 
     def add_note_message(self, conversation_id: int, user_id: int | None, body: str) -> m.Message:
         conversation = self.conversation(conversation_id)
+        now = self.now()
         message = m.Message(
             conversation_id=conversation_id,
             channel_id=conversation.channel_id,
@@ -601,6 +621,8 @@ class SqlRepository:
             body_text=body,
             author_user_id=user_id,
             thread_reason="internal note",
+            sent_at=now,
+            created_at=now,
         )
         self.session.add(message)
         self.session.flush()
@@ -735,6 +757,7 @@ class SqlRepository:
         raw: bytes,
         held_reason: str | None,
     ) -> int:
+        now = self.now()
         return self._insert(
             m.OutboxMail,
             message_row_id=message_row_id,
@@ -750,11 +773,14 @@ class SqlRepository:
             raw=raw,
             state="held" if held_reason else "queued",
             held_reason=held_reason,
-            created_at=self.now(),
+            next_attempt_at=now,
+            created_at=now,
         )
 
     def add_notification(self, user_id: int, ticket_id: int, text: str) -> None:
-        self._insert(m.Notification, user_id=user_id, ticket_id=ticket_id, text=text)
+        self._insert(
+            m.Notification, user_id=user_id, ticket_id=ticket_id, text=text, created_at=self.now()
+        )
 
     def handle_events_inline(self) -> None:
         """From now on, events are handed to `take_local_events` only, not written to the queue.
@@ -855,7 +881,9 @@ class SqlRepository:
         )
 
     def add_template(self, name: str, subject: str, body: str, *, builtin: bool) -> m.Template:
-        template = m.Template(name=name, subject=subject, body=body, builtin=builtin)
+        template = m.Template(
+            name=name, subject=subject, body=body, builtin=builtin, updated_at=self.now()
+        )
         self.session.add(template)
         self.session.flush()
         return template
@@ -868,6 +896,7 @@ class SqlRepository:
             display_name=display_name,
             email=email.lower() if email else None,
             is_admin=is_admin,
+            created_at=self.now(),
         )
         self.session.add(user)
         self.session.flush()
@@ -901,6 +930,7 @@ class SqlRepository:
             address=address,
             pipeline_id=pipeline_id,
             ticket_automation=ticket_automation,
+            created_at=self.now(),
         )
         self.session.add(channel)
         self.session.flush()
@@ -927,6 +957,7 @@ class SqlRepository:
             enabled=enabled,
             conditions=conditions or {},
             cloned_from_id=cloned_from_id,
+            created_at=self.now(),
         )
         self.session.add(workflow)
         self.session.flush()
@@ -1009,7 +1040,9 @@ class SqlRepository:
         self, channel_id: int | None, source: str, reason: str, raw: bytes
     ) -> None:
         self.session.add(
-            m.ImportFailure(channel_id=channel_id, source=source, reason=reason, raw=raw)
+            m.ImportFailure(
+                channel_id=channel_id, source=source, reason=reason, raw=raw, created_at=self.now()
+            )
         )
 
     def tickets_in_status(self, status_id: int) -> list[m.Ticket]:
@@ -1042,7 +1075,7 @@ class SqlRepository:
             each.position = position
 
     def add_action_comment(self, action: Any, user_id: int, body: str) -> m.ActionComment:
-        comment = m.ActionComment(author_id=user_id, body=body)
+        comment = m.ActionComment(author_id=user_id, body=body, at=self.now())
         action.comments.append(comment)
         self.session.flush()
         return comment
