@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -32,14 +32,14 @@ log = logging.getLogger("deskline.app")
 # run until it is set (the mail worker, the demo's customer feed).
 Service = Callable[[Desk, asyncio.Event], Coroutine[Any, Any, None]]
 BackendError = DeskError  # the database cannot be opened or used; the message is for the user
-__all__ = ["Backend", "BackendError", "Me", "Service"]
+__all__ = ["Backend", "BackendError", "Me", "Service", "backend_of"]
 
 
 class Backend:
     def __init__(self, url: str, *, as_user: str | None = None) -> None:
         self.url = url
         self.as_user = as_user
-        self.me: Me | None = None
+        self._me: Me | None = None
         self.on_error: Callable[[str], None] = lambda message: log.error("%s", message)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="deskline-backend")
@@ -56,8 +56,15 @@ class Backend:
 
     async def open(self) -> Me:
         """Check the schema and find who the user is; raises BackendError with the reason."""
-        self.me = await self._call(self._open())
-        return self.me
+        self._me = await self._call(self._open())
+        return self._me
+
+    @property
+    def me(self) -> Me:
+        """The signed-in user (screens open after `open`)."""
+        if self._me is None:
+            raise BackendError("the help desk is not open yet")
+        return self._me
 
     async def _open(self) -> Me:
         self._desk = await Desk.open(self.url, as_user=self.as_user, identify=True)
@@ -157,3 +164,16 @@ def _data_version(conn: sqlite3.Connection) -> int:
     # Changes whenever another connection commits to the file (sqlite.org/pragma.html).
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
+
+@runtime_checkable
+class HasBackend(Protocol):
+    """What screens need of the App: its backend (the App itself sits above the screens)."""
+
+    backend: Backend
+
+
+def backend_of(app: object) -> Backend:
+    """The running Deskline app's backend, typed."""
+    if not isinstance(app, HasBackend):
+        raise TypeError("a Deskline screen runs inside the Deskline app")
+    return app.backend

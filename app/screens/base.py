@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -11,15 +11,13 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
+from app.backend import Backend, Me, backend_of
 from automation.admin import SettingsError
 from automation.services import DomainError
 from automation.templates import TemplateRenderError
 from storage.database import DatabaseError
 from storage.repository import SqlRepository
 from widgets.text import line
-
-if TYPE_CHECKING:
-    from app.backend import Backend, Me
 
 T = TypeVar("T")
 MODES = (("inbox", "1 Inbox"), ("board", "2 Board"), ("settings", "3 Settings"))
@@ -56,13 +54,11 @@ class DeskScreen(Screen[None]):
 
     @property
     def backend(self) -> Backend:
-        return self.app.backend  # type: ignore[attr-defined]
+        return backend_of(self.app)
 
     @property
     def me(self) -> Me:
-        me = self.backend.me
-        assert me is not None, "screens open after the backend"
-        return me
+        return self.backend.me
 
     def set_status(self, extra: str) -> None:
         mode = self.MODE or self.app.current_mode  # pushed screens belong to the mode below

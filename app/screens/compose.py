@@ -23,6 +23,7 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Footer, Label, TextArea
 
+from app.backend import Backend, backend_of
 from app.screens.base import EXPECTED
 from automation import services
 from storage import views
@@ -80,8 +81,8 @@ class ComposeScreen(ModalScreen[bool]):
         yield Footer()
 
     @property
-    def backend(self) -> Any:
-        return self.app.backend  # type: ignore[attr-defined]
+    def backend(self) -> Backend:
+        return backend_of(self.app)
 
     def on_mount(self) -> None:
         self._show_title()

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
+from app.backend import Backend, backend_of
 from app.screens.base import EXPECTED
 from automation import services
 from storage import views
@@ -40,8 +41,8 @@ class TasksScreen(ModalScreen[None]):
         yield Footer()
 
     @property
-    def backend(self) -> Any:
-        return self.app.backend  # type: ignore[attr-defined]
+    def backend(self) -> Backend:
+        return backend_of(self.app)
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
