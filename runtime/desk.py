@@ -17,7 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -66,10 +66,12 @@ class Desk:
         as_user: str | None = None,
         initialized: bool = True,
         identify: bool = False,
+        clock: Clock | None = None,
     ) -> Desk:
         """Open the desk at `url`. With `initialized` the schema must be this version's; with
-        `identify` the user is looked up now (`me`) rather than at each change."""
-        desk = cls(Database(url), as_user=as_user)
+        `identify` the user is looked up now (`me`) rather than at each change; `clock` is the
+        time every change sees (a replay, the demo's history; default: the real time)."""
+        desk = cls(Database(url, clock=clock), as_user=as_user)
         try:
             if initialized:
                 await desk.check_schema()
@@ -143,7 +145,7 @@ class Desk:
         self.mail_ready.set()
 
     async def mail_due(self) -> bool:
-        now = datetime.now(UTC)
+        now = self.db.now()
         return await self.db.query(lambda s: queries.mail_due(s, now))
 
     def _user(self, repo: SqlRepository) -> Any:

@@ -17,7 +17,7 @@ import asyncio
 import os
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -120,6 +120,10 @@ class Database:
             self.engine.execution_options(read_only=True), expire_on_commit=False
         )
         self._sync_engine: Engine | None = None
+
+    def now(self) -> datetime:
+        """The time this database's changes see: its clock, else the real UTC time."""
+        return self._clock() if self._clock is not None else datetime.now(UTC)
 
     async def run(self, fn: Callable[[Any], T]) -> T:
         """Run `fn` in one transaction; commit on return, roll back on exception."""
