@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Static, TextArea
 
 from app.screens.dialogs import ConfirmScreen, PromptScreen
+from app.screens.keys import key_for
 from automation.templates import TemplateRenderError, render
 from widgets.text import block, line
 
@@ -47,7 +48,12 @@ class InfoScreen(ModalScreen[None]):
             yield Label(Content(line(self.title_text)), classes="dialog-title")
             with VerticalScroll(id="info-body"):
                 yield Static(self.body, id="info-text")
-            yield Label(Content.from_markup("[$text-muted]Read-only view · escape closes[/]"))
+            yield Label(
+                Content.from_markup(
+                    "[$text-muted]Read-only view · $close closes[/]",
+                    close=key_for(self, "settings.info_close"),
+                )
+            )
 
     def action_scroll(self, step: int) -> None:
         self.query_one("#info-body", VerticalScroll).scroll_relative(y=step, animate=False)
@@ -158,7 +164,9 @@ class TemplateEditor(ModalScreen[None]):
             what = f"ticket #{found['ticket']} “{line(found.get('subject'))}”"
         self.query_one("#template-preview-title", Label).update(
             Content.from_markup(
-                "[b]Preview[/b] [$text-muted]against $what · ctrl+o another ticket[/]", what=what
+                "[b]Preview[/b] [$text-muted]against $what · $key another ticket[/]",
+                what=what,
+                key=key_for(self, "settings.template_ticket"),
             )
         )
         self._render_preview()

@@ -1,0 +1,341 @@
+"""Automation settings (SPEC §5): admins change them, reps read them.
+
+One list holds every settings item of a pipeline: its connected channels, the two triggers
+(R-T1..R-T5), its statuses with their status actions (R-A1..R-A9), the templates and the branding
+switch (R-A3). Each row's type (rows.Row) says which keys act on it, what the details pane beside
+the list says, and what its keys do; the screen shows the rows and hands each key to the
+highlighted row. The footer shows only the keys that apply to it (Screen.check_action), and `?`
+lists them all. A rep sees the same screen read-only: the change keys are gone and a line says
+so; the admin functions refuse a rep anyway (SPEC §7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from app.screens.base import DeskScreen
+from app.screens.dialogs import PickerScreen
+from app.screens.keys import key_for
+from app.screens.settings import bindings
+from app.screens.settings.build import ROW_ACTIONS, build_rows
+from app.screens.settings.rows import Row
+from app.screens.settings_dialogs import READ_ONLY
+from storage import settings_views
+from widgets.text import line
+
+
+class SettingsScreen(DeskScreen):
+    MODE = "settings"
+    HELP_TITLE = "Automation settings"
+    BINDINGS: ClassVar[list[BindingType]] = bindings.BINDINGS
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: dict[str, Any] | None = None
+        self.items: list[Row] = []
+        self.pipeline_id: int | None = None
+        self.loaded = False
+        self._want: str | None = None  # the row to highlight after the next load
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        yield Label("", id="settings-mode")
+        with Horizontal(id="settings-panes"):
+            yield OptionList(id="settings-items")
+            with VerticalScroll(id="settings-details", can_focus=True):
+                yield Static("", id="settings-details-text")
+        yield from self.compose_bottom()
+
+    def compose_bottom(self) -> ComposeResult:
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._show_mode()
+        self.query_one("#settings-items", OptionList).focus()
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        self._load()
+
+    def key_name(self, binding_id: str) -> str:
+        """The key that runs a binding now (after keys.toml), for text that names it."""
+        return key_for(self, binding_id)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    @work(group="settings-load", exclusive=True)
+    async def _load(self) -> None:
+        pipeline_id = self.pipeline_id
+        view = await self.backend.query(lambda s: settings_views.settings_view(s, pipeline_id))
+        self._show(view)
+
+    def _show(self, view: dict[str, Any]) -> None:
+        if view["pipeline"] is None:
+            self.query_one("#settings-details-text", Static).update(
+                Content("No pipeline: run `deskline init`.")
+            )
+            self.loaded = True
+            return
+        current = self._want or self._current_key()
+        self._want = None
+        if view != self.view:
+            self._show_rows(view, current)
+        elif current is not None and current != self._current_key():
+            self.highlight_key(current)
+        self._show_mode()
+        self._show_details()
+        self.refresh_bindings()
+        self.loaded = True
+
+    def _show_rows(self, view: dict[str, Any], current: str | None) -> None:
+        options = self.query_one("#settings-items", OptionList)
+        old_index = options.highlighted or 0
+        self.view = view
+        self.pipeline_id = view["pipeline"]["id"]
+        self.items = build_rows(view)
+        options.set_options(
+            Option(row.prompt, id=row.key, disabled=not row.selectable) for row in self.items
+        )
+        keys = [row.key for row in self.items]
+        # The same row, or (when it went away) the row now where it was.
+        index = keys.index(current) if current in keys else min(old_index, len(keys) - 1)
+        while index < len(keys) - 1 and not self.items[index].selectable:
+            index += 1
+        while index > 0 and not self.items[index].selectable:
+            index -= 1
+        options.highlighted = index
+
+    def _show_mode(self) -> None:
+        label = self.query_one("#settings-mode", Label)
+        if not self.me.is_admin:
+            label.update(Content.from_markup("[b reverse $warning] $t [/]", t=READ_ONLY))
+            return
+        name = self.view["pipeline"]["name"] if self.view and self.view["pipeline"] else ""
+        several = len(self.pipelines) > 1
+        pick = f" · {self.key_name('settings.pipeline')} pipeline" if several else ""
+        label.update(
+            Content.from_markup(
+                "[b]$name[/b] [$text-muted]· keys act on the highlighted row$pick · $help all "
+                "keys[/]",
+                name=line(name),
+                pick=pick,
+                help=self.key_name("app.help"),
+            )
+        )
+
+    def _current_key(self) -> str | None:
+        option = self.query_one("#settings-items", OptionList).highlighted_option
+        return option.id if option is not None else None
+
+    @property
+    def item(self) -> Row | None:
+        """The highlighted row."""
+        key = self._current_key()
+        return next((row for row in self.items if row.key == key), None)
+
+    def highlight_key(self, key: str) -> bool:
+        """Put the cursor on a row by its key (e.g. "trigger:customer_replied")."""
+        keys = [row.key for row in self.items]
+        if key not in keys:
+            return False
+        self.query_one("#settings-items", OptionList).highlighted = keys.index(key)
+        return True
+
+    @on(OptionList.OptionHighlighted, "#settings-items")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._show_details()
+        self.refresh_bindings()
+
+    def _show_details(self) -> None:
+        row = self.item
+        text = self.query_one("#settings-details-text", Static)
+        if row is None or self.view is None:
+            text.update("")
+            return
+        text.update(row.details(self.key_name, self.me.is_admin))
+        self.query_one("#settings-details", VerticalScroll).scroll_home(animate=False)
+
+    # --- what the rows read of the pipeline ---------------------------------------------------
+
+    @property
+    def pipeline_name(self) -> str:
+        assert self.view is not None and self.view["pipeline"] is not None
+        return str(self.view["pipeline"]["name"])
+
+    def _listed(self, name: str) -> list[dict[str, Any]]:
+        return list((self.view or {}).get(name, []))
+
+    @property
+    def pipelines(self) -> list[dict[str, Any]]:
+        return self._listed("pipelines")
+
+    @property
+    def statuses(self) -> list[dict[str, Any]]:
+        return self._listed("statuses")
+
+    @property
+    def triggers(self) -> list[dict[str, Any]]:
+        return self._listed("triggers")
+
+    @property
+    def templates(self) -> list[dict[str, Any]]:
+        return self._listed("templates")
+
+    # --- which keys apply -------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        me = self.backend.me
+        changes = action in ROW_ACTIONS and action not in bindings.READING
+        if changes and (me is None or not me.is_admin):
+            return False  # a rep: the change keys are gone from the footer and help
+        if action == "pick_pipeline":
+            return len(self.pipelines) > 1
+        if action not in ROW_ACTIONS:
+            return True
+        if self.app.screen is not self:
+            return True  # the help screen and the palette list every key of this screen
+        row = self.item
+        return row is not None and row.takes(action)
+
+    def _may_change(self) -> bool:
+        if not self.me.is_admin:
+            self.notify(READ_ONLY, severity="warning")
+            return False
+        return True
+
+    def _target(self, action: str) -> Row | None:
+        """The highlighted row when `action` applies to it, else a notice and None."""
+        row = self.item
+        if row is None or not row.takes(action):
+            self.notify("That key does not apply to this row.", severity="warning")
+            return None
+        if action not in bindings.READING and not self._may_change():
+            return None
+        return row
+
+    # --- what rows ask of the screen ----------------------------------------------------------
+
+    def ask(self, flow: Coroutine[Any, Any, None]) -> None:
+        """Run a row's questions (it waits for dialogs) in a worker."""
+        self.run_worker(flow, group="settings-dialog")
+
+    def select(self, key: str) -> None:
+        """Highlight this row after the next load (a row just added)."""
+        self._want = key
+
+    def select_action(self, action_id: int) -> None:
+        self.select(f"action:{action_id}")
+
+    def go_to_pipeline(self, pipeline_id: int) -> None:
+        self.pipeline_id = pipeline_id
+        self._want = f"pipeline:{pipeline_id}"
+
+    # --- navigation -------------------------------------------------------------------------
+
+    def action_cursor(self, step: int) -> None:
+        options = self.query_one("#settings-items", OptionList)
+        if step > 0:
+            options.action_cursor_down()
+        else:
+            options.action_cursor_up()
+
+    def action_back(self) -> None:
+        options = self.query_one("#settings-items", OptionList)
+        if not options.has_focus:
+            options.focus()
+
+    @on(OptionList.OptionSelected, "#settings-items")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        """enter: open the row (a workflow, the template editor) or switch its checkbox."""
+        row = self.item
+        if row is not None:
+            row.open(self)
+
+    def action_pick_pipeline(self) -> None:
+        if self.view is None:
+            return
+        choices = [(p["name"], p["id"]) for p in self.pipelines]
+
+        def chosen(pipeline_id: int | None) -> None:
+            if pipeline_id is not None:
+                self.go_to_pipeline(pipeline_id)
+                self.refresh_data()
+
+        self.app.push_screen(PickerScreen("Pipeline", choices, self.pipeline_id), chosen)
+
+    def action_workflows(self) -> None:
+        from app.screens.workflows import WorkflowsScreen
+
+        self.app.push_screen(WorkflowsScreen(self.pipeline_id))
+
+    # --- keys on the highlighted row: the row does what its type does -----------------------
+
+    def action_view_workflow(self) -> None:
+        if (row := self._target("view_workflow")) is not None:
+            row.view_workflow(self)
+
+    def action_switch(self) -> None:
+        if (row := self._target("switch")) is not None:
+            row.switch(self)
+
+    def action_target(self) -> None:
+        if (row := self._target("target")) is not None and self.view is not None:
+            row.target(self)
+
+    def action_add_action(self) -> None:
+        if (row := self._target("add_action")) is not None:
+            row.add_action(self)
+
+    def action_edit(self) -> None:
+        if (row := self._target("edit")) is not None:
+            row.edit(self)
+
+    def action_comment(self) -> None:
+        if (row := self._target("comment")) is not None:
+            row.comment(self)
+
+    def action_clone(self) -> None:
+        if (row := self._target("clone")) is not None:
+            row.clone(self)
+
+    def action_move(self, step: int) -> None:
+        if (row := self._target("move")) is not None:
+            row.move(self, step)
+
+    def action_delete(self) -> None:
+        if (row := self._target("delete")) is not None:
+            row.delete(self)
+
+    def action_delete_following(self) -> None:
+        if (row := self._target("delete_following")) is not None:
+            row.delete_following(self)
+
+    def action_rename(self) -> None:
+        if (row := self._target("rename")) is not None:
+            row.rename(self)
+
+    def action_new(self) -> None:
+        if (row := self._target("new")) is not None:
+            row.new(self)
+
+    def action_clone_workflow(self) -> None:
+        if (row := self._target("clone_workflow")) is not None:
+            row.clone_workflow(self)
+
+    def action_reenroll(self) -> None:
+        if (row := self._target("reenroll")) is not None:
+            row.reenroll(self)
+
+    def action_conditions(self) -> None:
+        if (row := self._target("conditions")) is not None:
+            row.conditions(self)
