@@ -1,7 +1,7 @@
 """SQLAlchemy 2 typed models: every object of SPEC §1 and the engine's bookkeeping.
 
 The domain core (`automation/`) never imports this module: it reaches these objects through the
-repository in `storage/repository.py`, typed by the protocols in `automation/ports.py`.
+repository in `storage/repository/`, typed by the protocols in `automation/ports.py`.
 """
 
 from __future__ import annotations

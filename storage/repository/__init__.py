@@ -1,0 +1,52 @@
+"""The SQL side of `automation.ports.Repository` and `AdminRepository`: every query the domain core
+needs, one module per subject, composed here into `SqlRepository`.
+
+One `SqlRepository` lives for one transaction (a synchronous `Session`, possibly driven by an async
+engine through `run_sync`). Small per-transaction caches keep hot lookups (own addresses, users by
+address, settings) to one query each; they and the session live in `base.RepositoryBase`.
+
+Time comes from the repository's clock (`now()`: the real UTC time unless the `Database` was given
+another clock). Every row written here takes its timestamps from it, never from a model's column
+default, so a desk built on a fake clock has every time on that clock.
+"""
+
+from __future__ import annotations
+
+from automation.ports import AdminRepository, Repository
+from storage.repository.base import Clock
+from storage.repository.channels import ChannelsMixin
+from storage.repository.conversations import ConversationsMixin
+from storage.repository.events import EventsMixin, LocalEvent
+from storage.repository.outbox import OutboxMixin
+from storage.repository.people import PeopleMixin
+from storage.repository.pipelines import PipelinesMixin
+from storage.repository.runs import RunsMixin
+from storage.repository.settings import SettingsMixin
+from storage.repository.tickets import TicketsMixin
+from storage.repository.workflows import WorkflowsMixin
+
+__all__ = ["Clock", "LocalEvent", "SqlRepository"]
+
+
+class SqlRepository(
+    SettingsMixin,
+    PeopleMixin,
+    PipelinesMixin,
+    WorkflowsMixin,
+    RunsMixin,
+    TicketsMixin,
+    ConversationsMixin,
+    ChannelsMixin,
+    EventsMixin,
+    OutboxMixin,
+):
+    """One transaction's repository: `SqlRepository(session, clock=...)`."""
+
+
+def _implements_the_ports(repo: SqlRepository) -> tuple[Repository, AdminRepository]:
+    """Never called: mypy checks here that `SqlRepository` is both of the domain's ports.
+
+    Entity parameters are `Any` in the mixins (the ports say which protocol): the models are what
+    SqlRepository really takes, and a parameter typed with a model would not accept the
+    protocol the port promises."""
+    return repo, repo

@@ -1,0 +1,136 @@
+"""The timeline, notifications and domain events (the durable queue, SPEC E2)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+
+from automation.events import Actor, DomainEvent
+from storage import models as m
+from storage.repository.base import RepositoryBase
+
+_TIMELINE = cast(Table, m.TimelineEvent.__table__)
+_EVENTS = cast(Table, m.DomainEvent.__table__)
+_INSERT_TIMELINE = insert(_TIMELINE).returning(_TIMELINE.c.id)
+_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
+_EVENT_DONE = (
+    update(_EVENTS).where(_EVENTS.c.id == bindparam("event")).values(processed_at=bindparam("at"))
+)
+
+
+@dataclass(frozen=True)
+class LocalEvent:
+    id: int | None  # None: handled inline, never queued (see `handle_events_inline`)
+    type: str
+    payload: dict[str, Any]
+
+
+class EventsMixin(RepositoryBase):
+    """The timeline, notifications and domain events."""
+
+    def add_timeline(
+        self,
+        type_: str,
+        actor: Actor,
+        *,
+        ticket_id: int | None = None,
+        conversation_id: int | None = None,
+        message_row_id: int | None = None,
+        cause_id: int | None = None,
+        summary: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> int:
+        # A Core insert: timeline rows are the most numerous writes and need no ORM state.
+        return int(
+            self.session.connection()
+            .execute(
+                _INSERT_TIMELINE,
+                {
+                    "type": type_,
+                    "at": self.now(),
+                    "ticket_id": ticket_id,
+                    "conversation_id": conversation_id,
+                    "message_row_id": message_row_id,
+                    "actor_kind": actor.kind,
+                    "actor_id": actor.id,
+                    "actor_name": actor.name,
+                    "cause_id": cause_id,
+                    "summary": summary,
+                    "data": data or {},
+                },
+            )
+            .scalar_one()
+        )
+
+    def attach_conversation_timeline(self, conversation_id: int, ticket_id: int) -> None:
+        table = _TIMELINE
+        self.session.connection().execute(
+            update(table)
+            .where(table.c.conversation_id == conversation_id, table.c.ticket_id.is_(None))
+            .values(ticket_id=ticket_id)
+        )
+
+    def add_notification(self, user_id: int, ticket_id: int, text: str) -> None:
+        self._insert(
+            m.Notification, user_id=user_id, ticket_id=ticket_id, text=text, created_at=self.now()
+        )
+
+    def handle_events_inline(self) -> None:
+        """From now on, events are handed to `take_local_events` only, not written to the queue.
+
+        For a caller that handles every event in this same transaction (the bulk import's
+        fast path): the change and its automation then commit together, so no queue needs to
+        stand between them (SPEC E2), and a failure aborts both.
+        """
+        self._inline_events = True
+
+    def emit(self, event: DomainEvent) -> None:
+        payload = event.payload()
+        if self._inline_events:
+            self._local_events.append(LocalEvent(None, event.type, payload))
+            return
+        row_id = (
+            self.session.connection()
+            .execute(
+                _INSERT_EVENT, {"type": event.type, "payload": payload, "created_at": self.now()}
+            )
+            .scalar_one()
+        )
+        self._local_events.append(LocalEvent(int(row_id), event.type, payload))
+
+    def pending_events(self, limit: int) -> Sequence[m.DomainEvent]:
+        """The oldest unhandled events. On PostgreSQL they are locked for this transaction and
+        rows another process holds are skipped, so two engines never handle one event twice
+        (SQLite has one writer at a time anyway)."""
+        self.session.flush()
+        return list(
+            self.session.scalars(
+                select(m.DomainEvent)
+                .where(m.DomainEvent.processed_at.is_(None))
+                .order_by(m.DomainEvent.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+
+    def take_local_events(self) -> Sequence[LocalEvent]:
+        """Events emitted through this repository and not yet taken (bulk import's fast path)."""
+        taken, self._local_events = self._local_events, []
+        return taken
+
+    def record_event_failure(self, event_id: int, error: str) -> int:
+        table = _EVENTS
+        return int(
+            self.session.execute(
+                update(table)
+                .where(table.c.id == event_id)
+                .values(attempts=table.c.attempts + 1, last_error=error)
+                .returning(table.c.attempts)
+            ).scalar_one()
+        )
+
+    def mark_event_processed(self, event_id: int) -> None:
+        self._read(_EVENT_DONE, event=event_id, at=self.now())
