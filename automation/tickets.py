@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -55,32 +57,89 @@ def open_ticket(
     run_actions: bool = True,
     replied_at: datetime | None = None,
 ) -> TicketLike:
+    """A ticket for a conversation, in the first status of its channel's pipeline (R-C1)."""
     pipeline = repo.pipeline(conversation.channel.pipeline_id)
     first = repo.statuses(pipeline.id)[0]
-    ticket = repo.add_ticket(
+    start = TicketStart(
         subject=conversation.subject or "(no subject)",
-        pipeline_id=pipeline.id,
-        status_id=first.id,
+        status=first,
         contact_id=conversation.contact_id,
         channel_id=conversation.channel_id,
         source=conversation.source,
-        origin_conversation_id=conversation.id,
+        conversation=conversation,
         last_customer_reply_at=replied_at or repo.last_inbound_at(conversation.id),
     )
-    conversation.ticket_id = ticket.id
-    conversation.association = "origin"
-    repo.attach_conversation_timeline(conversation.id, ticket.id)
+    return start_ticket(
+        repo,
+        start,
+        actor,
+        cause_id=cause_id,
+        depth=0,
+        run_actions=run_actions,
+        summary=lambda number: f"Ticket #{number} created in {pipeline.name} / {first.label}",
+        data={"pipeline": pipeline.name, "status": first.label, "origin": conversation.id},
+    )
+
+
+@dataclass(frozen=True)
+class TicketStart:
+    """What a new ticket starts with. With a `conversation`, the ticket is that conversation's
+    (its origin) and takes the conversation's timeline along."""
+
+    subject: str
+    status: StatusLike
+    contact_id: int | None
+    channel_id: int | None
+    source: str
+    conversation: ConversationLike | None = None
+    last_customer_reply_at: datetime | None = None
+    priority: str | None = None  # default: the database's
+    owner_id: int | None = None
+
+
+def start_ticket(
+    repo: Repository,
+    start: TicketStart,
+    actor: Actor,
+    *,
+    cause_id: int | None,
+    depth: int,
+    run_actions: bool,
+    summary: Callable[[int], str],
+    data: dict[str, Any],
+) -> TicketLike:
+    """Add the ticket, say so on the timeline (`summary` of its number), and let its status's
+    actions run at `depth` (R-A1, R-T8)."""
+    conversation = start.conversation
+    ticket = repo.add_ticket(
+        subject=start.subject,
+        pipeline_id=start.status.pipeline_id,
+        status_id=start.status.id,
+        contact_id=start.contact_id,
+        channel_id=start.channel_id,
+        source=start.source,
+        origin_conversation_id=conversation.id if conversation else None,
+        last_customer_reply_at=start.last_customer_reply_at,
+    )
+    if start.priority is not None:
+        ticket.priority = start.priority
+    if start.owner_id is not None:
+        ticket.owner_id = start.owner_id
+    if conversation is not None:
+        conversation.ticket_id = ticket.id
+        conversation.association = "origin"
+        repo.attach_conversation_timeline(conversation.id, ticket.id)
     event_id = repo.add_timeline(
         Timeline.TICKET_CREATED,
         actor,
         ticket_id=ticket.id,
-        conversation_id=conversation.id,
+        conversation_id=conversation.id if conversation else None,
         cause_id=cause_id,
-        summary=f"Ticket #{ticket.id} created in {pipeline.name} / {first.label}",
-        data={"pipeline": pipeline.name, "status": first.label, "origin": conversation.id},
+        summary=summary(ticket.id),
+        data=data,
     )
     if run_actions:
-        repo.emit(StatusEntered(ticket.id, first.id, depth=0, cause_id=event_id))
+        repo.emit(StatusEntered(ticket.id, start.status.id, depth=depth, cause_id=event_id))
     return ticket
 
 

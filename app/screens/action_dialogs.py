@@ -1,7 +1,8 @@
 """The questions that define an action (SPEC R-A1..R-A5) or a condition, asked one dialog at a
 time, and the actions menu (R-A6) built on them. The settings screen and the workflow editor
-both use them; the answers are the fields `automation.admin` checks (`ActionFields` plus
-"kind"), with a few words saying what was chosen.
+both use them. Each action kind declares its picker rows and their questions
+(`automation.action_kinds`); the answers are the fields `automation.admin` checks
+(`ActionFields` plus "kind"), with a few words saying what was chosen.
 
 Each `ask_*` runs inside a worker (it waits for dialogs) and returns None when the user
 pressed escape on any of them: nothing is changed then.
@@ -15,91 +16,61 @@ from typing import Any
 from app.screens.base import DeskScreen
 from app.screens.dialogs import PickerScreen, PromptScreen
 from automation import admin
+from automation.action_kinds import form, registry
 from automation.conditions import FIELDS as CONDITION_FIELDS
 from automation.conditions import OPS as CONDITION_OPS
 from automation.conditions import describe as describe_conditions
 from storage import settings_views, views
 from widgets.text import line
 
-ACTION_CHOICES = [
-    ("Send email to the contact (a template)", "email"),
-    ("Notify the ticket owner", "owner"),
-    ("Notify a user", "user"),
-    ("Notify a team", "team"),
-    ("Set the priority", "set:priority"),
-    ("Set the owner", "set:owner"),
-    ("Set the subject", "set:subject"),
-    ("Add an internal note", "note"),
-    ("Rotate the owner within a team (skips users marked away)", "rotate"),
-    ("Wait (a duration, or until a weekday and hour)", "delay"),
-    ("Create a follow-up task", "task"),
-    ("Move the ticket to a status (any pipeline)", "move"),
-    ("Clone the ticket", "clone"),
-    ("Branch: if a condition holds do one thing, else another", "branch"),
-]
-PRIORITY_CHOICES = [(p, p) for p in ("low", "normal", "high", "urgent")]
-# The choice that describes an existing action, to preselect it when editing.
-CHOICE_OF_KIND = {
-    "send_email": "email",
-    "add_note": "note",
-    "rotate_owner": "rotate",
-    "delay": "delay",
-    "create_task": "task",
-    "move_ticket": "move",
-    "clone_ticket": "clone",
-    "branch": "branch",
-}
 Answer = tuple[dict[str, Any], str]  # (fields for automation.admin, what it does in words)
-
-
-def _current_choice(current: dict[str, Any] | None) -> str | None:
-    if current is None:
-        return None
-    config = current.get("config", {})
-    if current["kind"] == "set_property":
-        return f"set:{config.get('property')}"
-    return CHOICE_OF_KIND.get(current["kind"], config.get("to"))
 
 
 async def ask_action(
     screen: DeskScreen, title: str, current: dict[str, Any] | None = None
 ) -> Answer | None:
-    """What the action does: its kind, then what that kind needs."""
-    kind = await screen.app.push_screen_wait(
-        PickerScreen(f"{title}: what does it do?", ACTION_CHOICES, _current_choice(current))
+    """What the action does: a row of the kinds' picker, then that row's questions in order."""
+    rows = {choice.value: (kind, choice) for kind, choice in registry.picker()}
+    was = registry.current_choice(current["kind"], current.get("config", {})) if current else None
+    labels = [(choice.label, value) for value, (_, choice) in rows.items()]
+    value = await screen.app.push_screen_wait(
+        PickerScreen(f"{title}: what does it do?", labels, was)
     )
-    if kind is None:
+    if value is None:
         return None
-    config = (current or {}).get("config", {})
-    if kind == "branch":
-        was = config.get("if") if (current or {}).get("kind") == "branch" else None
-        condition = await ask_condition(
-            screen, "Take the yes path when", current=was, allow_always=False
-        )
-        if condition is None:
+    kind, choice = rows[value]
+    config = current.get("config", {}) if current and current["kind"] == kind.id else {}
+    fields: dict[str, Any] = {"kind": kind.id, **choice.preset}
+    for question in choice.questions:
+        answer = await _ask(screen, question, config)
+        if answer is None:
             return None
-        return {"kind": "branch", "condition": condition}, f"if {describe_conditions(condition)}"
-    if kind == "email":
-        return await _ask_email(screen)
-    if kind in ("owner", "user", "team"):
-        return await _ask_notify(screen, kind, config)
-    if kind in ("move", "clone"):
-        return await _ask_status(screen, kind)
-    if kind == "task":
-        return await _ask_task(screen)
-    if kind == "delay":
-        value = await screen.app.push_screen_wait(
-            PromptScreen("Wait how long? 30m, 1h, 2d, or a weekday and an hour: monday 9")
-        )
-        return None if value is None else ({"kind": "delay", "value": value}, f"wait {value}")
-    if kind == "note":
-        value = await screen.app.push_screen_wait(
-            PromptScreen("Note text", value=str(config.get("body") or ""))
-        )
-        return None if value is None else ({"kind": "add_note", "message": value}, "add a note")
-    if kind == "rotate":
-        return await _ask_rotate(screen)
-    return await _ask_property(screen, kind.split(":", 1)[1])
+        fields.update(answer)
+    return fields, choice.said(fields)
+
+
+async def _ask(
+    screen: DeskScreen, question: form.Question, config: dict[str, Any]
+) -> dict[str, Any] | None:
+    """One question of a kind's form; its answer as fields, None on escape."""
+    if isinstance(question, form.Pick):
+        return await _ask_pick(screen, question)
+    if isinstance(question, form.PickStatus):
+        return await _ask_status(screen, question)
+    if isinstance(question, form.Condition):
+        start = config.get(question.current) if question.current else None
+        condition = await ask_condition(screen, question.title, current=start, allow_always=False)
+        return None if condition is None else {question.field: condition}
+    if isinstance(question, form.Text):
+        start = config.get(question.current) if question.current else None
+        value = str(start or question.default)
+    else:
+        value = question.default
+    text = await screen.app.push_screen_wait(PromptScreen(question.title, value=value))
+    if text is None:
+        return None
+    optional = isinstance(question, form.Text) and question.optional
+    return {question.field: (text.strip() or None) if optional else text}
 
 
 async def ask_condition(
@@ -179,109 +150,41 @@ async def _ask_test(
     return test
 
 
-async def _ask_email(screen: DeskScreen) -> Answer | None:
-    templates = await screen.backend.query(settings_views.template_names)
-    template = await screen.app.push_screen_wait(
-        PickerScreen("Send which template?", [(t, t) for t in templates])
-    )
-    if template is None:
+async def _ask_pick(screen: DeskScreen, question: form.Pick) -> dict[str, Any] | None:
+    names = await _names(screen, question.source)
+    if question.empty and not names:
+        screen.notify(question.empty, severity="warning")
         return None
-    return {"kind": "send_email", "template_name": template}, f"send “{template}”"
+    choices = [*question.first, *((name, name) for name in names)]
+    value = await screen.app.push_screen_wait(PickerScreen(question.title, choices))
+    return None if value is None else {question.field: value}
 
 
-async def _ask_notify(screen: DeskScreen, to: str, config: dict[str, Any]) -> Answer | None:
-    target = None
-    if to in ("user", "team"):
+async def _names(screen: DeskScreen, source: str) -> list[str]:
+    """The names a Pick offers from the desk."""
+    if source == form.TEMPLATES:
+        return list(await screen.backend.query(settings_views.template_names))
+    if source in (form.USERS, form.TEAMS):
         people = await screen.backend.query(settings_views.people)
-        names = people["users" if to == "user" else "teams"]
-        if not names:
-            screen.notify(f"No {to}s yet.", severity="warning")
-            return None
-        target = await screen.app.push_screen_wait(
-            PickerScreen(f"Notify which {to}?", [(n, n) for n in names])
-        )
-        if target is None:
-            return None
-    message = await screen.app.push_screen_wait(
-        PromptScreen(
-            "Notification text (optional; enter for the default)",
-            value=str(config.get("message") or ""),
-        )
-    )
-    if message is None:
-        return None
-    fields = {"kind": "notify", "to": to, "target_name": target, "message": message.strip() or None}
-    return fields, f"notify {target or 'the ticket owner'}"
+        return list(people[source])
+    return []
 
 
-async def _ask_property(screen: DeskScreen, name: str) -> Answer | None:
-    value: str | None
-    if name == "priority":
-        value = await screen.app.push_screen_wait(PickerScreen("Priority", PRIORITY_CHOICES))
-    elif name == "owner":
-        people = await screen.backend.query(settings_views.people)
-        choices = [("Nobody", ""), *((n, n) for n in people["users"])]
-        value = await screen.app.push_screen_wait(PickerScreen("Owner", choices))
-    else:
-        value = await screen.app.push_screen_wait(PromptScreen("New subject"))
-    if value is None:
-        return None
-    fields = {"kind": "set_property", "property_name": name, "value": value}
-    return fields, f"set {name} to {value or 'nobody'}"
-
-
-async def _ask_task(screen: DeskScreen) -> Answer | None:
-    title = await screen.app.push_screen_wait(PromptScreen("Task title"))
-    if title is None:
-        return None
-    due = await screen.app.push_screen_wait(
-        PromptScreen("Due in? 2h, 1d, or a weekday and an hour: monday 9", value="1d")
-    )
-    if due is None:
-        return None
-    people = await screen.backend.query(settings_views.people)
-    choices = [("The ticket owner", "owner"), *((n, n) for n in people["users"])]
-    who = await screen.app.push_screen_wait(PickerScreen("For whom?", choices))
-    if who is None:
-        return None
-    fields = {"kind": "create_task", "message": title, "value": due, "target_name": who}
-    return fields, f"create task “{title}”"
-
-
-async def _ask_rotate(screen: DeskScreen) -> Answer | None:
-    people = await screen.backend.query(settings_views.people)
-    if not people["teams"]:
-        screen.notify("No teams yet.", severity="warning")
-        return None
-    team = await screen.app.push_screen_wait(
-        PickerScreen("Rotate within which team?", [(n, n) for n in people["teams"]])
-    )
-    if team is None:
-        return None
-    return {"kind": "rotate_owner", "target_name": team}, f"rotate owner in {team}"
-
-
-async def _ask_status(screen: DeskScreen, kind: str) -> Answer | None:
-    """Pick "Pipeline / Status" for a move or a clone."""
+async def _ask_status(screen: DeskScreen, question: form.PickStatus) -> dict[str, Any] | None:
+    """Pick "Pipeline / Status" (a move's or a clone's target)."""
     pipelines = await screen.backend.query(views.pipelines)
     choices = [
         (f"{p['name']} / {s['label']}", (p["name"], s["label"]))
         for p in pipelines
         for s in p["statuses"]
     ]
-    if kind == "clone":
-        choices.insert(0, ("Its pipeline's first status", ("", "")))
-    verb = "Move" if kind == "move" else "Clone"
-    target = await screen.app.push_screen_wait(PickerScreen(f"{verb} the ticket to", choices))
+    if question.first:
+        choices.insert(0, (question.first, ("", "")))
+    target = await screen.app.push_screen_wait(PickerScreen(question.title, choices))
     if target is None:
         return None
     pipeline, status = target
-    fields = {
-        "kind": "move_ticket" if kind == "move" else "clone_ticket",
-        "target_name": pipeline or None,
-        "value": status or None,
-    }
-    return fields, f"{verb.lower()} to {pipeline} / {status}" if status else "clone"
+    return {question.pipeline_field: pipeline or None, question.status_field: status or None}
 
 
 # --- the actions menu (R-A6) that the settings screen and the workflow editor share ----------

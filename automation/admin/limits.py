@@ -1,0 +1,49 @@
+"""The loop limits on automated email (SPEC §7) and the branding line (R-A3)."""
+
+from __future__ import annotations
+
+from automation.admin.common import SettingsError, require_admin
+from automation.outbound import PER_RECIPIENT_LIMITS, PER_TICKET_LIMITS
+from automation.ports import AdminRepository, UserLike
+
+
+def parse_limits(text: str) -> list[list[int]]:
+    """ "10/10,15/30" → [[10, 10], [15, 30]]: at most N automated emails in M minutes."""
+    limits = []
+    for part in text.split(","):
+        count, sep, minutes = part.strip().partition("/")
+        if not sep or not count.isdigit() or not minutes.isdigit():
+            raise SettingsError(f"a limit is COUNT/MINUTES, e.g. 10/10,15/30 — not {part!r}")
+        if int(count) < 1 or int(minutes) < 1:
+            raise SettingsError(f"a limit needs a count and minutes of at least 1: {part!r}")
+        limits.append([int(count), int(minutes)])
+    return sorted(limits, key=lambda limit: limit[1])
+
+
+def set_loop_limits(
+    repo: AdminRepository, user: UserLike, *, per_ticket: str | None, per_recipient: str | None
+) -> None:
+    require_admin(user)
+    if per_ticket is not None:
+        repo.set_setting("loop_limits_per_ticket", parse_limits(per_ticket))
+    if per_recipient is not None:
+        repo.set_setting("loop_limits_per_recipient", parse_limits(per_recipient))
+
+
+def loop_limits(repo: AdminRepository) -> dict[str, list[list[int]]]:
+    return {
+        "per_ticket": [list(x) for x in repo.setting("loop_limits_per_ticket", PER_TICKET_LIMITS)],
+        "per_recipient": [
+            list(x) for x in repo.setting("loop_limits_per_recipient", PER_RECIPIENT_LIMITS)
+        ],
+    }
+
+
+# --- settings screen: pipelines, statuses and branding (SPEC §1, §5, R-A3) ----------------------
+
+
+def set_branding(repo: AdminRepository, user: UserLike, enabled: bool) -> bool:
+    """R-A3: automated emails end with a Deskline branding line; an admin setting removes it."""
+    require_admin(user)
+    repo.set_setting("branding", bool(enabled))
+    return bool(enabled)
