@@ -224,8 +224,8 @@ async def mail_worker(desk: Desk, stop: asyncio.Event) -> None:
 
 def demo_feed(seconds: float) -> Service:
     async def feed(desk: Desk, stop: asyncio.Event) -> None:
-        from app.demo import run_feed
+        from demo import run_feed
 
-        await run_feed(desk.db, stop, interval=seconds)
+        await run_feed(desk, stop, interval=seconds)
 
     return feed

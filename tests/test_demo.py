@@ -17,9 +17,11 @@ import pytest_asyncio
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-import app.demo as demo
+import demo
+import demo.feed
 from automation.admin import DEFAULT_PIPELINE, DEFAULT_STATUSES
 from mail.quote import split_quoted
+from runtime.desk import Desk
 from storage import models as m
 from storage import queries
 from storage.database import Database
@@ -38,12 +40,12 @@ def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest_asyncio.fixture
-async def desk(demo_file: Path, tmp_path: Path) -> AsyncIterator[Database]:
+async def desk(demo_file: Path, tmp_path: Path) -> AsyncIterator[Desk]:
     copy = tmp_path / "demo.db"
     shutil.copy(demo_file, copy)
-    db = Database(str(copy))
-    yield db
-    await db.close()
+    desk = Desk(Database(str(copy)))
+    yield desk
+    await desk.close()
 
 
 def _count(session: Session, query: Any) -> int:
@@ -59,7 +61,7 @@ def _tickets_by_status(session: Session) -> dict[str, int]:
     return {label: count for label, count in rows}
 
 
-async def test_demo_has_hundreds_of_conversations_on_several_channels(desk: Database) -> None:
+async def test_demo_has_hundreds_of_conversations_on_several_channels(desk: Desk) -> None:
     """R-C1 on two email channels with their own addresses; R-C2 on the chat channel, whose
     ticket automation is off: its conversations stay in the inbox without tickets."""
     channels = {c["name"]: c for c in await desk.query(queries.channel_rows)}
@@ -86,7 +88,7 @@ async def test_demo_has_hundreds_of_conversations_on_several_channels(desk: Data
     assert 1 <= chat_tickets <= 3  # made by hand (R-C2, E13); the rest stay inbox-only
 
 
-async def test_demo_chat_ticket_made_by_hand_skips_status_actions(desk: Database) -> None:
+async def test_demo_chat_ticket_made_by_hand_skips_status_actions(desk: Desk) -> None:
     """R-A8 / E9: a chat ticket is not enrolled in the built-in status workflows, so the
     "Ticket received" action does not run for it."""
 
@@ -103,7 +105,7 @@ async def test_demo_chat_ticket_made_by_hand_skips_status_actions(desk: Database
         assert skipped and "R-A8" in skipped[0]["summary"]
 
 
-async def test_demo_has_tickets_in_every_status_of_the_default_pipeline(desk: Database) -> None:
+async def test_demo_has_tickets_in_every_status_of_the_default_pipeline(desk: Desk) -> None:
     """SPEC §1 (the default pipeline) and E15 (the demo configures status actions): reps,
     triggers and status actions moved tickets into every status."""
     by_status = await desk.query(_tickets_by_status)
@@ -134,7 +136,7 @@ async def test_demo_has_tickets_in_every_status_of_the_default_pipeline(desk: Da
     assert actions == {"New": 1, "Waiting on contact": 0, "Waiting on us": 1, "Closed": 1}
 
 
-async def test_demo_replies_thread_onto_their_tickets(desk: Database) -> None:
+async def test_demo_replies_thread_onto_their_tickets(desk: Desk) -> None:
     """R-C3: replies join their conversation and never open a second ticket; R-T2 fired on
     customer replies in the origin thread, R-T1 on rep replies, and R-T2.3 reopened some
     closed tickets."""
@@ -185,7 +187,7 @@ async def test_demo_replies_thread_onto_their_tickets(desk: Database) -> None:
     assert found["reopened"] >= 1 and found["reopened_by_reply"] >= 1
 
 
-async def test_demo_automated_mail_is_kept_without_tickets_or_triggers(desk: Database) -> None:
+async def test_demo_automated_mail_is_kept_without_tickets_or_triggers(desk: Desk) -> None:
     """R-C4: newsletters and no-reply notices are inbox conversations under the automated
     filter, with no ticket; R-T7: an out-of-office reply threads onto its ticket and fires
     nothing."""
@@ -214,7 +216,7 @@ async def test_demo_automated_mail_is_kept_without_tickets_or_triggers(desk: Dat
     assert any("R-T7" in summary for summary in skipped)
 
 
-async def test_demo_history_reads_like_three_weeks_of_mail(desk: Database) -> None:
+async def test_demo_history_reads_like_three_weeks_of_mail(desk: Desk) -> None:
     """Dates spread over the last three weeks; quoted history to fold in the reading pane;
     attachments, forwards (R-T2.1 marks them) and HTML mail; nothing failed or left pending
     (E2)."""
@@ -268,11 +270,11 @@ def test_demo_plan_is_deterministic() -> None:
     assert summary(first) == summary(second)
 
 
-async def _max_timeline_id(db: Database) -> int:
+async def _max_timeline_id(db: Desk) -> int:
     return int(await db.query(lambda s: s.scalar(select(func.max(m.TimelineEvent.id)))) or 0)
 
 
-async def test_feed_customer_reply_moves_ticket_to_waiting_on_us(desk: Database) -> None:
+async def test_feed_customer_reply_moves_ticket_to_waiting_on_us(desk: Desk) -> None:
     """R-T2: the feed's customer reply threads (In-Reply-To the thread's newest message) into
     the origin thread of a ticket waiting on the contact; the trigger moves it to "Waiting on
     us"."""
@@ -302,7 +304,7 @@ async def test_feed_customer_reply_moves_ticket_to_waiting_on_us(desk: Database)
     assert newest["direction"] == "inbound" and newest["in_reply_to"] == previous["message_id"]
 
 
-async def test_feed_rep_steps_move_tickets_by_themselves(desk: Database) -> None:
+async def test_feed_rep_steps_move_tickets_by_themselves(desk: Desk) -> None:
     """R-T1: bob's reply from the ticket record moves a ticket to "Waiting on contact"; his
     close moves one to Closed, whose status action queues "Ticket closed" (R-A1, R-A2)."""
     rng = random.Random(9)
@@ -315,7 +317,7 @@ async def test_feed_rep_steps_move_tickets_by_themselves(desk: Database) -> None
     assert detail is not None and detail["ticket"]["status"] == "Closed"
 
 
-async def test_feed_steps_add_tickets_and_messages(desk: Database) -> None:
+async def test_feed_steps_add_tickets_and_messages(desk: Desk) -> None:
     """R-C1: a new customer email opens a ticket in New, through the same ingestion as live
     mail; a chat stays in the inbox (R-C2); random steps keep adding messages."""
 
@@ -346,7 +348,7 @@ async def test_feed_steps_add_tickets_and_messages(desk: Database) -> None:
     assert after[2] >= conversations + 3
 
 
-async def test_run_feed_delivers_and_stops_promptly(desk: Database) -> None:
+async def test_run_feed_delivers_and_stops_promptly(desk: Desk) -> None:
     """The feed runs until its stop event is set, and then ends at once, mid-wait."""
     before = await _max_timeline_id(desk)
     stop = asyncio.Event()
@@ -368,18 +370,18 @@ async def test_run_feed_delivers_and_stops_promptly(desk: Database) -> None:
 
 
 async def test_run_feed_survives_a_failing_step(
-    desk: Database, monkeypatch: pytest.MonkeyPatch
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One bad step is logged and the feed goes on."""
     calls: list[int] = []
 
-    async def flaky(db: Database, rng: random.Random) -> str:
+    async def flaky(desk: Desk, rng: random.Random) -> str:
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("boom")
         return "fine"
 
-    monkeypatch.setattr(demo, "feed_step", flaky)
+    monkeypatch.setattr(demo.feed, "feed_step", flaky)
     stop = asyncio.Event()
     task = asyncio.create_task(demo.run_feed(desk, stop, interval=0.01))
     for _ in range(200):
