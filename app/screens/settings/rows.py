@@ -83,7 +83,7 @@ class Row:
         hints += [h for h in self.hints() if h.reading]
         if not is_admin:
             paragraphs.append(Content.from_markup("[b $warning]$t[/]", t=READ_ONLY))
-        pairs = [(h.key(name), h.what) for h in hints if h.key(name) != UNBOUND]
+        pairs = [(key, h.what) for h in hints if (key := h.key(name)) != UNBOUND]
         if pairs:
             paragraphs.append(
                 Content.assemble(Content.from_markup("[$text-muted]Keys:[/] "), keys_line(pairs))
