@@ -5,21 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, event, insert
 from sqlalchemy.orm import Session
 
 from storage import models as m
 
-if TYPE_CHECKING:
-    from storage.repository.events import LocalEvent
-
 T = TypeVar("T")
 Clock = Callable[[], datetime]
 _CLOCK = "deskline.clock"  # the session's clock, in `Session.info`
 _INSERTS: dict[str, Any] = {}  # the Core insert of each table, built once (`_insert`)
+
+
+@dataclass(frozen=True)
+class LocalEvent:
+    id: int | None  # None: handled inline, never queued (see `handle_events_inline`)
+    type: str
+    payload: dict[str, Any]
 
 
 class RepositoryBase:

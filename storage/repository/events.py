@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 
 from automation.events import Actor, DomainEvent
 from storage import models as m
-from storage.repository.base import RepositoryBase
+from storage.repository.base import LocalEvent, RepositoryBase
 
 _TIMELINE = cast(Table, m.TimelineEvent.__table__)
 _EVENTS = cast(Table, m.DomainEvent.__table__)
@@ -19,13 +18,6 @@ _INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
 _EVENT_DONE = (
     update(_EVENTS).where(_EVENTS.c.id == bindparam("event")).values(processed_at=bindparam("at"))
 )
-
-
-@dataclass(frozen=True)
-class LocalEvent:
-    id: int | None  # None: handled inline, never queued (see `handle_events_inline`)
-    type: str
-    payload: dict[str, Any]
 
 
 class EventsMixin(RepositoryBase):
