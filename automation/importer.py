@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from automation.engine import AutomatedRunner, TransactionRunner, process_local
-from automation.ingest import ingest_message
+from automation.ingest import IngestResult, ingest_message
 from automation.ports import Repository
 from mail.parse import ParsedMail, parse_message
 from mail.sources import RawItem, ordered, scan
@@ -38,6 +38,9 @@ class ImportSummary:
     automated: int = 0
     failed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    # One per message of this batch, in order (a failure's outcome is "failed"); store_batch's
+    # own, not merged across batches nor shown in the summary.
+    results: list[IngestResult] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +104,7 @@ def store_batch(
                 raise
             _fail(repo, summary, channel_id, item, f"could not store: {type(exc).__name__}: {exc}")
             continue
+        summary.results.append(result)
         if result.outcome == "duplicate":
             summary.duplicates += 1
             continue
@@ -117,6 +121,7 @@ def _fail(
 ) -> None:
     summary.failed += 1
     summary.failures.append((item.label, reason))
+    summary.results.append(IngestResult("failed"))
     repo.add_import_failure(channel_id, item.label, reason, item.raw)
 
 

@@ -1,4 +1,10 @@
-"""Test helpers: build mail; drive a real database through the real ingestion path and engine."""
+"""Test helpers: build mail; drive a real database through the real ingestion path and engine.
+
+`Desk.receive` takes mail the way import and IMAP do (SPEC E1, B8.2): older events drained first,
+the message stored in a bulk transaction that handles its events inline, then a drain for what
+is left. `Desk.receive_queued` keeps the other path: one transaction that queues the message's
+event, and the engine's drain after it (tests/test_mail_paths.py checks both agree).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, TypeVar
 
-from automation import admin, services
+from automation import admin, importer, services
 from automation.ingest import IngestResult, ingest_message
 from mail.parse import parse_message
+from mail.sources import EPOCH, RawItem
 from runtime.desk import Desk as RuntimeDesk
 from runtime.standard import CLOSED, RECEIVED, ChannelSpec, RepSpec, Setup, build_standard
 from storage import queries
@@ -76,6 +83,29 @@ class Desk(RuntimeDesk):
         return cls(db)
 
     async def receive(self, raw: bytes, channel: str = "support") -> IngestResult:
+        """One message, as import and IMAP take it (see the module's docstring)."""
+        [result] = await self.receive_batch([raw], channel)
+        return result
+
+    async def receive_batch(
+        self, raws: list[bytes], channel: str = "support"
+    ) -> list[IngestResult]:
+        """Messages stored in one batch, in this order, as `importer.import_paths` stores a
+        batch: a drain first (E6: older events first), the batch in one bulk transaction with
+        each message's events handled right after it, a drain after."""
+        channel_id = await self.store(lambda repo: admin.channel_named(repo, channel).id)
+        prepared = [importer.prepare(_raw_item(n, raw)) for n, raw in enumerate(raws)]
+        await self.runner.drain()
+        summary = await importer._store(self.runner, channel_id, prepared, historical=False)
+        await self.runner.drain()
+        if summary.failures:
+            raise AssertionError(f"not stored: {summary.failures}")
+        return summary.results
+
+    async def receive_queued(self, raw: bytes, channel: str = "support") -> IngestResult:
+        """One message through the queued path: stored in one transaction that queues its
+        event, which the engine's drain after the commit handles."""
+
         def store(repo: SqlRepository) -> IngestResult:
             return ingest_message(repo, admin.channel_named(repo, channel), parse_message(raw), raw)
 
@@ -116,3 +146,7 @@ class Desk(RuntimeDesk):
         raw = await self.db.query(lambda s: queries.outbox_raw(s, outbox_id))
         assert raw is not None
         return raw
+
+
+def _raw_item(n: int, raw: bytes) -> RawItem:
+    return RawItem(f"test#{n}", EPOCH, n, lambda: raw)
