@@ -3,16 +3,16 @@
     .venv/bin/python -m benchmarks.bigdesk PATH [--tickets 100000] [--seed 1] [--replace]
     .venv/bin/python -m benchmarks.bigdesk postgresql://USER@HOST:PORT/EMPTY_DB [--tickets ...]
 
-The schema comes from the real migrations and the settings from `admin.ensure_defaults` and the
-admin services (users, a team, one email channel, the demo's status actions); the bulk rows are
-then written with SQLAlchemy Core `executemany` on one synchronous SQLite connection, in one
-transaction, with foreign keys checked at commit. On PostgreSQL (`build_big_desk_postgres`, an
-empty database) the same rows go through one asyncpg connection (`run_sync`) in one transaction;
-its foreign keys are not deferrable, so conversations get their ticket link by one UPDATE after
-the tickets, and the id sequences are moved past the explicit ids at the end. This skips the
-ingestion path on purpose: it is a fixture for screens (a board column of ~94,000 cards, an inbox
-of 100,000 conversations), not a test of the engine; `benchmarks.import_bench` measures
-ingestion.
+The schema comes from the real migrations and the settings from the standard desk builder
+(`runtime.standard.build_standard` through a runtime Desk: users, a team, one email channel, the
+demo's status actions); the bulk rows are then written with SQLAlchemy Core `executemany` on one
+synchronous SQLite connection, in one transaction, with foreign keys checked at commit. On
+PostgreSQL (`build_big_desk_postgres`, an empty database) the same rows go through one asyncpg
+connection (`run_sync`) in one transaction; its foreign keys are not deferrable, so
+conversations get their ticket link by one UPDATE after the tickets, and the id sequences are
+moved past the explicit ids at the end. This skips the ingestion path on purpose: it is a fixture
+for screens (a board column of ~94,000 cards, an inbox of 100,000 conversations), not a test of
+the engine; `benchmarks.import_bench` measures ingestion.
 
 What it writes, per ticket: one contact-owned conversation (its origin thread, `association`
 "origin", linked both ways), one inbound message with a Message-ID, the sender as participant,
@@ -38,7 +38,16 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Engine, Table, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
-from automation import admin
+from runtime.desk import Desk
+from runtime.standard import (
+    CLOSED,
+    RECEIVED,
+    ChannelSpec,
+    RepSpec,
+    Setup,
+    build_standard,
+    notify_team,
+)
 from storage import models as m
 from storage.database import Database, DatabaseError, normalize_url
 from storage.repository import SqlRepository
@@ -48,6 +57,13 @@ T = TypeVar("T")
 DOMAIN = "bigdesk.deskline.test"
 SUPPORT = f"support@{DOMAIN}"
 REPS = ("alice", "bob", "carol", "dave")
+TEAM = "Tier 1"
+SETUP = Setup(
+    channels=(ChannelSpec("support", address=SUPPORT),),
+    reps=tuple(RepSpec(name, name.title(), f"{name}@{DOMAIN}") for name in REPS),
+    team=TEAM,
+    actions=(RECEIVED, notify_team(TEAM), CLOSED),
+)
 # Share of tickets per status (the default pipeline); New must hold at least 90%.
 SHARES = {"New": 0.94, "Waiting on contact": 0.025, "Waiting on us": 0.015, "Closed": 0.02}
 CONTACTS_PER_TICKET = 0.2
@@ -155,18 +171,19 @@ async def build_big_desk_postgres(
     """
     if tickets < 1:
         raise ValueError("tickets must be at least 1")
-    db = Database(url)
+    desk = Desk(Database(url))
+    db = desk.db
     try:
         if await db.is_initialized():
             raise ValueError(f"{db.engine.url!r} is not empty (bigdesk needs a new database)")
         await db.migrate()
-        ids = await db.run(_settings)
+        ids = await desk.run(_settings)
         async with db.engine.begin() as conn:
             await conn.run_sync(_write_postgres, ids, tickets, random.Random(seed))
         async with db.engine.connect() as conn:
             return await conn.run_sync(_counts)
     finally:
-        await db.close()
+        await desk.close()
 
 
 def _write_postgres(
@@ -190,47 +207,24 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 async def _configure(path: Path) -> dict[str, Any]:
-    db = Database(str(path))
+    desk = Desk(Database(str(path)))
     try:
-        await db.migrate()
-        return await db.run(_settings)
+        await desk.db.migrate()
+        return await desk.run(_settings)
     finally:
-        await db.close()
+        await desk.close()
 
 
 def _settings(repo: SqlRepository) -> dict[str, Any]:
-    admin.ensure_defaults(repo)
-    boss = repo.user_by_name("admin")
-    assert boss is not None
-    reps = [
-        repo.add_user(name, display_name=name.title(), email=f"{name}@{DOMAIN}", is_admin=False)
-        for name in REPS
-    ]
-    repo.add_team("Tier 1", reps)
-    channel = admin.add_channel(
-        repo,
-        boss,
-        name="support",
-        kind="email",
-        address=SUPPORT,
-        pipeline_name=None,
-        ticket_automation=True,
-    )
-    actions: list[tuple[str, str, admin.ActionFields]] = [
-        ("New", "send_email", {"template_name": "Ticket received"}),
-        ("Waiting on us", "notify", {"to": "team", "target_name": "Tier 1"}),
-        ("Closed", "send_email", {"template_name": "Ticket closed"}),
-    ]
-    for label, kind, extra in actions:
-        admin.add_action(repo, boss, pipeline_name=None, status_label=label, kind=kind, **extra)
-    pipeline = admin.pipeline_or_default(repo, None)
+    built = build_standard(repo, SETUP)
+    pipeline = repo.pipeline(built.pipeline_id)
     return {
-        "channel": channel.id,
+        "channel": built.channels["support"],
         "pipeline": pipeline.id,
         "statuses": {s.label: (s.id, s.state) for s in repo.statuses(pipeline.id)},
-        "reps": [u.id for u in reps],
+        "reps": [u.id for u in built.reps],
         "names": {u.id: u.name for u in repo.users()},
-        "admin": boss.id,
+        "admin": built.admin_id,
         "pipeline_name": pipeline.name,
     }
 

@@ -31,6 +31,7 @@ from automation.inbound import InboundStats, sync_once, watch
 from benchmarks.corpus import generate
 from benchmarks.import_bench import check_threads, configure, fresh_postgres_database
 from mail.imap import ImapSettings, Mailbox
+from runtime.desk import Desk
 from storage.database import Database
 from storage.inbound import InboundDatabase
 from tests.helpers import make_mail
@@ -81,14 +82,14 @@ def fetch_rate(server: DovecotServer, count: int) -> float:
     return count / elapsed
 
 
-async def throughput(db: Database, channel: int, server: DovecotServer) -> InboundStats:
+async def throughput(desk: Desk, channel: int, server: DovecotServer) -> InboundStats:
     return await sync_once(
-        InboundDatabase(db), channel, lambda: Mailbox(settings(server)), batch=BATCH
+        InboundDatabase(desk.runner), channel, lambda: Mailbox(settings(server)), batch=BATCH
     )
 
 
 async def latency(
-    db: Database, channel: int, server: DovecotServer, count: int
+    desk: Desk, channel: int, server: DovecotServer, count: int
 ) -> tuple[list[float], list[float]]:
     """(APPEND -> ticket committed, APPEND -> IDLE announcement) per message, in seconds."""
     stored: list[float] = []
@@ -102,7 +103,7 @@ async def latency(
     stop = asyncio.Event()
     task = asyncio.create_task(
         watch(
-            InboundDatabase(db),
+            InboundDatabase(desk.runner),
             channel,
             factory,
             stop,
@@ -154,14 +155,14 @@ async def run(url: str | None, count: int, probes: int, workdir: Path) -> dict[s
         floor = await asyncio.to_thread(fetch_rate, server, count)
         if url is not None:
             url = await fresh_postgres_database(url)
-        db = Database(url or str(workdir / "bench.db"))
-        channel = await configure(db)
+        desk = Desk(Database(url or str(workdir / "bench.db")))
+        channel = await configure(desk)
         started = time.perf_counter()
-        stats = await throughput(db, channel, server)
+        stats = await throughput(desk, channel, server)
         elapsed = time.perf_counter() - started
-        checked, wrong = await check_threads(db, threads, [])
-        totals, server_part = await latency(db, channel, server, probes)
-        await db.close()
+        checked, wrong = await check_threads(desk, threads, [])
+        totals, server_part = await latency(desk, channel, server, probes)
+        await desk.close()
     finally:
         server.stop()
     return {

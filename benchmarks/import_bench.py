@@ -20,13 +20,18 @@ import uuid
 from email import message_from_bytes, policy
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from automation import admin
 from automation.importer import import_paths
 from benchmarks.corpus import SUPPORT, generate, replies_to_ours
+from runtime.desk import Desk
+from runtime.standard import CLOSED, RECEIVED, ChannelSpec, Setup, build_standard
 from storage import models as m
 from storage.database import Database, normalize_url
+
+# One email channel on the corpus's address; "Ticket received" and "Ticket closed" status actions.
+SETUP = Setup(channels=(ChannelSpec("support", address=SUPPORT),), actions=(RECEIVED, CLOSED))
 
 
 def bare_parse(mails: list[bytes]) -> float:
@@ -62,59 +67,30 @@ def write_mbox(path: Path, mails: list[bytes]) -> None:
     box.unlock()
 
 
-async def configure(db: Database) -> int:
-    def setup(repo) -> int:  # type: ignore[no-untyped-def]
-        admin.ensure_defaults(repo)
-        boss = repo.user_by_name("admin")
-        channel = admin.add_channel(
-            repo,
-            boss,
-            name="support",
-            kind="email",
-            address=SUPPORT,
-            pipeline_name=None,
-            ticket_automation=True,
+async def configure(desk: Desk) -> int:
+    """Migrate and set up the standard desk; returns the support channel's id."""
+    await desk.db.migrate()
+    built = await desk.run(lambda repo: build_standard(repo, SETUP))
+    return built.channels["support"]
+
+
+def acks_of(session: Session) -> list[tuple[str, str, str]]:
+    rows = session.execute(
+        select(m.OutboxMail.rcpt_to, m.OutboxMail.subject, m.OutboxMail.message_id).where(
+            m.OutboxMail.template_name == "Ticket received"
         )
-        admin.add_action(
-            repo,
-            boss,
-            pipeline_name=None,
-            status_label="New",
-            kind="send_email",
-            template_name="Ticket received",
-        )
-        admin.add_action(
-            repo,
-            boss,
-            pipeline_name=None,
-            status_label="Closed",
-            kind="send_email",
-            template_name="Ticket closed",
-        )
-        return int(channel.id)
-
-    await db.migrate()
-    return await db.run(setup)
+    )
+    return [(to[0], subject, mid) for to, subject, mid in rows]
 
 
-async def acks_of(db: Database) -> list[tuple[str, str, str]]:
-    def read(repo) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
-        rows = repo.session.execute(
-            select(m.OutboxMail.rcpt_to, m.OutboxMail.subject, m.OutboxMail.message_id).where(
-                m.OutboxMail.template_name == "Ticket received"
-            )
-        )
-        return [(to[0], subject, mid) for to, subject, mid in rows]
-
-    return await db.run(read)
-
-
-async def check_threads(db: Database, threads: list, answered: list[str]) -> tuple[int, int]:
+async def check_threads(
+    desk: Desk, threads: list, answered: list[tuple[str, str]]
+) -> tuple[int, int]:
     """(replies checked, replies on the wrong ticket)."""
 
-    def check(repo) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    def check(session: Session) -> tuple[int, int]:
         ticket_of = dict(
-            repo.session.execute(
+            session.execute(
                 select(m.Message.message_id, m.Conversation.ticket_id).join(
                     m.Conversation, m.Message.conversation_id == m.Conversation.id
                 )
@@ -131,7 +107,11 @@ async def check_threads(db: Database, threads: list, answered: list[str]) -> tup
             wrong += ticket_of.get(reply_id) != ticket_of.get(our_id)
         return checked, wrong
 
-    return await db.run(check)
+    return await desk.query(check)
+
+
+def outbox_size(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(m.OutboxMail)) or 0)
 
 
 async def fresh_postgres_database(server_url: str) -> str:
@@ -156,28 +136,28 @@ async def run(url: str | None, count: int, workdir: Path) -> dict[str, float]:
 
     if url is not None:
         url = await fresh_postgres_database(url)
-    db = Database(url or str(workdir / "bench.db"))
-    channel = await configure(db)
+    desk = Desk(Database(url or str(workdir / "bench.db")))
+    channel = await configure(desk)
     started = time.perf_counter()
-    first = await import_paths(db, channel, [phase1])
+    first = await import_paths(desk.runner, channel, [phase1])
     elapsed = time.perf_counter() - started
 
     answered: list[tuple[str, str]] = []
     second_mails = []
-    for raw, our_id in replies_to_ours(await acks_of(db), ours):
+    for raw, our_id in replies_to_ours(await desk.query(acks_of), ours):
         second_mails.append(raw)
         answered.append((our_id, message_from_bytes(raw, policy=policy.compat32)["Message-ID"]))
     phase2 = workdir / "phase2.mbox"
     write_mbox(phase2, second_mails)
     started = time.perf_counter()
-    second = await import_paths(db, channel, [phase2])
+    second = await import_paths(desk.runner, channel, [phase2])
     elapsed += time.perf_counter() - started
 
     stored = first.stored + second.stored
     failed = first.failed + second.failed
-    checked, wrong = await check_threads(db, threads, answered)
-    outbox = await db.run(lambda repo: len(repo.session.scalars(select(m.OutboxMail.id)).all()))
-    await db.close()
+    checked, wrong = await check_threads(desk, threads, answered)
+    outbox = await desk.query(outbox_size)
+    await desk.close()
     baseline = bare_parse(mails + second_mails)
     total = len(mails) + len(second_mails)
     return {
