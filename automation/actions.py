@@ -46,7 +46,7 @@ from automation.ports import (
 from automation.schedule import format_duration
 from automation.tickets import LIVE_SOURCES_EXCLUDED
 
-__all__ = [  # the kind ids, kept here for the callers that import them from this module
+__all__ = [  # the kind ids stay importable from here, as callers always did
     "ADD_NOTE",
     "BRANCH",
     "CLONE_TICKET",
