@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import Session
 
-from automation import admin
+from automation import admin, importer, services
 from automation.ingest import IngestResult
 from storage import models as m
 from storage import queries
@@ -216,3 +216,80 @@ async def test_inline_and_queued_mail_leave_the_same_desk(db: Database, twin: Da
         ("automated", 2, "Ticket closed"),
     ]
     assert inline_outcomes[4][0] == "duplicate"
+
+
+# --- a change another process commits while a batch is on its way -------------------------------
+
+
+async def _elsewhere(db: Database, change: Callable[[Any], Any]) -> None:
+    """Another process (a rep's session) commits `change`; its engine has not handled the
+    events yet (it drains right after, or it died)."""
+    other = Database(db.url)
+    try:
+        await other.run(change)
+    finally:
+        await other.close()
+
+
+def _rita_replies(number: int) -> Callable[[Any], Any]:
+    return lambda repo: services.reply(repo, repo.user_by_name("rita"), number, "On it.")
+
+
+class _RepCommitsBeforeTheBatch:
+    """The desk's runner (automation.engine.AutomatedRunner) for an import, but a rep's reply
+    is committed elsewhere after the import's opening drain, just before its batch."""
+
+    def __init__(self, desk: Desk, number: int) -> None:
+        self.desk, self.number, self.replied = desk, number, False
+        self.run, self.drain = desk.runner.run, desk.runner.drain
+
+    async def run_bulk(self, fn: Callable[[Any], Any]) -> Any:
+        if not self.replied:
+            self.replied = True
+            await _elsewhere(self.desk.db, _rita_replies(self.number))
+        return await self.desk.runner.run_bulk(fn)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "queued",
+        pytest.param(
+            "inline",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the batch's own events are handled before events committed after "
+                "its opening drain (E6)",
+            ),
+        ),
+    ],
+)
+async def test_a_rep_reply_committed_before_the_customer_reply_is_evaluated_first(
+    db: Database, tmp_path: Path, path: str
+) -> None:
+    # E6: Rita's reply (R-T1) happened before Carol's answer (R-T2): the ticket ends waiting
+    # on us. The queued path handles events in the order they were written; the import's
+    # batch handles its own message's events at once, ahead of the older pending R-T1, so the
+    # ticket ends "Waiting on contact" although the customer wrote last.
+    desk = await Desk.create(db, received=False, closed=False)
+    first, mid = make_mail()
+    await desk.receive(first)
+    answer, _ = make_mail(subject="Re: Printer on fire", body="Thanks, any news?", in_reply_to=mid)
+    if path == "queued":
+        await _elsewhere(db, _rita_replies(1))
+        await desk.receive_queued(answer)
+    else:
+        eml = tmp_path / "answer.eml"
+        eml.write_bytes(answer)
+        channel_id = await desk.store(lambda repo: admin.channel_named(repo, "support").id)
+        await importer.import_paths(_RepCommitsBeforeTheBatch(desk, 1), channel_id, [eml])
+    moves = [
+        (e["data"]["from"], e["data"]["to"], e["actor"]["name"])
+        for e in (await desk.ticket(1))["timeline"]
+        if e["type"] == "status_changed"
+    ]
+    assert moves == [
+        ("New", "Waiting on contact", "Email sent to customer"),
+        ("Waiting on contact", "Waiting on us", "Customer replies to email"),
+    ]
+    assert await desk.status(1) == "Waiting on us"
