@@ -144,7 +144,7 @@ async def _act(desk: Desk, steps: list[Step]) -> None:
     for step in steps:
         by_user.setdefault(ADMIN if step.kind == "assign" else step.story.rep, []).append(step)
     for name, mine in by_user.items():
-        await desk.act_as(name, functools.partial(_steps, steps=mine))
+        await desk.act_as(name, functools.partial(_steps, steps=mine), bulk=True)
 
 
 def _steps(repo: SqlRepository, user: Any, steps: list[Step]) -> None:

@@ -103,10 +103,14 @@ class Desk:
         await self.settle()
         return result
 
-    async def act_as(self, name: str, fn: Callable[[SqlRepository, Any], T]) -> T:
-        """A change as the user `name` (tests, the demo's simulated reps)."""
-        result = await self.db.run(lambda repo: fn(repo, _user_named(repo, name)))
-        await self.settle()
+    async def act_as(
+        self, name: str, fn: Callable[[SqlRepository, Any], T], *, bulk: bool = False
+    ) -> T:
+        """A change as the user `name` (tests, the demo's simulated reps). `bulk` runs it and
+        its automation on the synchronous SQLite connection (a burst of changes)."""
+        run = self.db.run_bulk if bulk else self.db.run
+        result = await run(lambda repo: fn(repo, _user_named(repo, name)))
+        await self.settle(bulk=bulk)
         return result
 
     async def run(self, fn: Callable[[SqlRepository], T]) -> T:
@@ -130,12 +134,12 @@ class Desk:
         self.wake()
         return handled
 
-    async def settle(self) -> None:
+    async def settle(self, *, bulk: bool = False) -> None:
         """After a commit: run the automation it caused. A failure here leaves the events
         pending for the next drain (the mail worker's, or the next command's) and is only a
         warning: the change itself is committed (B8.1)."""
         try:
-            await self.drain()
+            await self.drain(bulk=bulk)
         except Exception as exc:
             log.warning("automation did not finish (it will be retried): %s", exc)
 
