@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.content import Content
 
@@ -11,14 +11,12 @@ from app.screens import action_dialogs
 from app.screens.action_dialogs import ask_action
 from app.screens.dialogs import ConfirmScreen
 from app.screens.keys import KeyName
+from app.screens.settings.host import SettingsHost
 from app.screens.settings.pages import ENROLL_ONCE, workflows_page
 from app.screens.settings.rows import PagedRow, Row, count, hint
 from automation import admin
 from storage import queries
 from widgets.text import line
-
-if TYPE_CHECKING:
-    from app.screens.settings.screen import SettingsScreen
 
 OPEN_IN_WORKFLOWS = hint("open in workflows", "settings.view_workflow")
 
@@ -42,13 +40,13 @@ class InFlow(PagedRow):
     def page(self, name: KeyName) -> tuple[str, Content]:
         return workflows_page(self.data["status"], [self.data["workflow"]], name)
 
-    def add_action(self, screen: SettingsScreen) -> None:
+    def add_action(self, screen: SettingsHost) -> None:
         screen.ask(self._add_action(screen))
 
-    async def _add_action(self, screen: SettingsScreen) -> None:
+    async def _add_action(self, screen: SettingsHost) -> None:
         """Ask what the new action does (R-A2, R-A4, R-A5), then add it to the end of the list
         this row is in (an action's list, or a branch's path)."""
-        answer = await ask_action(screen, f"New action of {line(self.data['status'])}")
+        answer = await ask_action(screen.desk_screen, f"New action of {line(self.data['status'])}")
         if answer is None:
             return
         fields, what = answer
@@ -132,25 +130,27 @@ class ActionRow(InFlow):
             rows.append(Content.from_markup("[$text-muted]Comment:[/] $c", c=line(comment)))
         return rows
 
-    def edit(self, screen: SettingsScreen) -> None:
+    def edit(self, screen: SettingsHost) -> None:
         title = f"Change action {self.data['position'] + 1} of {line(self.data['status'])}"
-        screen.ask(action_dialogs.edit_action(screen, title, self.data, screen.select_action))
+        screen.ask(
+            action_dialogs.edit_action(screen.desk_screen, title, self.data, screen.select_action)
+        )
 
-    def comment(self, screen: SettingsScreen) -> None:
-        action_dialogs.comment_on(screen, self.data["id"])
+    def comment(self, screen: SettingsHost) -> None:
+        action_dialogs.comment_on(screen.desk_screen, self.data["id"])
 
-    def clone(self, screen: SettingsScreen) -> None:
-        action_dialogs.clone_action(screen, self.data["id"], screen.select_action)
+    def clone(self, screen: SettingsHost) -> None:
+        action_dialogs.clone_action(screen.desk_screen, self.data["id"], screen.select_action)
 
-    def move(self, screen: SettingsScreen, step: int) -> None:
+    def move(self, screen: SettingsHost, step: int) -> None:
         d = self.data
-        action_dialogs.move_action(screen, d, step, d["count"], screen.select_action)
+        action_dialogs.move_action(screen.desk_screen, d, step, d["count"], screen.select_action)
 
-    def delete(self, screen: SettingsScreen) -> None:
+    def delete(self, screen: SettingsHost) -> None:
         question = f"Delete action {self.data['position'] + 1} “{line(self.data['description'])}”?"
         screen.ask(self._delete(screen, question, and_following=False))
 
-    def delete_following(self, screen: SettingsScreen) -> None:
+    def delete_following(self, screen: SettingsHost) -> None:
         d = self.data
         doomed = d["count"] - d["position"]
         question = (
@@ -159,7 +159,7 @@ class ActionRow(InFlow):
         )
         screen.ask(self._delete(screen, question, and_following=True))
 
-    async def _delete(self, screen: SettingsScreen, question: str, *, and_following: bool) -> None:
+    async def _delete(self, screen: SettingsHost, question: str, *, and_following: bool) -> None:
         if not await screen.app.push_screen_wait(ConfirmScreen(question)):
             return
         action_id = self.data["id"]

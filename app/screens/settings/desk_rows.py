@@ -4,21 +4,19 @@ the two triggers (R-T1..R-T5), email templates (B7) and the branding switch (R-A
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.content import Content
 
 from app.screens.dialogs import ConfirmScreen, PickerScreen, PromptScreen
 from app.screens.keys import KeyName
+from app.screens.settings.host import SettingsHost
 from app.screens.settings.pages import LIVE_NOTE
 from app.screens.settings.rows import Hint, PagedRow, Row, box, count, hint, on_off
 from app.screens.settings_dialogs import TemplateEditor
 from automation import admin
 from storage import settings_views, views
 from widgets.text import block, line
-
-if TYPE_CHECKING:
-    from app.screens.settings.screen import SettingsScreen
 
 SWITCH = "settings.switch"
 
@@ -59,11 +57,11 @@ class PipelineRow(Row):
             return (*self.KEYS, hint("pick another pipeline", "settings.pipeline"))
         return self.KEYS
 
-    def open(self, screen: SettingsScreen) -> None:
+    def open(self, screen: SettingsHost) -> None:
         if self.data["count"] > 1:
             screen.action_pick_pipeline()
 
-    def move(self, screen: SettingsScreen, step: int) -> None:
+    def move(self, screen: SettingsHost, step: int) -> None:
         position = self.data["index"] + step
         if not 1 <= position <= self.data["count"]:
             screen.notify("It is already at that end.", severity="warning")
@@ -74,7 +72,7 @@ class PipelineRow(Row):
             f"{line(name)} moved to position {position}",
         )
 
-    def rename(self, screen: SettingsScreen) -> None:
+    def rename(self, screen: SettingsHost) -> None:
         name = self.data["name"]
 
         def renamed(text: str | None) -> None:
@@ -86,7 +84,7 @@ class PipelineRow(Row):
 
         screen.app.push_screen(PromptScreen(f"Rename the pipeline {name}", value=name), renamed)
 
-    def new(self, screen: SettingsScreen) -> None:
+    def new(self, screen: SettingsHost) -> None:
         def named(text: str | None) -> None:
             if text and text.strip():
                 screen.change(
@@ -97,10 +95,10 @@ class PipelineRow(Row):
 
         screen.app.push_screen(PromptScreen("New pipeline name"), named)
 
-    def delete(self, screen: SettingsScreen) -> None:
+    def delete(self, screen: SettingsHost) -> None:
         screen.ask(self._remove(screen))
 
-    async def _remove(self, screen: SettingsScreen) -> None:
+    async def _remove(self, screen: SettingsHost) -> None:
         """SPEC §1: a pipeline goes only after its tickets move to another pipeline's status."""
         name = self.data["name"]
         others = [(p["name"], p["name"]) for p in screen.pipelines if p["name"] != name]
@@ -169,10 +167,10 @@ class ChannelRow(Row):
             rows.append(Content(LIVE_NOTE))
         return rows
 
-    def open(self, screen: SettingsScreen) -> None:
+    def open(self, screen: SettingsHost) -> None:
         screen.action_switch()
 
-    def switch(self, screen: SettingsScreen) -> None:
+    def switch(self, screen: SettingsHost) -> None:
         name, on = self.data["name"], not self.data["ticket_automation"]
         screen.change(
             lambda repo, me: admin.set_channel(repo, me, name, ticket_automation=on),
@@ -232,7 +230,7 @@ class TriggerRow(PagedRow):
             )
         return f"Workflow: {d['name']}", Content("\n\n").join(rows)
 
-    def switch(self, screen: SettingsScreen) -> None:
+    def switch(self, screen: SettingsHost) -> None:
         d = self.data
         pipeline, key, on = screen.pipeline_name, d["key"], not d["enabled"]
         screen.change(
@@ -242,7 +240,7 @@ class TriggerRow(PagedRow):
             f"{d['name']}: {on_off(on)}",
         )
 
-    def target(self, screen: SettingsScreen) -> None:
+    def target(self, screen: SettingsHost) -> None:
         """R-T4 "Edit action": the trigger's target, an open status of the pipeline (E5)."""
         pipeline, key, name = screen.pipeline_name, self.data["key"], self.data["name"]
         choices = [(s["status"], s["status"]) for s in screen.statuses if s["state"] == "OPEN"]
@@ -289,17 +287,17 @@ class TemplateRow(Row):
             Content(block(d["body"])),
         ]
 
-    def open(self, screen: SettingsScreen) -> None:
+    def open(self, screen: SettingsHost) -> None:
         open_template(screen, self.data)  # a rep reads it
 
-    def edit(self, screen: SettingsScreen) -> None:
+    def edit(self, screen: SettingsHost) -> None:
         open_template(screen, self.data)
 
-    def new(self, screen: SettingsScreen) -> None:
+    def new(self, screen: SettingsHost) -> None:
         open_template(screen, None)
 
 
-def open_template(screen: SettingsScreen, template: dict[str, Any] | None) -> None:
+def open_template(screen: SettingsHost, template: dict[str, Any] | None) -> None:
     """The template editor with a live preview against the newest ticket (B7); read-only for
     a rep."""
     taken = frozenset(t["name"].casefold() for t in screen.templates)
@@ -349,10 +347,10 @@ class BrandingRow(Row):
             ),
         ]
 
-    def open(self, screen: SettingsScreen) -> None:
+    def open(self, screen: SettingsHost) -> None:
         screen.action_switch()
 
-    def switch(self, screen: SettingsScreen) -> None:
+    def switch(self, screen: SettingsHost) -> None:
         on = not self.data["enabled"]
         screen.change(
             lambda repo, me: admin.set_branding(repo, me, on),

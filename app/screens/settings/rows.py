@@ -9,16 +9,14 @@ remapped in keys.toml is named with its new key.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual.content import Content
 
 from app.screens.keys import UNBOUND, KeyName
 from app.screens.settings.bindings import ACTION_OF, READING
+from app.screens.settings.host import SettingsHost
 from app.screens.settings_dialogs import READ_ONLY, InfoScreen
-
-if TYPE_CHECKING:
-    from app.screens.settings.screen import SettingsScreen
 
 
 @dataclass(frozen=True)
@@ -92,52 +90,52 @@ class Row:
 
     # --- what the keys do (the screen calls only those the row takes, see ACTIONS) -------------
 
-    def open(self, screen: SettingsScreen) -> None:
+    def open(self, screen: SettingsHost) -> None:
         """enter on the row."""
 
-    def switch(self, screen: SettingsScreen) -> None:
+    def switch(self, screen: SettingsHost) -> None:
         raise NotImplementedError(self.kind)
 
-    def target(self, screen: SettingsScreen) -> None:
+    def target(self, screen: SettingsHost) -> None:
         raise NotImplementedError(self.kind)
 
-    def view_workflow(self, screen: SettingsScreen) -> None:
+    def view_workflow(self, screen: SettingsHost) -> None:
         raise NotImplementedError(self.kind)
 
-    def add_action(self, screen: SettingsScreen) -> None:
+    def add_action(self, screen: SettingsHost) -> None:
         raise NotImplementedError(self.kind)
 
-    def edit(self, screen: SettingsScreen) -> None:
+    def edit(self, screen: SettingsHost) -> None:
         raise NotImplementedError(self.kind)
 
-    def comment(self, screen: SettingsScreen) -> None:
+    def comment(self, screen: SettingsHost) -> None:
         raise NotImplementedError(self.kind)
 
-    def clone(self, screen: SettingsScreen) -> None:
+    def clone(self, screen: SettingsHost) -> None:
         raise NotImplementedError(self.kind)
 
-    def move(self, screen: SettingsScreen, step: int) -> None:
+    def move(self, screen: SettingsHost, step: int) -> None:
         raise NotImplementedError(self.kind)
 
-    def delete(self, screen: SettingsScreen) -> None:
+    def delete(self, screen: SettingsHost) -> None:
         raise NotImplementedError(self.kind)
 
-    def delete_following(self, screen: SettingsScreen) -> None:
+    def delete_following(self, screen: SettingsHost) -> None:
         raise NotImplementedError(self.kind)
 
-    def rename(self, screen: SettingsScreen) -> None:
+    def rename(self, screen: SettingsHost) -> None:
         raise NotImplementedError(self.kind)
 
-    def new(self, screen: SettingsScreen) -> None:
+    def new(self, screen: SettingsHost) -> None:
         raise NotImplementedError(self.kind)
 
-    def clone_workflow(self, screen: SettingsScreen) -> None:
+    def clone_workflow(self, screen: SettingsHost) -> None:
         raise NotImplementedError(self.kind)
 
-    def reenroll(self, screen: SettingsScreen) -> None:
+    def reenroll(self, screen: SettingsHost) -> None:
         raise NotImplementedError(self.kind)
 
-    def conditions(self, screen: SettingsScreen) -> None:
+    def conditions(self, screen: SettingsHost) -> None:
         raise NotImplementedError(self.kind)
 
 
@@ -148,10 +146,10 @@ class PagedRow(Row):
         """The title and text of the read-only page."""
         raise NotImplementedError(self.kind)
 
-    def view_workflow(self, screen: SettingsScreen) -> None:
+    def view_workflow(self, screen: SettingsHost) -> None:
         screen.app.push_screen(InfoScreen(*self.page(screen.key_name)))
 
-    def open(self, screen: SettingsScreen) -> None:
+    def open(self, screen: SettingsHost) -> None:
         screen.action_view_workflow()
 
 

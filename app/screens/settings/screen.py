@@ -27,6 +27,7 @@ from app.screens.dialogs import PickerScreen
 from app.screens.keys import key_for
 from app.screens.settings import bindings
 from app.screens.settings.build import ROW_ACTIONS, build_rows
+from app.screens.settings.host import SettingsHost
 from app.screens.settings.rows import Row
 from app.screens.settings_dialogs import READ_ONLY
 from storage import settings_views
@@ -223,7 +224,12 @@ class SettingsScreen(DeskScreen):
             return None
         return row
 
-    # --- what rows ask of the screen ----------------------------------------------------------
+    # --- what rows ask of the screen (host.SettingsHost) ------------------------------------
+
+    @property
+    def desk_screen(self) -> DeskScreen:
+        """This screen, for the action dialogs the rows open (they take a DeskScreen)."""
+        return self
 
     def ask(self, flow: Coroutine[Any, Any, None]) -> None:
         """Run a row's questions (it waits for dialogs) in a worker."""
@@ -339,3 +345,8 @@ class SettingsScreen(DeskScreen):
     def action_conditions(self) -> None:
         if (row := self._target("conditions")) is not None:
             row.conditions(self)
+
+
+# mypy checks here that the screen is what its rows take: it satisfies host.SettingsHost
+# structurally (the rows are typed against the protocol so that they do not import this module).
+SETTINGS_HOST: type[SettingsHost] = SettingsScreen

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.content import Content
 
 from app.screens.action_dialogs import ask_action, ask_condition
 from app.screens.dialogs import ConfirmScreen, PickerScreen, PromptScreen
 from app.screens.keys import KeyName
+from app.screens.settings.host import SettingsHost
 from app.screens.settings.pages import ENROLL_ONCE, workflows_page
 from app.screens.settings.rows import PagedRow, box, count, hint, on_off
 from automation import admin
 from automation.conditions import describe as describe_conditions
 from widgets.text import line
-
-if TYPE_CHECKING:
-    from app.screens.settings.screen import SettingsScreen
 
 OPEN_IN_WORKFLOWS = hint("open in workflows", "settings.view_workflow")
 
@@ -59,14 +57,14 @@ class StatusRow(PagedRow):
     def page(self, name: KeyName) -> tuple[str, Content]:
         return workflows_page(self.data["status"], self.data["workflows"], name)
 
-    def add_action(self, screen: SettingsScreen) -> None:
+    def add_action(self, screen: SettingsHost) -> None:
         screen.ask(self._add_action(screen))
 
-    async def _add_action(self, screen: SettingsScreen) -> None:
+    async def _add_action(self, screen: SettingsHost) -> None:
         """Ask what the new action does (R-A2, R-A4, R-A5), then add it to the end of the
         status's workflow."""
         label, pipeline = self.data["status"], screen.pipeline_name
-        answer = await ask_action(screen, f"New action of {line(label)}")
+        answer = await ask_action(screen.desk_screen, f"New action of {line(label)}")
         if answer is None:
             return
         fields, what = answer
@@ -78,14 +76,14 @@ class StatusRow(PagedRow):
             after=screen.select_action,
         )
 
-    def clone_workflow(self, screen: SettingsScreen) -> None:
+    def clone_workflow(self, screen: SettingsHost) -> None:
         builtin = [w for w in self.data["workflows"] if w["builtin"]]
         if not builtin:
             screen.notify("This status has no actions to clone yet.", severity="warning")
             return
         clone_workflow(screen, builtin[0]["id"])
 
-    def rename(self, screen: SettingsScreen) -> None:
+    def rename(self, screen: SettingsHost) -> None:
         pipeline, label = screen.pipeline_name, self.data["status"]
 
         def renamed(text: str | None) -> None:
@@ -97,7 +95,7 @@ class StatusRow(PagedRow):
 
         screen.app.push_screen(PromptScreen(f"Rename the status {label}", value=label), renamed)
 
-    def move(self, screen: SettingsScreen, step: int) -> None:
+    def move(self, screen: SettingsHost, step: int) -> None:
         position = self.data["position"] + step
         if not 1 <= position <= self.data["count"]:
             screen.notify("It is already at that end.", severity="warning")
@@ -108,10 +106,10 @@ class StatusRow(PagedRow):
             f"{line(label)} moved to position {position}",
         )
 
-    def delete(self, screen: SettingsScreen) -> None:
+    def delete(self, screen: SettingsHost) -> None:
         screen.ask(self._remove(screen))
 
-    async def _remove(self, screen: SettingsScreen) -> None:
+    async def _remove(self, screen: SettingsHost) -> None:
         """SPEC §1: a status that holds tickets goes only after they move to another status."""
         d = self.data
         label, pipeline, move_to = d["status"], screen.pipeline_name, None
@@ -136,7 +134,7 @@ class StatusRow(PagedRow):
             ),
         )
 
-    def _removal(self, screen: SettingsScreen, move_to: str | None) -> str:
+    def _removal(self, screen: SettingsHost, move_to: str | None) -> str:
         """The question before a status goes: where its tickets go, which triggers break."""
         label = self.data["status"]
         targeted = [t["name"] for t in screen.triggers if t["target"] == label]
@@ -148,10 +146,10 @@ class StatusRow(PagedRow):
             question += f" {' and '.join(targeted)} will be broken until you pick a target (R-T4)."
         return question
 
-    def new(self, screen: SettingsScreen) -> None:
+    def new(self, screen: SettingsHost) -> None:
         screen.ask(self._new_status(screen))
 
-    async def _new_status(self, screen: SettingsScreen) -> None:
+    async def _new_status(self, screen: SettingsHost) -> None:
         pipeline = screen.pipeline_name
         label = await screen.app.push_screen_wait(PromptScreen(f"New status in {pipeline}"))
         if not label or not label.strip():
@@ -212,26 +210,28 @@ class WorkflowRow(PagedRow):
     def page(self, name: KeyName) -> tuple[str, Content]:
         return workflows_page(self.data["status"], [self.data], name)
 
-    def switch(self, screen: SettingsScreen) -> None:
+    def switch(self, screen: SettingsHost) -> None:
         workflow_id, on = self.data["id"], not self.data["enabled"]
         screen.change(
             lambda repo, me: admin.set_workflow(repo, me, workflow_id, enabled=on),
             f"Workflow {line(self.data['name'])}: {on_off(on)}",
         )
 
-    def reenroll(self, screen: SettingsScreen) -> None:
+    def reenroll(self, screen: SettingsHost) -> None:
         workflow_id, on = self.data["id"], not self.data["reenroll"]
         screen.change(
             lambda repo, me: admin.set_workflow(repo, me, workflow_id, reenroll=on),
             f"Re-enrollment {'on: a ticket runs it each time' if on else 'off'} (R-A7)",
         )
 
-    def conditions(self, screen: SettingsScreen) -> None:
+    def conditions(self, screen: SettingsHost) -> None:
         screen.ask(self._edit_conditions(screen))
 
-    async def _edit_conditions(self, screen: SettingsScreen) -> None:
+    async def _edit_conditions(self, screen: SettingsHost) -> None:
         """Build an enrollment condition: a group (all / any) of field tests, key by key."""
-        conditions = await ask_condition(screen, "Enroll when", current=self.data["conditions"])
+        conditions = await ask_condition(
+            screen.desk_screen, "Enroll when", current=self.data["conditions"]
+        )
         if conditions is None:
             return
         workflow_id = self.data["id"]
@@ -240,13 +240,13 @@ class WorkflowRow(PagedRow):
             f"Enrolls when: {describe_conditions(conditions)}",
         )
 
-    def clone_workflow(self, screen: SettingsScreen) -> None:
+    def clone_workflow(self, screen: SettingsHost) -> None:
         clone_workflow(screen, self.data["id"])
 
-    def delete(self, screen: SettingsScreen) -> None:
+    def delete(self, screen: SettingsHost) -> None:
         screen.ask(self._delete(screen))
 
-    async def _delete(self, screen: SettingsScreen) -> None:
+    async def _delete(self, screen: SettingsHost) -> None:
         question = f"Delete the workflow “{line(self.data['name'])}” and its actions?"
         if await screen.app.push_screen_wait(ConfirmScreen(question)):
             workflow_id = self.data["id"]
@@ -256,7 +256,7 @@ class WorkflowRow(PagedRow):
             )
 
 
-def clone_workflow(screen: SettingsScreen, workflow_id: int) -> None:
+def clone_workflow(screen: SettingsHost, workflow_id: int) -> None:
     """R-A7: a clone is editable and starts off, with no enrollment history (E7)."""
     name = screen.key_name
     screen.change(
