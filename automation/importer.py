@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from automation.engine import AutomatedRunner, TransactionRunner, process_local
+from automation.engine import AutomatedRunner, TransactionRunner, process_local, process_pending
 from automation.ingest import IngestResult, ingest_message
 from automation.ports import Repository
 from mail.parse import ParsedMail, parse_message
 from mail.sources import RawItem, ordered, scan
 
 BATCH = 200
+PENDING_FIRST = 1000  # older events a batch handles before its own (the rest: the next drain)
 log = logging.getLogger("deskline.import")
 PENDING_PER_MESSAGE = (
     10_000  # effectively "all": a message's automation is bounded by the depth cap
@@ -89,6 +90,10 @@ def store_batch(
     """
     summary = ImportSummary()
     channel = repo.channel(channel_id)
+    if not historical:
+        # E6, B8.2: events another session committed after the caller's opening drain (a rep's
+        # reply) happened before this batch: handle them first, as the queue would.
+        process_pending(repo, PENDING_FIRST)
     if not isolate:
         repo.handle_events_inline()
     for item in batch:

@@ -4,6 +4,11 @@ events in the caller's one transaction (SPEC E2). The engine reacts after commit
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
+
+from automation.engine import process_local
 from automation.events import Actor, EmailSent, Timeline
 from automation.outbound import queue_conversation_mail
 from automation.ports import (
@@ -15,6 +20,25 @@ from automation.ports import (
 )
 from automation.tickets import PRIORITIES, change_status, open_ticket, record_property, set_owner
 from mail.classify import strip_subject_prefixes
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def in_order(
+    change: Callable[Concatenate[Repository, P], R],
+) -> Callable[Concatenate[Repository, P], R]:
+    """E6: when one command makes several changes, each is evaluated against the ticket as the
+    ones before it left it. Before this change, the events this transaction emitted so far (a
+    reply's R-T1, a status entered and its status actions) are handled, in order; the first
+    change of a command has none, and the engine handles this one's after the commit."""
+
+    @functools.wraps(change)
+    def in_turn(repo: Repository, *args: P.args, **kwargs: P.kwargs) -> R:
+        process_local(repo)
+        return change(repo, *args, **kwargs)
+
+    return in_turn
 
 
 class DomainError(Exception):
@@ -48,6 +72,7 @@ def find_status(repo: Repository, ticket: TicketLike, label: str) -> StatusLike:
     raise DomainError(f"no status {label!r} in {ticket.pipeline.name} (statuses: {names})")
 
 
+@in_order
 def move_ticket(repo: Repository, user: UserLike, number: int, label: str) -> int | None:
     """A rep moves a ticket (board, CLI): its status actions run (R-A1); no trigger fires."""
     ticket = get_ticket(repo, number)
@@ -57,6 +82,7 @@ def move_ticket(repo: Repository, user: UserLike, number: int, label: str) -> in
     return change_status(repo, ticket, status, actor_of(user), cause_id=None, depth=0)
 
 
+@in_order
 def close_ticket(repo: Repository, user: UserLike, number: int) -> int | None:
     ticket = get_ticket(repo, number)
     closed = [s for s in repo.statuses(ticket.pipeline_id) if s.state == "CLOSED"]
@@ -67,6 +93,7 @@ def close_ticket(repo: Repository, user: UserLike, number: int) -> int | None:
     return change_status(repo, ticket, closed[0], actor_of(user), cause_id=None, depth=0)
 
 
+@in_order
 def reopen_ticket(repo: Repository, user: UserLike, number: int) -> int | None:
     ticket = get_ticket(repo, number)
     if ticket.status.state != "CLOSED":
@@ -75,6 +102,7 @@ def reopen_ticket(repo: Repository, user: UserLike, number: int) -> int | None:
     return change_status(repo, ticket, first_open, actor_of(user), cause_id=None, depth=0)
 
 
+@in_order
 def reply(
     repo: Repository,
     user: UserLike,
@@ -98,6 +126,7 @@ def reply(
     return _send(repo, user, ticket, conversation, subject, body, sent_from)
 
 
+@in_order
 def compose(repo: Repository, user: UserLike, number: int, subject: str, body: str) -> int:
     """A new email thread composed on the ticket (E4): associated with it, sent from the ticket
     record, so it fires R-T1. Returns the outbox id."""
@@ -163,6 +192,7 @@ def _reply_conversation(
     return conversation
 
 
+@in_order
 def add_note(repo: Repository, user: UserLike, number: int, body: str) -> int:
     """An internal note: on the timeline, never mailed, fires no trigger (R-T1)."""
     ticket = get_ticket(repo, number)
@@ -183,6 +213,7 @@ def add_note(repo: Repository, user: UserLike, number: int, body: str) -> int:
     )
 
 
+@in_order
 def assign(repo: Repository, user: UserLike, number: int, owner_name: str | None) -> int:
     ticket = get_ticket(repo, number)
     owner = None
@@ -194,6 +225,7 @@ def assign(repo: Repository, user: UserLike, number: int, owner_name: str | None
     return _property_changed(repo, user, ticket, "owner", old, new)
 
 
+@in_order
 def set_priority(repo: Repository, user: UserLike, number: int, priority: str) -> int:
     ticket = get_ticket(repo, number)
     if priority not in PRIORITIES:
@@ -202,6 +234,7 @@ def set_priority(repo: Repository, user: UserLike, number: int, priority: str) -
     return _property_changed(repo, user, ticket, "priority", old, priority)
 
 
+@in_order
 def set_subject(repo: Repository, user: UserLike, number: int, subject: str) -> int:
     ticket = get_ticket(repo, number)
     subject = " ".join(subject.split())
@@ -217,6 +250,7 @@ def _property_changed(
     return record_property(repo, actor_of(user), ticket, name, old, new)
 
 
+@in_order
 def create_ticket_by_hand(repo: Repository, user: UserLike, conversation_id: int) -> TicketLike:
     """R-C2 / E13: the conversation becomes the new ticket's origin, full automation follows."""
     conversation = get_conversation(repo, conversation_id)
@@ -227,6 +261,7 @@ def create_ticket_by_hand(repo: Repository, user: UserLike, conversation_id: int
     return open_ticket(repo, conversation, actor_of(user), cause_id=None)
 
 
+@in_order
 def assign_conversation(
     repo: Repository, user: UserLike, conversation_id: int, owner_name: str | None
 ) -> int:
@@ -249,6 +284,7 @@ def assign_conversation(
     )
 
 
+@in_order
 def close_conversation(repo: Repository, user: UserLike, conversation_id: int) -> int | None:
     """Inbox close: closes the ticket when there is one (its status actions run), else the
     conversation alone."""
@@ -268,6 +304,7 @@ def close_conversation(repo: Repository, user: UserLike, conversation_id: int) -
     )
 
 
+@in_order
 def complete_task(repo: Repository, user: UserLike, task_id: int) -> int:
     """A person marks a task done; the ticket's timeline says who."""
     task = repo.task(task_id)

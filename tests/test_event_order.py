@@ -18,8 +18,6 @@ from storage.database import Database
 from storage.inbound import InboundDatabase
 from tests.helpers import Desk, make_mail
 
-CLOSED_BUT_REOPENED = "the reply's trigger ran after the explicit status (E6)"
-
 
 async def _ticket(desk: Desk, **kw: Any) -> tuple[int, str]:
     raw, mid = make_mail(**kw)
@@ -77,10 +75,8 @@ async def _assert_trigger_then_close(desk: Desk, number: int) -> None:
     assert [o["template"] for o in detail["outbox"]] == ["Ticket received", None, "Ticket closed"]
 
 
-@pytest.mark.xfail(strict=True, reason=CLOSED_BUT_REOPENED)
 async def test_reply_and_close_in_one_command_trigger_first_then_the_explicit_status(db) -> None:
     # E6, R-T1: the reply's trigger moves the ticket first, the rep's close comes last and stays
-    # (today the close is applied first and the trigger then reopens the closed ticket)
     desk = await Desk.create(db)
     number, _ = await _ticket(desk)
 
@@ -92,7 +88,6 @@ async def test_reply_and_close_in_one_command_trigger_first_then_the_explicit_st
     await _assert_trigger_then_close(desk, number)
 
 
-@pytest.mark.xfail(strict=True, reason=CLOSED_BUT_REOPENED)
 async def test_reply_and_an_open_status_in_one_command_end_in_the_explicit_status(db) -> None:
     # E6: the explicit status is the last word even when it is an open one
     desk = await Desk.create(db)
@@ -330,7 +325,6 @@ async def test_a_chain_of_statuses_queues_mail_in_the_order_entered(db, path: st
     assert [o["template"] for o in detail["outbox"]] == ["Ticket received", "On it"]
 
 
-@pytest.mark.xfail(strict=True, reason="status actions read the ticket as it is now (E6, D10)")
 async def test_a_status_action_sees_the_ticket_as_it_was_when_it_entered_the_status(db) -> None:
     # E6, D10: the email of the earlier status renders that status, not the one after it
     desk = await Desk.create(db)
