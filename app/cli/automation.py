@@ -1,0 +1,160 @@
+"""Ticket automation of a pipeline: `automation show|set|limits|branding`, `automation action`
+(the actions menu, see app.cli.actions) and `automation workflow clone|set|delete`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from app import output
+from app.cli.actions import register_menu
+from app.cli.shared import ON_OFF, act, on_off, opened
+from app.cli.workflows import cmd_workflow_clone, cmd_workflow_delete
+from app.errors import UserError
+from automation import admin
+from automation.admin import TRIGGER_KINDS
+from storage import queries
+from storage.repository import SqlRepository
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    auto = sub.add_parser("automation", help="ticket status triggers and status actions")
+    asub = auto.add_subparsers(dest="automation_command", metavar="ACTION", required=True)
+    p = asub.add_parser("show", help="triggers and status actions of a pipeline")
+    p.add_argument("--pipeline")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_automation_show)
+
+    p = asub.add_parser("set", help="switch a trigger on or off, or change its target status")
+    p.add_argument("trigger", choices=sorted(TRIGGER_KINDS))
+    p.add_argument("state", nargs="?", choices=ON_OFF)
+    p.add_argument("--target", metavar="STATUS", help="target status (must be an open status)")
+    p.add_argument("--pipeline")
+    p.set_defaults(func=cmd_automation_set)
+
+    p = asub.add_parser("limits", help="loop protection: automated email per ticket/recipient")
+    p.add_argument("--per-ticket", metavar="N/MIN,...", help="e.g. 10/10,15/30,25/60,50/180")
+    p.add_argument("--per-recipient", metavar="N/MIN,...", help="across all tickets")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_limits)
+
+    p = asub.add_parser("branding", help="the Deskline line at the end of automated email")
+    p.add_argument("state", choices=ON_OFF)
+    p.set_defaults(func=cmd_branding)
+
+    action = asub.add_parser(
+        "action",
+        help="status actions: add, list, edit, comment, clone, move, delete, retry",
+        description="The actions of a status's workflow and their actions menu (R-A6). "
+        "`deskline workflow action ...` is the same with workflow ids.",
+    )
+    xsub = action.add_subparsers(dest="action_command", metavar="ACTION", required=True)
+    register_menu(xsub, by_workflow=False)
+    p = xsub.add_parser("list", help="list status actions")
+    p.add_argument("--pipeline")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_action_list)
+
+    wf = asub.add_parser(
+        "workflow",
+        help="clone, change or delete a status workflow (R-A7; see also `deskline workflow`)",
+    )
+    wsub = wf.add_subparsers(dest="workflow_command", metavar="ACTION", required=True)
+    p = wsub.add_parser("clone", help="clone a workflow (the clone starts off)")
+    p.add_argument("workflow_id", type=int)
+    p.set_defaults(func=cmd_workflow_clone)
+    p = wsub.add_parser("set", help="switch a workflow, or re-enrollment of a clone")
+    p.add_argument("workflow_id", type=int)
+    p.add_argument("--enabled", choices=ON_OFF)
+    p.add_argument("--reenroll", choices=ON_OFF)
+    p.add_argument("--sources", help="comma list, e.g. chat,messenger (clones only)")
+    p.set_defaults(func=cmd_workflow_set)
+    p = wsub.add_parser("delete", help="delete a workflow")
+    p.add_argument("workflow_id", type=int)
+    p.set_defaults(func=cmd_workflow_delete)
+
+
+async def _automation_view(args: argparse.Namespace) -> dict[str, Any]:
+    async with opened(args) as desk:
+        return await desk.store(
+            lambda repo: queries.automation_view(
+                repo.session, admin.pipeline_or_default(repo, args.pipeline)
+            )
+        )
+
+
+async def cmd_automation_show(args: argparse.Namespace) -> int:
+    output.print_automation(await _automation_view(args), as_json=args.json)
+    return 0
+
+
+async def cmd_automation_set(args: argparse.Namespace) -> int:
+    if args.state is None and args.target is None:
+        raise UserError("say on, off or --target STATUS")
+
+    def change(repo: SqlRepository, user: Any) -> str:
+        trigger = admin.set_trigger(
+            repo,
+            user,
+            args.pipeline,
+            args.trigger,
+            enabled=on_off(args.state),
+            target_label=args.target,
+        )
+        target = trigger.target_status.label if trigger.target_status else "(broken)"
+        return f"Trigger {args.trigger}: {'on' if trigger.enabled else 'off'}, target {target}"
+
+    print(await act(args, change))
+    return 0
+
+
+async def cmd_limits(args: argparse.Namespace) -> int:
+    if args.per_ticket is not None or args.per_recipient is not None:
+        await act(
+            args,
+            lambda repo, user: admin.set_loop_limits(
+                repo, user, per_ticket=args.per_ticket, per_recipient=args.per_recipient
+            ),
+        )
+    async with opened(args) as desk:
+        limits = await desk.store(admin.loop_limits)
+    if args.json:
+        output.dump({"version": 1, **limits})
+        return 0
+    for scope, rows in limits.items():
+        text = ", ".join(f"{count} in {minutes} min" for count, minutes in rows)
+        print(f"{scope.replace('_', ' ')}: {text}")
+    return 0
+
+
+async def cmd_branding(args: argparse.Namespace) -> int:
+    def change(repo: SqlRepository, user: Any) -> None:
+        admin.require_admin(user)
+        repo.set_setting("branding", args.state == "on")
+
+    await act(args, change)
+    print(f"Branding line on automated email: {args.state}")
+    return 0
+
+
+async def cmd_action_list(args: argparse.Namespace) -> int:
+    view = await _automation_view(args)
+    output.print_actions(view, as_json=args.json)
+    return 0
+
+
+async def cmd_workflow_set(args: argparse.Namespace) -> int:
+    sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources else None
+    await act(
+        args,
+        lambda repo, user: admin.set_workflow(
+            repo,
+            user,
+            args.workflow_id,
+            enabled=on_off(args.enabled),
+            reenroll=on_off(args.reenroll),
+            sources=sources,
+        ),
+    )
+    print(f"Workflow {args.workflow_id} updated")
+    return 0

@@ -1,0 +1,101 @@
+"""The top-level `deskline` parser, built from each command group's `register`, and `main()`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from app.cli import (
+    automation,
+    channels,
+    outbox,
+    people,
+    setup,
+    templates,
+    tickets,
+    workflows,
+)
+from app.cli.setup import open_app
+from app.errors import UserError, run_command
+from storage.database import default_database_url
+
+# In the order `deskline --help` lists their commands.
+GROUPS = (setup, channels, automation, workflows, templates, tickets, outbox, people)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deskline",
+        description="A help desk that lives in the terminal. Without a command it opens the app "
+        "(inbox, board, settings) on the database; the commands below script everything.",
+        epilog="Database: --db URL, else $DESKLINE_DB, else a file in your data directory. "
+        "URLs: a file path, sqlite:///PATH or postgresql://user@host/db.",
+    )
+    parser.add_argument("--db", metavar="URL", help="database URL or SQLite file path")
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USER",
+        help="act as this Deskline user (default: "
+        "$DESKLINE_USER, else your login name if it is a user, else the first admin)",
+    )
+    parser.add_argument(
+        "--no-mail", action="store_true", help="the app neither fetches nor sends mail"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for group in GROUPS:
+        group.register(sub)
+    for leaf in _leaves(parser):
+        _global_options(leaf, argparse.SUPPRESS)
+    return parser
+
+
+def _global_options(parser: argparse.ArgumentParser, default: object = None) -> None:
+    """--db and --as work before or after the command (a leaf never overrides with a default)."""
+    parser.add_argument(
+        "--db", metavar="URL", default=default, help="database URL or SQLite file path"
+    )
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USER",
+        default=default,
+        help="act as this Deskline user (default: $DESKLINE_USER, else your login name if it "
+        "is a user, else the first admin)",
+    )
+
+
+def _leaves(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found += _leaves(child) or [child]
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.db_given = args.db is not None
+    args.db = args.db or default_database_url()
+    args.as_user = args.as_user or os.environ.get("DESKLINE_USER")
+    try:
+        if args.command in (None, "app"):
+            return open_app(args)
+        code = asyncio.run(run_command(args))
+        if getattr(args, "open_app_after", False):
+            return open_app(args, feed_seconds=args.feed_seconds)
+        return code
+    except UserError as exc:
+        print(f"deskline: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("deskline: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `deskline tickets | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

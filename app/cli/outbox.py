@@ -1,0 +1,114 @@
+"""Mail on its way in and out: `outbox`, `held`, `sync`, and the messages that could not be
+stored, `retry` and `failed`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+
+from app import output
+from app.cli.shared import act, opened
+from app.errors import UserError
+from automation import services
+from automation.delivery import drop_held, release_held
+from automation.importer import retry_failure
+from runtime.inbound import run_inbound
+from runtime.worker import Worker, stop_on_signals
+from storage import queries
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("outbox", help="email waiting for SMTP, sent, failed or held")
+    p.add_argument("--state", choices=("queued", "sent", "failed", "held"))
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--raw", type=int, metavar="ID", help="print one email exactly as it will go")
+    p.set_defaults(func=cmd_outbox)
+
+    p = sub.add_parser("held", help="email a safety rule held back: review, release or drop")
+    p.add_argument("action", nargs="?", choices=("list", "release", "drop"), default="list")
+    p.add_argument("outbox_id", nargs="?", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_held)
+
+    p = sub.add_parser("sync", help="fetch mail, run the automation, send the outbox")
+    p.add_argument("--once", action="store_true", help="process what is waiting, then exit")
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("retry", help="store a failed message again (see `deskline failed`)")
+    p.add_argument("failure_id", type=int)
+    p.set_defaults(func=cmd_retry)
+
+    p = sub.add_parser("failed", help="messages that could not be stored, with the reason")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_failed)
+
+
+async def cmd_outbox(args: argparse.Namespace) -> int:
+    async with opened(args) as desk:
+        if args.raw is not None:
+            raw = await desk.query(lambda s: queries.outbox_raw(s, args.raw))
+            if raw is None:
+                raise UserError(f"no outbox email {args.raw}")
+            sys.stdout.write(raw.decode("utf-8", "replace"))
+            return 0
+        rows = await desk.query(lambda s: queries.list_outbox(s, state=args.state))
+    output.print_outbox(rows, as_json=args.json)
+    return 0
+
+
+async def cmd_held(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        async with opened(args) as desk:
+            rows = await desk.query(lambda s: queries.list_outbox(s, state="held"))
+        output.print_outbox(rows, as_json=args.json)
+        return 0
+    if args.outbox_id is None:
+        raise UserError(f"say which email to {args.action}: deskline held {args.action} ID")
+    review = release_held if args.action == "release" else drop_held
+    await act(args, lambda repo, user: review(repo, services.actor_of(user), args.outbox_id))
+    print(f"Email {args.outbox_id} {'released' if args.action == 'release' else 'dropped'}")
+    return 0
+
+
+async def cmd_sync(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="deskline: %(message)s")
+    async with opened(args) as desk:
+        worker = Worker(desk, inbound=run_inbound)
+        if args.once:
+            summary = await worker.run_once()
+            output.print_sync_summary(summary)
+            return 1 if summary.delivery.failed else 0
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        print("Syncing mail; Ctrl-C to stop.", file=sys.stderr)
+        await worker.run(stop)
+    return 0
+
+
+async def cmd_retry(args: argparse.Namespace) -> int:
+    async with opened(args) as desk:
+        try:
+            summary = await retry_failure(desk.runner, args.failure_id)
+        except LookupError as exc:
+            raise UserError(str(exc)) from exc
+    if summary.failed:
+        print(f"Failed again: {output.clean(summary.failures[0][1])} (kept: deskline failed)")
+        return 1
+    print(f"Stored ({(summary.duplicates and 'a duplicate of a stored message') or 'new'})")
+    return 0
+
+
+async def cmd_failed(args: argparse.Namespace) -> int:
+    async with opened(args) as desk:
+        rows = await desk.query(queries.import_failures)
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for row in rows:
+            print(f"{row['id']:>5}  {output.clean(row['source'])}: {output.clean(row['reason'])}")
+        if not rows:
+            print("No failed messages.")
+    return 0

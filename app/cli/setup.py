@@ -1,0 +1,143 @@
+"""Setting up: `init`, `app` (also no command at all), `demo` and `import`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from app import output
+from app.cli.shared import opened
+from app.errors import UserError
+from automation import admin
+from automation.importer import import_paths
+from demo import DemoExists, build_demo
+from storage import queries
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init", help="create or upgrade the database and its defaults (safe twice)")
+    p.add_argument("--admin", default="admin", help="name of the admin user to create")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("app", help="open the terminal app (the same as no command)")
+    p.add_argument(
+        "--no-mail",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="do not fetch or send mail from the app",
+    )
+    p.set_defaults(func=None)
+
+    p = sub.add_parser(
+        "demo",
+        help="a fresh demo help desk opened in the app; customers write in every few seconds",
+    )
+    p.add_argument(
+        "--path",
+        help="where to create the demo database, a new SQLite file (default: a new temp file)",
+    )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="build the demo over an existing file at --path (its data is lost)",
+    )
+    p.add_argument(
+        "--no-app", action="store_true", help="build the demo and print its tickets instead"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the tickets as JSON (implies --no-app)"
+    )
+    p.add_argument(
+        "--feed-seconds",
+        type=float,
+        default=4.0,
+        metavar="S",
+        help="seconds between simulated customer emails in the app (0: no feed)",
+    )
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("import", help="import .eml files, Maildir folders or mbox files")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--channel", required=True, help="the channel the mail arrived on")
+    p.add_argument(
+        "--historical",
+        action="store_true",
+        help="store and thread only: no trigger, no status action, no email (migrations)",
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_import)
+
+
+async def cmd_init(args: argparse.Namespace) -> int:
+    async with opened(args, initialized=False) as desk:
+        await desk.db.migrate()
+        created = await desk.store(lambda repo: admin.ensure_defaults(repo, args.admin))
+    print(f"Database ready: {args.db}")
+    for item in created:
+        print(f"  created {item}")
+    if not created:
+        print("  nothing to create: already initialised")
+    return 0
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+    if getattr(args, "db_given", False):
+        raise UserError(
+            "the demo builds a database of its own: give its file with --path FILE, not --db "
+            "(so a real database is never overwritten by demo data)"
+        )
+    try:
+        path = await build_demo(args.path, replace=args.replace)
+    except DemoExists as exc:
+        raise UserError(str(exc)) from exc
+    args.db = str(path)
+    if not (args.no_app or args.json):
+        args.open_app_after = True  # main() opens it once this event loop is closed
+        print(f"Demo database: {path}", file=sys.stderr)
+        return 0
+    if not args.json:
+        print(f"Demo database: {path}\n")
+    async with opened(args) as desk:
+        rows = await desk.query(lambda s: queries.list_tickets(s))
+    output.print_tickets(rows, as_json=args.json)
+    if not args.json:
+        print(f"\nOpen it: deskline --db {path}")
+    return 0
+
+
+def open_app(args: argparse.Namespace, *, feed_seconds: float = 0.0) -> int:
+    """Run the terminal app on `args.db` (a new database is created first)."""
+    # Imported here, not at the top: Textual would slow every other command (`deskline --help`
+    # too). This is no import cycle: app.tui never imports app.cli.
+    from app.tui import run_app
+
+    if getattr(args, "command", None) is None or args.command == "app":
+        asyncio.run(_create_if_missing(args))
+    return run_app(
+        args.db,
+        as_user=args.as_user,
+        mail=not getattr(args, "no_mail", False),
+        feed_seconds=feed_seconds,
+    )
+
+
+async def _create_if_missing(args: argparse.Namespace) -> None:
+    async with opened(args, initialized=False) as desk:
+        if await desk.db.schema_revision() is None:
+            await desk.db.migrate()
+            await desk.store(lambda repo: admin.ensure_defaults(repo, "admin"))
+            print(f"Created a new help desk in {args.db}", file=sys.stderr)
+
+
+async def cmd_import(args: argparse.Namespace) -> int:
+    paths = [Path(p) for p in args.paths]
+    async with opened(args) as desk:
+        channel = await desk.store(lambda repo: admin.channel_named(repo, args.channel))
+        progress = output.progress_bar("Importing") if sys.stderr.isatty() else None
+        summary = await import_paths(
+            desk.runner, channel.id, paths, historical=args.historical, progress=progress
+        )
+    output.print_import_summary(summary, as_json=args.json)
+    return 1 if summary.failed and not summary.stored else 0

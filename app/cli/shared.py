@@ -1,0 +1,67 @@
+"""What every command group uses: the desk of `--db`, a change as `--as`, and reading flags."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from app.errors import UserError
+from runtime.desk import Desk, DeskError
+from storage.repository import SqlRepository
+
+T = TypeVar("T")
+
+ON_OFF = ("on", "off")
+
+
+@asynccontextmanager
+async def opened(args: argparse.Namespace, *, initialized: bool = True) -> AsyncIterator[Desk]:
+    """The desk of `--db`, acting as `--as` (or the login name): see runtime.desk."""
+    try:
+        desk = await Desk.open(args.db, as_user=args.as_user, initialized=initialized)
+    except DeskError as exc:
+        raise UserError(str(exc)) from exc
+    try:
+        yield desk
+    finally:
+        await desk.close()
+
+
+async def act(args: argparse.Namespace, fn: Callable[[SqlRepository, Any], T]) -> T:
+    """Run a change as the current user, then let the engine react to it (SPEC E2)."""
+    async with opened(args) as desk:
+        return await desk.act(fn)
+
+
+def on_off(value: str | None) -> bool | None:
+    return None if value is None else value == "on"
+
+
+def read_body(args: argparse.Namespace) -> str:
+    if getattr(args, "text", None) is not None:
+        return str(args.text)
+    if args.body_file == "-":
+        return sys.stdin.read()
+    try:
+        return Path(args.body_file).read_text("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{args.body_file}: not UTF-8 text") from exc
+
+
+def condition_json(text: str, *, flag: str = "") -> dict[str, Any]:
+    """A condition tree given as JSON (automation.conditions checks what it says)."""
+    said = f"{flag}: " if flag else ""
+    try:
+        condition = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{said}the condition is not JSON: {exc}") from exc
+    if not isinstance(condition, dict):
+        raise UserError(
+            f'{said}the condition is a JSON object, e.g. {{"field": "priority", "value": "high"}}'
+        )
+    return condition

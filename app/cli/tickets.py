@@ -1,0 +1,176 @@
+"""Tickets and conversations: `reply`, `compose`, `note`, `move`, `close`, `reopen`, `assign`,
+`tickets`, `ticket show|create` and `conversations`."""
+
+from __future__ import annotations
+
+import argparse
+
+from app import output
+from app.cli.shared import act, opened, read_body
+from app.errors import UserError
+from automation import services
+from storage import queries
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "reply", help="email the ticket's contact (fires R-T1 from the ticket record)"
+    )
+    p.add_argument("ticket", type=int)
+    body = p.add_mutually_exclusive_group(required=True)
+    body.add_argument("--body-file", metavar="F", help="file with the text ('-' for stdin)")
+    body.add_argument("--text", help="the text itself")
+    p.add_argument("--from-contact-record", action="store_true", help="does not fire R-T1")
+    p.add_argument("--conversation", type=int, help="thread to reply in (default: the origin)")
+    p.set_defaults(func=cmd_reply)
+
+    p = sub.add_parser("compose", help="a new email thread on the ticket (fires R-T1)")
+    p.add_argument("ticket", type=int)
+    p.add_argument("--subject", default="", help="default: the ticket's subject")
+    body = p.add_mutually_exclusive_group(required=True)
+    body.add_argument("--body-file", metavar="F", help="file with the text ('-' for stdin)")
+    body.add_argument("--text", help="the text itself")
+    p.set_defaults(func=cmd_compose)
+
+    p = sub.add_parser("note", help="add an internal note to a ticket")
+    p.add_argument("ticket", type=int)
+    body = p.add_mutually_exclusive_group(required=True)
+    body.add_argument("--body-file", metavar="F")
+    body.add_argument("--text")
+    p.set_defaults(func=cmd_note)
+
+    p = sub.add_parser("move", help="move a ticket to a status (its status actions run)")
+    p.add_argument("ticket", type=int)
+    p.add_argument("status")
+    p.set_defaults(func=cmd_move)
+
+    p = sub.add_parser("close", help="move a ticket to its pipeline's closed status")
+    p.add_argument("ticket", type=int)
+    p.set_defaults(func=cmd_close)
+
+    p = sub.add_parser("reopen", help="move a closed ticket to the first open status")
+    p.add_argument("ticket", type=int)
+    p.set_defaults(func=cmd_reopen)
+
+    p = sub.add_parser("assign", help="set a ticket's owner")
+    p.add_argument("ticket", type=int)
+    p.add_argument("owner", nargs="?", help="user name (omit with --none)")
+    p.add_argument("--none", action="store_true", help="remove the owner")
+    p.set_defaults(func=cmd_assign)
+
+    p = sub.add_parser("tickets", help="list tickets")
+    p.add_argument("--status")
+    p.add_argument("--pipeline")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tickets)
+
+    ticket = sub.add_parser("ticket", help="one ticket: show it, or create one by hand")
+    tsub = ticket.add_subparsers(dest="ticket_command", metavar="ACTION", required=True)
+    p = tsub.add_parser("show", help="properties, threads and the timeline with causes")
+    p.add_argument("number", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ticket_show)
+    p = tsub.add_parser("create", help="create a ticket from a conversation (R-C2)")
+    p.add_argument("--conversation", type=int, required=True)
+    p.set_defaults(func=cmd_ticket_create)
+
+    p = sub.add_parser("conversations", help="list inbox conversations")
+    p.add_argument("--automated", action="store_true", help="only automated mail (R-C4)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_conversations)
+
+
+async def cmd_reply(args: argparse.Namespace) -> int:
+    body = read_body(args)
+    outbox_id = await act(
+        args,
+        lambda repo, user: services.reply(
+            repo,
+            user,
+            args.ticket,
+            body,
+            from_contact_record=args.from_contact_record,
+            conversation_id=args.conversation,
+        ),
+    )
+    print(f"Reply queued (outbox {outbox_id})")
+    return 0
+
+
+async def cmd_compose(args: argparse.Namespace) -> int:
+    body = read_body(args)
+    outbox_id = await act(
+        args, lambda repo, user: services.compose(repo, user, args.ticket, args.subject, body)
+    )
+    print(f"Email queued in a new thread of #{args.ticket} (outbox {outbox_id})")
+    return 0
+
+
+async def cmd_note(args: argparse.Namespace) -> int:
+    body = read_body(args)
+    await act(args, lambda repo, user: services.add_note(repo, user, args.ticket, body))
+    print(f"Note added to #{args.ticket}")
+    return 0
+
+
+async def cmd_move(args: argparse.Namespace) -> int:
+    await act(args, lambda repo, user: services.move_ticket(repo, user, args.ticket, args.status))
+    print(f"Ticket #{args.ticket} moved to {args.status}")
+    return 0
+
+
+async def cmd_close(args: argparse.Namespace) -> int:
+    await act(args, lambda repo, user: services.close_ticket(repo, user, args.ticket))
+    print(f"Ticket #{args.ticket} closed")
+    return 0
+
+
+async def cmd_reopen(args: argparse.Namespace) -> int:
+    await act(args, lambda repo, user: services.reopen_ticket(repo, user, args.ticket))
+    print(f"Ticket #{args.ticket} reopened")
+    return 0
+
+
+async def cmd_assign(args: argparse.Namespace) -> int:
+    if not args.none and not args.owner:
+        raise UserError("name the owner, or pass --none")
+    owner = None if args.none else args.owner
+    await act(args, lambda repo, user: services.assign(repo, user, args.ticket, owner))
+    print(f"Ticket #{args.ticket} owner: {owner or '(none)'}")
+    return 0
+
+
+async def cmd_tickets(args: argparse.Namespace) -> int:
+    async with opened(args) as desk:
+        rows = await desk.query(
+            lambda s: queries.list_tickets(s, status=args.status, pipeline=args.pipeline)
+        )
+    output.print_tickets(rows, as_json=args.json)
+    return 0
+
+
+async def cmd_ticket_show(args: argparse.Namespace) -> int:
+    async with opened(args) as desk:
+        detail = await desk.query(lambda s: queries.ticket_detail(s, args.number))
+    if detail is None:
+        raise UserError(f"no ticket #{args.number}")
+    output.print_ticket(detail, as_json=args.json)
+    return 0
+
+
+async def cmd_ticket_create(args: argparse.Namespace) -> int:
+    ticket_id = await act(
+        args,
+        lambda repo, user: services.create_ticket_by_hand(repo, user, args.conversation).id,
+    )
+    print(f"Ticket #{ticket_id} created from conversation {args.conversation}")
+    return 0
+
+
+async def cmd_conversations(args: argparse.Namespace) -> int:
+    async with opened(args) as desk:
+        rows = await desk.query(
+            lambda s: queries.list_conversations(s, automated=True if args.automated else None)
+        )
+    output.print_conversations(rows, as_json=args.json)
+    return 0
