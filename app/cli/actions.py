@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 from app import output
-from app.cli.action_flags import action_target, add_kind_flags
 from app.cli.shared import act
 from app.errors import UserError
 from automation import admin, services
+from automation.action_kinds.registry import add_cli_arguments, fields_from_args
 from automation.actions import BRANCH, retry_action
 from automation.flow import PATHS
 from storage.repository import SqlRepository
@@ -42,7 +42,7 @@ def register_menu(xsub: argparse._SubParsersAction, *, by_workflow: bool) -> Non
         metavar="BRANCH_ID:yes|no",
         help="add at the end of this path of a branch (default: the end of the workflow)",
     )
-    add_kind_flags(p)
+    add_cli_arguments(p)
     p.set_defaults(func=cmd_action_add)
 
     def action_id(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +56,7 @@ def register_menu(xsub: argparse._SubParsersAction, *, by_workflow: bool) -> Non
 
     p = xsub.add_parser("edit", help="change what an action does")
     action_id(p)
-    add_kind_flags(p)
+    add_cli_arguments(p)
     p.set_defaults(func=cmd_action_edit)
     p = xsub.add_parser("comment", help="add an admin comment beside an action")
     action_id(p)
@@ -120,7 +120,7 @@ def _branch_examples(by_workflow: bool) -> str:
 async def cmd_action_add(args: argparse.Namespace) -> int:
     """Add an action to a status's built-in workflow (--status) or to any workflow (--workflow):
     at the end of its list, or with `--in BRANCH_ID:yes|no` at the end of a branch's path."""
-    target = action_target(args)
+    target = fields_from_args(args)
     into = _branch_path(args.into, "--in")
     workflow_id = getattr(args, "workflow", None)
 
@@ -194,7 +194,7 @@ def _listed(repo: SqlRepository, action_id: int, *, and_following: bool) -> int:
 
 
 async def cmd_action_edit(args: argparse.Namespace) -> int:
-    target = action_target(args)
+    target = fields_from_args(args)
 
     def edit(repo: SqlRepository, user: Any) -> None:
         _in_workflow(repo, user, args)

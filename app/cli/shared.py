@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.errors import UserError
+from automation.action_kinds.branch import condition_from_json
 from runtime.desk import Desk, DeskError
 from storage.repository import SqlRepository
 
@@ -55,13 +55,4 @@ def read_body(args: argparse.Namespace) -> str:
 
 def condition_json(text: str, *, flag: str = "") -> dict[str, Any]:
     """A condition tree given as JSON (automation.conditions checks what it says)."""
-    said = f"{flag}: " if flag else ""
-    try:
-        condition = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{said}the condition is not JSON: {exc}") from exc
-    if not isinstance(condition, dict):
-        raise UserError(
-            f'{said}the condition is a JSON object, e.g. {{"field": "priority", "value": "high"}}'
-        )
-    return condition
+    return condition_from_json(text, flag=flag)
