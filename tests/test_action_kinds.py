@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from app.cli.main import build_parser
 from app.screens.dialogs import PromptScreen
 from automation import admin
 from automation.action_kinds import registry
@@ -228,6 +229,15 @@ def test_a_registered_kind_is_listed_offered_and_parsed(stamp: ActionKind) -> No
     }
     with pytest.raises(ValueError, match="registered already"):
         registry.register(stamp)
+
+
+def test_the_cli_takes_a_registered_kind(stamp: ActionKind) -> None:
+    for argv in (
+        ["automation", "action", "add", "--status", "New", "--stamp", "VIP"],
+        ["workflow", "action", "edit", "7", "--stamp", "VIP"],
+    ):
+        args = build_parser().parse_args(argv)
+        assert registry.fields_from_args(args) == {"kind": "stamp", "message": "VIP"}
 
 
 async def test_a_registered_kind_is_checked_stored_described_and_run(
