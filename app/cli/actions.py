@@ -7,9 +7,9 @@ import argparse
 import re
 from typing import Any
 
-from app import output
+from app.cli import output
+from app.cli.errors import UserError
 from app.cli.shared import act
-from app.errors import UserError
 from automation import admin, services
 from automation.action_kinds.registry import add_cli_arguments, fields_from_args
 from automation.actions import BRANCH, retry_action

@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app import output
+from app.cli import output
 from app.cli.actions import register_menu
+from app.cli.errors import UserError
 from app.cli.shared import ON_OFF, act, on_off, opened
 from app.cli.workflows import cmd_workflow_clone, cmd_workflow_delete
-from app.errors import UserError
 from automation import admin
 from automation.admin import TRIGGER_KINDS
 from storage import queries

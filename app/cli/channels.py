@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from app import output
+from app.cli import output
 from app.cli.shared import ON_OFF, act, on_off, opened
 from automation import admin
 from automation.admin import CHANNEL_KINDS

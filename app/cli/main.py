@@ -18,8 +18,8 @@ from app.cli import (
     tickets,
     workflows,
 )
+from app.cli.errors import UserError, run_command
 from app.cli.setup import open_app
-from app.errors import UserError, run_command
 from storage.database import default_database_url
 
 # In the order `deskline --help` lists their commands.

@@ -9,9 +9,9 @@ import json
 import logging
 import sys
 
-from app import output
+from app.cli import output
+from app.cli.errors import UserError
 from app.cli.shared import act, opened
-from app.errors import UserError
 from automation import services
 from automation.delivery import drop_held, release_held
 from automation.importer import retry_failure

@@ -7,9 +7,9 @@ import asyncio
 import sys
 from pathlib import Path
 
-from app import output
+from app.cli import output
+from app.cli.errors import UserError
 from app.cli.shared import opened
-from app.errors import UserError
 from automation import admin
 from automation.importer import import_paths
 from demo import DemoExists, build_demo

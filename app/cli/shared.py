@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.errors import UserError
+from app.cli.errors import UserError
 from automation.action_kinds.branch import condition_from_json
 from runtime.desk import Desk, DeskError
 from storage.repository import SqlRepository

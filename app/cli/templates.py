@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from app import output
+from app.cli import output
 from app.cli.shared import act, opened, read_body
 from automation import admin
 from automation.templates import TemplateRenderError, render

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from app import output
+from app.cli import output
+from app.cli.errors import UserError
 from app.cli.shared import act, opened, read_body
-from app.errors import UserError
 from automation import services
 from storage import queries
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app import output
+from app.cli import output
 from app.cli.actions import register_menu
+from app.cli.errors import UserError
 from app.cli.shared import ON_OFF, act, condition_json, opened
-from app.errors import UserError
 from automation import admin, flow
 from automation.admin import CHANNEL_KINDS
 from storage import queries
