@@ -90,12 +90,12 @@ def register_menu(xsub: argparse._SubParsersAction, *, by_workflow: bool) -> Non
         "--top", action="store_true", help="out of its branch, into the workflow's own list"
     )
     p.set_defaults(func=cmd_action_move)
-    p = xsub.add_parser("delete", help="delete an action, or it and all following (R-A6)")
+    p = xsub.add_parser("delete", help="delete an action, or it and all following")
     action_id(p)
     p.add_argument("--and-following", action="store_true", help="this action and all following")
     p.set_defaults(func=cmd_action_delete)
     p = xsub.add_parser(
-        "retry", help="run a failed action again (R-A9; run ids: `workflow show`, the timeline)"
+        "retry", help="run a failed action again (run ids: `workflow show`, the timeline)"
     )
     p.add_argument("run_id", type=int)
     p.set_defaults(func=cmd_action_retry)
@@ -107,7 +107,7 @@ def _branch_examples(by_workflow: bool) -> str:
     menu = "workflow action" if by_workflow else "automation action"
     chat = '{"field": "source", "value": "chat"}'
     return (
-        "Branches (R-A5): --if JSON adds a branch. A ticket that matches the condition\n"
+        "Branches: --if JSON adds a branch. A ticket that matches the condition\n"
         "takes the branch's yes path, any other ticket its no path; then both go on\n"
         "after the branch. --in BRANCH_ID:yes|no adds an action at the end of a path\n"
         "(the ids are in `deskline workflow show ID`). A branch for chats, say it gets\n"

@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     action = asub.add_parser(
         "action",
         help="status actions: add, list, edit, comment, clone, move, delete, retry",
-        description="The actions of a status's workflow and their actions menu (R-A6). "
+        description="The actions of a status's workflow and their actions menu. "
         "`deskline workflow action ...` is the same with workflow ids.",
     )
     xsub = action.add_subparsers(dest="action_command", metavar="ACTION", required=True)
@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     wf = asub.add_parser(
         "workflow",
-        help="clone, change or delete a status workflow (R-A7; see also `deskline workflow`)",
+        help="clone, change or delete a status workflow (see also `deskline workflow`)",
     )
     wsub = wf.add_subparsers(dest="workflow_command", metavar="ACTION", required=True)
     p = wsub.add_parser("clone", help="clone a workflow (the clone starts off)")

@@ -14,17 +14,21 @@ from storage import queries
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "reply", help="email the ticket's contact (fires R-T1 from the ticket record)"
+        "reply",
+        help="email the ticket's contact (its trigger 'Email sent to customer' moves the ticket)",
     )
     p.add_argument("ticket", type=int)
     body = p.add_mutually_exclusive_group(required=True)
     body.add_argument("--body-file", metavar="F", help="file with the text ('-' for stdin)")
     body.add_argument("--text", help="the text itself")
-    p.add_argument("--from-contact-record", action="store_true", help="does not fire R-T1")
+    p.add_argument("--from-contact-record", action="store_true", help="the ticket's status stays")
     p.add_argument("--conversation", type=int, help="thread to reply in (default: the origin)")
     p.set_defaults(func=cmd_reply)
 
-    p = sub.add_parser("compose", help="a new email thread on the ticket (fires R-T1)")
+    p = sub.add_parser(
+        "compose",
+        help="a new email thread on the ticket (its trigger 'Email sent to customer' moves it)",
+    )
     p.add_argument("ticket", type=int)
     p.add_argument("--subject", default="", help="default: the ticket's subject")
     body = p.add_mutually_exclusive_group(required=True)
@@ -70,12 +74,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("number", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ticket_show)
-    p = tsub.add_parser("create", help="create a ticket from a conversation (R-C2)")
+    p = tsub.add_parser("create", help="create a ticket from a conversation (by hand)")
     p.add_argument("--conversation", type=int, required=True)
     p.set_defaults(func=cmd_ticket_create)
 
     p = sub.add_parser("conversations", help="list inbox conversations")
-    p.add_argument("--automated", action="store_true", help="only automated mail (R-C4)")
+    p.add_argument(
+        "--automated",
+        action="store_true",
+        help="only automated mail (auto-replies, bounces, bulk mail)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_conversations)
 

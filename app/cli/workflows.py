@@ -20,8 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     wf = sub.add_parser(
         "workflow",
         help="workflows: list, show, clone, enable, disable, reenroll, delete, actions",
-        description="The workflow editor (SPEC §5). Status actions are a workflow per status, "
-        "enrollment “ticket status is X”, and a ticket enrolls in it once (R-A7). To change "
+        description="The workflow editor. Status actions are a workflow per status, "
+        "enrollment “ticket status is X”, and a ticket enrolls in it once. To change "
         "re-enrollment or the source condition, clone the workflow, change the clone, switch it "
         "on and delete the original. Only admins change workflows; everyone can list and show.",
     )
@@ -44,9 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print it as JSON")
     p.set_defaults(func=cmd_workflow_show)
 
-    p = wsub.add_parser(
-        "clone", help="copy a workflow with its actions (the clone starts off, R-A7)"
-    )
+    p = wsub.add_parser("clone", help="copy a workflow with its actions (the clone starts off)")
     p.add_argument("workflow_id", type=int, metavar="ID")
     p.set_defaults(func=cmd_workflow_clone)
 
@@ -60,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = wsub.add_parser(
         "reenroll",
-        help="let a ticket enroll each time it enters the status (clones only, R-A7)",
+        help="let a ticket enroll each time it enters the status (clones only)",
     )
     p.add_argument("workflow_id", type=int, metavar="ID")
     p.add_argument("state", choices=ON_OFF)
@@ -68,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = wsub.add_parser(
         "sources",
-        help="enroll only tickets of these sources, e.g. chat (clones only, R-A8)",
+        help="enroll only tickets of these sources, e.g. chat (clones only)",
     )
     p.add_argument("workflow_id", type=int, metavar="ID")
     p.add_argument("sources", nargs="+", choices=CHANNEL_KINDS, metavar="SOURCE")
@@ -93,9 +91,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     action = wsub.add_parser(
         "action",
-        help="a workflow's actions: add, edit, comment, clone, move, delete, retry (R-A6)",
-        description="The actions menu of a workflow (R-A6). `add --workflow ID` adds at the end, "
-        "or with --in BRANCH_ID:yes|no at the end of a branch's path (R-A5: `add --if JSON` "
+        help="a workflow's actions: add, edit, comment, clone, move, delete, retry",
+        description="The actions menu of a workflow. `add --workflow ID` adds at the end, "
+        "or with --in BRANCH_ID:yes|no at the end of a branch's path (`add --if JSON` "
         "adds a branch, see `add --help`); the other commands take an action id (see "
         "`deskline workflow show ID`).",
     )
