@@ -97,6 +97,8 @@ class Timeline:
     MAIL_SENT = "mail_sent"
     MAIL_FAILED = "mail_failed"
     MAIL_DROPPED = "mail_dropped"
+    MAIL_CANCELLED = "mail_cancelled"  # by a person, or by the undo of the action that caused it
+    UNDONE = "undone"  # a person undid their latest action (SPEC D3)
     INBOX_NOTE = "inbox_note"
     PROPERTY_CHANGED = "property_changed"
     CONVERSATION_ATTACHED = "conversation_attached"

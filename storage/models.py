@@ -431,6 +431,8 @@ class Enrollment(Base):
     cause_event_id: Mapped[int | None] = mapped_column(
         ForeignKey("timeline_events.id", ondelete="SET NULL")
     )
+    # Set when the person's action that caused it was undone: it no longer counts (SPEC E7).
+    undone_at: Mapped[datetime | None]
 
 
 class ActionRun(Base):
@@ -473,9 +475,8 @@ class OutboxMail(Base):
     recipient: Mapped[str | None] = mapped_column(String(320))  # the first, lowercased: limits
     subject: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    state: Mapped[str] = mapped_column(
-        String(8), default="queued"
-    )  # queued/sending/sent/failed/held
+    # queued / sending / handed / sent / failed / held / dropped / cancelled
+    state: Mapped[str] = mapped_column(String(16), default="queued")
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None]
     held_reason: Mapped[str | None] = mapped_column(Text)
@@ -484,6 +485,40 @@ class OutboxMail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class PersonAction(Base):
+    """A person's change (close, move, reply…), kept so that it can be undone (SPEC D3).
+
+    `before` and `after` hold the values of the ticket (and its conversation) the change could
+    touch, before it and right after it. What its automation did is found from `event_id`, the
+    change's own timeline event: every automated change names the event it descends from (E8),
+    so the mail and the enrollments it caused are that event's descendants on the timeline.
+    Mail it causes may not leave before `undo_until` (`window_seconds` after it; 0 when it was
+    sent at once)."""
+
+    __tablename__ = "person_actions"
+    __table_args__ = (Index("ix_person_actions_user", "user_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # close, move, reopen, reply, compose, ...
+    summary: Mapped[str] = mapped_column(Text, default="")
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("timeline_events.id", ondelete="SET NULL"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    window_seconds: Mapped[int] = mapped_column(default=0)
+    undo_until: Mapped[datetime] = mapped_column(default=utcnow)
+    before: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    undone_at: Mapped[datetime | None]
+    undo_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("timeline_events.id", ondelete="SET NULL")
+    )
 
 
 class Notification(Base):

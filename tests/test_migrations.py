@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -64,3 +65,34 @@ def test_head_revision_constant_is_the_newest_migration() -> None:
     from storage.database import HEAD_REVISION
 
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION
+
+
+async def test_upgrade_to_0007_keeps_mail_and_enrollments_and_adds_undo(tmp_path: Path) -> None:
+    # 0007 (undo, SPEC D3/D4): a person's actions table, undone enrollments, and an outbox state
+    # long enough for "cancelled"; rows written before stay as they were.
+    path = tmp_path / "old.db"
+    _upgrade(f"sqlite:///{path}", "0006")
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO pipelines (id, name, position) VALUES (1, 'Old', 0)")
+        conn.execute(
+            "INSERT INTO outbox (id, kind, message_id, mail_from, rcpt_to, subject, raw, state, "
+            "attempts, next_attempt_at, created_at) VALUES (1, 'reply', '<a@x>', 's@x.example', "
+            "'[\"c@x.example\"]', 'Hi', x'00', 'queued', 0, '2026-01-01 00:00:00', "
+            "'2026-01-01 00:00:00')"
+        )
+    db = Database(str(path))
+    await db.migrate()
+
+    def cancel(repo: Any) -> tuple[str, list[Any], Any]:
+        row = repo.outbox_row(1)
+        row.state = "cancelled"
+        return row.subject, repo.outbox_rows_locked([1]), repo.latest_person_action(1)
+
+    subject, rows, action = await db.run(cancel)
+    state = await db.run(lambda repo: repo.outbox_row(1).state)
+    await db.close()
+    assert (subject, len(rows), action, state) == ("Hi", 1, None, "cancelled")
+    with sqlite3.connect(path) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(enrollments)")}
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert "undone_at" in columns and "person_actions" in tables

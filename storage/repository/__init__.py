@@ -13,6 +13,7 @@ default, so a desk built on a fake clock has every time on that clock.
 from __future__ import annotations
 
 from automation.ports import AdminRepository, Repository
+from storage.repository.actions import ActionsMixin
 from storage.repository.base import Clock
 from storage.repository.channels import ChannelsMixin
 from storage.repository.conversations import ConversationsMixin
@@ -39,6 +40,7 @@ class SqlRepository(
     ChannelsMixin,
     EventsMixin,
     OutboxMixin,
+    ActionsMixin,
 ):
     """One transaction's repository: `SqlRepository(session, clock=...)`."""
 

@@ -15,7 +15,7 @@ _RECENT_AUTOMATED = select(_OUTBOX.c.ticket_id, _OUTBOX.c.created_at).where(
     _OUTBOX.c.recipient == bindparam("recipient"),
     _OUTBOX.c.created_at >= bindparam("since"),
     _OUTBOX.c.kind == "automated",
-    _OUTBOX.c.state.not_in(("held", "dropped")),
+    _OUTBOX.c.state.not_in(("held", "dropped", "cancelled")),
 )
 
 
@@ -36,7 +36,9 @@ class OutboxMixin(RepositoryBase):
         subject: str,
         raw: bytes,
         held_reason: str | None,
+        not_before: datetime | None = None,
     ) -> int:
+        """`not_before`: no sender takes it earlier (an undo window); default: at once."""
         now = self.now()
         return self._insert(
             m.OutboxMail,
@@ -53,7 +55,7 @@ class OutboxMixin(RepositoryBase):
             raw=raw,
             state="held" if held_reason else "queued",
             held_reason=held_reason,
-            next_attempt_at=now,
+            next_attempt_at=not_before or now,
             created_at=now,
         )
 
@@ -61,7 +63,7 @@ class OutboxMixin(RepositoryBase):
         self, recipient: str, since: datetime
     ) -> list[tuple[int | None, datetime]]:
         """(ticket id, created at) of automated emails to `recipient` since then that were not
-        held or dropped: what the loop limits count (SPEC §7)."""
+        held, dropped or cancelled: what the loop limits count (SPEC §7)."""
         rows = self._read(_RECENT_AUTOMATED, recipient=recipient.lower(), since=since)
         return [(ticket_id, created_at) for ticket_id, created_at in rows]
 

@@ -14,6 +14,7 @@ _ENROLLED = (
     .where(
         m.Enrollment.__table__.c.workflow_id == bindparam("workflow"),
         m.Enrollment.__table__.c.ticket_id == bindparam("ticket"),
+        m.Enrollment.__table__.c.undone_at.is_(None),  # E7: an undone one does not count
     )
     .limit(1)
 )
