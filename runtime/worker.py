@@ -6,8 +6,10 @@ whatever is cut short is either not committed (and fetched or claimed again next
 recovered by `automation.delivery.recover`.
 
 The sender sleeps until this process queues mail (`Desk.mail_ready`: a rep's reply, a status
-action, a fetched message) and otherwise looks every `POLL_SECONDS` with a cheap read, so mail
-queued by another process goes out within that time (B8.4) without taking the write lock.
+action, a fetched message), until the earliest queued email is due (an email a person's change
+caused waits for its undo window, SPEC D2; a retry waits for its backoff), and otherwise looks
+every `POLL_SECONDS` with a cheap read, so mail queued by another process goes out within that
+time (B8.4) without taking the write lock.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 from automation.delivery import DeliveryStats, deliver_due, recover
 from runtime.desk import Desk
 from runtime.smtp import SmtpTransport
+from storage import queries
 
 log = logging.getLogger("deskline.sync")
 POLL_SECONDS = 0.5
@@ -116,17 +119,28 @@ class Worker:
         ready = self.desk.mail_ready
         while not stop.is_set():
             ready.clear()
+            sleep = POLL_SECONDS
             try:
-                if await self.desk.mail_due():
+                due_in = await self._due_in()
+                if due_in is not None and due_in <= 0:
                     stats = await self.deliver()
                     for error in stats.errors:
                         log.warning("%s", error)
                     if stats.sent:
                         continue  # there may be more than one batch
+                elif due_in is not None:
+                    sleep = min(sleep, due_in)  # wake when its window ends, not a poll later
             except Exception:
                 log.exception("the sender failed; trying again")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(ready.wait(), POLL_SECONDS)
+                await asyncio.wait_for(ready.wait(), sleep)
+
+    async def _due_in(self) -> float | None:
+        """Seconds until the earliest queued email may go (0 or less: now), None: none."""
+        due = await self.desk.query(queries.next_mail_at)
+        if due is None:
+            return None
+        return (due - self.desk.db.now()).total_seconds()
 
 
 def _add(total: DeliveryStats, part: DeliveryStats) -> None:

@@ -555,6 +555,19 @@ def mail_due(session: Session, now: datetime) -> bool:
     return found is not None
 
 
+def next_mail_at(session: Session) -> datetime | None:
+    """When the next queued email for a channel with an SMTP server is due (now or in the past
+    when one is due already; later when the earliest waits for its undo window or a retry)."""
+    return session.scalar(
+        select(func.min(m.OutboxMail.next_attempt_at)).where(
+            m.OutboxMail.state == "queued",
+            m.OutboxMail.channel_id.in_(
+                select(m.Channel.id).where(m.Channel.smtp_host.is_not(None))
+            ),
+        )
+    )
+
+
 def channel_smtp(session: Session, channel_id: int) -> dict[str, Any] | None:
     """What sending needs of a channel (its secret as a reference), or None if it is gone."""
     channel = session.get(m.Channel, channel_id)
