@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Select, Table, bindparam, insert, select, update
 
 from automation.events import Actor, DomainEvent
 from storage import models as m
@@ -18,6 +19,39 @@ _INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
 _EVENT_DONE = (
     update(_EVENTS).where(_EVENTS.c.id == bindparam("event")).values(processed_at=bindparam("at"))
 )
+
+
+def _cause_root_query() -> Select[Any]:
+    """From the timeline line `start`, back along `cause_id` to the line with no cause (each
+    cause is an older line, so the walk ends even on damaged data)."""
+    line = _TIMELINE
+    chain = select(line.c.id, line.c.cause_id).where(line.c.id == bindparam("start"))
+    walk = chain.cte("cause_chain", recursive=True)
+    older = line.alias("older")
+    walk = walk.union_all(
+        select(older.c.id, older.c.cause_id).where(
+            older.c.id == walk.c.cause_id, older.c.id < walk.c.id
+        )
+    )
+    return (
+        select(line.c.id, line.c.type, line.c.actor_kind, line.c.data)
+        .join(walk, walk.c.id == line.c.id)
+        .where(walk.c.cause_id.is_(None))
+        .limit(1)
+    )
+
+
+_CAUSE_ROOT = _cause_root_query()
+
+
+@dataclass(frozen=True)
+class CauseRoot:
+    """The first timeline line of a chain of causes: the outside event (SPEC E8)."""
+
+    id: int
+    type: str
+    actor_kind: str
+    data: dict[str, Any]
 
 
 class EventsMixin(RepositoryBase):
@@ -56,6 +90,12 @@ class EventsMixin(RepositoryBase):
             )
             .scalar_one()
         )
+
+    def cause_root(self, timeline_id: int) -> CauseRoot | None:
+        """The outside event the timeline line `timeline_id` descends from (itself when it has
+        no cause): automated changes, delayed steps too, keep the line that caused them."""
+        row = self._read(_CAUSE_ROOT, start=timeline_id).first()
+        return None if row is None else CauseRoot(row.id, row.type, row.actor_kind, row.data or {})
 
     def attach_conversation_timeline(self, conversation_id: int, ticket_id: int) -> None:
         table = _TIMELINE
