@@ -111,7 +111,10 @@ def hold_reason(
     if recipient in repo.own_addresses():
         return f"{recipient} is one of Deskline's own addresses"
     if automated and is_never_notify_address(recipient):
-        return f"{recipient} is a never-notify address (daemon, postmaster, noreply)"
+        return (
+            f"{recipient} is a never-notify address (mail daemon, postmaster, abuse, root or "
+            "no-reply): it gets no automated email"
+        )
     if contact is None or contact.email != recipient:
         contact = repo.contact_by_email(recipient)
     if (

@@ -236,6 +236,20 @@ class LocalEventLike(Protocol):
     def payload(self) -> dict[str, Any]: ...
 
 
+class CauseRootLike(Protocol):
+    """The outside event a chain of changes descends from (SPEC E8): the first timeline line
+    of its chain of causes."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def actor_kind(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
 class PendingEvent(Protocol):
     id: int
     type: str
@@ -419,6 +433,7 @@ class Repository(Protocol):
         raw: bytes,
         held_reason: str | None,
     ) -> int: ...
+    def cause_root(self, timeline_id: int) -> CauseRootLike | None: ...
     def add_notification(self, user_id: int, ticket_id: int, text: str) -> None: ...
     def recent_automated_mail(
         self, recipient: str, since: datetime

@@ -63,7 +63,12 @@ _TOKEN = re.compile(r"\[#(\d{1,12})\]")
 _TOKEN_SPACED = re.compile(r"\s*\[#\d{1,12}\]\s*")
 _NEVER_NOTIFY_EXACT = re.compile(r"(?:mailer-daemon|mailer_daemon|postmaster|abuse|root)")
 _NEVER_NOTIFY_ANY = re.compile(r"no-?reply|no_reply|do-?not-?reply|donotreply")
+# Bounce senders: with a bounce's subject or an embedded original, either one makes a bounce.
 _DAEMON = re.compile(r"(?:mailer-daemon|mailer_daemon|postmaster)")
+# Senders that are never a person. A postmaster, root or abuse desk is often a person writing
+# (an abuse report, a colleague as root): such mail opens a ticket and only gets no automated
+# reply (the never-notify list, automation.outbound).
+_MACHINE_SENDER = re.compile(r"mailer-daemon|mailer_daemon")
 _OOF_SUBJECT = re.compile(
     r"\s*(?:auto(?:matic)?[ -]?reply|autoreply|out of (?:the )?office|abwesenheit"
     r"|automatische antwort|réponse automatique|respuesta automática|risposta automatica"
@@ -139,12 +144,23 @@ def find_ticket_token(subject: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _local_part(addr: str) -> str:
+    return addr.strip().lower().rsplit("@", 1)[0] if addr.strip() else ""
+
+
 def is_never_notify_address(addr: str) -> bool:
     """Daemon, role and no-reply addresses never get automated mail (rules.md #7)."""
-    local = addr.strip().lower().rsplit("@", 1)[0] if addr.strip() else ""
+    local = _local_part(addr)
     if not local:
         return True
     return bool(_NEVER_NOTIFY_EXACT.fullmatch(local) or _NEVER_NOTIFY_ANY.search(local))
+
+
+def is_machine_sender(addr: str) -> bool:
+    """A sender no person writes as: a mail daemon or a no-reply address (SPEC §7). Mail from
+    postmaster, root or abuse is a person's unless its headers or structure say otherwise."""
+    local = _local_part(addr)
+    return bool(_MACHINE_SENDER.fullmatch(local) or _NEVER_NOTIFY_ANY.search(local))
 
 
 def _is_daemon(addr: str) -> bool:
@@ -251,6 +267,21 @@ def _daemon_signal(mail: _Mail) -> str | None:
     return None
 
 
+def _machine_signal(mail: _Mail) -> str | None:
+    """Empty From, null Return-Path, or a From or Return-Path no person writes as."""
+    if mail.sender is None or not mail.sender.addr:
+        return "empty or missing From"
+    return_path = parse_addresses(mail.headers.raw("return-path"))[:1]
+    for addr in (mail.sender.addr, *(a.addr for a in return_path)):
+        if _MACHINE_SENDER.fullmatch(_local_part(addr)):
+            return f"daemon address {addr}"
+    if _null_return_path(mail.headers):
+        return "null Return-Path"
+    if is_machine_sender(mail.sender.addr):
+        return f"sender {mail.sender.addr}"
+    return None
+
+
 def _daemon_address(mail: _Mail) -> str | None:
     """The From or Return-Path address when it is mailer-daemon or postmaster (rules.md #6)."""
     return_path = parse_addresses(mail.headers.raw("return-path"))[:1]
@@ -354,10 +385,9 @@ def _list_rule(mail: _Mail) -> Automation | None:
 
 
 def _sender_rule(mail: _Mail) -> Automation | None:
-    """rules.md #6, #7: null sender, daemons and no-reply senders."""
-    signal = _daemon_signal(mail)
-    if signal is None and mail.sender and is_never_notify_address(mail.sender.addr):
-        signal = f"sender {mail.sender.addr}"
+    """rules.md #6, #7: null sender, mail daemons and no-reply senders. Postmaster alone is no
+    signal here: it marks a bounce only beside a bounce's subject or original (`_bounce_rule`)."""
+    signal = _machine_signal(mail)
     if signal is None:
         return None
     if match := _OOF_SUBJECT.match(mail.subject):

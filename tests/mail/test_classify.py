@@ -148,7 +148,13 @@ def test_subject_heuristic_alone(subject: str, kind: str | None) -> None:
     ("sender", "kind"),
     [
         ("MAILER-DAEMON@mx.example.com", "noreply"),
-        ("postmaster@example.com", "noreply"),
+        ("mailer_daemon@mx.example.com", "noreply"),
+        # SPEC §7: postmaster, root and abuse are never notified, but a person writes from them
+        # (an abuse report, a colleague as root): without a bounce's structure or an automated
+        # header such mail is a person's (issue 19; postmaster was "noreply" before).
+        ("postmaster@example.com", None),
+        ("root@example.com", None),
+        ("abuse@example.com", None),
         ("noreply@shop.example.com", "noreply"),
         ("no-reply-billing@shop.example.com", "noreply"),
         ("alice@example.com", None),
@@ -158,6 +164,28 @@ def test_sender_rules(sender: str, kind: str | None) -> None:
     raw = f"From: {sender}\nSubject: Hello\n\nHi\n".encode()
     found = parse_message(raw).automated
     assert (found.kind if found else None) == kind
+
+
+@pytest.mark.parametrize(
+    ("headers", "kind"),
+    [
+        ("Return-Path: <MAILER-DAEMON@mx.example.com>\n", "noreply"),  # a daemon's envelope
+        ("Return-Path: <postmaster@example.com>\n", None),
+        ("Return-Path: <>\n", "noreply"),
+        ("Auto-Submitted: auto-generated\n", "auto-reply"),
+        ("Precedence: bulk\n", "bulk"),
+    ],
+)
+def test_role_sender_is_automated_only_by_its_headers(headers: str, kind: str | None) -> None:
+    raw = f"From: root@example.com\nSubject: Disk full on web1\n{headers}\nHi\n".encode()
+    found = parse_message(raw).automated
+    assert (found.kind if found else None) == kind
+
+
+def test_role_addresses_stay_never_notify() -> None:
+    # what changed is who counts as automated, not who gets automated mail
+    for role in ("postmaster", "root", "abuse", "mailer-daemon", "noreply"):
+        assert is_never_notify_address(f"{role}@example.com")
 
 
 def test_classify_automated_is_callable_on_a_message() -> None:
