@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from automation.engine import TransactionRunner
 from automation.events import Actor, Timeline
+from automation.undo import CANCELLABLE, cancel_row
 from mail.smtp import SmtpError
 
 log = logging.getLogger("deskline.delivery")
@@ -182,6 +183,22 @@ def drop_held(repo: Any, actor: Actor, outbox_id: int) -> None:
 
 class DeliveryError(Exception):
     """A request about the outbox that cannot be carried out."""
+
+
+def cancel_mail(repo: Any, actor: Actor, outbox_id: int) -> None:
+    """D4: anyone cancels an email no sender has taken: queued (waiting for its undo window or
+    for a retry) or held. Mail being handed to the server, or gone, can no longer be."""
+    rows = repo.outbox_rows_locked([outbox_id])  # a sender's claim is seen, or waits for us
+    if not rows:
+        raise DeliveryError(f"no email {outbox_id} in the outbox")
+    row = rows[0]
+    if row.state in ("sending", "handed"):
+        raise DeliveryError(
+            f"email {outbox_id} is being handed to the mail server: it can no longer be cancelled"
+        )
+    if row.state not in CANCELLABLE:
+        raise DeliveryError(f"email {outbox_id} cannot be cancelled: it is {row.state}")
+    cancel_row(repo, actor, row, cause_id=None, why=f"by {actor.name}")
 
 
 def _held_row(repo: Any, outbox_id: int) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from automation import undo
 from automation.events import Actor, Timeline
 from automation.ports import (
     ChannelLike,
@@ -143,8 +144,12 @@ def queue_conversation_mail(
     cause_id: int | None,
     template_name: str | None = None,
     extra_hold: str | None = None,
+    wait_seconds: int | None = None,
 ) -> Queued:
-    """An email to the conversation's contact, stored as an outbound message of the thread."""
+    """An email to the conversation's contact, stored as an outbound message of the thread.
+
+    `wait_seconds`: the undo window of a person's own email (D2); by default, mail waits as
+    long as the person's change it descends from asks (none for mail no person caused)."""
     channel = conversation.channel
     contact = conversation.contact
     recipient = contact.email if contact is not None else ""
@@ -173,6 +178,7 @@ def queue_conversation_mail(
         or hold_reason(repo, recipient, automated=automated, contact=contact, ticket_id=number)
         or extra_hold
     )
+    wait = _wait(repo, held, wait_seconds, cause_id)
     message_row_id = repo.add_outbound_message(
         conversation=conversation,
         message_id=message_id,
@@ -199,6 +205,7 @@ def queue_conversation_mail(
         subject=full_subject,
         raw=raw,
         held_reason=held,
+        not_before=undo.not_before(repo, wait),
     )
     conversation.updated_at = repo.now()
     state = "held" if held else "queued"
@@ -211,7 +218,7 @@ def queue_conversation_mail(
         cause_id=cause_id,
         summary=(
             f"Email “{full_subject}” to {recipient or '(nobody)'} "
-            + (f"held: {held}" if held else "queued")
+            + (f"held: {held}" if held else "queued" + _waits(wait))
         ),
         data={
             "outbox_id": outbox_id,
@@ -220,9 +227,25 @@ def queue_conversation_mail(
             "template": template_name,
             "sent_from": sent_from,
             "held_reason": held,
+            **({"wait_seconds": wait} if wait else {}),
         },
     )
     return Queued(outbox_id, message_row_id, timeline_id, state)
+
+
+def _wait(
+    repo: Repository, held: str | None, wait_seconds: int | None, cause_id: int | None
+) -> int:
+    """D2: how long a queued email waits for an undo (held mail waits for a person anyway)."""
+    if held:
+        return 0
+    if wait_seconds is not None:
+        return wait_seconds
+    return undo.inherited_window(repo, cause_id)
+
+
+def _waits(wait: int) -> str:
+    return f" (goes out in {wait} s unless undone)" if wait else ""
 
 
 def queue_notification_mail(
@@ -255,6 +278,7 @@ def queue_notification_mail(
         )
     )
     held = unbuildable or hold_reason(repo, recipient, automated=True)
+    wait = _wait(repo, held, None, cause_id)
     outbox_id = repo.add_outbox(
         message_row_id=None,
         ticket_id=ticket.id,
@@ -267,13 +291,20 @@ def queue_notification_mail(
         subject=full_subject,
         raw=raw,
         held_reason=held,
+        not_before=undo.not_before(repo, wait),
     )
     timeline_id = repo.add_timeline(
         Timeline.MAIL_HELD if held else Timeline.MAIL_QUEUED,
         actor,
         ticket_id=ticket.id,
         cause_id=cause_id,
-        summary=f"Notification email to {recipient} " + (f"held: {held}" if held else "queued"),
-        data={"outbox_id": outbox_id, "message_id": message_id, "to": recipient},
+        summary=f"Notification email to {recipient} "
+        + (f"held: {held}" if held else "queued" + _waits(wait)),
+        data={
+            "outbox_id": outbox_id,
+            "message_id": message_id,
+            "to": recipient,
+            **({"wait_seconds": wait} if wait else {}),
+        },
     )
     return Queued(outbox_id, None, timeline_id, "held" if held else "queued")

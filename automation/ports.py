@@ -250,6 +250,43 @@ class CauseRootLike(Protocol):
     def data(self) -> dict[str, Any]: ...
 
 
+class PersonActionLike(Protocol):
+    """A person's recorded change (`automation.undo`)."""
+
+    id: int
+    user_id: int
+    kind: str
+    summary: str
+    ticket_id: int | None
+    conversation_id: int | None
+    event_id: int | None
+    at: datetime
+    window_seconds: int
+    undo_until: datetime
+    before: dict[str, Any]
+    after: dict[str, Any]
+    undone_at: datetime | None
+    undo_event_id: int | None
+
+
+class TimelineLineLike(Protocol):
+    id: int
+    type: str
+    cause_id: int | None
+    actor_kind: str
+    data: dict[str, Any]
+
+
+class OutboxRowLike(Protocol):
+    id: int
+    state: str
+    subject: str
+    rcpt_to: list[Any]
+    ticket_id: int | None
+    message_row_id: int | None
+    held_reason: str | None
+
+
 class PendingEvent(Protocol):
     id: int
     type: str
@@ -432,6 +469,7 @@ class Repository(Protocol):
         subject: str,
         raw: bytes,
         held_reason: str | None,
+        not_before: datetime | None = None,
     ) -> int: ...
     def cause_root(self, timeline_id: int) -> CauseRootLike | None: ...
     def add_notification(self, user_id: int, ticket_id: int, text: str) -> None: ...
@@ -439,6 +477,31 @@ class Repository(Protocol):
         self, recipient: str, since: datetime
     ) -> list[tuple[int | None, datetime]]: ...
     def emit(self, event: DomainEvent) -> None: ...
+
+    # a person's changes and their undo (automation.undo)
+    def add_person_action(
+        self,
+        *,
+        user_id: int,
+        kind: str,
+        summary: str,
+        ticket_id: int | None,
+        conversation_id: int | None,
+        event_id: int | None,
+        at: datetime,
+        window_seconds: int,
+        undo_until: datetime,
+        before: dict[str, Any],
+        after: dict[str, Any],
+    ) -> int: ...
+    def action_window(self, event_id: int) -> int | None: ...
+    def latest_person_action(self, user_id: int) -> PersonActionLike | None: ...
+    def timeline_from(
+        self, event_id: int, *, ticket_id: int | None, conversation_id: int | None
+    ) -> Sequence[TimelineLineLike]: ...
+    def pending_events_since(self, since: datetime) -> Sequence[PendingEvent]: ...
+    def outbox_rows_locked(self, outbox_ids: Sequence[int]) -> Sequence[OutboxRowLike]: ...
+    def undo_enrollments(self, enrolled_event_ids: Sequence[int]) -> list[int]: ...
     def pending_events(self, limit: int) -> Sequence[PendingEvent]: ...
     def take_local_events(self) -> Sequence[LocalEventLike]: ...
     def handle_events_inline(self) -> None: ...

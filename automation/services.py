@@ -1,13 +1,18 @@
 """What a user does to tickets: each service writes its change, its timeline event and its domain
 events in the caller's one transaction (SPEC E2). The engine reacts after commit.
+
+Each change is recorded as the person's action (`automation.undo`): undoable for the undo window,
+during which the mail it causes waits (D2, D3). `send_now` skips the window.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Concatenate, ParamSpec, TypeVar
 
+from automation import undo
 from automation.engine import process_local
 from automation.events import Actor, EmailSent, Timeline
 from automation.outbound import queue_conversation_mail
@@ -73,33 +78,64 @@ def find_status(repo: Repository, ticket: TicketLike, label: str) -> StatusLike:
 
 
 @in_order
-def move_ticket(repo: Repository, user: UserLike, number: int, label: str) -> int | None:
+def move_ticket(
+    repo: Repository, user: UserLike, number: int, label: str, *, send_now: bool = False
+) -> int | None:
     """A rep moves a ticket (board, CLI): its status actions run (R-A1); no trigger fires."""
     ticket = get_ticket(repo, number)
     status = find_status(repo, ticket, label)
     if status.id == ticket.status_id:
         raise DomainError(f"ticket #{number} is already in {status.label}")
-    return change_status(repo, ticket, status, actor_of(user), cause_id=None, depth=0)
+    return _status_change(repo, user, ticket, status, "move", send_now=send_now)
 
 
 @in_order
-def close_ticket(repo: Repository, user: UserLike, number: int) -> int | None:
+def close_ticket(
+    repo: Repository, user: UserLike, number: int, *, send_now: bool = False
+) -> int | None:
     ticket = get_ticket(repo, number)
     closed = [s for s in repo.statuses(ticket.pipeline_id) if s.state == "CLOSED"]
     if not closed:
         raise DomainError(f"{ticket.pipeline.name} has no closed status")
     if ticket.status.state == "CLOSED":
         raise DomainError(f"ticket #{number} is already closed ({ticket.status.label})")
-    return change_status(repo, ticket, closed[0], actor_of(user), cause_id=None, depth=0)
+    return _status_change(repo, user, ticket, closed[0], "close", send_now=send_now)
 
 
 @in_order
-def reopen_ticket(repo: Repository, user: UserLike, number: int) -> int | None:
+def reopen_ticket(
+    repo: Repository, user: UserLike, number: int, *, send_now: bool = False
+) -> int | None:
     ticket = get_ticket(repo, number)
     if ticket.status.state != "CLOSED":
         raise DomainError(f"ticket #{number} is not closed")
     first_open = next(s for s in repo.statuses(ticket.pipeline_id) if s.state == "OPEN")
-    return change_status(repo, ticket, first_open, actor_of(user), cause_id=None, depth=0)
+    return _status_change(repo, user, ticket, first_open, "reopen", send_now=send_now)
+
+
+_STATUS_SUMMARIES = {
+    "move": "#{number} moved to {label}",
+    "close": "#{number} closed",
+    "reopen": "#{number} reopened",
+}
+
+
+def _status_change(
+    repo: Repository,
+    user: UserLike,
+    ticket: TicketLike,
+    status: StatusLike,
+    kind: str,
+    *,
+    send_now: bool,
+) -> int | None:
+    """A person's status change, recorded for undo; its status actions run after commit."""
+    start = undo.before(repo, ticket=ticket)
+    event_id = change_status(repo, ticket, status, actor_of(user), cause_id=None, depth=0)
+    summary = _STATUS_SUMMARIES[kind].format(number=ticket.id, label=status.label)
+    seconds = undo.window(repo, send_now=send_now)
+    undo.record(repo, user, start, kind=kind, summary=summary, event_id=event_id, seconds=seconds)
+    return event_id
 
 
 @in_order
@@ -111,11 +147,12 @@ def reply(
     *,
     from_contact_record: bool = False,
     conversation_id: int | None = None,
+    send_now: bool = False,
 ) -> int:
     """A rep's email to the contact, into the chosen thread (default: the origin, E3).
 
     From the ticket record it fires R-T1 through the engine; from the contact record it does not.
-    Returns the outbox id.
+    It waits the undo window unless `send_now` (D2). Returns the outbox id.
     """
     ticket = get_ticket(repo, number)
     conversation = _reply_conversation(repo, ticket, conversation_id)
@@ -123,14 +160,26 @@ def reply(
         raise DomainError("the reply is empty")
     sent_from = "contact" if from_contact_record else "ticket"
     subject = "Re: " + strip_subject_prefixes(conversation.subject or ticket.subject)
-    return _send(repo, user, ticket, conversation, subject, body, sent_from)
+    start = undo.before(repo, ticket=ticket)
+    email = Email(subject, body, sent_from, undo.window(repo, send_now=send_now))
+    return _send(repo, user, start, conversation, email, "reply", f"reply on #{number}")
 
 
 @in_order
-def compose(repo: Repository, user: UserLike, number: int, subject: str, body: str) -> int:
+def compose(
+    repo: Repository,
+    user: UserLike,
+    number: int,
+    subject: str,
+    body: str,
+    *,
+    send_now: bool = False,
+) -> int:
     """A new email thread composed on the ticket (E4): associated with it, sent from the ticket
-    record, so it fires R-T1. Returns the outbox id."""
+    record, so it fires R-T1. It waits the undo window unless `send_now`. Returns the outbox
+    id."""
     ticket = get_ticket(repo, number)
+    start = undo.before(repo, ticket=ticket)
     if ticket.contact is None:
         raise DomainError(f"ticket #{number} has no contact to write to")
     channel = ticket.channel
@@ -145,29 +194,45 @@ def compose(repo: Repository, user: UserLike, number: int, subject: str, body: s
     conversation.ticket_id = ticket.id
     conversation.association = "composed"
     repo.flush()
-    return _send(repo, user, ticket, conversation, subject, body, "ticket")
+    email = Email(subject, body, "ticket", undo.window(repo, send_now=send_now))
+    return _send(
+        repo, user, start, conversation, email, "compose", f"email “{subject}” on #{number}"
+    )
+
+
+@dataclass(frozen=True)
+class Email:
+    """A person's email: what it says, which record it is sent from (E3), how long it waits."""
+
+    subject: str
+    body: str
+    sent_from: str  # ticket / contact
+    wait_seconds: int  # the undo window (D2)
 
 
 def _send(
     repo: Repository,
     user: UserLike,
-    ticket: TicketLike,
+    start: undo.Before,
     conversation: ConversationLike,
-    subject: str,
-    body: str,
-    sent_from: str,
+    email: Email,
+    kind: str,
+    summary: str,
 ) -> int:
     """Queue a user's email; the engine decides on R-T1 from its sent-from flag (E3)."""
+    ticket = start.ticket
+    assert ticket is not None
     queued = queue_conversation_mail(
         repo,
         ticket=ticket,
         conversation=conversation,
-        subject=subject,
-        body=body,
+        subject=email.subject,
+        body=email.body,
         actor=actor_of(user),
         kind="reply",
-        sent_from=sent_from,
+        sent_from=email.sent_from,
         cause_id=None,
+        wait_seconds=email.wait_seconds,
     )
     now = repo.now()
     if ticket.first_response_at is None:
@@ -176,6 +241,69 @@ def _send(
     ticket.updated_at = now
     assert queued.message_row_id is not None
     repo.emit(EmailSent(queued.message_row_id, cause_id=queued.timeline_id))
+    undo.record(
+        repo,
+        user,
+        start,
+        kind=kind,
+        summary=summary,
+        event_id=queued.timeline_id,
+        seconds=email.wait_seconds,
+    )
+    return queued.outbox_id
+
+
+@in_order
+def email_conversation(
+    repo: Repository,
+    user: UserLike,
+    conversation_id: int,
+    body: str,
+    *,
+    send_now: bool = False,
+) -> int:
+    """A rep's email from the contact record into a conversation (E3, D5): with a ticket it is
+    a contact-record reply; without one, no status moves anywhere. Like every person's email it
+    waits the undo window unless `send_now` (D2). Returns the outbox id."""
+    conversation = get_conversation(repo, conversation_id)
+    if conversation.ticket_id is not None:
+        return reply(
+            repo,
+            user,
+            conversation.ticket_id,
+            body,
+            from_contact_record=True,
+            conversation_id=conversation.id,
+            send_now=send_now,
+        )
+    if not body.strip():
+        raise DomainError("the email is empty")
+    start = undo.before(repo, conversation=conversation)
+    seconds = undo.window(repo, send_now=send_now)
+    queued = queue_conversation_mail(
+        repo,
+        ticket=None,
+        conversation=conversation,
+        subject="Re: " + strip_subject_prefixes(conversation.subject or ""),
+        body=body,
+        actor=actor_of(user),
+        kind="reply",
+        sent_from="contact",
+        cause_id=None,
+        wait_seconds=seconds,
+    )
+    assert queued.message_row_id is not None
+    repo.emit(EmailSent(queued.message_row_id, cause_id=queued.timeline_id))
+    summary = f"email to the contact of conversation {conversation.id}"
+    undo.record(
+        repo,
+        user,
+        start,
+        kind="email",
+        summary=summary,
+        event_id=queued.timeline_id,
+        seconds=seconds,
+    )
     return queued.outbox_id
 
 
@@ -221,8 +349,9 @@ def assign(repo: Repository, user: UserLike, number: int, owner_name: str | None
         owner = repo.user_by_name(owner_name)
         if owner is None:
             raise DomainError(f"no user {owner_name!r}")
+    start = undo.before(repo, ticket=ticket)
     old, new = set_owner(repo, ticket, owner)
-    return _property_changed(repo, user, ticket, "owner", old, new)
+    return _property_changed(repo, user, start, "owner", old, new)
 
 
 @in_order
@@ -230,8 +359,9 @@ def set_priority(repo: Repository, user: UserLike, number: int, priority: str) -
     ticket = get_ticket(repo, number)
     if priority not in PRIORITIES:
         raise DomainError(f"priority must be one of {', '.join(PRIORITIES)}")
+    start = undo.before(repo, ticket=ticket)
     old, ticket.priority = ticket.priority, priority
-    return _property_changed(repo, user, ticket, "priority", old, priority)
+    return _property_changed(repo, user, start, "priority", old, priority)
 
 
 @in_order
@@ -240,14 +370,28 @@ def set_subject(repo: Repository, user: UserLike, number: int, subject: str) -> 
     subject = " ".join(subject.split())
     if not subject:
         raise DomainError("the subject is empty")
+    start = undo.before(repo, ticket=ticket)
     old, ticket.subject = ticket.subject, subject
-    return _property_changed(repo, user, ticket, "subject", old, subject)
+    return _property_changed(repo, user, start, "subject", old, subject)
+
+
+_PROPERTY_SUMMARIES = {
+    "owner": "#{number} assigned to {new}",
+    "priority": "#{number} priority {new}",
+    "subject": "#{number} subject changed",
+}
 
 
 def _property_changed(
-    repo: Repository, user: UserLike, ticket: TicketLike, name: str, old: object, new: object
+    repo: Repository, user: UserLike, start: undo.Before, name: str, old: object, new: object
 ) -> int:
-    return record_property(repo, actor_of(user), ticket, name, old, new)
+    ticket = start.ticket
+    assert ticket is not None
+    event_id = record_property(repo, actor_of(user), ticket, name, old, new)
+    summary = _PROPERTY_SUMMARIES[name].format(number=ticket.id, new=new or "nobody")
+    seconds = undo.window(repo)
+    undo.record(repo, user, start, kind=name, summary=summary, event_id=event_id, seconds=seconds)
+    return event_id
 
 
 @in_order
@@ -272,36 +416,53 @@ def assign_conversation(
     owner = repo.user_by_name(owner_name) if owner_name else None
     if owner_name and owner is None:
         raise DomainError(f"no user {owner_name!r}")
+    start = undo.before(repo, conversation=conversation)
     old = repo.user(conversation.assignee_id)
     conversation.assignee_id = owner.id if owner else None
     conversation.updated_at = repo.now()
-    return repo.add_timeline(
+    event_id = repo.add_timeline(
         Timeline.PROPERTY_CHANGED,
         actor_of(user),
         conversation_id=conversation.id,
         summary=f"Assignee: {old.name if old else '(none)'} → {owner.name if owner else '(none)'}",
         data={"property": "assignee", "from": old.name if old else None, "to": owner_name},
     )
+    summary = f"conversation {conversation.id} assigned to {owner_name or 'nobody'}"
+    _conversation_change(repo, user, start, "conversation_assign", summary, event_id)
+    return event_id
+
+
+def _conversation_change(
+    repo: Repository, user: UserLike, start: undo.Before, kind: str, summary: str, event_id: int
+) -> None:
+    seconds = undo.window(repo)
+    undo.record(repo, user, start, kind=kind, summary=summary, event_id=event_id, seconds=seconds)
 
 
 @in_order
-def close_conversation(repo: Repository, user: UserLike, conversation_id: int) -> int | None:
+def close_conversation(
+    repo: Repository, user: UserLike, conversation_id: int, *, send_now: bool = False
+) -> int | None:
     """Inbox close: closes the ticket when there is one (its status actions run), else the
     conversation alone."""
     conversation = get_conversation(repo, conversation_id)
     if conversation.ticket_id is not None:
-        return close_ticket(repo, user, conversation.ticket_id)
+        return close_ticket(repo, user, conversation.ticket_id, send_now=send_now)
     if conversation.state == "closed":
         raise DomainError(f"conversation {conversation_id} is already closed")
+    start = undo.before(repo, conversation=conversation)
     conversation.state = "closed"
     conversation.updated_at = repo.now()
-    return repo.add_timeline(
+    event_id = repo.add_timeline(
         Timeline.PROPERTY_CHANGED,
         actor_of(user),
         conversation_id=conversation.id,
         summary="Conversation closed",
         data={"property": "state", "from": "open", "to": "closed"},
     )
+    summary = f"conversation {conversation.id} closed"
+    _conversation_change(repo, user, start, "conversation_close", summary, event_id)
+    return event_id
 
 
 @in_order

@@ -68,7 +68,7 @@ async def test_mail_queued_in_this_process_wakes_the_sender_at_once(
         await asyncio.sleep(0.2)  # the sender is asleep in its wait
         await desk.receive(make_mail()[0])  # "Ticket received" is queued
         await _until(lambda: len(smtp_server.received) == 1)
-        await desk.reply(1, "We are on it.")
+        await desk.reply(1, "We are on it.", send_now=True)  # no undo window (D2)
         await _until(lambda: len(smtp_server.received) == 2)
     acknowledgement, reply = smtp_server.received
     assert acknowledgement.rcpt_to == reply.rcpt_to == [CUSTOMER]

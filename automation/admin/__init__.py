@@ -47,7 +47,14 @@ from automation.admin.defaults import (
     ensure_defaults,
     ensure_triggers,
 )
-from automation.admin.limits import loop_limits, parse_limits, set_branding, set_loop_limits
+from automation.admin.limits import (
+    loop_limits,
+    parse_limits,
+    set_branding,
+    set_loop_limits,
+    set_undo_seconds,
+    undo_window,
+)
 from automation.admin.pipelines import (
     add_pipeline,
     add_status,
@@ -116,8 +123,10 @@ __all__ = [
     "set_loop_limits",
     "set_template",
     "set_trigger",
+    "set_undo_seconds",
     "set_workflow",
     "status_in",
     "status_workflow",
+    "undo_window",
     "workflow_by_id",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from automation import undo
 from automation.admin.common import SettingsError, require_admin
 from automation.outbound import PER_RECIPIENT_LIMITS, PER_TICKET_LIMITS
 from automation.ports import AdminRepository, UserLike
@@ -37,6 +38,23 @@ def loop_limits(repo: AdminRepository) -> dict[str, list[list[int]]]:
             list(x) for x in repo.setting("loop_limits_per_recipient", PER_RECIPIENT_LIMITS)
         ],
     }
+
+
+def set_undo_seconds(repo: AdminRepository, user: UserLike, seconds: int) -> int:
+    """D2: how long a person's change stays undoable, its email waiting; 0 switches it off."""
+    require_admin(user)
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise SettingsError(f"the undo window is a whole number of seconds, not {seconds!r}")
+    if not 0 <= seconds <= undo.MAX_UNDO_SECONDS:
+        raise SettingsError(
+            f"the undo window is between 0 and {undo.MAX_UNDO_SECONDS} seconds, not {seconds}"
+        )
+    repo.set_setting(undo.UNDO_SETTING, seconds)
+    return seconds
+
+
+def undo_window(repo: AdminRepository) -> int:
+    return undo.undo_seconds(repo)
 
 
 # --- settings screen: pipelines, statuses and branding (SPEC §1, §5, R-A3) ----------------------
