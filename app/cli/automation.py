@@ -35,6 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = asub.add_parser("limits", help="loop protection: automated email per ticket/recipient")
     p.add_argument("--per-ticket", metavar="N/MIN,...", help="e.g. 10/10,15/30,25/60,50/180")
     p.add_argument("--per-recipient", metavar="N/MIN,...", help="across all tickets")
+    p.add_argument(
+        "--undo-seconds",
+        type=int,
+        metavar="N",
+        help="how long a person's change can be undone, its email waiting (default 10; 0: off)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_limits)
 
@@ -109,22 +115,28 @@ async def cmd_automation_set(args: argparse.Namespace) -> int:
 
 
 async def cmd_limits(args: argparse.Namespace) -> int:
-    if args.per_ticket is not None or args.per_recipient is not None:
-        await act(
-            args,
-            lambda repo, user: admin.set_loop_limits(
-                repo, user, per_ticket=args.per_ticket, per_recipient=args.per_recipient
-            ),
-        )
+    if any(x is not None for x in (args.per_ticket, args.per_recipient, args.undo_seconds)):
+        await act(args, lambda repo, user: _set_limits(repo, user, args))
     async with opened(args) as desk:
         limits = await desk.store(admin.loop_limits)
+        undo_seconds = await desk.store(admin.undo_window)
     if args.json:
-        output.dump({"version": 1, **limits})
+        output.dump({"version": 1, **limits, "undo_seconds": undo_seconds})
         return 0
     for scope, rows in limits.items():
         text = ", ".join(f"{count} in {minutes} min" for count, minutes in rows)
         print(f"{scope.replace('_', ' ')}: {text}")
+    print(f"undo window: {undo_seconds} s (a person's change, and its email waits as long)")
     return 0
+
+
+def _set_limits(repo: SqlRepository, user: Any, args: argparse.Namespace) -> None:
+    if args.per_ticket is not None or args.per_recipient is not None:
+        admin.set_loop_limits(
+            repo, user, per_ticket=args.per_ticket, per_recipient=args.per_recipient
+        )
+    if args.undo_seconds is not None:
+        admin.set_undo_seconds(repo, user, args.undo_seconds)
 
 
 async def cmd_branding(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from app.cli import output
 from app.cli.errors import UserError
 from app.cli.shared import act, opened
 from automation import services
-from automation.delivery import drop_held, release_held
+from automation.delivery import cancel_mail, drop_held, release_held
 from automation.importer import retry_failure
 from runtime.inbound import run_inbound
 from runtime.worker import Worker, stop_on_signals
@@ -21,8 +21,16 @@ from storage import queries
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("outbox", help="email waiting for SMTP, sent, failed or held")
-    p.add_argument("--state", choices=("queued", "sent", "failed", "held"))
+    p = sub.add_parser(
+        "outbox",
+        help="email waiting for SMTP, sent, failed or held; `outbox cancel ID` cancels one",
+        description="Lists the outbox. `deskline outbox cancel ID` cancels an email no sender "
+        "has taken yet (queued, waiting for a retry, or held), by anyone, on the ticket's "
+        "timeline; an email being handed to the mail server can no longer be cancelled.",
+    )
+    p.add_argument("action", nargs="?", choices=("list", "cancel"), default="list")
+    p.add_argument("outbox_id", nargs="?", type=int, metavar="ID", help="the email to cancel")
+    p.add_argument("--state", choices=("queued", "sent", "failed", "held", "cancelled"))
     p.add_argument("--json", action="store_true")
     p.add_argument("--raw", type=int, metavar="ID", help="print one email exactly as it will go")
     p.set_defaults(func=cmd_outbox)
@@ -47,6 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 async def cmd_outbox(args: argparse.Namespace) -> int:
+    if args.action == "cancel":
+        return await _cancel(args)
     async with opened(args) as desk:
         if args.raw is not None:
             raw = await desk.query(lambda s: queries.outbox_raw(s, args.raw))
@@ -56,6 +66,15 @@ async def cmd_outbox(args: argparse.Namespace) -> int:
             return 0
         rows = await desk.query(lambda s: queries.list_outbox(s, state=args.state))
     output.print_outbox(rows, as_json=args.json)
+    return 0
+
+
+async def _cancel(args: argparse.Namespace) -> int:
+    """D4: `outbox cancel ID`."""
+    if args.outbox_id is None:
+        raise UserError("say which email to cancel: deskline outbox cancel ID")
+    await act(args, lambda repo, user: cancel_mail(repo, services.actor_of(user), args.outbox_id))
+    print(f"Email {args.outbox_id} cancelled")
     return 0
 
 

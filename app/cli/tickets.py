@@ -1,15 +1,19 @@
 """Tickets and conversations: `reply`, `compose`, `note`, `move`, `close`, `reopen`, `assign`,
-`tickets`, `ticket show|create` and `conversations`."""
+`undo`, `tickets`, `ticket show|create` and `conversations`."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from app.cli import output
 from app.cli.errors import UserError
 from app.cli.shared import act, opened, read_body
-from automation import services
+from automation import services, undo
 from storage import queries
+
+T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     body.add_argument("--text", help="the text itself")
     p.add_argument("--from-contact-record", action="store_true", help="the ticket's status stays")
     p.add_argument("--conversation", type=int, help="thread to reply in (default: the origin)")
+    _send_now_flag(p)
     p.set_defaults(func=cmd_reply)
 
     p = sub.add_parser(
@@ -34,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     body = p.add_mutually_exclusive_group(required=True)
     body.add_argument("--body-file", metavar="F", help="file with the text ('-' for stdin)")
     body.add_argument("--text", help="the text itself")
+    _send_now_flag(p)
     p.set_defaults(func=cmd_compose)
 
     p = sub.add_parser("note", help="add an internal note to a ticket")
@@ -46,15 +52,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("move", help="move a ticket to a status (its status actions run)")
     p.add_argument("ticket", type=int)
     p.add_argument("status")
+    _send_now_flag(p)
     p.set_defaults(func=cmd_move)
 
     p = sub.add_parser("close", help="move a ticket to its pipeline's closed status")
     p.add_argument("ticket", type=int)
+    _send_now_flag(p)
     p.set_defaults(func=cmd_close)
 
     p = sub.add_parser("reopen", help="move a closed ticket to the first open status")
     p.add_argument("ticket", type=int)
+    _send_now_flag(p)
     p.set_defaults(func=cmd_reopen)
+
+    p = sub.add_parser(
+        "undo",
+        help="take back your latest change while its undo window is open",
+        description="Takes back your latest change (a close, a move, a reply, an assignment…), "
+        "made in any session, while its undo window is open and none of its email has been "
+        "handed to the mail server: the ticket's values return, its waiting email is "
+        "cancelled, and no status action or trigger runs. Exits 1 when nothing can be undone.",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_undo)
 
     p = sub.add_parser("assign", help="set a ticket's owner")
     p.add_argument("ticket", type=int)
@@ -88,9 +108,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_conversations)
 
 
+def _send_now_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--send-now",
+        action="store_true",
+        help="no undo window: the email it causes may go out at once",
+    )
+
+
+async def _undoable(args: argparse.Namespace, change: Callable[[Any, Any], T]) -> tuple[T, str]:
+    """Run a person's change; returns its result and how to take it back (or "")."""
+
+    def run(repo: Any, user: Any) -> tuple[T, int]:
+        return change(repo, user), undo.window(repo, send_now=args.send_now)
+
+    result, seconds = await act(args, run)
+    return result, (f"; `deskline undo` takes it back within {seconds} s" if seconds else "")
+
+
 async def cmd_reply(args: argparse.Namespace) -> int:
     body = read_body(args)
-    outbox_id = await act(
+    outbox_id, hint = await _undoable(
         args,
         lambda repo, user: services.reply(
             repo,
@@ -99,18 +137,22 @@ async def cmd_reply(args: argparse.Namespace) -> int:
             body,
             from_contact_record=args.from_contact_record,
             conversation_id=args.conversation,
+            send_now=args.send_now,
         ),
     )
-    print(f"Reply queued (outbox {outbox_id})")
+    print(f"Reply queued (outbox {outbox_id}){hint}")
     return 0
 
 
 async def cmd_compose(args: argparse.Namespace) -> int:
     body = read_body(args)
-    outbox_id = await act(
-        args, lambda repo, user: services.compose(repo, user, args.ticket, args.subject, body)
+    outbox_id, hint = await _undoable(
+        args,
+        lambda repo, user: services.compose(
+            repo, user, args.ticket, args.subject, body, send_now=args.send_now
+        ),
     )
-    print(f"Email queued in a new thread of #{args.ticket} (outbox {outbox_id})")
+    print(f"Email queued in a new thread of #{args.ticket} (outbox {outbox_id}){hint}")
     return 0
 
 
@@ -122,20 +164,38 @@ async def cmd_note(args: argparse.Namespace) -> int:
 
 
 async def cmd_move(args: argparse.Namespace) -> int:
-    await act(args, lambda repo, user: services.move_ticket(repo, user, args.ticket, args.status))
-    print(f"Ticket #{args.ticket} moved to {args.status}")
-    return 0
+    return await _status_command(args, services.move_ticket, args.status, done="moved to")
 
 
 async def cmd_close(args: argparse.Namespace) -> int:
-    await act(args, lambda repo, user: services.close_ticket(repo, user, args.ticket))
-    print(f"Ticket #{args.ticket} closed")
-    return 0
+    return await _status_command(args, services.close_ticket, done="closed")
 
 
 async def cmd_reopen(args: argparse.Namespace) -> int:
-    await act(args, lambda repo, user: services.reopen_ticket(repo, user, args.ticket))
-    print(f"Ticket #{args.ticket} reopened")
+    return await _status_command(args, services.reopen_ticket, done="reopened")
+
+
+async def _status_command(
+    args: argparse.Namespace, service: Callable[..., Any], *extra: str, done: str
+) -> int:
+    """move / close / reopen: the change, then what it did and how to take it back."""
+    _, hint = await _undoable(
+        args,
+        lambda repo, user: service(repo, user, args.ticket, *extra, send_now=args.send_now),
+    )
+    print(" ".join([f"Ticket #{args.ticket} {done}", *extra]) + hint)
+    return 0
+
+
+async def cmd_undo(args: argparse.Namespace) -> int:
+    try:
+        undone = await act(args, undo.undo_last)
+    except undo.UndoError as exc:
+        raise UserError(str(exc)) from exc
+    if args.json:
+        output.dump({"version": 1, "undone": undone.as_json()})
+    else:
+        print(undone.describe())
     return 0
 
 
