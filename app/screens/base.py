@@ -12,9 +12,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label
 
 from app.backend import Backend, Me, backend_of
+from app.screens.keys import key_for
 from automation.admin import SettingsError
+from automation.events import Timeline
 from automation.services import DomainError
 from automation.templates import TemplateRenderError
+from automation.undo import UndoError, undo_last
 from storage.database import DatabaseError
 from storage.repository import SqlRepository
 from widgets.text import line
@@ -112,9 +115,42 @@ class DeskScreen(Screen[None]):
             return False
         caused = await self.backend.query(lambda s: views.events_since(s, number, before))
         lines = [line(e["summary"]) for e in caused if e["summary"]][:8]
+        title += undo_hint(self, caused)
         self.notify("\n".join(lines) or "Done.", title=title, markup=False, timeout=6)
         self.refresh_data()
         return True
+
+    def action_undo(self) -> None:
+        """Take back the user's latest change, made in any session, while its undo window is
+        open (SPEC D3): the notice says what was undone, or why nothing was."""
+        self._undo()
+
+    @work(group="change")
+    async def _undo(self) -> None:
+        try:
+            undone = await self.backend.act(undo_last)
+        except (UndoError, *EXPECTED) as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        self.notify(undone.describe(), title="Undone", markup=False, timeout=6)
+        self.refresh_data()
+
+
+def undo_hint(screen: Screen[Any], caused: list[dict[str, Any]]) -> str:
+    """The end of a change's notice, " — u to undo", when it queued email that waits for its
+    undo window (D2): the key the screen's undo binding has after the user's keymap."""
+    waiting = any(
+        e["type"] == Timeline.MAIL_QUEUED and e["data"].get("wait_seconds") for e in caused
+    )
+    undo_ids = [
+        binding.id
+        for bindings in screen._bindings.key_to_bindings.values()
+        for binding in bindings
+        if binding.action == "undo" and binding.id
+    ]
+    if not waiting or not undo_ids:
+        return ""
+    return f" — {key_for(screen, undo_ids[0])} to undo"
 
 
 async def pick_user(screen: DeskScreen, title: str) -> str | None:

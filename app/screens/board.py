@@ -32,6 +32,7 @@ class BoardScreen(DeskScreen):
         Binding("s", "move_to", "Set status", id="board.status"),
         Binding("a", "assign", "Assign", id="board.assign"),
         Binding("e", "close", "Close", id="board.close"),
+        Binding("u", "undo", "Undo", id="board.undo"),
         Binding("p", "pick_pipeline", "Pipeline", id="board.pipeline"),
     ]
 

@@ -40,6 +40,7 @@ class InboxScreen(DeskScreen):
         Binding("n", "note", "Note", id="inbox.note"),
         Binding("a", "assign", "Assign", id="inbox.assign"),
         Binding("e", "close", "Close", id="inbox.close"),
+        Binding("u", "undo", "Undo", id="inbox.undo"),
         Binding("c", "create_ticket", "Create ticket", id="inbox.create_ticket"),
         Binding("t", "open_ticket", "Ticket", id="inbox.open_ticket"),
         Binding("f", "pick_view", "Filter", id="inbox.filter"),

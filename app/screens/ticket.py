@@ -37,6 +37,7 @@ class TicketScreen(DeskScreen):
         Binding("H", "move(-1)", "Previous status", id="ticket.move_prev"),
         Binding("L", "move(1)", "Next status", id="ticket.move_next"),
         Binding("e", "close", "Close", id="ticket.close"),
+        Binding("u", "undo", "Undo", id="ticket.undo"),
         Binding(
             "bracketleft",
             "conversation(-1)",
