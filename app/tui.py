@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from sqlalchemy.exc import DBAPIError
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
@@ -28,7 +29,7 @@ from app.screens.settings import SettingsScreen
 from runtime.desk import Desk
 from runtime.inbound import run_inbound
 from runtime.worker import Worker as MailWorker
-from storage.database import DatabaseError
+from storage.database import DatabaseError, describe_error
 
 log = logging.getLogger("deskline.app")
 LIVE_INTERVAL = 0.5  # seconds between checks for changes by other sessions and the mail worker
@@ -128,9 +129,10 @@ class DesklineApp(App[None]):
     async def _open(self) -> None:
         try:
             await self.backend.open()
-        except (BackendError, DatabaseError) as exc:
-            self.failure = str(exc)
-            self.exit(return_code=1, message=f"deskline: {exc}")
+        except (BackendError, DatabaseError, OSError, DBAPIError) as exc:  # one line, no traceback
+            said = isinstance(exc, BackendError | DatabaseError)
+            self.failure = str(exc) if said else describe_error(exc)
+            self.exit(return_code=1, message=f"deskline: {self.failure}")
             return
         for name, service in self.services:
             self.backend.run_service(name, service)

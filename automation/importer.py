@@ -20,7 +20,14 @@ from automation.engine import AutomatedRunner, TransactionRunner, process_local,
 from automation.ingest import IngestResult, ingest_message
 from automation.ports import Repository
 from mail.parse import ParsedMail, parse_message
-from mail.sources import RawItem, ordered, scan
+from mail.sources import (
+    MAX_MESSAGE_SETTING,
+    RawItem,
+    max_message_bytes,
+    ordered,
+    scan,
+    too_large,
+)
 
 BATCH = 200
 PENDING_FIRST = 1000  # older events a batch handles before its own (the rest: the next drain)
@@ -63,11 +70,16 @@ class Prepared:
     error: str | None
 
 
-def prepare(item: RawItem) -> Prepared:
+def prepare(item: RawItem, max_bytes: int = max_message_bytes(None)) -> Prepared:
+    """Load and parse one message; one over `max_bytes` is refused by its size (D11)."""
+    if refused := too_large(item.size, max_bytes):
+        return Prepared(item.label, b"", None, refused)
     try:
         raw = item.load()
     except OSError as exc:
         return Prepared(item.label, b"", None, f"cannot read: {exc.strerror or exc}")
+    if refused := too_large(len(raw), max_bytes):
+        return Prepared(item.label, b"", None, refused)
     try:
         return Prepared(item.label, raw, parse_message(raw), None)
     except Exception as exc:  # any parser failure is reported and skipped, never fatal
@@ -141,15 +153,22 @@ async def import_paths(
 ) -> ImportSummary:
     items = ordered(list(scan(paths)))
     summary = ImportSummary()
+    max_bytes = await message_limit(db)
     await db.drain()  # E6: older events first; then each batch handles its own
     for start in range(0, len(items), batch_size):
-        prepared = [prepare(item) for item in items[start : start + batch_size]]
+        prepared = [prepare(item, max_bytes) for item in items[start : start + batch_size]]
         part = await _store(db, channel_id, prepared, historical)
         _merge(summary, part)
         await db.drain()  # anything a batch left pending (a failed event to retry)
         if progress is not None:
             progress(min(start + batch_size, len(items)), len(items))
     return summary
+
+
+async def message_limit(db: TransactionRunner) -> int:
+    """The largest message import and IMAP store, in bytes (setting `max_message_mb`, D11)."""
+    setting = await db.run(lambda repo: repo.setting(MAX_MESSAGE_SETTING, None))
+    return max_message_bytes(setting)
 
 
 async def _store(

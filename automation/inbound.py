@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from automation.engine import AutomatedRunner, TransactionRunner
-from automation.importer import ImportSummary, Prepared, prepare, store_batch
+from automation.importer import ImportSummary, Prepared, message_limit, prepare, store_batch
 from automation.ports import Repository
 from mail.sources import EPOCH, RawItem
 
@@ -179,6 +179,7 @@ async def _sync(
     folder = box.folder
     await db.drain()  # E6: older events first (the inline path below assumes it)
     stored = await db.run(lambda repo: repo.checkpoint(channel_id, folder))
+    max_bytes = await message_limit(db)  # D11: a bigger message goes to failed, the rest on
     last_uid = 0
     if stored is not None and stored[0] == uidvalidity:
         last_uid = stored[1]
@@ -193,7 +194,7 @@ async def _sync(
         )
     wrote = False
     while True:
-        items = await conn.call(_fetch_prepared, box, last_uid, batch)
+        items = await conn.call(_fetch_prepared, box, last_uid, batch, max_bytes)
         if not items:
             break
         stats.fetched += len(items)
@@ -212,10 +213,15 @@ async def _sync(
     return stats
 
 
-def _fetch_prepared(box: MailboxLike, last_uid: int, batch: int) -> list[tuple[int, Prepared]]:
+def _fetch_prepared(
+    box: MailboxLike, last_uid: int, batch: int, max_bytes: int
+) -> list[tuple[int, Prepared]]:
     """Fetch and parse in the worker thread: parsing is CPU work the event loop must not do."""
     fetched = box.fetch_after(last_uid, batch)
-    prepared = [(uid, prepare(_raw_item(f"imap:{box.folder}#{uid}", raw))) for uid, raw in fetched]
+    prepared = [
+        (uid, prepare(_raw_item(f"imap:{box.folder}#{uid}", raw), max_bytes))
+        for uid, raw in fetched
+    ]
     if prepared:
         crash_point("after_fetch")
     return prepared

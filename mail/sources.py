@@ -1,8 +1,11 @@
 """Read raw messages from .eml files, Maildir folders and mbox files (SPEC §6, B6).
 
 Sources are opened lazily: `scan` yields one `RawItem` per message with its Date for ordering
-(SPEC E1: one import processes messages in Date order, ties in file order) and a loader that reads
-the bytes when the message's turn comes, so a large mbox is never held in memory whole.
+(SPEC E1: one import processes messages in Date order, ties in file order), its size, and a loader
+that reads the bytes when the message's turn comes, so a large mbox is never held in memory whole.
+Only the head of a message is read to find its Date. A path must be a regular file or a folder: a
+device or FIFO (`/dev/zero`) is refused before a byte is read (D11), and a message over the size
+limit (`max_message_mb`) is refused by its size without being loaded (`too_large`).
 """
 
 from __future__ import annotations
@@ -15,8 +18,13 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import BinaryIO
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+HEAD_BYTES = 65536  # enough of a message to find its Date
+MAX_MESSAGE_SETTING = "max_message_mb"
+MAX_MESSAGE_MB = 50  # the setting's default (D11)
+MB = 1_000_000
 
 
 class SourceError(Exception):
@@ -29,6 +37,30 @@ class RawItem:
     date: datetime
     order: int
     load: Callable[[], bytes]
+    size: int | None = None  # bytes, when known before loading
+
+
+@dataclass(frozen=True)
+class _Found:
+    label: str
+    size: int
+    head: bytes  # the first HEAD_BYTES, for the Date
+    load: Callable[[], bytes]
+
+
+def max_message_bytes(megabytes: float | None) -> int:
+    """The setting `max_message_mb` in bytes (its default when unset)."""
+    return int(float(MAX_MESSAGE_MB if megabytes is None else megabytes) * MB)
+
+
+def too_large(size: int | None, max_bytes: int) -> str | None:
+    """Why a message of `size` bytes is refused (None: it is not over the limit)."""
+    if size is None or size <= max_bytes:
+        return None
+    return (
+        f"too large: {size / MB:.1f} MB ({size} bytes), over the {max_bytes / MB:g} MB limit "
+        f"(setting {MAX_MESSAGE_SETTING}); not stored"
+    )
 
 
 def header_date(raw_head: bytes) -> datetime:
@@ -61,46 +93,84 @@ def scan(paths: list[Path]) -> Iterator[RawItem]:
     """Every message under the given paths, unsorted; raises SourceError for a bad path."""
     order = 0
     for path in paths:
-        for label, load in _messages(path):
-            try:
-                date = header_date(_head(load()[:65536]))
-            except OSError as exc:
-                raise SourceError(f"{label}: {exc.strerror or exc}") from exc
-            yield RawItem(label, date, order, load)
-            order += 1
+        try:
+            for found in _messages(path):
+                date = header_date(_head(found.head))
+                yield RawItem(found.label, date, order, found.load, found.size)
+                order += 1
+        except OSError as exc:
+            raise SourceError(f"{exc.filename or path}: {exc.strerror or exc}") from exc
 
 
-def _messages(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
+def holds_mail(path: Path) -> bool:
+    """Is there at least one message at `path`? Stops at the first one (D8); an empty file
+    holds none. Raises SourceError for a path that is missing or not a file or folder."""
+    _check_path(path)
+    if is_maildir(path):
+        box = mailbox.Maildir(path, factory=None, create=False)
+        return next(iter(box.iterkeys()), None) is not None
+    if path.is_dir():
+        return any(holds_mail(child) for child in _children(path))
+    return path.stat().st_size > 0
+
+
+def _check_path(path: Path) -> None:
     if not path.exists():
         raise SourceError(f"{path}: no such file or directory")
+    if not (path.is_file() or path.is_dir()):
+        raise SourceError(
+            f"{path}: not a regular file (a device, FIFO or socket): "
+            "give .eml files, Maildir folders, mbox files or folders of them"
+        )
+
+
+def _messages(path: Path) -> Iterator[_Found]:
+    _check_path(path)
     if is_maildir(path):
         yield from _maildir(path)
     elif path.is_dir():
-        for child in sorted(path.iterdir()):
-            if child.is_file() and not child.name.startswith("."):
-                yield from _messages(child)
-            elif is_maildir(child):
-                yield from _maildir(child)
+        for child in _children(path):
+            yield from _messages(child)
     elif is_mbox(path):
         yield from _mbox(path)
     else:
-        yield str(path), path.read_bytes
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+            size = handle.seek(0, 2)
+        yield _Found(str(path), size, head, path.read_bytes)
 
 
-def _maildir(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
+def _children(folder: Path) -> list[Path]:
+    """What a plain folder holds for import: its visible files and its Maildir folders."""
+    return [
+        child
+        for child in sorted(folder.iterdir())
+        if (child.is_file() and not child.name.startswith(".")) or is_maildir(child)
+    ]
+
+
+def _maildir(path: Path) -> Iterator[_Found]:
     box = mailbox.Maildir(path, factory=None, create=False)
     for key in sorted(box.iterkeys()):
-        yield f"{path}#{key}", _loader(box, key)
+        yield _in_box(box, key, f"{path}#{key}")
 
 
-def _mbox(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
+def _mbox(path: Path) -> Iterator[_Found]:
     box = mailbox.mbox(path, factory=None, create=False)
     for key in box.iterkeys():
-        yield f"{path}#{key}", _loader(box, key)
+        yield _in_box(box, key, f"{path}#{key}")
 
 
-def _loader(box: mailbox.Mailbox, key: str) -> Callable[[], bytes]:
-    return lambda: box.get_bytes(key)
+def _in_box(box: mailbox.Mailbox, key: str, label: str) -> _Found:
+    """A message of a Maildir or mbox: its head and size, without reading it whole."""
+    handle: BinaryIO = box.get_file(key)  # type: ignore[assignment]
+    try:
+        head = handle.read(HEAD_BYTES)
+        handle.seek(0, 2)
+        size = handle.tell()
+    finally:
+        handle.close()
+    return _Found(label, size, head, lambda: box.get_bytes(key))
 
 
 def ordered(items: list[RawItem]) -> list[RawItem]:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from automation.engine import Engine
 from runtime.identity import current_user
 from storage import queries
-from storage.database import HEAD_REVISION, Database
+from storage.database import HEAD_REVISION, Database, known_revisions
 from storage.repository import SqlRepository
 
 T = TypeVar("T")
@@ -75,6 +75,8 @@ class Desk:
         try:
             if initialized:
                 await desk.check_schema()
+            else:
+                await desk.check_not_newer()
             if identify:
                 desk.me = await desk.db.run(lambda repo: _me(current_user(repo, as_user)))
         except BaseException:
@@ -84,13 +86,24 @@ class Desk:
 
     async def check_schema(self) -> None:
         revision = await self.db.schema_revision()
+        where = self.db.where
         if revision is None:
-            raise DeskError(f"the database {self.db.url} is not initialised: run `deskline init`")
+            missing = "" if self.db.exists() else " (there is no such file: check --db)"
+            raise DeskError(
+                f"the database {where} is not initialised{missing}: run `deskline init`"
+            )
+        _refuse_newer(where, revision)
         if revision != HEAD_REVISION:
             raise DeskError(
-                f"the database {self.db.url} has an older schema ({revision}): "
-                "run `deskline init` to upgrade it"
+                f"the database {where} has an older schema ({revision}; this version's is "
+                f"{HEAD_REVISION}): run `deskline init` to upgrade it"
             )
+
+    async def check_not_newer(self) -> None:
+        """Refuse a database a newer Deskline made (D9): nothing here may change it."""
+        revision = await self.db.schema_revision()
+        if revision is not None:
+            _refuse_newer(self.db.where, revision)
 
     async def close(self) -> None:
         await self.db.close()
@@ -126,6 +139,10 @@ class Desk:
     async def query(self, fn: Callable[[Session], T]) -> T:
         """A read over a plain Session (storage.queries, storage.views); never a write lock."""
         return await self.db.query(fn)
+
+    async def read(self, fn: Callable[[SqlRepository], T]) -> T:
+        """A read through the repository (settings, lists of plain values); never a write lock."""
+        return await self.db.read(fn)
 
     async def drain(self, *, bulk: bool = False) -> int:
         """Handle every pending event and due workflow step; returns how many. `bulk` takes
@@ -178,6 +195,25 @@ async def open_desk(
         yield desk
     finally:
         await desk.close()
+
+
+def _refuse_newer(where: str, revision: str) -> None:
+    if revision in known_revisions():
+        return
+    raise DeskError(
+        f"the database {where} was created by a newer version of Deskline (its schema is "
+        f"{revision}; Deskline {_version()} knows schemas up to {HEAD_REVISION}): "
+        "upgrade Deskline to use it, or give another database with --db"
+    )
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("deskline")
+    except PackageNotFoundError:
+        return "(this copy)"
 
 
 def _user_named(repo: SqlRepository, name: str) -> Any:

@@ -1,6 +1,7 @@
 """Read models: plain dicts for the CLI's JSON (stable, documented in the README) and screens.
 
-Everything here only reads. Lists use keyset pagination (`after_id`) and the indexes in models.py.
+Everything here only reads. Lists use keyset pagination (`after_id`) and the indexes in models.py;
+the CLI's lists, in their documented orders and with cursors, are in `storage.pages`.
 """
 
 from __future__ import annotations
@@ -166,22 +167,24 @@ def list_conversations(
             select(m.Message.conversation_id, func.count()).group_by(m.Message.conversation_id)
         ).all()
     )
-    return [
-        {
-            "id": c.id,
-            "channel": c.channel.name,
-            "source": c.source,
-            "contact": c.contact.email if c.contact else None,
-            "subject": c.subject,
-            "state": c.state,
-            "automated": c.automated,
-            "ticket": c.ticket_id,
-            "association": c.association,
-            "messages": counts.get(c.id, 0),
-            "updated_at": iso(c.updated_at),
-        }
-        for c in session.scalars(query)
-    ]
+    return [conversation_summary(c, counts.get(c.id, 0)) for c in session.scalars(query)]
+
+
+def conversation_summary(c: m.Conversation, messages: int) -> dict[str, Any]:
+    """A conversation in a list (no messages, their count)."""
+    return {
+        "id": c.id,
+        "channel": c.channel.name,
+        "source": c.source,
+        "contact": c.contact.email if c.contact else None,
+        "subject": c.subject,
+        "state": c.state,
+        "automated": c.automated,
+        "ticket": c.ticket_id,
+        "association": c.association,
+        "messages": messages,
+        "updated_at": iso(c.updated_at),
+    }
 
 
 def outbox_row(row: m.OutboxMail) -> dict[str, Any]:
@@ -351,15 +354,19 @@ def _action_row(repo: Any, action: m.WorkflowAction) -> dict[str, Any]:
 
 def import_failures(session: Session) -> list[dict[str, Any]]:
     return [
-        {
-            "id": f.id,
-            "source": f.source,
-            "reason": f.reason,
-            "size": len(f.raw),
-            "at": iso(f.created_at),
-        }
+        failure_row(f, len(f.raw))
         for f in session.scalars(select(m.ImportFailure).order_by(m.ImportFailure.id))
     ]
+
+
+def failure_row(f: m.ImportFailure, size: int) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "source": f.source,
+        "reason": f.reason,
+        "size": size,
+        "at": iso(f.created_at),
+    }
 
 
 # --- the workflow editor (`deskline workflow ...`, SPEC §5, R-A6, R-A7) -------------------------
@@ -385,7 +392,7 @@ def enrollment_conditions(workflow: m.Workflow) -> list[str]:
     elif workflow.builtin and "exclude_sources" not in conditions:
         words.append(
             f"Conversation source is not {names(sorted(LIVE_SOURCES_EXCLUDED))} "
-            "(built-in status workflows, R-A8)"
+            "(built-in status workflows)"
         )
     else:
         words.append("Any conversation source")

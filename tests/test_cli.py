@@ -151,7 +151,7 @@ def test_scenario_through_the_cli(cli: Cli) -> None:
     stranger, _ = make_mail(sender="eve@else.example", to=SUPPORT, subject="Re: [#1] refund me")
     cli.deliver(stranger)
     tickets = cli.json("tickets")["tickets"]
-    assert tickets[-1]["contact"] == "eve@else.example"
+    assert tickets[0]["contact"] == "eve@else.example"  # the newest ticket first (D7)
 
     # R-T3: switching a trigger off stops it
     cli.run("automation", "set", "customer-replied", "off")
@@ -279,7 +279,7 @@ def test_import_summary_reports_broken_mail_and_goes_on(cli: Cli) -> None:
     (folder / "b.eml").write_bytes(make_mail(to=SUPPORT)[0])
     proc = cli.run("import", str(folder), "--channel", "support")
     assert "1 stored" in proc.stdout and "1 failed" in proc.stdout
-    failed = json.loads(cli.run("failed", "--json").stdout)
+    failed = cli.json("failed")["failed"]
     assert failed[0]["source"].endswith("a.eml")
 
 
@@ -541,13 +541,13 @@ def test_retry_a_failed_message(cli: Cli) -> None:
             "VALUES (1, 'imap:INBOX#7', 'old bug', ?, '2026-11-01 10:00:00')",
             (make_mail(to=SUPPORT, subject="Lost and found")[0],),
         )
-    failed = json.loads(cli.run("failed", "--json").stdout)
+    failed = cli.json("failed")["failed"]
     junk, good = failed[0]["id"], failed[1]["id"]
     again = cli.run("retry", str(junk), ok=False)
     assert "Failed again" in again.stdout
     assert cli.run("retry", str(good)).stdout.startswith("Stored")
     assert cli.json("tickets")["tickets"][0]["subject"] == "Lost and found"
-    left = json.loads(cli.run("failed", "--json").stdout)
+    left = cli.json("failed")["failed"]
     assert [f["source"] for f in left] == [failed[0]["source"]]
     assert "no failed message 999" in cli.run("retry", "999", ok=False).stderr
 
@@ -588,4 +588,4 @@ def test_loop_limits_are_settings(cli: Cli) -> None:
     for i in range(3):
         cli.deliver(make_mail(to=SUPPORT, subject=f"Thread {i}")[0])
     states = [row["state"] for row in cli.outbox()]
-    assert states == ["queued", "queued", "held"]
+    assert states == ["held", "queued", "queued"]  # the newest email first (D7)

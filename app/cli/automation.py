@@ -13,6 +13,7 @@ from app.cli.shared import ON_OFF, act, on_off, opened
 from app.cli.workflows import cmd_workflow_clone, cmd_workflow_delete
 from automation import admin
 from automation.admin import TRIGGER_KINDS
+from automation.admin.limits import max_message_mb, set_max_message_mb
 from storage import queries
 from storage.repository import SqlRepository
 
@@ -40,6 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         metavar="N",
         help="how long a person's change can be undone, its email waiting (default 10; 0: off)",
+    )
+    p.add_argument(
+        "--max-message-mb",
+        type=float,
+        metavar="MB",
+        help="a bigger message is not stored by import or IMAP: it goes to `deskline failed` "
+        "with its size (default 50)",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_limits)
@@ -82,7 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 async def _automation_view(args: argparse.Namespace) -> dict[str, Any]:
     async with opened(args) as desk:
-        return await desk.store(
+        return await desk.read(
             lambda repo: queries.automation_view(
                 repo.session, admin.pipeline_or_default(repo, args.pipeline)
             )
@@ -115,18 +123,23 @@ async def cmd_automation_set(args: argparse.Namespace) -> int:
 
 
 async def cmd_limits(args: argparse.Namespace) -> int:
-    if any(x is not None for x in (args.per_ticket, args.per_recipient, args.undo_seconds)):
+    changes = (args.per_ticket, args.per_recipient, args.undo_seconds, args.max_message_mb)
+    if any(x is not None for x in changes):
         await act(args, lambda repo, user: _set_limits(repo, user, args))
     async with opened(args) as desk:
-        limits = await desk.store(admin.loop_limits)
-        undo_seconds = await desk.store(admin.undo_window)
+        limits = await desk.read(admin.loop_limits)
+        megabytes = await desk.read(max_message_mb)
+        undo_seconds = await desk.read(admin.undo_window)
     if args.json:
-        output.dump({"version": 1, **limits, "undo_seconds": undo_seconds})
+        output.dump(
+            {"version": 1, **limits, "undo_seconds": undo_seconds, "max_message_mb": megabytes}
+        )
         return 0
     for scope, rows in limits.items():
         text = ", ".join(f"{count} in {minutes} min" for count, minutes in rows)
         print(f"{scope.replace('_', ' ')}: {text}")
     print(f"undo window: {undo_seconds} s (a person's change, and its email waits as long)")
+    print(f"largest message stored: {megabytes:g} MB (a bigger one goes to `deskline failed`)")
     return 0
 
 
@@ -137,6 +150,8 @@ def _set_limits(repo: SqlRepository, user: Any, args: argparse.Namespace) -> Non
         )
     if args.undo_seconds is not None:
         admin.set_undo_seconds(repo, user, args.undo_seconds)
+    if args.max_message_mb is not None:
+        set_max_message_mb(repo, user, args.max_message_mb)
 
 
 async def cmd_branding(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from app.cli import (
     tickets,
     workflows,
 )
-from app.cli.errors import UserError, run_command
+from app.cli.errors import UserError, run_command, user_errors
 from app.cli.setup import open_app
 from storage.database import default_database_url
 
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A help desk that lives in the terminal. Without a command it opens the app "
         "(inbox, board, settings) on the database; the commands below script everything.",
         epilog="Database: --db URL, else $DESKLINE_DB, else a file in your data directory. "
-        "URLs: a file path, sqlite:///PATH or postgresql://user@host/db.",
+        "URLs: a file path, sqlite:///PATH or postgresql://user@host/db (postgres:// too).",
     )
     parser.add_argument("--db", metavar="URL", help="database URL or SQLite file path")
     parser.add_argument(
@@ -85,10 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.as_user = args.as_user or os.environ.get("DESKLINE_USER")
     try:
         if args.command in (None, "app"):
-            return open_app(args)
+            with user_errors():  # a bad --db: one line, as for every command
+                return open_app(args)
         code = asyncio.run(run_command(args))
         if getattr(args, "open_app_after", False):
-            return open_app(args, feed_seconds=args.feed_seconds)
+            with user_errors():
+                return open_app(args, feed_seconds=args.feed_seconds)
         return code
     except UserError as exc:
         print(f"deskline: error: {exc}", file=sys.stderr)

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 
 from app.cli import output
 from app.cli.errors import UserError
-from app.cli.shared import act, opened
+from app.cli.shared import act, opened, page_flags, read_page
 from automation import services
 from automation.delivery import cancel_mail, drop_held, release_held
 from automation.importer import retry_failure
 from runtime.inbound import run_inbound
 from runtime.worker import Worker, stop_on_signals
-from storage import queries
+from storage import pages, queries
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("action", nargs="?", choices=("list", "cancel"), default="list")
     p.add_argument("outbox_id", nargs="?", type=int, metavar="ID", help="the email to cancel")
     p.add_argument("--state", choices=("queued", "sent", "failed", "held", "cancelled"))
+    page_flags(p, "emails")
     p.add_argument("--json", action="store_true")
     p.add_argument("--raw", type=int, metavar="ID", help="print one email exactly as it will go")
     p.set_defaults(func=cmd_outbox)
@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("held", help="email a safety rule held back: review, release or drop")
     p.add_argument("action", nargs="?", choices=("list", "release", "drop"), default="list")
     p.add_argument("outbox_id", nargs="?", type=int)
+    page_flags(p, "held emails", all_flag=False)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_held)
 
@@ -50,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_retry)
 
     p = sub.add_parser("failed", help="messages that could not be stored, with the reason")
+    page_flags(p, "failed messages")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_failed)
 
@@ -64,8 +66,8 @@ async def cmd_outbox(args: argparse.Namespace) -> int:
                 raise UserError(f"no outbox email {args.raw}")
             sys.stdout.write(raw.decode("utf-8", "replace"))
             return 0
-        rows = await desk.query(lambda s: queries.list_outbox(s, state=args.state))
-    output.print_outbox(rows, as_json=args.json)
+        page = await read_page(desk, args, pages.outbox_page, state=args.state)
+    output.print_outbox(page, as_json=args.json)
     return 0
 
 
@@ -81,8 +83,8 @@ async def _cancel(args: argparse.Namespace) -> int:
 async def cmd_held(args: argparse.Namespace) -> int:
     if args.action == "list":
         async with opened(args) as desk:
-            rows = await desk.query(lambda s: queries.list_outbox(s, state="held"))
-        output.print_outbox(rows, as_json=args.json)
+            page = await read_page(desk, args, pages.outbox_page, state="held")
+        output.print_outbox(page, as_json=args.json, noun="held emails")
         return 0
     if args.outbox_id is None:
         raise UserError(f"say which email to {args.action}: deskline held {args.action} ID")
@@ -122,12 +124,6 @@ async def cmd_retry(args: argparse.Namespace) -> int:
 
 async def cmd_failed(args: argparse.Namespace) -> int:
     async with opened(args) as desk:
-        rows = await desk.query(queries.import_failures)
-    if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-    else:
-        for row in rows:
-            print(f"{row['id']:>5}  {output.clean(row['source'])}: {output.clean(row['reason'])}")
-        if not rows:
-            print("No failed messages.")
+        page = await read_page(desk, args, pages.failed_page)
+    output.print_failed(page, as_json=args.json)
     return 0

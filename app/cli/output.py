@@ -12,6 +12,7 @@ from typing import Any
 
 from automation.flow import PATHS
 from automation.importer import ImportSummary
+from storage.pages import Page
 from storage.queries import JSON_VERSION, flow_rows
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -36,15 +37,33 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def print_tickets(rows: list[dict[str, Any]], *, as_json: bool) -> None:
+def print_page(
+    page: Page, key: str, *, as_json: bool, text: Callable[[Page], None], noun: str = ""
+) -> None:
+    """A list (D7): JSON with its `total` and `next` cursor; as text, the rows, and when the
+    page is not the whole list, one line on stderr saying how to get more."""
     if as_json:
-        dump({"version": 1, "tickets": rows})
+        dump({"version": JSON_VERSION, key: page.rows, "total": page.total, "next": page.next})
         return
-    if not rows:
+    text(page)
+    if page.next is not None:
+        print(
+            f"deskline: {len(page.rows)} of {page.total} {noun or key} shown; the next ones: "
+            f"--after {page.next} (or --all for every one)",
+            file=sys.stderr,
+        )
+
+
+def print_tickets(page: Page, *, as_json: bool) -> None:
+    print_page(page, "tickets", as_json=as_json, text=_ticket_lines)
+
+
+def _ticket_lines(page: Page) -> None:
+    if not page.rows:
         print("No tickets.")
         return
     print(f"{'#':>5}  {'Status':<20} {'Owner':<10} {'Contact':<28} Subject")
-    for row in rows:
+    for row in page.rows:
         print(
             f"{row['number']:>5}  {_cut(clean(row['status']), 20):<20} "
             f"{_cut(clean(row['owner'] or '-'), 10):<10} "
@@ -99,13 +118,14 @@ def print_ticket(detail: dict[str, Any], *, as_json: bool) -> None:
             )
 
 
-def print_conversations(rows: list[dict[str, Any]], *, as_json: bool) -> None:
-    if as_json:
-        dump({"version": 1, "conversations": rows})
-        return
-    if not rows:
+def print_conversations(page: Page, *, as_json: bool) -> None:
+    print_page(page, "conversations", as_json=as_json, text=_conversation_lines)
+
+
+def _conversation_lines(page: Page) -> None:
+    if not page.rows:
         print("No conversations.")
-    for row in rows:
+    for row in page.rows:
         ticket = f"#{row['ticket']}" if row["ticket"] else "-"
         flag = " automated" if row["automated"] else ""
         print(
@@ -114,19 +134,31 @@ def print_conversations(rows: list[dict[str, Any]], *, as_json: bool) -> None:
         )
 
 
-def print_outbox(rows: list[dict[str, Any]], *, as_json: bool) -> None:
-    if as_json:
-        dump({"version": 1, "outbox": rows})
-        return
-    if not rows:
+def print_outbox(page: Page, *, as_json: bool, noun: str = "emails") -> None:
+    print_page(page, "outbox", as_json=as_json, text=_outbox_lines, noun=noun)
+
+
+def _outbox_lines(page: Page) -> None:
+    if not page.rows:
         print("The outbox is empty.")
-    for row in rows:
+    for row in page.rows:
         ticket = f"#{row['ticket']}" if row["ticket"] else "-"
         why = f"  ({clean(row['held_reason'])})" if row["held_reason"] else ""
         print(
             f"{row['id']:>5}  {row['state']:<7} {ticket:>6}  {row['kind']:<12} "
             f"{_cut(clean(', '.join(row['to'])), 28):<28} {_cut(clean(row['subject']), 50)}{why}"
         )
+
+
+def print_failed(page: Page, *, as_json: bool) -> None:
+    print_page(page, "failed", as_json=as_json, text=_failed_lines, noun="failed messages")
+
+
+def _failed_lines(page: Page) -> None:
+    for row in page.rows:
+        print(f"{row['id']:>5}  {clean(row['source'])}: {clean(row['reason'])}")
+    if not page.rows:
+        print("No failed messages.")
 
 
 def print_channels(rows: list[dict[str, Any]], *, as_json: bool) -> None:

@@ -48,7 +48,7 @@ async def cmd_user_add(args: argparse.Namespace) -> int:
 
 async def cmd_user_list(args: argparse.Namespace) -> int:
     async with opened(args) as desk:
-        rows = await desk.store(
+        rows = await desk.read(
             lambda repo: [
                 {
                     "name": u.name,

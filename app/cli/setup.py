@@ -13,7 +13,8 @@ from app.cli.shared import opened
 from automation import admin
 from automation.importer import import_paths
 from demo import DemoExists, build_demo
-from storage import queries
+from mail.sources import holds_mail
+from storage import pages
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -72,9 +73,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 async def cmd_init(args: argparse.Namespace) -> int:
     async with opened(args, initialized=False) as desk:
+        new_file = not desk.db.exists()
         await desk.db.migrate()
         created = await desk.store(lambda repo: admin.ensure_defaults(repo, args.admin))
-    print(f"Database ready: {args.db}")
+    if new_file:  # the full path: a mistyped --db shows at once
+        print(f"Created a new database file: {desk.db.where}")
+    print(f"Database ready: {desk.db.where}")
     for item in created:
         print(f"  created {item}")
     if not created:
@@ -100,8 +104,8 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"Demo database: {path}\n")
     async with opened(args) as desk:
-        rows = await desk.query(lambda s: queries.list_tickets(s))
-    output.print_tickets(rows, as_json=args.json)
+        page = await desk.query(lambda s: pages.ticket_page(s, limit=None))
+    output.print_tickets(page, as_json=args.json)
     if not args.json:
         print(f"\nOpen it: deskline --db {path}")
     return 0
@@ -124,20 +128,42 @@ def open_app(args: argparse.Namespace, *, feed_seconds: float = 0.0) -> int:
 
 
 async def _create_if_missing(args: argparse.Namespace) -> None:
+    """Before the app starts: a new desk for a path with none, or the reason it cannot open,
+    in one line (the errors of `--db` are the commands')."""
     async with opened(args, initialized=False) as desk:
         if await desk.db.schema_revision() is None:
             await desk.db.migrate()
             await desk.store(lambda repo: admin.ensure_defaults(repo, "admin"))
-            print(f"Created a new help desk in {args.db}", file=sys.stderr)
+            print(f"Created a new help desk in {desk.db.where}", file=sys.stderr)
+        elif desk.db.read_only:
+            raise UserError(
+                f"the database {desk.db.where} is read-only: the app writes to it (drafts, "
+                "presence, changes); make it writable, or read it with `deskline tickets`, "
+                "`deskline ticket show N` and the other list commands"
+            )
+        else:
+            await desk.check_schema()
 
 
 async def cmd_import(args: argparse.Namespace) -> int:
-    paths = [Path(p) for p in args.paths]
     async with opened(args) as desk:
         channel = await desk.store(lambda repo: admin.channel_named(repo, args.channel))
+        paths = _paths_with_mail(args.paths)
         progress = output.progress_bar("Importing") if sys.stderr.isatty() else None
         summary = await import_paths(
             desk.runner, channel.id, paths, historical=args.historical, progress=progress
         )
     output.print_import_summary(summary, as_json=args.json)
     return 1 if summary.failed and not summary.stored else 0
+
+
+def _paths_with_mail(given: list[str]) -> list[Path]:
+    """The paths that hold mail (D8): one without is a warning among others, an error alone;
+    a missing path or one that is not a file or folder (a device, a FIFO) is an error."""
+    paths = [Path(p) for p in given]
+    empty = [p for p in paths if not holds_mail(p)]
+    if len(empty) == len(paths):
+        raise UserError(f"no mail found in {', '.join(str(p) for p in empty)}")
+    for path in empty:
+        print(f"deskline: warning: no mail found in {path}", file=sys.stderr)
+    return [p for p in paths if p not in empty]

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from app.cli.errors import UserError
 from automation.action_kinds.branch import condition_from_json
 from runtime.desk import Desk, DeskError
+from storage.pages import DEFAULT_LIMIT, Page
 from storage.repository import SqlRepository
 
 T = TypeVar("T")
@@ -36,6 +37,41 @@ async def act(args: argparse.Namespace, fn: Callable[[SqlRepository, Any], T]) -
     """Run a change as the current user, then let the engine react to it (SPEC E2)."""
     async with opened(args) as desk:
         return await desk.act(fn)
+
+
+def page_flags(parser: argparse.ArgumentParser, noun: str, *, all_flag: bool = True) -> None:
+    """--limit, --after and --all of a list (D7); `all_flag` False where --all is the
+    command's own (`held`), which then reads it as every row too."""
+    how = parser.add_mutually_exclusive_group() if all_flag else parser
+    how.add_argument(
+        "--limit",
+        type=_positive,
+        metavar="N",
+        help=f"at most N {noun}, newest first (default {DEFAULT_LIMIT})",
+    )
+    if all_flag:
+        how.add_argument("--all", action="store_true", help=f"every {noun}, however many")
+    parser.add_argument(
+        "--after",
+        metavar="CURSOR",
+        help="the page after this cursor (a cut list ends with it: the `next` of its JSON, or "
+        "the line on stderr)",
+    )
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a number of at least 1, not {text!r}")
+    return int(text)
+
+
+async def read_page(
+    desk: Desk, args: argparse.Namespace, fn: Callable[..., Page], **filters: Any
+) -> Page:
+    """One page of a list (storage.pages) as its flags ask: --after, --limit, --all."""
+    every = getattr(args, "all", False)
+    limit = None if every else (args.limit or DEFAULT_LIMIT)
+    return await desk.query(lambda s: fn(s, **filters, after=args.after, limit=limit))
 
 
 def on_off(value: str | None) -> bool | None:

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 async def cmd_template_list(args: argparse.Namespace) -> int:
     async with opened(args) as desk:
-        rows = await desk.store(
+        rows = await desk.read(
             lambda repo: [
                 {"name": t.name, "subject": t.subject, "builtin": t.builtin}
                 for t in repo.templates()

@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 from app.cli import output
 from app.cli.errors import UserError
-from app.cli.shared import act, opened, read_body
+from app.cli.shared import act, opened, page_flags, read_body, read_page
 from automation import services, undo
-from storage import queries
+from storage import pages, queries
 
 T = TypeVar("T")
 
@@ -82,9 +82,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--none", action="store_true", help="remove the owner")
     p.set_defaults(func=cmd_assign)
 
-    p = sub.add_parser("tickets", help="list tickets")
-    p.add_argument("--status")
-    p.add_argument("--pipeline")
+    p = sub.add_parser("tickets", help="list tickets, newest number first")
+    p.add_argument("--status", help="only tickets in this status")
+    p.add_argument("--pipeline", help="only tickets of this pipeline")
+    page_flags(p, "tickets")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tickets)
 
@@ -98,12 +99,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--conversation", type=int, required=True)
     p.set_defaults(func=cmd_ticket_create)
 
-    p = sub.add_parser("conversations", help="list inbox conversations")
+    p = sub.add_parser("conversations", help="list inbox conversations, latest activity first")
     p.add_argument(
         "--automated",
         action="store_true",
         help="only automated mail (auto-replies, bounces, bulk mail)",
     )
+    page_flags(p, "conversations")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_conversations)
 
@@ -210,10 +212,10 @@ async def cmd_assign(args: argparse.Namespace) -> int:
 
 async def cmd_tickets(args: argparse.Namespace) -> int:
     async with opened(args) as desk:
-        rows = await desk.query(
-            lambda s: queries.list_tickets(s, status=args.status, pipeline=args.pipeline)
+        page = await read_page(
+            desk, args, pages.ticket_page, status=args.status, pipeline=args.pipeline
         )
-    output.print_tickets(rows, as_json=args.json)
+    output.print_tickets(page, as_json=args.json)
     return 0
 
 
@@ -236,9 +238,8 @@ async def cmd_ticket_create(args: argparse.Namespace) -> int:
 
 
 async def cmd_conversations(args: argparse.Namespace) -> int:
+    automated = True if args.automated else None
     async with opened(args) as desk:
-        rows = await desk.query(
-            lambda s: queries.list_conversations(s, automated=True if args.automated else None)
-        )
-    output.print_conversations(rows, as_json=args.json)
+        page = await read_page(desk, args, pages.conversation_page, automated=automated)
+    output.print_conversations(page, as_json=args.json)
     return 0

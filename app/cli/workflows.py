@@ -103,7 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 async def cmd_workflow_list(args: argparse.Namespace) -> int:
     async with opened(args) as desk:
-        pipeline, rows = await desk.store(
+        pipeline, rows = await desk.read(
             lambda repo: _pipeline_workflows(repo, admin.pipeline_or_default(repo, args.pipeline))
         )
     output.print_workflows(pipeline, rows, as_json=args.json)

@@ -6,6 +6,7 @@ from automation import undo
 from automation.admin.common import SettingsError, require_admin
 from automation.outbound import PER_RECIPIENT_LIMITS, PER_TICKET_LIMITS
 from automation.ports import AdminRepository, UserLike
+from mail.sources import MAX_MESSAGE_MB, MAX_MESSAGE_SETTING
 
 
 def parse_limits(text: str) -> list[list[int]]:
@@ -55,6 +56,19 @@ def set_undo_seconds(repo: AdminRepository, user: UserLike, seconds: int) -> int
 
 def undo_window(repo: AdminRepository) -> int:
     return undo.undo_seconds(repo)
+
+
+def set_max_message_mb(repo: AdminRepository, user: UserLike, megabytes: float) -> float:
+    """D11: a message bigger than this is not stored (import and IMAP), it goes to failed."""
+    require_admin(user)
+    if not 0 < megabytes <= 10_000:
+        raise SettingsError(f"the largest message is over 0 and up to 10000 MB, not {megabytes:g}")
+    repo.set_setting(MAX_MESSAGE_SETTING, megabytes)
+    return megabytes
+
+
+def max_message_mb(repo: AdminRepository) -> float:
+    return float(repo.setting(MAX_MESSAGE_SETTING, MAX_MESSAGE_MB))
 
 
 # --- settings screen: pipelines, statuses and branding (SPEC §1, §5, R-A3) ----------------------
