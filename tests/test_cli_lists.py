@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
+from storage import pages
+from storage.database import Database
+from storage.pages import UnknownFilter
+from tests.helpers import Desk, make_mail
 from tests.test_cli import SUPPORT, Cli
 
-pytestmark = pytest.mark.sqlite_only
 START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
@@ -139,3 +142,27 @@ def test_an_empty_list_is_one_whole_page(tmp_path: Path) -> None:
     cli.run("init")
     empty = _json(cli, "failed")
     assert empty == {"version": 1, "failed": [], "total": 0, "next": None}
+
+
+async def test_pages_walk_every_list_on_both_databases(db: Database) -> None:
+    desk = await Desk.create(db)
+    for n in range(5):
+        await desk.receive(make_mail(sender=f"c{n}@x.example", subject=f"Case {n}")[0])
+
+    async def walk(fn, key: str, **filters: object) -> list[object]:
+        seen, after = [], None
+        while True:
+            page = await desk.query(lambda s, cursor=after: fn(s, after=cursor, limit=2, **filters))
+            assert page.total == 5 and len(page.rows) <= 2
+            seen += [row[key] for row in page.rows]
+            if page.next is None:
+                return seen
+            after = page.next
+
+    assert await walk(pages.ticket_page, "number") == [5, 4, 3, 2, 1]
+    assert await walk(pages.ticket_page, "number", status="new") == [5, 4, 3, 2, 1]
+    assert await walk(pages.conversation_page, "subject") == [f"Case {n}" for n in (4, 3, 2, 1, 0)]
+    outbox = await walk(pages.outbox_page, "id")
+    assert outbox == sorted(outbox, reverse=True) and len(set(outbox)) == 5
+    with pytest.raises(UnknownFilter, match="statuses: New"):
+        await desk.query(lambda s: pages.ticket_page(s, status="Nope"))
