@@ -50,7 +50,7 @@ def page_flags(parser: argparse.ArgumentParser, noun: str, *, all_flag: bool = T
         help=f"at most N {noun}, newest first (default {DEFAULT_LIMIT})",
     )
     if all_flag:
-        how.add_argument("--all", action="store_true", help=f"every {noun}, however many")
+        how.add_argument("--all", action="store_true", help=f"all {noun}, however many")
     parser.add_argument(
         "--after",
         metavar="CURSOR",
