@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 
 from automation.engine import Engine
 from runtime.identity import current_user
-from storage import queries
 from storage.database import HEAD_REVISION, Database, known_revisions
 from storage.repository import SqlRepository
 
@@ -164,10 +163,6 @@ class Desk:
         """Something may have been queued: the engine and the sender of this process look now."""
         self.engine.wake()
         self.mail_ready.set()
-
-    async def mail_due(self) -> bool:
-        now = self.db.now()
-        return await self.db.query(lambda s: queries.mail_due(s, now))
 
     def _user(self, repo: SqlRepository) -> Any:
         if self.me is not None:

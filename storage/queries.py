@@ -545,23 +545,6 @@ def workflow_detail(
     }
 
 
-def mail_due(session: Session, now: datetime) -> bool:
-    """Is any queued email due for a channel with an SMTP server? A cheap read the sender
-    polls before it takes the write lock to claim (`SqlRepository.claim_due_mail`)."""
-    found = session.scalar(
-        select(m.OutboxMail.id)
-        .where(
-            m.OutboxMail.state == "queued",
-            m.OutboxMail.next_attempt_at <= now,
-            m.OutboxMail.channel_id.in_(
-                select(m.Channel.id).where(m.Channel.smtp_host.is_not(None))
-            ),
-        )
-        .limit(1)
-    )
-    return found is not None
-
-
 def next_mail_at(session: Session) -> datetime | None:
     """When the next queued email for a channel with an SMTP server is due (now or in the past
     when one is due already; later when the earliest waits for its undo window or a retry)."""
