@@ -201,6 +201,59 @@ def cancel_mail(repo: Any, actor: Actor, outbox_id: int) -> None:
     cancel_row(repo, actor, row, cause_id=None, why=f"by {actor.name}")
 
 
+# --- a person's review of held mail: one email, or every one held for a reason ----------------
+
+
+def is_safety_hold(reason: str | None) -> bool:
+    """S10: mail a safety rule held (loop and rate limits, automated threads, never-notify and
+    own addresses, bounces, old mail) is released only by an admin. An interrupted delivery is
+    no safety rule's: whoever reviews it may send it again."""
+    return reason != INTERRUPTED
+
+
+def reason_matches(held_reason: str | None, wanted: str) -> bool:
+    """`--reason R`: the held reason itself, or its part before the first colon ("loop
+    protection"), compared without case."""
+    reason = (held_reason or "").strip().casefold()
+    wanted = wanted.strip().casefold()
+    return bool(wanted) and wanted in (reason, reason.split(":", 1)[0].strip())
+
+
+def review_held(
+    repo: Any,
+    user: Any,
+    verb: str,
+    *,
+    outbox_id: int | None = None,
+    reason: str | None = None,
+) -> list[int]:
+    """`release` or `drop` one held email (`outbox_id`), or every held email, of `reason` when
+    given; each on its ticket's timeline. Returns the ids. Dropping is anyone's; releasing
+    mail a safety rule held is an admin's (S10), and then nothing is released."""
+    if verb not in ("release", "drop"):
+        raise ValueError(f"unknown review {verb!r}")
+    held = repo.outbox_by_state("held") if outbox_id is None else [_held_row(repo, outbox_id)]
+    rows = held if reason is None else [r for r in held if reason_matches(r.held_reason, reason)]
+    if verb == "release" and not user.is_admin:
+        safety = [row for row in rows if is_safety_hold(row.held_reason)]
+        if safety:
+            raise DeliveryError(
+                f"{user.name} is not an admin: only an admin releases mail a safety rule held "
+                f"({_what(safety)}); anyone may drop it"
+            )
+    actor = Actor("user", user.id, user.name)
+    review = release_held if verb == "release" else drop_held
+    for row in rows:
+        review(repo, actor, row.id)
+    return [row.id for row in rows]
+
+
+def _what(rows: list[Any]) -> str:
+    first = rows[0]
+    more = f" and {len(rows) - 1} more" if len(rows) > 1 else ""
+    return f"email {first.id}: {first.held_reason}{more}"
+
+
 def _held_row(repo: Any, outbox_id: int) -> Any:
     row = repo.outbox_row(outbox_id)
     if row is None:

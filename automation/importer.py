@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from automation.engine import AutomatedRunner, TransactionRunner, process_local, process_pending
 from automation.ingest import IngestResult, ingest_message
-from automation.ports import Repository
+from automation.outbound import MailTally, collecting, counting_mail
+from automation.ports import ChannelLike, Repository
 from mail.parse import ParsedMail, parse_message
 from mail.sources import (
     MAX_MESSAGE_SETTING,
@@ -46,6 +48,7 @@ class ImportSummary:
     automated: int = 0
     failed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    emails: MailTally = field(default_factory=MailTally)  # caused by the stored messages (D1)
     # One per message of this batch, in order (a failure's outcome is "failed"); store_batch's
     # own, not merged across batches nor shown in the summary.
     results: list[IngestResult] = field(default_factory=list)
@@ -58,6 +61,7 @@ class ImportSummary:
             "duplicates": self.duplicates,
             "automated": self.automated,
             "failed": self.failed,
+            "emails": {"queued": self.emails.queued, "held": self.emails.held},
             "failures": [{"source": s, "reason": r} for s, r in self.failures],
         }
 
@@ -108,29 +112,55 @@ def store_batch(
         process_pending(repo, PENDING_FIRST)
     if not isolate:
         repo.handle_events_inline()
-    for item in batch:
-        summary.total += 1
-        if item.mail is None:
-            _fail(repo, summary, channel_id, item, item.error or "unparseable")
-            continue
-        try:
-            with repo.savepoint() if isolate else nullcontext():
-                result = ingest_message(repo, channel, item.mail, item.raw, historical=historical)
-        except Exception as exc:
-            if not isolate:
-                raise
-            _fail(repo, summary, channel_id, item, f"could not store: {type(exc).__name__}: {exc}")
-            continue
-        summary.results.append(result)
-        if result.outcome == "duplicate":
-            summary.duplicates += 1
-            continue
-        summary.stored += 1
-        summary.threaded += result.threaded
-        summary.automated += result.automated
-        if not historical:
-            process_local(repo, isolate=isolate)
+    # The emails this batch's messages cause, as they are stored (a delayed step's come later).
+    # With `isolate`, a failed event's savepoint rolls its emails back but not their count.
+    with counting_mail() as emails:
+        for item in batch:
+            _store_one(repo, summary, channel, item, historical, isolate)
+    summary.emails = emails
+    if (collector := _STORED_MAIL.get()) is not None:
+        collector.add(emails)
     return summary
+
+
+def _store_one(
+    repo: Repository,
+    summary: ImportSummary,
+    channel: ChannelLike,
+    item: Prepared,
+    historical: bool,
+    isolate: bool,
+) -> None:
+    summary.total += 1
+    if item.mail is None:
+        _fail(repo, summary, channel.id, item, item.error or "unparseable")
+        return
+    try:
+        with repo.savepoint() if isolate else nullcontext():
+            result = ingest_message(repo, channel, item.mail, item.raw, historical=historical)
+    except Exception as exc:
+        if not isolate:
+            raise
+        _fail(repo, summary, channel.id, item, f"could not store: {type(exc).__name__}: {exc}")
+        return
+    summary.results.append(result)
+    if result.outcome == "duplicate":
+        summary.duplicates += 1
+        return
+    summary.stored += 1
+    summary.threaded += result.threaded
+    summary.automated += result.automated
+    if not historical:
+        process_local(repo, isolate=isolate)
+
+
+_STORED_MAIL: ContextVar[MailTally | None] = ContextVar("deskline_stored_mail", default=None)
+
+
+def counting_stored_mail() -> AbstractContextManager[MailTally]:
+    """How many emails the messages stored inside the block queued and held, over every batch
+    (`deskline sync --once` stores through `automation.inbound`, which keeps no such count)."""
+    return collecting(_STORED_MAIL)
 
 
 def _fail(
@@ -193,6 +223,7 @@ def _merge(total: ImportSummary, part: ImportSummary) -> None:
     total.automated += part.automated
     total.failed += part.failed
     total.failures += part.failures
+    total.emails.add(part.emails)
 
 
 async def retry_failure(db: AutomatedRunner, failure_id: int) -> ImportSummary:

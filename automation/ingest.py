@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from automation.events import Actor, MessageReceived, Timeline
+from automation.outbound import old_mail_hours
 from automation.ports import (
     ChannelLike,
     ConversationLike,
@@ -88,7 +90,8 @@ def ingest_message(
             [sender, *(a.addr for a in mail.cc)],
             new=match.conversation is None,
         )
-    cause = _record_received(repo, conversation, message, user)
+    old = not historical and is_old_mail(repo, mail)
+    cause = _record_received(repo, conversation, message, user, old=old)
     if mail.bounce is not None and mail.bounce.permanent and bounce_target is not None:
         _mark_bouncing(repo, conversation, mail, cause)
     if historical:
@@ -104,6 +107,14 @@ def ingest_message(
         automated=automated,
         own_mail=own_mail,
     )
+
+
+def is_old_mail(repo: Repository, mail: ParsedMail) -> bool:
+    """D1: stored more than `old_mail_hours` after its Date, by the desk's clock (a replay's
+    too). A message with no Date, or one dated in the future, counts from its arrival: now."""
+    if mail.date is None:
+        return False
+    return repo.now() - mail.date > timedelta(hours=old_mail_hours(repo))
 
 
 def _automation(mail: ParsedMail, own_mail: bool) -> tuple[str | None, str | None]:
@@ -170,7 +181,12 @@ def _new_conversation(
 
 
 def _record_received(
-    repo: Repository, conversation: ConversationLike, message: MessageLike, user: UserLike | None
+    repo: Repository,
+    conversation: ConversationLike,
+    message: MessageLike,
+    user: UserLike | None,
+    *,
+    old: bool,
 ) -> int:
     if user is not None:
         actor = Actor("user", user.id, user.name)
@@ -178,21 +194,26 @@ def _record_received(
     else:
         actor = Actor("contact", conversation.contact_id, message.from_addr)
         kind = Timeline.MESSAGE_RECEIVED
+    data: dict[str, Any] = {
+        "message_id": message.message_id,
+        "thread_reason": message.thread_reason,
+        "thread_conflict": message.thread_conflict,
+        "automated": message.automated_kind,
+        "automated_reason": message.automated_reason,
+        "forwarded": message.forwarded_reason,
+    }
+    summary = f"{'Email' if user is None else 'Email from a user'}: {message.subject}"
+    if old:  # D1: the email this message causes is held (automation.outbound.old_mail_hold)
+        data["old_mail"] = True
+        summary += f" (old mail, dated {message.sent_at:%Y-%m-%d}: the email it causes is held)"
     return repo.add_timeline(
         kind,
         actor,
         ticket_id=conversation.ticket_id,
         conversation_id=conversation.id,
         message_row_id=message.id,
-        summary=f"{'Email' if user is None else 'Email from a user'}: {message.subject}",
-        data={
-            "message_id": message.message_id,
-            "thread_reason": message.thread_reason,
-            "thread_conflict": message.thread_conflict,
-            "automated": message.automated_kind,
-            "automated_reason": message.automated_reason,
-            "forwarded": message.forwarded_reason,
-        },
+        summary=summary,
+        data=data,
     )
 
 

@@ -7,6 +7,9 @@ Message-ID, In-Reply-To, References, `[#N]` subject token and, for automated mai
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -131,6 +134,72 @@ def hold_reason(
     return None
 
 
+# --- old mail (SPEC D1) ------------------------------------------------------------------------
+
+OLD_MAIL = "old mail"  # the hold reason: `deskline held release --reason "old mail" --all`
+OLD_MAIL_HOURS = 24
+OLD_MAIL_SETTING = "old_mail_hours"
+
+
+def old_mail_hours(repo: Repository) -> int:
+    return int(repo.setting(OLD_MAIL_SETTING, OLD_MAIL_HOURS))
+
+
+def old_mail_hold(repo: Repository, cause_id: int | None) -> str | None:
+    """D1: every email caused by a message that was old when it was stored is held, however
+    many steps and delays later: its chain of causes still leads back to that message (E8),
+    whose timeline line says it was old (`automation.ingest`)."""
+    if cause_id is None:
+        return None
+    root = repo.cause_root(cause_id)
+    if root is not None and root.type == Timeline.MESSAGE_RECEIVED and root.data.get("old_mail"):
+        return OLD_MAIL
+    return None
+
+
+# --- how many emails were queued and held (the import and sync summaries) ---------------------
+
+
+@dataclass
+class MailTally:
+    queued: int = 0
+    held: int = 0
+
+    def add(self, other: MailTally) -> None:
+        self.queued += other.queued
+        self.held += other.held
+
+
+_TALLY: ContextVar[MailTally | None] = ContextVar("deskline_mail_tally", default=None)
+
+
+@contextmanager
+def collecting(into: ContextVar[MailTally | None]) -> Iterator[MailTally]:
+    """A new tally in `into` for the block (in this task or thread, and what it calls)."""
+    tally = MailTally()
+    token = into.set(tally)
+    try:
+        yield tally
+    finally:
+        into.reset(token)
+
+
+def counting_mail() -> AbstractContextManager[MailTally]:
+    """Count the emails queued and held inside the block. The block should be one
+    transaction's work: its caller drops the tally when the transaction fails."""
+    return collecting(_TALLY)
+
+
+def _count(state: str) -> None:
+    tally = _TALLY.get()
+    if tally is None:
+        return
+    if state == "held":
+        tally.held += 1
+    else:
+        tally.queued += 1
+
+
 def queue_conversation_mail(
     repo: Repository,
     *,
@@ -177,6 +246,7 @@ def queue_conversation_mail(
         unbuildable
         or hold_reason(repo, recipient, automated=automated, contact=contact, ticket_id=number)
         or extra_hold
+        or old_mail_hold(repo, cause_id)
     )
     wait = _wait(repo, held, wait_seconds, cause_id)
     message_row_id = repo.add_outbound_message(
@@ -209,6 +279,7 @@ def queue_conversation_mail(
     )
     conversation.updated_at = repo.now()
     state = "held" if held else "queued"
+    _count(state)
     timeline_id = repo.add_timeline(
         Timeline.MAIL_HELD if held else Timeline.MAIL_QUEUED,
         actor,
@@ -277,7 +348,9 @@ def queue_notification_mail(
             loop_marker=repo.instance_id(),
         )
     )
-    held = unbuildable or hold_reason(repo, recipient, automated=True)
+    held = (
+        unbuildable or hold_reason(repo, recipient, automated=True) or old_mail_hold(repo, cause_id)
+    )
     wait = _wait(repo, held, None, cause_id)
     outbox_id = repo.add_outbox(
         message_row_id=None,
@@ -293,6 +366,7 @@ def queue_notification_mail(
         held_reason=held,
         not_before=undo.not_before(repo, wait),
     )
+    _count("held" if held else "queued")
     timeline_id = repo.add_timeline(
         Timeline.MAIL_HELD if held else Timeline.MAIL_QUEUED,
         actor,

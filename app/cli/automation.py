@@ -14,6 +14,7 @@ from app.cli.workflows import cmd_workflow_clone, cmd_workflow_delete
 from automation import admin
 from automation.admin import TRIGGER_KINDS
 from automation.admin.limits import max_message_mb, set_max_message_mb
+from automation.outbound import old_mail_hours
 from storage import queries
 from storage.repository import SqlRepository
 
@@ -41,6 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         metavar="N",
         help="how long a person's change can be undone, its email waiting (default 10; 0: off)",
+    )
+    p.add_argument(
+        "--old-mail-hours",
+        type=int,
+        metavar="N",
+        help="hold the email caused by mail older than N hours when it arrives (default 24)",
     )
     p.add_argument(
         "--max-message-mb",
@@ -123,22 +130,36 @@ async def cmd_automation_set(args: argparse.Namespace) -> int:
 
 
 async def cmd_limits(args: argparse.Namespace) -> int:
-    changes = (args.per_ticket, args.per_recipient, args.undo_seconds, args.max_message_mb)
+    changes = (
+        args.per_ticket,
+        args.per_recipient,
+        args.undo_seconds,
+        args.old_mail_hours,
+        args.max_message_mb,
+    )
     if any(x is not None for x in changes):
         await act(args, lambda repo, user: _set_limits(repo, user, args))
     async with opened(args) as desk:
         limits = await desk.read(admin.loop_limits)
+        hours = await desk.read(old_mail_hours)
         megabytes = await desk.read(max_message_mb)
         undo_seconds = await desk.read(admin.undo_window)
     if args.json:
         output.dump(
-            {"version": 1, **limits, "undo_seconds": undo_seconds, "max_message_mb": megabytes}
+            {
+                "version": 1,
+                **limits,
+                "undo_seconds": undo_seconds,
+                "old_mail_hours": hours,
+                "max_message_mb": megabytes,
+            }
         )
         return 0
     for scope, rows in limits.items():
         text = ", ".join(f"{count} in {minutes} min" for count, minutes in rows)
         print(f"{scope.replace('_', ' ')}: {text}")
     print(f"undo window: {undo_seconds} s (a person's change, and its email waits as long)")
+    print(f"old mail: the email caused by mail over {hours} hours old when it arrives is held")
     print(f"largest message stored: {megabytes:g} MB (a bigger one goes to `deskline failed`)")
     return 0
 
@@ -150,6 +171,8 @@ def _set_limits(repo: SqlRepository, user: Any, args: argparse.Namespace) -> Non
         )
     if args.undo_seconds is not None:
         admin.set_undo_seconds(repo, user, args.undo_seconds)
+    if args.old_mail_hours is not None:
+        admin.set_old_mail_hours(repo, user, args.old_mail_hours)
     if args.max_message_mb is not None:
         set_max_message_mb(repo, user, args.max_message_mb)
 

@@ -12,8 +12,8 @@ from app.cli import output
 from app.cli.errors import UserError
 from app.cli.shared import act, opened, page_flags, read_page
 from automation import services
-from automation.delivery import cancel_mail, drop_held, release_held
-from automation.importer import retry_failure
+from automation.delivery import cancel_mail, review_held
+from automation.importer import counting_stored_mail, retry_failure
 from runtime.inbound import run_inbound
 from runtime.worker import Worker, stop_on_signals
 from storage import pages, queries
@@ -35,9 +35,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--raw", type=int, metavar="ID", help="print one email exactly as it will go")
     p.set_defaults(func=cmd_outbox)
 
-    p = sub.add_parser("held", help="email a safety rule held back: review, release or drop")
+    p = sub.add_parser(
+        "held",
+        help="email a safety rule held back: review, release or drop",
+        description="Held email waits for a person. Anyone may drop it; only an admin releases "
+        "email a safety rule held (loop limits, automated or never-notify addresses, bounces, "
+        "old mail).",
+    )
     p.add_argument("action", nargs="?", choices=("list", "release", "drop"), default="list")
     p.add_argument("outbox_id", nargs="?", type=int)
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="release or drop every held email (of --reason, when given); "
+        "with list: every held email, however many",
+    )
+    p.add_argument(
+        "--reason",
+        metavar="R",
+        help='with --all: only email held for this reason, e.g. "old mail" or "loop protection"',
+    )
     page_flags(p, "held emails", all_flag=False)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_held)
@@ -86,11 +103,36 @@ async def cmd_held(args: argparse.Namespace) -> int:
             page = await read_page(desk, args, pages.outbox_page, state="held")
         output.print_outbox(page, as_json=args.json, noun="held emails")
         return 0
+    done = "released" if args.action == "release" else "dropped"
+    if args.all or args.reason is not None:
+        return await _review_all(args, done)
     if args.outbox_id is None:
-        raise UserError(f"say which email to {args.action}: deskline held {args.action} ID")
-    review = release_held if args.action == "release" else drop_held
-    await act(args, lambda repo, user: review(repo, services.actor_of(user), args.outbox_id))
-    print(f"Email {args.outbox_id} {'released' if args.action == 'release' else 'dropped'}")
+        raise UserError(
+            f"say which email to {args.action}: deskline held {args.action} ID, "
+            f'or --all [--reason "old mail"]'
+        )
+    await act(
+        args,
+        lambda repo, user: review_held(repo, user, args.action, outbox_id=args.outbox_id),
+    )
+    print(f"Email {args.outbox_id} {done}")
+    return 0
+
+
+async def _review_all(args: argparse.Namespace, done: str) -> int:
+    """`held release|drop --all [--reason R]`: every held email, or those of one reason."""
+    if args.outbox_id is not None:
+        raise UserError("give an email's ID or --all, not both")
+    if not args.all:
+        raise UserError(f"--reason goes with --all: deskline held {args.action} --all --reason R")
+    ids = await act(
+        args, lambda repo, user: review_held(repo, user, args.action, reason=args.reason)
+    )
+    which = f" with the reason “{output.clean(args.reason)}”" if args.reason is not None else ""
+    if not ids:
+        print(f"No held email{which}.")
+    else:
+        print(f"{len(ids)} email{'s' if len(ids) != 1 else ''}{which} {done}")
     return 0
 
 
@@ -99,8 +141,9 @@ async def cmd_sync(args: argparse.Namespace) -> int:
     async with opened(args) as desk:
         worker = Worker(desk, inbound=run_inbound)
         if args.once:
-            summary = await worker.run_once()
-            output.print_sync_summary(summary)
+            with counting_stored_mail() as emails:
+                summary = await worker.run_once()
+            output.print_sync_summary(summary, emails)
             return 1 if summary.delivery.failed else 0
         stop = asyncio.Event()
         stop_on_signals(stop)

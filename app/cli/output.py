@@ -227,6 +227,7 @@ def print_import_summary(summary: ImportSummary, *, as_json: bool) -> None:
         f"threaded, {summary.duplicates} duplicates, {summary.automated} automated, "
         f"{summary.failed} failed"
     )
+    print(_emails_line("Emails it caused", summary.emails.queued, summary.emails.held))
     for source, reason in summary.failures[:20]:
         print(f"  failed: {clean(source)}: {clean(reason)}")
     if len(summary.failures) > 20:
@@ -250,12 +251,20 @@ def progress_bar(label: str) -> Callable[[int, int], None]:
     return show
 
 
-def print_sync_summary(summary: Any) -> None:
+def _emails_line(label: str, queued: int, held: int) -> str:
+    """How many emails the stored mail caused: queued to send, and held for a person."""
+    line = f"{label}: {queued} queued, {held} held"
+    return line + (" (review them: deskline held)" if held else "")
+
+
+def print_sync_summary(summary: Any, emails: Any = None) -> None:
     delivery = summary.delivery
     print(
         f"Received {summary.received}, automation events {summary.handled_events}, "
         f"sent {delivery.sent}, retrying {delivery.retrying}, failed {delivery.failed}"
     )
+    if emails is not None:
+        print(_emails_line("Emails the received mail caused", emails.queued, emails.held))
     if summary.requeued or summary.held_interrupted:
         print(
             f"Recovered interrupted deliveries: {summary.requeued} queued again, "

@@ -52,6 +52,7 @@ from automation.admin.limits import (
     parse_limits,
     set_branding,
     set_loop_limits,
+    set_old_mail_hours,
     set_undo_seconds,
     undo_window,
 )
@@ -121,6 +122,7 @@ __all__ = [
     "set_channel",
     "set_channel_mail",
     "set_loop_limits",
+    "set_old_mail_hours",
     "set_template",
     "set_trigger",
     "set_undo_seconds",

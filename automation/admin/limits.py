@@ -1,10 +1,15 @@
-"""The loop limits on automated email (SPEC §7) and the branding line (R-A3)."""
+"""The loop limits on automated email (SPEC §7), the age of old mail (D1) and the branding line
+(R-A3)."""
 
 from __future__ import annotations
 
 from automation import undo
 from automation.admin.common import SettingsError, require_admin
-from automation.outbound import PER_RECIPIENT_LIMITS, PER_TICKET_LIMITS
+from automation.outbound import (
+    OLD_MAIL_SETTING,
+    PER_RECIPIENT_LIMITS,
+    PER_TICKET_LIMITS,
+)
 from automation.ports import AdminRepository, UserLike
 from mail.sources import MAX_MESSAGE_MB, MAX_MESSAGE_SETTING
 
@@ -39,6 +44,22 @@ def loop_limits(repo: AdminRepository) -> dict[str, list[list[int]]]:
             list(x) for x in repo.setting("loop_limits_per_recipient", PER_RECIPIENT_LIMITS)
         ],
     }
+
+
+MAX_OLD_MAIL_HOURS = 24 * 365 * 10
+
+
+def set_old_mail_hours(repo: AdminRepository, user: UserLike, hours: int) -> int:
+    """D1: email caused by a message older than this many hours when it was stored is held."""
+    require_admin(user)
+    if isinstance(hours, bool) or not isinstance(hours, int):
+        raise SettingsError(f"old mail is a whole number of hours, not {hours!r}")
+    if not 1 <= hours <= MAX_OLD_MAIL_HOURS:
+        raise SettingsError(
+            f"old mail is between 1 and {MAX_OLD_MAIL_HOURS} hours (ten years), not {hours}"
+        )
+    repo.set_setting(OLD_MAIL_SETTING, hours)
+    return hours
 
 
 def set_undo_seconds(repo: AdminRepository, user: UserLike, seconds: int) -> int:
