@@ -7,6 +7,7 @@ tickets still open and move. Summaries count the emails queued and held.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import json
 import mailbox
@@ -19,13 +20,17 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from app.cli.output import print_sync_summary
 from automation import admin
 from automation.actions import DELAY, SEND_EMAIL
 from automation.admin import SettingsError
-from automation.importer import ImportSummary, import_paths
+from automation.importer import ImportSummary, counting_stored_mail, import_paths
 from automation.outbound import OLD_MAIL
+from runtime.inbound import run_inbound
+from runtime.worker import Worker
 from storage.database import Database
 from tests.helpers import Desk, make_mail
+from tests.servers.dovecot import DovecotServer
 from tests.test_cli import SUPPORT, Cli, desk_cli
 
 MONTH = timedelta(days=30)
@@ -162,6 +167,32 @@ async def test_old_is_measured_on_the_desks_clock(db_url: str, tmp_path: Path) -
         assert (summary.emails.queued, summary.emails.held) == (1, 0)
     finally:
         await replay.close()
+
+
+async def test_sync_once_counts_the_emails_its_mail_queued_and_held(
+    db, imap_server: DovecotServer, imap_folder: str, monkeypatch, capsys
+) -> None:
+    # D1 on the IMAP path: `deskline sync --once` says what the fetched mail queued and held
+    desk = await Desk.create(db)
+    monkeypatch.setenv("DESKLINE_TEST_IMAP_PASSWORD", imap_server.password)
+
+    def configure(repo: Any) -> None:
+        channel = admin.channel_named(repo, "support")
+        channel.imap_host, channel.imap_port = imap_server.host, imap_server.port
+        channel.imap_tls, channel.imap_user = "none", imap_server.user
+        channel.imap_folder, channel.imap_secret = imap_folder, "env:DESKLINE_TEST_IMAP_PASSWORD"
+
+    await desk.store(configure)
+    now = await desk.store(lambda repo: repo.now())
+    fresh, _ = make_mail(sender="erin@customer.example", subject="Still broken")
+    await asyncio.to_thread(imap_server.append, imap_folder, _old_thread(now)[2], fresh)
+    with counting_stored_mail() as emails:
+        summary = await Worker(desk, inbound=run_inbound).run_once()
+    assert summary.received == 2
+    assert (emails.queued, emails.held) == (1, 1)
+    print_sync_summary(summary, emails)
+    out = capsys.readouterr().out
+    assert "Emails the received mail caused: 1 queued, 1 held (review them: deskline held)" in out
 
 
 async def test_the_threshold_is_a_setting_only_admins_change(db, tmp_path: Path) -> None:
