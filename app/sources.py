@@ -1,43 +1,80 @@
-"""Row sources for the app's big lists: storage.views read on the backend thread."""
+"""Row sources for the app's big lists: storage.views read on the backend thread.
+
+A reload's count, index and pages are read in one `Backend.query` (one read transaction, one
+snapshot: `views.one_snapshot`), so mail stored meanwhile cannot shift the rows under the cursor.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from app.backend import Backend
 from storage import views
-from widgets.row_list import Row
+from widgets.row_list import PagesFor, Row, Snapshot, read_snapshot
 
 
-class InboxSource:
-    def __init__(self, backend: Backend, selection: views.InboxFilter) -> None:
+class ViewSource:
+    """A list read from storage.views; subclasses name its three reads."""
+
+    def __init__(self, backend: Backend) -> None:
         self.backend = backend
-        self.selection = selection
 
-    async def count(self) -> int:
-        return await self.backend.query(lambda s: views.inbox_count(s, self.selection))
+    def count(self, s: Session) -> int:
+        raise NotImplementedError
+
+    def index_of(self, s: Session, key: Any) -> int | None:
+        raise NotImplementedError
+
+    def window(self, s: Session, window: views.Window) -> list[Row]:
+        raise NotImplementedError
+
+    async def snapshot(self, key: Any | None, pages_for: PagesFor) -> Snapshot:
+        def read(s: Session) -> Snapshot:
+            views.one_snapshot(s)
+            return read_snapshot(
+                lambda: self.count(s),
+                lambda k: self.index_of(s, k),
+                lambda offset, limit, after: self.window(s, views.Window(offset, limit, after)),
+                key,
+                pages_for,
+            )
+
+        return await self.backend.query(read)
 
     async def rows(self, offset: int, limit: int, after: Any | None) -> list[Row]:
         window = views.Window(offset=offset, limit=limit, after=after)
-        return await self.backend.query(lambda s: views.inbox_rows(s, self.selection, window))
-
-    async def index_of(self, key: int) -> int | None:
-        return await self.backend.query(lambda s: views.inbox_index_of(s, self.selection, key))
+        return await self.backend.query(lambda s: self.window(s, window))
 
 
-class ColumnSource:
+class InboxSource(ViewSource):
+    def __init__(self, backend: Backend, selection: views.InboxFilter) -> None:
+        super().__init__(backend)
+        self.selection = selection
+
+    def count(self, s: Session) -> int:
+        return views.inbox_count(s, self.selection)
+
+    def index_of(self, s: Session, key: Any) -> int | None:
+        return views.inbox_index_of(s, self.selection, key)
+
+    def window(self, s: Session, window: views.Window) -> list[Row]:
+        return views.inbox_rows(s, self.selection, window)
+
+
+class ColumnSource(ViewSource):
     """The tickets of one status, newest activity first."""
 
     def __init__(self, backend: Backend, status_id: int) -> None:
-        self.backend = backend
+        super().__init__(backend)
         self.status_id = status_id
 
-    async def count(self) -> int:
-        return await self.backend.query(lambda s: views.column_count(s, self.status_id))
+    def count(self, s: Session) -> int:
+        return views.column_count(s, self.status_id)
 
-    async def rows(self, offset: int, limit: int, after: Any | None) -> list[Row]:
-        window = views.Window(offset=offset, limit=limit, after=after)
-        return await self.backend.query(lambda s: views.column_rows(s, self.status_id, window))
+    def index_of(self, s: Session, key: Any) -> int | None:
+        return views.column_index_of(s, self.status_id, key)
 
-    async def index_of(self, key: int) -> int | None:
-        return await self.backend.query(lambda s: views.column_index_of(s, self.status_id, key))
+    def window(self, s: Session, window: views.Window) -> list[Row]:
+        return views.column_rows(s, self.status_id, window)

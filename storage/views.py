@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal, or_, select, tuple_
+from sqlalchemy import Select, func, literal, or_, select, text, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from mail.quote import split_quoted
@@ -39,9 +39,28 @@ class Window:
     after: SortKey | None = None
 
 
+def one_snapshot(session: Session) -> None:
+    """Make the rest of this read transaction see one snapshot, so a list's count, a row's
+    index and its pages agree. SQLite's read transactions already do (WAL); PostgreSQL's default
+    READ COMMITTED takes a new snapshot per statement. Call it before the first read."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+
+
 # --- inbox ---------------------------------------------------------------------------------------
 
 _assignee = aliased(m.User)
+
+
+def _last_mail_at(conversation: Any) -> Any:
+    """When the newest email of a conversation was sent (its Date for received mail): the
+    inbox's age, as a mail reader shows a thread's date. Internal notes are not mail."""
+    x = m.Message
+    return (
+        select(func.max(x.sent_at))
+        .where(x.conversation_id == conversation.id, x.direction != "note")
+        .scalar_subquery()
+    )
 
 
 def _inbox_select(f: InboxFilter) -> Select[Any]:
@@ -94,6 +113,8 @@ def inbox_rows(session: Session, f: InboxFilter, window: Window) -> list[dict[st
             _assignee.name,
             m.Status.label,
             m.Channel.name,
+            m.Status.state,
+            _last_mail_at(c),
         )
         .join(m.Channel, m.Channel.id == c.channel_id)
         .outerjoin(m.Contact, m.Contact.id == c.contact_id)
@@ -118,6 +139,9 @@ def inbox_rows(session: Session, f: InboxFilter, window: Window) -> list[dict[st
             "assignee": row[9],
             "status": row[10],
             "channel": row[11],
+            # open / closed, like "state" (SPEC D6: the Open view says when the ticket is closed)
+            "ticket_state": str(row[12]).lower() if row[12] is not None else None,
+            "last_mail_at": row[13],
         }
         for row in session.execute(query)
     ]
@@ -222,6 +246,11 @@ def column_rows(session: Session, status_id: int, window: Window) -> list[dict[s
         }
         for row in session.execute(query)
     ]
+
+
+def ticket_status_id(session: Session, number: int) -> int | None:
+    """The status a ticket is in now (the board follows a moved card to its column)."""
+    return session.scalar(select(m.Ticket.status_id).where(m.Ticket.id == number))
 
 
 def column_index_of(session: Session, status_id: int, ticket_id: int) -> int | None:

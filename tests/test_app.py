@@ -137,10 +137,14 @@ async def test_board_moves_a_ticket_and_its_status_actions_run(db_path):
         )
         await pilot.press("L")
         await wait_for_async(pilot, lambda: _status_is(desk, 2, "Waiting on contact"))
+        await wait_for(  # the cursor followed #2 to its new column (issue 19 item 5)
+            pilot, lambda: (getattr(app.screen.focused, "current", None) or {}).get("id") == 2
+        )
         await pilot.press("s")
         await pilot.pause(0.2)
         await pilot.press("end", "enter")  # the last status: Closed
-        await wait_for_async(pilot, lambda: _status_is(desk, 1, "Closed"), what="closed")
+        await wait_for_async(pilot, lambda: _status_is(desk, 2, "Closed"), what="closed")
+        assert await desk.status(1) == "New"
         await wait_for_async(pilot, lambda: _outbox_count(desk, 1))
         await wait_for(pilot, lambda: "1 Closed" in screen_text(app), what="counts follow")
     closed = (await desk.outbox())[0]
@@ -179,10 +183,12 @@ async def test_create_a_ticket_by_hand(db_path):
     app = make_app(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
-        assert "no ticket yet" in screen_text(app).lower()
-        await pilot.press("r")  # nothing to reply from yet: a clear notice, no composer
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, InboxScreen)
+        await wait_for(pilot, lambda: "no ticket yet" in screen_text(app).lower())
+        await pilot.press("r")  # D5: no ticket yet, so the composer writes from the contact
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        assert "contact record" in screen_text(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, InboxScreen))
         await pilot.press("c")
         await wait_for_async(pilot, lambda: _ticket_count(desk, 1), what="the new ticket")
         await wait_for(pilot, lambda: "Ticket #1" in screen_text(app))

@@ -7,6 +7,7 @@ No Pilot here: a real terminal (tmux) runs the installed console script, `send-k
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,19 @@ class Pane:
             time.sleep(0.1)
         raise AssertionError(f"{needle!r} never appeared; the screen:\n{self.text()}")
 
+    def start(self, path: Path, user: str, **env: str) -> None:
+        """`deskline` on the database `path` as `user`, at 80x24 in a 256-colour terminal."""
+        env = {
+            "TERM": "xterm-256color",
+            "XDG_CONFIG_HOME": str(path.parent),
+            "PATH": os.environ["PATH"],
+            **env,
+        }
+        command = f"{DESKLINE} --db {path} --as {user} --no-mail"
+        size = ["-x", "80", "-y", "24"]
+        variables = [f"-e{key}={value}" for key, value in env.items()]
+        self.tmux("new-session", "-d", "-s", self.session, *size, *variables, command)
+
     def alive(self) -> bool:
         return self.session in self.tmux("list-sessions", "-F", "#{session_name}")
 
@@ -76,25 +90,7 @@ async def test_a_rep_works_the_inbox_and_board_in_tmux(pane):
     editor = path.parent / "editor.sh"
     editor.write_text('#!/bin/sh\nprintf "\\n--Rita\\n" >> "$1"\n')
     editor.chmod(0o755)
-    env = {
-        "EDITOR": str(editor),
-        "TERM": "xterm-256color",
-        "XDG_CONFIG_HOME": str(path.parent),
-        "PATH": os.environ["PATH"],
-    }
-    command = f"{DESKLINE} --db {path} --as rita --no-mail"
-    pane.tmux(
-        "new-session",
-        "-d",
-        "-s",
-        pane.session,
-        "-x",
-        "80",
-        "-y",
-        "24",
-        *[f"-e{key}={value}" for key, value in env.items()],
-        command,
-    )
+    pane.start(path, "rita", EDITOR=str(editor))
     pane.wait_for("Printer on fire")
     screen = pane.wait_for("[bold]Invoice[/] wrong")  # markup shown literally, in the pane
     assert "1 Inbox" in screen
@@ -138,22 +134,7 @@ async def test_an_admin_builds_a_branch_in_the_workflow_editor_in_tmux(pane):
     a → "Branch" → a condition typed key by key → the branch and its two paths are drawn."""
     pane, path = pane
     desk = await seeded_desk(path, ["Printer on fire"])
-    env = {
-        "TERM": "xterm-256color",
-        "XDG_CONFIG_HOME": str(path.parent),
-        "PATH": os.environ["PATH"],
-    }
-    command = f"{DESKLINE} --db {path} --as admin --no-mail"
-    size = ["-x", "80", "-y", "24"]
-    pane.tmux(
-        "new-session",
-        "-d",
-        "-s",
-        pane.session,
-        *size,
-        *[f"-e{k}={v}" for k, v in env.items()],
-        command,
-    )
+    pane.start(path, "admin")
     pane.wait_for("Printer on fire")
     pane.keys("3")
     pane.wait_for("Statuses and their actions")
@@ -187,4 +168,83 @@ async def test_an_admin_builds_a_branch_in_the_workflow_editor_in_tmux(pane):
         "branch",
         {"if": {"all": [{"field": "priority", "op": "is", "value": "urgent"}]}},
     ) in rows
+    await desk.db.close()
+
+
+# --- the cursor row in a real terminal (issue 19 item 4, SPEC D12) ----------------------------
+
+SGR = re.compile(r"\x1b\[([0-9;:]*)m")
+
+
+def screen_looks(capture: str) -> list[list[tuple[str | None, bool]]]:
+    """(background, reverse) of each character of each line of a `capture-pane -e` screen.
+    tmux writes only what changes from the cell before, across line ends too: the attributes
+    carry on from one line to the next."""
+    screen: list[list[tuple[str | None, bool]]] = []
+    background: str | None = None
+    reverse = False
+    for line in capture.split("\n"):
+        looks: list[tuple[str | None, bool]] = []
+        for n, part in enumerate(SGR.split(line)):
+            if n % 2 == 0:
+                looks.extend([(background, reverse)] * len(part))
+                continue
+            background, reverse = _apply_sgr(part, background, reverse)
+        screen.append(looks)
+    return screen
+
+
+def _apply_sgr(part: str, background: str | None, reverse: bool) -> tuple[str | None, bool]:
+    codes = [int(c) if c else 0 for c in part.replace(":", ";").split(";")]
+    i = 0
+    while i < len(codes):
+        code = codes[i]
+        if code in (38, 48):  # 5;N or 2;R;G;B
+            width = 2 if codes[i + 1] == 5 else 4
+            if code == 48:
+                background = ";".join(map(str, codes[i + 1 : i + 1 + width]))
+            i += width
+        elif code == 0:
+            background, reverse = None, False
+        elif code == 7:
+            reverse = True
+        elif code == 27:
+            reverse = False
+        elif code == 49:
+            background = None
+        elif 40 <= code <= 47 or 100 <= code <= 107:
+            background = str(code)
+        i += 1
+    return background, reverse
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize(
+    "colours",
+    [
+        pytest.param({"COLORTERM": "truecolor"}, id="truecolor"),
+        pytest.param({}, id="256"),
+        pytest.param({"NO_COLOR": "1"}, id="no-color"),
+    ],
+)
+async def test_the_cursor_row_stands_out_in_a_real_terminal(pane, colours):
+    """Item 4, D12: in tmux at 80x24, the inbox's cursor row has another background than the
+    row under it in truecolor and in 256 colours (before: the same bytes, only bold); under
+    NO_COLOR it is reverse video and the row under it is not."""
+    pane, path = pane
+    desk = await seeded_desk(path, ["Printer on fire", "Invoice is wrong"], received=False)
+    pane.start(path, "rita", **colours)
+    pane.wait_for("Ticket #2")  # the reading pane shows the cursor's conversation
+    time.sleep(0.3)
+    capture = pane.tmux("capture-pane", "-e", "-p", "-t", pane.session)
+    looks = screen_looks(capture)
+    texts = [SGR.sub("", x) for x in capture.split("\n")]
+    cursor = looks[next(n for n, x in enumerate(texts) if "Invoice is wrong" in x)]
+    below = looks[next(n for n, x in enumerate(texts) if "Printer on fire" in x)]
+    inside_the_list = range(1, 28)
+    for column in inside_the_list:
+        if "NO_COLOR" in colours:
+            assert cursor[column][1] and not below[column][1], column
+        else:
+            assert cursor[column][0] != below[column][0], (column, cursor[column], below[column])
     await desk.db.close()

@@ -22,26 +22,38 @@ def fit(text: str, width: int) -> str:
 
 
 class ConversationList(RowList):
-    """One line per conversation: state, contact, subject, ticket, age."""
+    """One line per conversation: state, contact, subject, ticket (and its status once the
+    ticket is closed), age of the newest email."""
 
     empty_text: ClassVar[str] = "No conversations match this view."
 
     def row_cells(self, row: Row, line_no: int, width: int) -> Sequence[Cell]:
-        marker = "✓" if row["state"] == "closed" else ("⚙" if row["automated"] else "●")
+        ticket_closed = row.get("ticket_state") == "closed"
+        done = row["state"] == "closed" or ticket_closed
+        marker = "✓" if done else ("⚙" if row["automated"] else "●")
         who = line(row["contact_name"]) or line(row["contact"]) or "(unknown)"
-        when = age(row["updated_at"])
+        # The newest email's date, as a mail reader dates a thread (not the last change).
+        when = age(row.get("last_mail_at") or row["updated_at"])
         name_width = 10 if width < 48 else 14 if width < 70 else 20
         ticket = f"#{row['ticket']}" if row["ticket"] and width >= 44 else ""
-        subject_width = max(4, width - name_width - len(ticket) - 10)
+        # The Open view keeps conversations whose ticket is closed: it says so.
+        status = _closed_status(row, width, after_number=bool(ticket)) if ticket_closed else ""
+        subject_width = max(4, width - name_width - len(ticket) - cell_len(status) - 10)
         dim = self.style("dim")
-        marker_style = dim if row["state"] == "closed" else self.style("accent")
         return [
-            (f" {marker} ", marker_style),
+            (f" {marker} ", dim if done else self.style("accent")),
             (fit(who, name_width) + " ", None),
             (fit(line(row["subject"]) or "(no subject)", subject_width) + " ", None),
             (ticket, self.style("accent")),
+            (status, dim),
             (f" {when:>3} ", dim),
         ]
+
+
+def _closed_status(row: Row, width: int, *, after_number: bool) -> str:
+    """A closed ticket's status label, short: "Closed", or "Closed" after its number."""
+    label = fit(line(row["status"]) or "Closed", 10 if width >= 44 else 7).rstrip()
+    return f" {label}" if after_number else label
 
 
 class TicketCards(RowList):

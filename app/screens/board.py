@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -40,6 +41,10 @@ class BoardScreen(DeskScreen):
         super().__init__()
         self.pipelines: list[dict[str, Any]] = []
         self.pipeline: dict[str, Any] | None = None
+        # The card being moved and the index of the status it goes to: a second H/L typed before
+        # the first move is done moves the same card on, from where it is going.
+        self._in_flight: tuple[int, int] | None = None
+        self._moves = asyncio.Lock()  # moves reach the database in the order they were typed
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
@@ -134,24 +139,60 @@ class BoardScreen(DeskScreen):
     # --- changes ----------------------------------------------------------------------------
 
     def action_move(self, step: int) -> None:
-        selected = self._selected_ticket()
-        if selected is None or self.pipeline is None:
+        card = self._card_to_move()
+        if card is None or self.pipeline is None:
             return
-        column, number = selected
+        number, here = card
         statuses = self.pipeline["statuses"]
-        here = next(i for i, s in enumerate(statuses) if s["id"] == column.status["id"])
         target = here + step
         if not 0 <= target < len(statuses):
             self.notify("No status further that way.", severity="warning")
             return
         self._move_to(number, statuses[target]["label"])
 
+    def _card_to_move(self) -> tuple[int, int] | None:
+        """The card H/L moves and the index of its status: the card still on its way if a move
+        is not done yet, else the one under the cursor."""
+        if self._in_flight is not None:
+            return self._in_flight
+        selected = self._selected_ticket()
+        if selected is None or self.pipeline is None:
+            return None
+        column, number = selected
+        ids = [s["id"] for s in self.pipeline["statuses"]]
+        return number, ids.index(column.status["id"])
+
     def _move_to(self, number: int, label: str) -> None:
-        self.change_ticket(
-            number,
-            lambda repo, me: services.move_ticket(repo, me, number, label),
-            f"#{number} → {label}",
-        )
+        if self.pipeline is None:
+            return
+        labels = [s["label"] for s in self.pipeline["statuses"]]
+        self._in_flight = (number, labels.index(label))
+        self._move_card(number, label, self._in_flight)
+
+    @work(group="moves")
+    async def _move_card(self, number: int, label: str, move: tuple[int, int]) -> None:
+        """Move the card, then follow it: the column it landed in gets the focus and its cursor
+        is on the card, so the next key acts on the same ticket."""
+        async with self._moves:
+            try:
+                moved = await self.change_ticket(
+                    number,
+                    lambda repo, me: services.move_ticket(repo, me, number, label),
+                    f"#{number} → {label}",
+                ).wait()
+                if moved and self._in_flight == move:  # else a later move takes it on
+                    await self._follow(number)
+            finally:
+                if self._in_flight == move:
+                    self._in_flight = None
+
+    async def _follow(self, number: int) -> None:
+        # Where the card is now: its status actions may have moved it on.
+        status_id = await self.backend.query(lambda s: views.ticket_status_id(s, number))
+        for cards in self.query(TicketCards):
+            if cards.status["id"] == status_id:
+                cards.focus()
+                cards.show_row(number)
 
     def action_move_to(self) -> None:
         selected = self._selected_ticket()

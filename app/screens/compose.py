@@ -29,9 +29,10 @@ from automation import services
 from storage import views
 from widgets.text import line
 
+# Words only: rule codes stay in comments (R-T1: a ticket-record reply moves the ticket; E3).
 TITLES = {
-    "ticket": "Reply from the ticket record (moves the ticket, R-T1)",
-    "contact": "Email from the contact record (no status change, E3)",
+    "ticket": "Reply from the ticket record (moves the ticket)",
+    "contact": "Email from the contact record (no status change)",
     "note": "Internal note (never mailed)",
 }
 
@@ -39,7 +40,7 @@ TITLES = {
 @dataclass(frozen=True)
 class Draft:
     kind: str  # ticket / contact / note
-    ticket: int
+    ticket: int | None  # None: a conversation without a ticket (contact record only, SPEC D5)
     conversation: int | None = None
     subject: str = ""
 
@@ -49,6 +50,30 @@ class Draft:
             f"conversation:{self.conversation}" if self.conversation else f"ticket:{self.ticket}"
         )
         return f"{where}:{'note' if self.kind == 'note' else 'reply'}"
+
+
+class RefusedScreen(ModalScreen[None]):
+    """Why a key that starts writing (a note) cannot: it stays until escape or enter, and the
+    keys typed meanwhile go nowhere, so a sentence meant for the composer never reaches the list
+    as commands (SPEC D5: a refused key keeps the keys where typing is safe)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter", "dismiss", "Close", id="refused.close"),
+    ]
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Content("Cannot start writing here"), classes="dialog-title")
+            yield Label(Content(self.message))
+            yield Label(
+                Content.from_markup(
+                    "[$text-muted]What you type now goes nowhere. [b]escape[/b] closes.[/]"
+                )
+            )
 
 
 class ComposeScreen(ModalScreen[bool]):
@@ -72,8 +97,8 @@ class ComposeScreen(ModalScreen[bool]):
             yield Label("", id="compose-title", classes="dialog-title")
             yield Label(
                 Content.from_markup(
-                    "[$text-muted]#$number · $subject[/]",
-                    number=str(self.draft.ticket),
+                    "[$text-muted]$number · $subject[/]",
+                    number=f"#{self.draft.ticket}" if self.draft.ticket else "no ticket",
                     subject=line(self.draft.subject),
                 )
             )
@@ -129,6 +154,11 @@ class ComposeScreen(ModalScreen[bool]):
     def action_toggle_record(self) -> None:
         if self.draft.kind == "note":
             return
+        if self.draft.ticket is None:
+            self.notify(
+                "No ticket yet: this email goes from the contact record.", severity="warning"
+            )
+            return
         kind = "contact" if self.draft.kind == "ticket" else "ticket"
         self.draft = replace(self.draft, kind=kind)
         self._show_title()
@@ -143,13 +173,13 @@ class ComposeScreen(ModalScreen[bool]):
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
         area = self.query_one(TextArea)
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as tmp:
-            tmp.write(area.text)
+            tmp.write(to_editor(area.text))
             path = Path(tmp.name)
         try:
             with self.app.suspend():
                 result = subprocess.run([*shlex.split(editor), str(path)], check=False)
             if result.returncode == 0:
-                area.load_text(path.read_text("utf-8"))
+                area.load_text(from_editor(path.read_text("utf-8")))
             else:
                 self.notify(
                     f"{editor} exited with {result.returncode}; text unchanged", severity="warning"
@@ -174,7 +204,10 @@ class ComposeScreen(ModalScreen[bool]):
             self._save_timer.stop()
 
         def send(repo: Any, user: Any) -> None:
-            if draft.kind == "note":
+            if draft.ticket is None:  # the contact record is all there is (SPEC D5, E3)
+                assert draft.conversation is not None
+                services.email_conversation(repo, user, draft.conversation, text)
+            elif draft.kind == "note":
                 services.add_note(repo, user, draft.ticket, text)
             else:
                 services.reply(
@@ -194,8 +227,24 @@ class ComposeScreen(ModalScreen[bool]):
             self.sending = False
             self.notify(str(exc), severity="warning", markup=False)
             return
-        caused = await self.backend.query(lambda s: views.events_since(s, draft.ticket, before))
+        number = draft.ticket
+        if number is None:
+            self.app.notify("Email queued to the contact.", markup=False, timeout=6)
+            self.dismiss(True)
+            return
+        caused = await self.backend.query(lambda s: views.events_since(s, number, before))
         summary = "\n".join(line(e["summary"]) for e in caused if e["summary"]) or "Sent."
         what = "Note added" if draft.kind == "note" else "Reply queued"
-        self.app.notify(summary, title=f"{what} on #{draft.ticket}", markup=False, timeout=6)
+        self.app.notify(summary, title=f"{what} on #{number}", markup=False, timeout=6)
         self.dismiss(True)
+
+
+def to_editor(text: str) -> str:
+    """The composer's text as a file for $EDITOR: ending in a newline, as a text file does, so
+    an editor (or a script) that appends lines does not join the last one."""
+    return text if text.endswith("\n") or not text else text + "\n"
+
+
+def from_editor(text: str) -> str:
+    """The edited file back in the composer, without the final newline a file ends with."""
+    return text[:-1] if text.endswith("\n") else text

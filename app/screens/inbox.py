@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.widgets import Input, Label
 
 from app.screens.base import DeskScreen, pick_user
-from app.screens.compose import ComposeScreen, Draft
+from app.screens.compose import ComposeScreen, Draft, RefusedScreen
 from app.screens.dialogs import PickerScreen
 from app.sources import InboxSource
 from automation import services
@@ -29,6 +29,12 @@ VIEW_LABELS = {
     "closed": "Closed",
     "all": "All",
 }
+
+NO_TICKET = "This conversation has no ticket yet: c creates one."
+NOTE_WITHOUT_TICKET = (
+    "A note belongs to a ticket and this conversation has none yet: c creates one, then n "
+    "writes the note. r writes an email to the contact without a ticket."
+)
 
 
 class InboxScreen(DeskScreen):
@@ -105,10 +111,21 @@ class InboxScreen(DeskScreen):
             self._load_pane(pane.view["id"], keep_scroll=True)
 
     def action_back(self) -> None:
+        """Escape: out of the search box or the reading pane to the list; on the list, a
+        search is cleared and the whole view comes back, the cursor on the same conversation."""
+        rows = self.query_one(ConversationList)
         if self.query_one("#search", Input).has_focus:
             self._close_search()
+            self._clear_search()
+        elif not rows.has_focus:
+            rows.focus()
         else:
-            self.query_one(ConversationList).focus()
+            self._clear_search()
+
+    def _clear_search(self) -> None:
+        if self.selection.search:
+            row = self.conversation
+            self._apply(search="", keep=row["id"] if row else None)
 
     # --- filters ----------------------------------------------------------------------------
 
@@ -123,11 +140,13 @@ class InboxScreen(DeskScreen):
             )
         )
 
-    def _apply(self, **changes: Any) -> None:
+    def _apply(self, keep: int | None = None, **changes: Any) -> None:
+        """Show the list with `changes` to the filter (the cursor on `keep` if it is there)."""
         values = {**self.selection.__dict__, **changes}
         self.selection = views.InboxFilter(**values)
         self._show_filter()
-        self.query_one(ConversationList).set_source(InboxSource(self.backend, self.selection))
+        rows = self.query_one(ConversationList)
+        rows.set_source(InboxSource(self.backend, self.selection), key=keep)
 
     def action_pick_view(self) -> None:
         choices = [(label, key) for key, label in VIEW_LABELS.items()]
@@ -165,32 +184,44 @@ class InboxScreen(DeskScreen):
 
     # --- actions ----------------------------------------------------------------------------
 
-    def _ticket_of_current(self) -> tuple[dict[str, Any], int] | None:
+    def _ticket_of_current(
+        self, no_ticket: str = NO_TICKET, *, writing: bool = False
+    ) -> tuple[dict[str, Any], int] | None:
+        """The conversation under the cursor and its ticket number, or None with a refusal.
+        Refusing a key that starts writing opens a notice that takes the keys typed next (SPEC
+        D5), so a sentence typed after it never reaches the list as commands."""
         row = self.conversation
         if row is None:
-            self.notify("No conversation selected.", severity="warning")
+            self._refuse("No conversation selected.", writing=writing)
             return None
         if row["ticket"] is None:
-            self.notify(
-                "This conversation has no ticket yet: c creates one (R-C2).", severity="warning"
-            )
+            self._refuse(no_ticket, writing=writing)
             return None
         return row, int(row["ticket"])
 
+    def _refuse(self, message: str, *, writing: bool) -> None:
+        if writing:
+            self.app.push_screen(RefusedScreen(message))
+        else:
+            self.notify(message, severity="warning")
+
     def action_reply(self, from_contact_record: bool) -> None:
-        found = self._ticket_of_current()
-        if found is None:
+        row = self.conversation
+        if row is None:
+            self._refuse("No conversation selected.", writing=True)
             return
-        row, number = found
-        kind = "contact" if from_contact_record else "ticket"
+        # Without a ticket there is only the contact record to write from (SPEC D5, E3).
+        kind = "contact" if from_contact_record or row["ticket"] is None else "ticket"
         self.app.push_screen(
             ComposeScreen(
-                Draft(kind=kind, ticket=number, conversation=row["id"], subject=row["subject"])
+                Draft(
+                    kind=kind, ticket=row["ticket"], conversation=row["id"], subject=row["subject"]
+                )
             )
         )
 
     def action_note(self) -> None:
-        found = self._ticket_of_current()
+        found = self._ticket_of_current(NOTE_WITHOUT_TICKET, writing=True)
         if found is not None:
             row, number = found
             self.app.push_screen(
