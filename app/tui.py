@@ -3,29 +3,44 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import gc
 import logging
 import os
+import threading
+import time
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from sqlalchemy.exc import DBAPIError
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.color import Color
+from textual.command import CommandPalette
+from textual.containers import Center, Vertical
 from textual.content import Content
+from textual.dom import DOMNode
+from textual.filter import LineFilter, Monochrome, NoColor
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Label
+from textual.widgets import Label, ProgressBar
 from textual.worker import Worker, WorkerState
 
 from app.backend import Backend, BackendError, Service
+from app.screens import commands
 from app.screens.board import BoardScreen
+from app.screens.commands import DeskCommands, Place
 from app.screens.help import HelpScreen
 from app.screens.inbox import InboxScreen
+from app.screens.keys import key_text
 from app.screens.settings import SettingsScreen
+from app.screens.tasks import TasksScreen
 from runtime.desk import Desk
 from runtime.inbound import run_inbound
 from runtime.worker import Worker as MailWorker
@@ -39,9 +54,50 @@ class DataChanged(Message):
     """Something in the database changed (another session, the mail worker, the feed)."""
 
 
+Prepare = Callable[[Callable[[int, int], None]], None]  # work before the desk opens (the demo)
+
+
 class Opening(Screen[None]):
+    """What the app shows until the desk is open; with a build to wait for, how far it got."""
+
     def compose(self) -> ComposeResult:
-        yield Label(Content("Opening the help desk…"), id="opening")
+        with Vertical(id="opening-box"):
+            yield Label(Content("Opening the help desk…"), id="opening")
+            with Center():
+                bar = ProgressBar(show_eta=False, id="opening-progress")
+                bar.display = False
+                yield bar
+
+    def show_progress(self, done: int, total: int) -> None:
+        self.query_one("#opening", Label).update(
+            Content(
+                "Building the demo help desk: three weeks of mail, replayed through the real "
+                "rules. It opens by itself when done (q quits)."
+            )
+        )
+        bar = self.query_one("#opening-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=total, progress=done)
+
+
+class BuildStopped(Exception):
+    """The app closed while the demo was being built: the build stops at its next step."""
+
+
+class WithoutColour(LineFilter):
+    """NO_COLOR (no-color.org; SPEC D12): no colour codes at all, the terminal's own colours.
+    Bold, reverse and underline stay (Textual's own filter turns colours grey instead)."""
+
+    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        return [
+            Segment(text, None if style is None else _without_colour(style), control)
+            for text, style, control in segments
+        ]
+
+
+@lru_cache(1024)
+def _without_colour(style: Style) -> Style:
+    return style.without_color
 
 
 def keymap_path() -> Path:
@@ -63,6 +119,41 @@ def load_keymap(path: Path) -> tuple[dict[str, str], str | None]:
     return {str(k): v for k, v in keys.items()}, None
 
 
+def binding_ids() -> set[str]:
+    """Every binding id of the app, its screens and widgets (the ids keys.toml may name)."""
+    from app.screens import compose, dialogs, settings_dialogs, tasks, ticket, workflows  # noqa: F401
+
+    found: set[str] = set()
+    pending: list[type[DOMNode]] = [DOMNode]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith(("app.", "widgets.")):
+            for binding in cls.__dict__.get("BINDINGS", []):
+                if isinstance(binding, Binding) and binding.id:
+                    found.add(binding.id)
+    return found
+
+
+def unknown_ids_warning(keymap: dict[str, str], known: set[str], path: Path) -> str | None:
+    """The warning for ids in keys.toml that no binding has, naming the closest known ids."""
+    lines = []
+    for name in sorted(set(keymap) - known):
+        close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+        group = sorted(k for k in known if k.split(".")[0] == name.split(".")[0])
+        if close:
+            hint = f"did you mean {' or '.join(close)}?"
+        elif group:
+            hint = f"known ids there: {', '.join(group)}"
+        else:
+            groups = sorted({k.split(".")[0] for k in known})
+            hint = f"ids look like inbox.reply; their screens: {', '.join(groups)}"
+        lines.append(f"unknown binding id {name!r}, ignored ({hint})")
+    if not lines:
+        return None
+    return f"{path}:\n" + "\n".join(lines) + "\n? lists each screen's ids."
+
+
 SETTLE_AFTER = 1.5  # seconds after a screen's first visit: its first rows are in by then
 
 
@@ -81,6 +172,14 @@ def settle_memory() -> None:
 class DesklineApp(App[None]):
     TITLE = "Deskline"
     CSS_PATH = "deskline.tcss"
+    # Under NO_COLOR what colour marked is marked by reverse video (the rest of the look).
+    CSS = """
+    OptionList:nocolor > .option-list--option-highlighted { text-style: reverse bold; }
+    .column:focus-within > .column-title:nocolor { text-style: reverse bold; }
+    #opening-box { align: center middle; }
+    #opening-box > #opening { height: auto; margin-bottom: 1; }
+    """
+    COMMANDS: ClassVar[set[Any]] = {DeskCommands}
     MODES: ClassVar[dict[str, Any]] = {
         "inbox": InboxScreen,
         "board": BoardScreen,
@@ -104,8 +203,14 @@ class DesklineApp(App[None]):
         services: Iterable[tuple[str, Service]] = (),
         keymap_file: Path | None = None,
         live_interval: float = LIVE_INTERVAL,
+        prepare: Prepare | None = None,
     ) -> None:
         super().__init__()
+        if self.no_color:
+            self._filters = [f for f in self._filters if not isinstance(f, Monochrome | NoColor)]
+            self._filters.append(WithoutColour())
+        self.prepare = prepare
+        self._stop_preparing = threading.Event()
         self.backend = Backend(url, as_user=as_user)
         self.services = list(services)
         self.keymap_file = keymap_file or keymap_path()
@@ -118,8 +223,9 @@ class DesklineApp(App[None]):
         keymap, problem = load_keymap(self.keymap_file)
         if keymap:
             self.set_keymap(keymap)
+            problem = problem or unknown_ids_warning(keymap, binding_ids(), self.keymap_file)
         if problem:
-            self.notify(problem, severity="warning", markup=False)
+            self.notify(problem, title="keys.toml", severity="warning", markup=False, timeout=12)
         self.push_screen(Opening())
         self.backend.on_error = lambda text: self.call_from_thread(self._service_failed, text)
         self.backend.start()
@@ -127,6 +233,8 @@ class DesklineApp(App[None]):
 
     @work(group="open")
     async def _open(self) -> None:
+        if self.prepare is not None and not await self._prepared(self.prepare):
+            return
         try:
             await self.backend.open()
         except (BackendError, DatabaseError, OSError, DBAPIError) as exc:  # one line, no traceback
@@ -140,6 +248,28 @@ class DesklineApp(App[None]):
         await self.switch_mode("inbox")
         self.set_interval(self.live_interval, self._check_live)
         self._settle_after_first_visit("inbox")
+
+    async def _prepared(self, prepare: Prepare) -> bool:
+        """Run `prepare` (the demo's build) on a thread while the Opening screen shows its
+        progress; False (and the app exits with the reason) when it fails."""
+        opening = self.screen
+
+        def report(done: int, total: int) -> None:
+            if self._stop_preparing.is_set():
+                raise BuildStopped
+            if isinstance(opening, Opening):
+                self.call_from_thread(opening.show_progress, done, total)
+
+        try:
+            await asyncio.to_thread(prepare, report)
+        except BuildStopped:
+            return False
+        except Exception as exc:  # the build's own failure: say it, do not open a half desk
+            log.error("preparing the desk failed", exc_info=exc)
+            self.failure = str(exc) or type(exc).__name__
+            self.exit(return_code=1, message=f"deskline: the demo could not be built: {exc}")
+            return False
+        return True
 
     def _service_failed(self, text: str) -> None:
         self.notify(text, title="Background work stopped", severity="error", markup=False)
@@ -176,8 +306,6 @@ class DesklineApp(App[None]):
             self.set_timer(SETTLE_AFTER, settle_memory)
 
     def action_tasks(self) -> None:
-        from app.screens.tasks import TasksScreen
-
         if self.ready and not isinstance(self.screen, TasksScreen):
             self.push_screen(TasksScreen())
 
@@ -186,7 +314,15 @@ class DesklineApp(App[None]):
             self.push_screen(HelpScreen(self.screen))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """The palette: every key of the current screen, by its description."""
+        """The palette: the current screen's keys, then every command of every other screen
+        (found by its words; choosing one goes there and runs it)."""
+        yield from self._here(screen)
+        for place in commands.other_places(screen):
+            yield from self._elsewhere(place)
+        yield SystemCommand("Keys of this screen", "the help screen (?)", self.action_help)
+        yield SystemCommand("Quit Deskline", "q", self.exit)
+
+    def _here(self, screen: Screen[Any]) -> Iterator[SystemCommand]:
         seen: set[str] = set()
         for active in screen.active_bindings.values():
             binding = active.binding
@@ -199,22 +335,93 @@ class DesklineApp(App[None]):
                 binding.tooltip or f"key {key}",
                 lambda node=active.node, action=binding.action: self.run_action(action, node),
             )
-        yield SystemCommand("Keys of this screen", "the help screen (?)", self.action_help)
-        yield SystemCommand("Quit Deskline", "q", self.exit)
+
+    def _elsewhere(self, place: Place) -> Iterator[SystemCommand]:
+        for binding in commands.place_bindings(place, self._keymap):
+            key = self.get_key_display(binding)
+            yield SystemCommand(
+                f"{place.name}: {binding.description} ({key})",
+                f"goes to {place.name.lower()}, key {key} there",
+                lambda place=place, binding=binding: self._go_and_run(place, binding),
+            )
+
+    @work(group="palette", exclusive=True)
+    async def _go_and_run(self, place: Place, binding: Binding) -> None:
+        """Go to `place` (switching mode, opening it from there) and run the command; one that
+        changes something at once is left to its key, on the row the user now sees."""
+        if not self.ready or not await self._leave_for(place):
+            return
+        if place.app_opener:
+            await self.run_action(place.app_opener)
+        elif place.opener and not isinstance(self.screen, place.screen):
+            await self.run_action(place.opener, self.screen)
+        target = await self._wait_for(place)
+        if target is None:
+            return  # the opener said why (no ticket yet, say)
+        key = key_text(binding)
+        if commands.action_name(binding.action) in commands.IMMEDIATE:
+            self.notify(f"{binding.description}: press {key} on the row you mean", timeout=6)
+        else:
+            await self.run_action(binding.action, target)
+
+    async def _leave_for(self, place: Place) -> bool:
+        """Switch to the place's mode and close what is pushed over its screen (a ticket
+        record, the workflow editor, help, my tasks); a window that may hold typing (a
+        draft, a dialog) is left to the user: False, with a notice."""
+        deadline = time.monotonic() + 1
+        while isinstance(self.screen, CommandPalette) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)  # the palette closes before its command runs
+        if place.mode and self.current_mode != place.mode:
+            await self.action_switch_mode(place.mode)
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, place.screen):
+            if self.screen.is_modal and not isinstance(self.screen, HelpScreen | TasksScreen):
+                self.notify(
+                    "Close this window first (escape), then choose the command again.",
+                    severity="warning",
+                )
+                return False
+            if not place.mode and not self.screen.is_modal:
+                break  # my tasks open over any screen
+            await self.pop_screen()
+        return True
+
+    async def _wait_for(self, place: Place, timeout: float = 3.0) -> Screen[Any] | None:
+        """The place's screen once on top and loaded, None if it did not open in time."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen
+            if isinstance(screen, place.screen) and _loaded(screen):
+                return screen
+            await asyncio.sleep(0.05)
+        return None
 
     async def on_unmount(self) -> None:
+        self._stop_preparing.set()  # a demo still building stops at its next step
         await self.backend.close()
         gc.unfreeze()  # hand what was frozen back to the collector (tests open many apps)
 
 
-def run_app(url: str, *, as_user: str | None, mail: bool = True, feed_seconds: float = 0.0) -> int:
+def _loaded(screen: Screen[Any]) -> bool:
+    """The screen's first rows are in (its lists, or the settings screen's own flag)."""
+    lists = screen.query("RowList")
+    return getattr(screen, "loaded", True) and all(getattr(w, "loaded", True) for w in lists)
+
+
+def run_app(
+    url: str,
+    *,
+    as_user: str | None,
+    mail: bool = True,
+    feed_seconds: float = 0.0,
+    prepare: Prepare | None = None,
+) -> int:
     """Open the app; returns the exit code (1 with a message when the database cannot open)."""
     services: list[tuple[str, Service]] = []
     if mail:
         services.append(("Mail worker", mail_worker))
     if feed_seconds > 0:
         services.append(("Demo feed", demo_feed(feed_seconds)))
-    app = DesklineApp(url, as_user=as_user, services=services)
+    app = DesklineApp(url, as_user=as_user, services=services, prepare=prepare)
     app.run()
     return app.return_code or 0
 

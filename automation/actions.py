@@ -96,7 +96,7 @@ def _run_workflow(
         return  # E7: enrolled only while on and with at least one action
     actor = Actor("workflow", workflow.id, workflow.name)
     if not applies_to_source(workflow, ticket.source):
-        _note_skip(repo, ticket, actor, event, f"{ticket.source} tickets are not enrolled (R-A8)")
+        _note_skip(repo, ticket, actor, event, f"{ticket.source} tickets are not enrolled")
         return
     if not matches(repo, workflow.conditions, ticket):
         why = describe_conditions(workflow.conditions)
@@ -108,7 +108,7 @@ def _run_workflow(
             ticket,
             actor,
             event,
-            "already enrolled once; re-enrollment is off (R-A7): clone the workflow to change it",
+            "already enrolled once; re-enrollment is off: clone the workflow to change it",
         )
         return
     enrolled = repo.add_timeline(

@@ -57,21 +57,21 @@ def _why_customer_reply_does_not_fire(
     repo: Repository, ticket: TicketLike, message: MessageLike, trigger: TriggerLike | None
 ) -> str | None:
     if message.automated_kind is not None:
-        return f"automated mail ({message.automated_kind}) never fires it (R-T7)"
+        return f"automated mail ({message.automated_kind}) never fires it"
     if skips_live_sources(ticket):
-        return f"{ticket.source} tickets are excluded from triggers (R-A8)"
+        return f"{ticket.source} tickets are excluded from triggers"
     if message.forwarded:
-        return "the message is a forward or a reply to one (R-T2.1)"
+        return "the message is a forward or a reply to one"
     common = _trigger_state(trigger)
     if common is not None:
         return common
     conversation_id = message.conversation_id
     if conversation_id != ticket.origin_conversation_id:
         if not ticket.reopened:
-            return "not the ticket's origin thread (R-T2.1)"
+            return "not the ticket's origin thread"
         associated = {c.id for c in repo.ticket_conversations(ticket.id)}
         if conversation_id not in associated:
-            return "the thread is not associated with the ticket (R-T2.1)"
+            return "the thread is not associated with the ticket"
     return None
 
 
@@ -85,9 +85,9 @@ def on_email_sent(repo: Repository, event: EmailSent) -> None:
     trigger = repo.trigger(ticket.pipeline_id, EMAIL_SENT)
     reason = None
     if message.sent_from != "ticket":
-        reason = f"sent from the {message.sent_from} record, not the ticket record (R-T1, E3)"
+        reason = f"sent from the {message.sent_from} record, not the ticket record"
     elif skips_live_sources(ticket):
-        reason = f"{ticket.source} tickets are excluded from triggers (R-A8)"
+        reason = f"{ticket.source} tickets are excluded from triggers"
     else:
         reason = _trigger_state(trigger)
     if reason is not None:
@@ -99,9 +99,9 @@ def on_email_sent(repo: Repository, event: EmailSent) -> None:
 
 def _trigger_state(trigger: TriggerLike | None) -> str | None:
     if trigger is None or not trigger.enabled:
-        return "the trigger is switched off (R-T3)"
+        return "the trigger is switched off"
     if trigger.target_status is None:
-        return "the trigger is broken: its target status was removed (R-T4)"
+        return "the trigger is broken: its target status was removed"
     return None
 
 
@@ -112,7 +112,7 @@ def _fire(
     assert target is not None
     actor = Actor("trigger", trigger.id, TRIGGER_NAMES[trigger.kind])
     if target.id == ticket.status_id:
-        _skipped(repo, ticket, trigger, trigger.kind, f"already in {target.label} (R-T6)", cause_id)
+        _skipped(repo, ticket, trigger, trigger.kind, f"already in {target.label}", cause_id)
         return
     fired = repo.add_timeline(
         Timeline.TRIGGER_FIRED,

@@ -203,12 +203,14 @@ async def test_enroll_once_then_clone_with_reenrollment(db) -> None:
     await desk.move(number, "Waiting on us")
     await desk.move(number, "Closed")
     assert await closed_mails() == 1
-    assert any("R-A7" in e["summary"] for e in (await desk.ticket(number))["timeline"])
+    assert any(
+        "re-enrollment is off" in e["summary"] for e in (await desk.ticket(number))["timeline"]
+    )
 
     original = await desk.db.run(
         lambda repo: next(w.id for w in repo.workflows(repo.pipelines()[0].id) if w.builtin)
     )
-    with pytest.raises(admin.SettingsError, match="R-A7"):
+    with pytest.raises(admin.SettingsError, match="cannot be edited"):
         await desk.admin(lambda repo, u: admin.set_workflow(repo, u, original, reenroll=True))
     clone = await desk.admin(lambda repo, u: admin.clone_workflow(repo, u, original).id)
     await desk.admin(
@@ -231,7 +233,7 @@ async def test_chat_tickets_skip_triggers_and_builtin_actions(db) -> None:
     assert ticket["source"] == "chat"
     assert await desk.outbox() == []
     detail = await desk.ticket(ticket["number"])
-    assert any("R-A8" in e["summary"] for e in detail["timeline"])
+    assert any("are not enrolled" in e["summary"] for e in detail["timeline"])
     await desk.move(ticket["number"], "Waiting on contact")
     raw, _ = make_mail(subject="Re: Hi", in_reply_to=mid)
     await desk.receive(raw, channel="chat")

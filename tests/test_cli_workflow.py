@@ -134,7 +134,7 @@ def test_clone_reenroll_and_delete_the_original(cli: Cli) -> None:
     cli.deliver(raw)
     original = _workflows(cli, status="Closed", builtin=True)
     refused = cli.run("workflow", "reenroll", str(original["id"]), "on", ok=False)
-    _one_line_error(refused, "R-A7")
+    _one_line_error(refused, "cannot be edited")
 
     out = cli.run("workflow", "clone", str(original["id"])).stdout
     clone = _workflows(cli, status="Closed", builtin=False)
@@ -209,7 +209,9 @@ def test_action_add_and_delete_on_a_clone_by_workflow_id(cli: Cli) -> None:
     cli.run("workflow", "condition", wid, condition)
     shown = cli.json("workflow", "show", wid)["workflow"]["enrollment_conditions"]
     assert shown[-1] == "Ticket matches: priority is high"
-    _one_line_error(cli.run("workflow", "condition", str(new["id"]), condition, ok=False), "R-A7")
+    _one_line_error(
+        cli.run("workflow", "condition", str(new["id"]), condition, ok=False), "cannot be edited"
+    )
     _one_line_error(
         cli.run("workflow", "action", "add", "--workflow", "999", "--notify", "owner", ok=False),
         "no workflow 999",
@@ -285,7 +287,7 @@ def test_help_explains_branches(cli: Cli) -> None:
     assert "--if JSON" in add and "--in BRANCH_ID:yes|no" in add
     assert 'deskline workflow action add --workflow 7 \\\n      --if \'{"field": "source"' in add
     assert 'deskline workflow action add --workflow 7 --note "Chat!" --in 12:yes' in add
-    assert max(len(line) for line in add.split("Branches (R-A5)")[1].splitlines()) <= 80
+    assert max(len(line) for line in add.split("Branches:")[1].splitlines()) <= 80
     status_add = cli.run("automation", "action", "add", "--help").stdout
     assert "deskline automation action add --status New --note" in status_add
     move = cli.run("workflow", "action", "move", "--help").stdout

@@ -9,9 +9,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from app.backend import Backend, Me, backend_of
+from app.screens.footer import DeskFooter
 from app.screens.keys import key_for
 from automation.admin import SettingsError
 from automation.events import Timeline
@@ -53,7 +54,7 @@ class DeskScreen(Screen[None]):
         yield Label(top_bar(self.MODE, None), id="top-bar")
 
     def compose_bottom(self) -> ComposeResult:
-        yield Footer()
+        yield DeskFooter()
 
     @property
     def backend(self) -> Backend:

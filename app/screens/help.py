@@ -11,12 +11,33 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
+from app.screens.footer import rank
 
-def key_label(keys: str) -> str:
-    return " ".join(k.strip() for k in keys.split(","))
+
+def help_bindings(screen: Screen[object]) -> list[Binding]:
+    """The commands of `screen` with a description, one binding per action (the one with an
+    id, when several): the screen's own in the footer's order, then the focused widget's, then
+    the app's, then Textual's (no id)."""
+    found: dict[tuple[str, str], tuple[Binding, int]] = {}
+    for node, binding, *_ in screen.active_bindings.values():
+        if not binding.description:
+            continue
+        where = 0 if node is screen else 2 if node is screen.app else 1
+        seen = found.get((binding.description, binding.action))
+        if seen is None or (binding.id and not seen[0].id):
+            found[(binding.description, binding.action)] = (binding, where)
+    order = {id(binding): n for n, (binding, _) in enumerate(found.values())}
+    return [
+        binding
+        for binding, _ in sorted(
+            found.values(),
+            key=lambda bw: (bw[0].id is None, bw[1], rank(bw[0], order[id(bw[0])])),
+        )
+    ]
 
 
 class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = "#help-footnote { width: 1fr; height: auto; margin-top: 1; }"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "dismiss(None)", "Close", id="help.close"),
         Binding("j,down", "scroll(1)", "Down", show=False, id="help.down"),
@@ -28,39 +49,40 @@ class HelpScreen(ModalScreen[None]):
         self.under = under
 
     def compose(self) -> ComposeResult:
-        rows: list[Content] = []
-        seen: set[tuple[str, str]] = set()
-        # Deskline's own keys (they carry ids) first, then the focused widget's and Textual's.
-        ordered = sorted(self.under.active_bindings.items(), key=lambda kv: not kv[1].binding.id)
-        for key, active in ordered:
-            binding = active.binding
-            if not binding.description or (binding.description, binding.action) in seen:
-                continue
-            seen.add((binding.description, binding.action))
-            keys = (
-                self.app.get_key_display(binding)
-                if binding.key_display is None
-                else binding.key_display
-            )
-            rows.append(
-                Content.from_markup(
-                    "[b]$keys[/b]  $what [$text-muted]$id[/]",
-                    keys=f"{keys or key:>10}",
-                    what=f"{binding.description:<26}",
-                    id=binding.id or "",
-                )
-            )
         title = getattr(self.under, "HELP_TITLE", self.under.__class__.__name__)
         with Vertical(classes="dialog help"):
             yield Label(Content(f"Keys: {title}"), classes="dialog-title")
             with VerticalScroll():
-                yield Static(Content("\n").join(rows))
-            yield Label(
+                yield Static(Content("\n").join(self._rows()))
+            yield Label(self._footnote(), id="help-footnote")
+
+    def _rows(self) -> list[Content]:
+        """One row per command: its key after the keymap, what it does, its id for keys.toml."""
+        rows: list[Content] = []
+        seen: set[str] = set()
+        for binding in help_bindings(self.under):
+            what = binding.description.casefold()
+            if what in seen:  # "Up" of the list and "Up" of the screen: one row, one key
+                continue
+            seen.add(what)
+            rows.append(
                 Content.from_markup(
-                    "[$text-muted]ctrl+p reaches every command. Remap keys by id in keys.toml "
-                    "(see README).[/]"
+                    "[b]$keys[/b]  $what [$text-muted]$id[/]",
+                    keys=f"{self.app.get_key_display(binding):>10}",
+                    what=f"{binding.description:<26}",
+                    id=binding.id or "",
                 )
             )
+        return rows
+
+    def _footnote(self) -> Content:
+        where = getattr(self.app, "keymap_file", None) or "keys.toml"
+        return Content.from_markup(
+            "[$text-muted]ctrl+p finds any command of any screen by its words. "
+            "Change a key by its id in $where, e.g. $example[/]",
+            where=str(where),
+            example='[keys] "inbox.reply" = "x"',
+        )
 
     def action_scroll(self, step: int) -> None:
         self.query_one(VerticalScroll).scroll_relative(y=step, animate=False)

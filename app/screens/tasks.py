@@ -10,11 +10,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, OptionList
+from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from app.backend import Backend, backend_of
 from app.screens.base import EXPECTED
+from app.screens.footer import DeskFooter
 from automation import services
 from storage import views
 from widgets.text import clock, line, stamp
@@ -38,7 +39,7 @@ class TasksScreen(ModalScreen[None]):
         with Vertical(classes="dialog tasks"):
             yield Label(Content("My tasks"), classes="dialog-title")
             yield OptionList(id="task-list")
-        yield Footer()
+        yield DeskFooter()
 
     @property
     def backend(self) -> Backend:

@@ -30,6 +30,7 @@ from app.screens import action_dialogs
 from app.screens.action_dialogs import ask_action, ask_condition
 from app.screens.base import DeskScreen
 from app.screens.dialogs import ConfirmScreen, PickerScreen
+from app.screens.keys import key_for
 from automation import admin
 from automation.actions import retry_action
 from automation.conditions import describe as describe_conditions
@@ -360,8 +361,8 @@ class WorkflowsScreen(DeskScreen):
         if step.kind == "enrollment":
             if self.current is not None and self.current["builtin"]:
                 self.notify(
-                    "A built-in status workflow keeps its enrollment (R-A7): clone it (Y) and "
-                    "change the clone.",
+                    "A built-in status workflow keeps its enrollment: clone it "
+                    f"({key_for(self, 'workflows.clone')}) and change the clone.",
                     severity="warning",
                 )
             else:
@@ -496,7 +497,7 @@ def _step_line(step: Step) -> Content:
             "\n↓",
             name=line(data["name"]),
             when=line(" and ".join(data["enrollment_conditions"])),
-            reenroll="re-enrollment on" if data["reenroll"] else "a ticket enrolls once (R-A7)",
+            reenroll="re-enrollment on" if data["reenroll"] else "a ticket enrolls once",
             state="on" if data["enabled"] else "off",
         )
     if step.kind == "end":

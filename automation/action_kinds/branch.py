@@ -89,7 +89,7 @@ KIND = ActionKind(
             {
                 "dest": "branch_if",
                 "metavar": "JSON",
-                "help": "branch on a condition (R-A5): the ticket takes the yes path if it "
+                "help": "branch on a condition: the ticket takes the yes path if it "
                 "matches, else the no path, then goes on after the branch (the condition as in "
                 "`deskline workflow condition`)",
             },

@@ -45,7 +45,7 @@ def _run(step: Step) -> str:
         status = repo.statuses(ticket.pipeline_id)[0]
     depth = step.depth + 1
     if depth_capped(repo, ticket, step.actor, step.cause_id, depth, "Not cloned"):
-        raise ActionSkipped(f"not cloned: the automation chain reached depth {MAX_DEPTH} (R-T8)")
+        raise ActionSkipped(f"not cloned: the automation chain reached depth {MAX_DEPTH}")
     start = TicketStart(
         subject=ticket.subject,
         status=status,

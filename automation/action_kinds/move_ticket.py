@@ -53,7 +53,7 @@ def _run(step: Step) -> str:
     if moved is None:
         ticket.pipeline_id = old_pipeline
         ticket.pipeline = repo.pipeline(old_pipeline)
-        raise ActionSkipped(f"not moved: the automation chain reached depth {MAX_DEPTH} (R-T8)")
+        raise ActionSkipped(f"not moved: the automation chain reached depth {MAX_DEPTH}")
     return f"moved to {pipeline.name} / {status.label}"
 
 

@@ -83,7 +83,7 @@ def _recipients(repo: Repository, config: dict[str, Any], ticket: TicketLike) ->
     target = config.get("to")
     if target == "owner":
         if ticket.owner is None:
-            raise ActionSkipped("the ticket has no owner (R-A4)")
+            raise ActionSkipped("the ticket has no owner")
         return [ticket.owner]
     if target == "user":
         user = repo.user(config.get("user_id"))
@@ -148,7 +148,7 @@ KIND = ActionKind(
             ("--notify",),
             {
                 "metavar": "WHO",
-                "help": "internal notification (R-A4): owner, user:NAME or team:NAME",
+                "help": "internal notification: owner, user:NAME or team:NAME",
             },
         ),
         fields=_from_args,

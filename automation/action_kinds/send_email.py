@@ -126,7 +126,9 @@ KIND = ActionKind(
     describe=_describe,
     run=_run,
     cli=CliFlags(
-        CliOption(("--send-email",), {"metavar": "TEMPLATE", "help": "email the contact (R-A2)"}),
+        CliOption(
+            ("--send-email",), {"metavar": "TEMPLATE", "help": "email the contact (a template)"}
+        ),
         fields=lambda value, args: {"template_name": value},
     ),
 )

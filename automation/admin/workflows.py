@@ -90,7 +90,7 @@ def set_workflow(
     edits_enrollment = reenroll is not None or sources is not None or conditions is not None
     if workflow.builtin and edits_enrollment:
         raise SettingsError(
-            "a built-in status workflow enrolls once and its enrollment cannot be edited (R-A7): "
+            "a built-in status workflow enrolls once and its enrollment cannot be edited: "
             "clone it, change the clone, then delete the original"
         )
     if enabled is not None:

@@ -84,7 +84,7 @@ class PathRow(InFlow):
         return [
             Content.from_markup("[b]$which →[/b]", which=which),
             Content(
-                f"The actions a ticket runs when “{line(self.data['branch'])}” {met} (R-A5); "
+                f"The actions a ticket runs when “{line(self.data['branch'])}” {met}; "
                 "after them the run goes on after the branch."
             ),
         ]

@@ -41,7 +41,7 @@ def build_rows(view: dict[str, Any]) -> list[Row]:
     rows.append(HeaderRow.title("triggers", "Ticket status triggers"))
     rows.extend(TriggerRow.of(trigger) for trigger in view["triggers"])
     rows.append(HeaderRow.title("statuses", "Statuses and their actions"))
-    rows.append(HeaderRow.note("once", "Each ticket runs a status's actions once (R-A7)."))
+    rows.append(HeaderRow.note("once", "Each ticket runs a status's actions once."))
     statuses = view["statuses"]
     for position, status in enumerate(statuses, start=1):
         rows.append(StatusRow.of(status, position, len(statuses)))

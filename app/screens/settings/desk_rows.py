@@ -48,7 +48,7 @@ class PipelineRow(Row):
             Content.from_markup("[b]$name[/b]", name=line(d["name"])),
             Content(
                 f"Pipeline {d['index']} of {d['count']}: an ordered list of statuses. Channels "
-                "connected to it open their tickets in its first status (R-C1)."
+                "connected to it open their tickets in its first status."
             ),
         ]
 
@@ -143,7 +143,7 @@ class ChannelRow(Row):
             box=box(channel["ticket_automation"]),
             name=line(channel["name"]),
             kind=channel["kind"],
-            live=" · skipped by triggers (R-A8)" if channel["live"] else "",
+            live=" · skipped by triggers" if channel["live"] else "",
         )
         return cls(f"channel:{channel['id']}", prompt, channel)
 
@@ -159,8 +159,8 @@ class ChannelRow(Row):
             Content(f"Ticket automation is {on_off(d['ticket_automation'])}."),
             Content(
                 "On: every new conversation on this channel opens a ticket in the pipeline's "
-                "first status (R-C1). Off: conversations stay in the inbox, a rep can make a "
-                "ticket by hand (R-C2)."
+                "first status. Off: conversations stay in the inbox, a rep can make a "
+                "ticket by hand."
             ),
         ]
         if d["live"]:
@@ -202,19 +202,19 @@ class TriggerRow(PagedRow):
         d = self.data
         rows = [
             Content.from_markup("[b]$name[/b]", name=d["name"]),
-            Content(f"Checkbox: {'on' if d['enabled'] else 'off (does nothing, R-T3)'}"),
+            Content(f"Checkbox: {'on' if d['enabled'] else 'off (does nothing)'}"),
         ]
         if d["broken"]:
             rows.append(
                 Content.from_markup(
                     "[b $text-error]Broken:[/] its target status was removed; it does nothing "
-                    "until you pick a target (R-T4)."
+                    "until you pick a target."
                 )
             )
         else:
             rows.append(Content(f"Target status: {line(d['target'])}"))
         rows.append(Content(f"When: {d['workflow']['enrollment']}."))
-        rows.append(Content("Re-checking it does not act on past messages (R-T3)."))
+        rows.append(Content("Re-checking it does not act on past messages."))
         return rows
 
     def page(self, name: KeyName) -> tuple[str, Content]:
@@ -226,7 +226,7 @@ class TriggerRow(PagedRow):
         ]
         if d["broken"]:
             rows.append(
-                Content.from_markup("[b $text-error]Broken[/]: it does nothing until fixed (R-T4).")
+                Content.from_markup("[b $text-error]Broken[/]: it does nothing until fixed.")
             )
         return f"Workflow: {d['name']}", Content("\n\n").join(rows)
 
@@ -335,7 +335,7 @@ class BrandingRow(Row):
 
     @classmethod
     def of(cls, enabled: bool) -> BrandingRow:
-        prompt = Content.from_markup("$box Branding line at the end (R-A3)", box=box(enabled))
+        prompt = Content.from_markup("$box Branding line at the end", box=box(enabled))
         return cls("branding", prompt, {"enabled": enabled})
 
     def explain(self) -> list[Content]:
@@ -343,7 +343,7 @@ class BrandingRow(Row):
             Content.from_markup("[b]Branding line[/b]"),
             Content(
                 f"Automated emails end with a Deskline line: {on_off(self.data['enabled'])}. "
-                "Switching it off removes the line (R-A3)."
+                "Switching it off removes the line."
             ),
         ]
 

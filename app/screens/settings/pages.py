@@ -13,12 +13,12 @@ from widgets.text import line
 
 ENROLL_ONCE = (
     "A ticket is enrolled once: reaching this status again does not repeat these actions "
-    "unless the workflow is cloned with re-enrollment (R-A7)."
+    "unless the workflow is cloned with re-enrollment."
 )
 LIVE_NOTE = (
     "Chat and messenger channels start with ticket automation off. With it on they create "
-    "tickets (R-C1), but the two triggers and the built-in status actions skip chat and "
-    "messenger tickets (R-A8, E9); a cloned workflow whose source includes Chat applies to them."
+    "tickets, but the two triggers and the built-in status actions skip chat and "
+    "messenger tickets; a cloned workflow whose source includes Chat applies to them."
 )
 
 
@@ -39,8 +39,7 @@ def workflows_page(
         Content(
             f"{name('settings.workflows')} opens the workflow editor. To change re-enrollment or "
             "the enrollment condition, clone the workflow "
-            f"({name('settings.clone_workflow')}), change the clone, then delete the original "
-            "(R-A7)."
+            f"({name('settings.clone_workflow')}), change the clone, then delete the original."
         )
     )
     return f"Workflows of status {label}", Content("\n").join(rows)
@@ -57,7 +56,7 @@ def _workflow(workflow: dict[str, Any]) -> list[Content]:
     if "sources" in conditions:
         rows.append(Content(f"Sources: {', '.join(conditions['sources'])}"))
     elif workflow["builtin"] or "exclude_sources" in conditions:
-        rows.append(Content("Skips chat and messenger tickets (R-A8)."))
+        rows.append(Content("Skips chat and messenger tickets."))
     rows.append(Content(f"Enrolled tickets: {workflow['enrolled_tickets']}"))
     rows.extend(_page_actions(workflow["actions"]))
     if not workflow["actions"]:

@@ -19,11 +19,12 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from app.screens.base import DeskScreen
 from app.screens.dialogs import PickerScreen
+from app.screens.footer import DeskFooter
 from app.screens.keys import key_for
 from app.screens.settings import bindings
 from app.screens.settings.build import ROW_ACTIONS, build_rows
@@ -38,6 +39,9 @@ class SettingsScreen(DeskScreen):
     MODE = "settings"
     HELP_TITLE = "Automation settings"
     BINDINGS: ClassVar[list[BindingType]] = bindings.BINDINGS
+    # A row that does not fit is cut with an ellipsis (the details pane beside it has it all),
+    # never wrapped mid-phrase.
+    DEFAULT_CSS = "#settings-items { text-wrap: nowrap; text-overflow: ellipsis; }"
 
     def __init__(self) -> None:
         super().__init__()
@@ -57,7 +61,7 @@ class SettingsScreen(DeskScreen):
         yield from self.compose_bottom()
 
     def compose_bottom(self) -> ComposeResult:
-        yield Footer(compact=True)
+        yield DeskFooter(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

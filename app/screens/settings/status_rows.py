@@ -143,7 +143,7 @@ class StatusRow(PagedRow):
             question += f" and move its tickets to {line(move_to)}"
         question += "?"
         if targeted:
-            question += f" {' and '.join(targeted)} will be broken until you pick a target (R-T4)."
+            question += f" {' and '.join(targeted)} will be broken until you pick a target."
         return question
 
     def new(self, screen: SettingsHost) -> None:
@@ -221,7 +221,7 @@ class WorkflowRow(PagedRow):
         workflow_id, on = self.data["id"], not self.data["reenroll"]
         screen.change(
             lambda repo, me: admin.set_workflow(repo, me, workflow_id, reenroll=on),
-            f"Re-enrollment {'on: a ticket runs it each time' if on else 'off'} (R-A7)",
+            f"Re-enrollment {'on: a ticket runs it each time' if on else 'off'}",
         )
 
     def conditions(self, screen: SettingsHost) -> None:
