@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import random
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from demo.clock import SimulatedClock
 from demo.config import SETUP
 from demo.plan import DAYS, SEED, plan_history
-from demo.replay import replay
+from demo.replay import replay, ticks
 from runtime.desk import Desk
 from runtime.standard import build_standard
 from storage.database import Database
@@ -21,16 +22,29 @@ class DemoExists(Exception):
     """The demo would overwrite a file that is already there."""
 
 
-async def build_demo(path: str | None, *, replace: bool = False) -> Path:
-    """A new demo database at `path` (default: a new temp file); returns its path.
+Progress = Callable[[int, int], None]  # (steps done, steps in all), called as the build goes
 
-    About 300 conversations over three weeks, replayed through the real import and services
-    (see `demo.replay`). Takes a few seconds. An existing file at `path` is replaced only when
-    asked to: it may be somebody's real help desk.
-    """
+
+def demo_target(path: str | None, *, replace: bool = False) -> Path:
+    """Where the demo goes: `path`, or a new temp file; refuses an existing file unless asked
+    to replace it (it may be somebody's real help desk)."""
     target = Path(path) if path else Path(tempfile.mkdtemp(prefix="deskline-demo-")) / "demo.db"
     if target.exists() and not replace:
         raise DemoExists(f"{target} exists: pass --replace to build the demo over it")
+    return target
+
+
+async def build_demo(
+    path: str | None, *, replace: bool = False, progress: Progress | None = None
+) -> Path:
+    """A new demo database at `path` (default: a new temp file); returns its path.
+
+    About 300 conversations over three weeks, replayed through the real import and services
+    (see `demo.replay`). Takes a few seconds; `progress` hears how far it got after the setup,
+    after each replayed tick and at the end (an exception it raises stops the build). An
+    existing file at `path` is replaced only when asked to.
+    """
+    target = demo_target(path, replace=replace)
     for old in (
         target,
         target.with_name(target.name + "-wal"),
@@ -41,13 +55,20 @@ async def build_demo(path: str | None, *, replace: bool = False) -> Path:
     start = end - timedelta(days=DAYS)
     clock = SimulatedClock(start)  # the desk is set up when the history begins
     desk = Desk(Database(str(target), clock=clock))
+    report = progress or (lambda done, total: None)
     try:
+        steps = plan_history(random.Random(SEED))
+        total = ticks(steps) + 2  # the setup, each tick, the last drain
+        report(0, total)
         await desk.db.migrate()
         await desk.run(lambda repo: build_standard(repo, SETUP))
-        steps = plan_history(random.Random(SEED))
+        report(1, total)
         with tempfile.TemporaryDirectory(prefix="deskline-demo-mail-") as folder:
-            await replay(desk, clock, steps, Path(folder), start)
+            await replay(
+                desk, clock, steps, Path(folder), start, lambda done: report(1 + done, total)
+            )
         await desk.drain()
+        report(total, total)
     finally:
         await desk.close()
     return target

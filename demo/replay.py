@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,16 +29,27 @@ log = logging.getLogger("deskline.demo")
 ADMIN = "admin"  # who triages: assigns and sets priorities
 
 
+def ticks(steps: list[Step]) -> int:
+    """How many ticks the replay of `steps` has (ticks without steps are skipped)."""
+    return len({step.tick for step in steps})
+
+
 async def replay(
-    desk: Desk, clock: SimulatedClock, steps: list[Step], folder: Path, start: datetime
+    desk: Desk,
+    clock: SimulatedClock,
+    steps: list[Step],
+    folder: Path,
+    start: datetime,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Every step of the plan, tick by tick; `start` is when the history begins."""
+    """Every step of the plan, tick by tick; `start` is when the history begins. `progress`
+    hears how many ticks are done after each."""
     channels = await desk.query(reads.channel_ids)
     ids = MessageIds()
     by_tick: dict[int, list[Step]] = {}
     for step in steps:
         by_tick.setdefault(step.tick, []).append(step)
-    for tick, group in sorted(by_tick.items()):
+    for done, (tick, group) in enumerate(sorted(by_tick.items()), start=1):
         clock.set(start + timedelta(hours=(tick + 1) * TICK_HOURS, minutes=-5))
         mails: dict[str, list[bytes]] = {}
         for step in group:
@@ -53,6 +65,8 @@ async def replay(
                 (target / f"{n:03d}.eml").write_bytes(raw)
             await import_paths(desk.runner, channels[channel], [target])
         await _act(desk, [step for step in group if step.kind not in MAIL_KINDS])
+        if progress is not None:
+            progress(done)
 
 
 # --- mail ----------------------------------------------------------------------------------

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from app.cli import output
@@ -13,6 +15,7 @@ from app.cli.shared import opened
 from automation import admin
 from automation.importer import import_paths
 from demo import DemoExists, build_demo
+from demo.build import demo_target
 from mail.sources import holds_mail
 from storage import pages
 
@@ -93,14 +96,19 @@ async def cmd_demo(args: argparse.Namespace) -> int:
             "(so a real database is never overwritten by demo data)"
         )
     try:
-        path = await build_demo(args.path, replace=args.replace)
+        path = demo_target(args.path, replace=args.replace)
     except DemoExists as exc:
         raise UserError(str(exc)) from exc
     args.db = str(path)
     if not (args.no_app or args.json):
-        args.open_app_after = True  # main() opens it once this event loop is closed
+        # main() opens the app once this event loop is closed; the app paints at once and
+        # builds the demo on a thread of its own, showing how far it got.
+        args.open_app_after = True
+        args.prepare = functools.partial(_build_in_thread, str(path), args.replace)
         print(f"Demo database: {path}", file=sys.stderr)
         return 0
+    progress = output.progress_bar("Building the demo") if sys.stderr.isatty() else None
+    await build_demo(str(path), replace=args.replace, progress=progress)
     if not args.json:
         print(f"Demo database: {path}\n")
     async with opened(args) as desk:
@@ -111,8 +119,14 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build_in_thread(path: str, replace: bool, progress: Callable[[int, int], None]) -> None:
+    """The demo build, on the calling (not the app's) thread, with an event loop of its own."""
+    asyncio.run(build_demo(path, replace=replace, progress=progress))
+
+
 def open_app(args: argparse.Namespace, *, feed_seconds: float = 0.0) -> int:
-    """Run the terminal app on `args.db` (a new database is created first)."""
+    """Run the terminal app on `args.db` (a new database is created first; the demo's is built
+    by the app itself, `args.prepare`)."""
     # Imported here, not at the top: Textual would slow every other command (`deskline --help`
     # too). This is no import cycle: app.tui never imports app.cli.
     from app.tui import run_app
@@ -124,6 +138,7 @@ def open_app(args: argparse.Namespace, *, feed_seconds: float = 0.0) -> int:
         as_user=args.as_user,
         mail=not getattr(args, "no_mail", False),
         feed_seconds=feed_seconds,
+        prepare=getattr(args, "prepare", None),
     )
 
 
