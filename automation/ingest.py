@@ -119,7 +119,7 @@ def is_old_mail(repo: Repository, mail: ParsedMail) -> bool:
 
 def _automation(mail: ParsedMail, own_mail: bool) -> tuple[str | None, str | None]:
     if own_mail:
-        return "own", "sent by this Deskline instance (loop marker or own address, SPEC §7)"
+        return "own", "sent by this Deskline instance (loop marker or own address)"
     if mail.automated is not None:
         return mail.automated.kind, mail.automated.reason
     return None, None

@@ -6,6 +6,7 @@ keymap's place, and a palette that reaches every command of every screen by its 
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import re
 from collections.abc import AsyncIterator
@@ -156,6 +157,35 @@ def test_no_help_of_the_command_line_names_a_rule_code(monkeypatch):
         text = parser.format_help()
         found = RULE_CODE.search(text)
         assert found is None, f"`{name} --help` says {found.group(0)!r}:\n{text}"
+
+
+def _strings(tree: ast.AST) -> list[ast.Constant]:
+    """The string literals of a module that are not docstrings (comments and docstrings may
+    name rules; the rest may reach a user: a screen, a notice, the timeline, --help, output)."""
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if id(node) not in docstrings
+    ]
+
+
+def test_no_product_string_names_a_rule_code():
+    root = Path(__file__).parent.parent
+    found = []
+    for package in ("app", "widgets", "automation", "storage", "runtime", "mail", "demo"):
+        for path in sorted((root / package).rglob("*.py")):
+            for node in _strings(ast.parse(path.read_text("utf-8"))):
+                if RULE_CODE.search(node.value):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
+    assert found == []
 
 
 async def _settings_text(app: DesklineApp, pilot) -> list[str]:

@@ -301,7 +301,7 @@ def print_workflows(pipeline: str, rows: list[dict[str, Any]], *, as_json: bool)
         dump({"version": JSON_VERSION, "pipeline": pipeline, "workflows": rows})
         return
     print(f"Workflows of {clean(pipeline)} (a ticket enrolls in a workflow once unless its")
-    print("re-enrollment is on; clone a built-in workflow to change that, R-A7)")
+    print("re-enrollment is on; clone a built-in workflow to change that)")
     if not rows:
         print("No workflows yet: deskline workflow action add --status S --send-email TEMPLATE")
         return
@@ -355,7 +355,7 @@ def _workflow_header(wf: dict[str, Any]) -> list[str]:
         lines.append(
             "  Re-enrollment off: a ticket enrolls once. A built-in workflow cannot change that"
         )
-        lines.append(f"  or its enrollment (R-A7): clone it with `deskline workflow clone {wid}`")
+        lines.append(f"  or its enrollment: clone it with `deskline workflow clone {wid}`")
     else:
         lines.append(
             "  Re-enrollment off: a ticket enrolls once "
@@ -378,7 +378,7 @@ def _flow(actions: list[dict[str, Any]]) -> list[str]:
     if not actions:
         return [
             f"{_PAD}{_ARROW}",
-            "  (no actions: a ticket enrolls only once the workflow has one, E7)",
+            "  (no actions: a ticket enrolls only once the workflow has one)",
             f"{_PAD}{_ARROW}",
             "  End",
         ]

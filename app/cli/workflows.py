@@ -131,7 +131,8 @@ async def cmd_workflow_clone(args: argparse.Namespace) -> int:
     clone_id, name, count = await act(args, clone)
     print(
         f"Workflow {clone_id} “{output.clean(name)}” created from workflow {args.workflow_id} "
-        f"with {count} action{'s' if count != 1 else ''}; it is off (R-A7, E7)."
+        f"with {count} action{'s' if count != 1 else ''}; it is off "
+        f"(`deskline workflow enable {clone_id}` switches it on)."
     )
     print(
         f"Next: `deskline workflow reenroll {clone_id} on` to let tickets enroll again, "
@@ -192,9 +193,7 @@ async def cmd_workflow_sources(args: argparse.Namespace) -> int:
         args,
         lambda repo, user: admin.set_workflow(repo, user, args.workflow_id, sources=sources),
     )
-    print(
-        f"Workflow {args.workflow_id} enrolls tickets whose source is {' or '.join(sources)} (R-A8)"
-    )
+    print(f"Workflow {args.workflow_id} enrolls tickets whose source is {' or '.join(sources)}")
     return 0
 
 

@@ -81,7 +81,7 @@ def _run(step: Step) -> str:
     body = with_branding(rendered.body, repo.setting("branding", True))
     automated_only = repo.only_automated_inbound(conversation.id)
     hold = (
-        f"the thread holds only automated mail ({automated_only}): no auto-reply (SPEC §7)"
+        f"the thread holds only automated mail ({automated_only}): no auto-reply"
         if automated_only
         else None
     )
