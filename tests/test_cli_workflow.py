@@ -40,7 +40,9 @@ def _one_line_error(proc: Any, message: str) -> None:
 
 
 def _acks(cli: Cli, template: str) -> list[int]:
-    return [o["ticket"] for o in cli.outbox() if o["template"] == template]
+    """The tickets mailed with `template`, in the order the emails were queued (the outbox
+    lists newest first)."""
+    return [o["ticket"] for o in reversed(cli.outbox()) if o["template"] == template]
 
 
 def test_help_lists_the_subcommands(cli: Cli) -> None:
