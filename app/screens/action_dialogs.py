@@ -20,6 +20,7 @@ from automation.action_kinds import form, registry
 from automation.conditions import FIELDS as CONDITION_FIELDS
 from automation.conditions import OPS as CONDITION_OPS
 from automation.conditions import describe as describe_conditions
+from automation.durations import DelayError, parse_delay
 from storage import settings_views, views
 from widgets.text import line
 
@@ -61,16 +62,27 @@ async def _ask(
         start = config.get(question.current) if question.current else None
         condition = await ask_condition(screen, question.title, current=start, allow_always=False)
         return None if condition is None else {question.field: condition}
-    if isinstance(question, form.Text):
-        start = config.get(question.current) if question.current else None
-        value = str(start or question.default)
-    else:
-        value = question.default
+    if isinstance(question, form.Duration):
+        text = await screen.app.push_screen_wait(
+            PromptScreen(question.title, value=question.default, check=_delay_fault)
+        )
+        return None if text is None else {question.field: text}
+    start = config.get(question.current) if question.current else None
+    value = str(start or question.default)
     text = await screen.app.push_screen_wait(PromptScreen(question.title, value=value))
     if text is None:
         return None
     optional = isinstance(question, form.Text) and question.optional
     return {question.field: (text.strip() or None) if optional else text}
+
+
+def _delay_fault(text: str) -> str | None:
+    """Why a typed delay or due time cannot be read (the dialog stays open), or None."""
+    try:
+        parse_delay(text)
+    except DelayError as exc:
+        return str(exc)
+    return None
 
 
 async def ask_condition(

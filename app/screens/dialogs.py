@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -60,24 +61,41 @@ class PickerScreen(ModalScreen[Any]):
 
 
 class PromptScreen(ModalScreen[str | None]):
-    """Type one line (a subject, a search); enter accepts, escape cancels."""
+    """Type one line (a subject, a search); enter accepts, escape cancels.
+
+    With `check`, enter accepts only a line it finds no fault with: otherwise the dialog stays
+    open with what was typed and shows the fault in one line under it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "Cancel", id="dialog.cancel"),
     ]
 
-    def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        value: str = "",
+        placeholder: str = "",
+        check: Callable[[str], str | None] | None = None,
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.value = value
         self.placeholder = placeholder
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(Content(self.title_text), classes="dialog-title")
             yield Input(value=self.value, placeholder=self.placeholder)
+            if self.check is not None:
+                yield Label("", id="prompt-error", classes="dialog-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        fault = self.check(event.value) if self.check is not None else None
+        if fault:
+            error = self.query_one("#prompt-error", Label)
+            error.update(Content.from_markup("[b $text-error]$fault[/]", fault=line(fault)))
+            return
         self.dismiss(event.value)
 
 

@@ -91,9 +91,7 @@ KIND = ActionKind(
             said=lambda fields: f"create task “{fields['message']}”",
             questions=(
                 Text("message", "Task title"),
-                Duration(
-                    "value", "Due in? 2h, 1d, or a weekday and an hour: monday 9", default="1d"
-                ),
+                Duration("value", "Due in? 2 hours, 1 day, monday 9 or tomorrow 9", default="1d"),
                 Pick(
                     "target_name",
                     "For whom?",

@@ -1,4 +1,5 @@
-"""Wait a duration, or until a weekday and hour, then run the rest (SPEC R-A5)."""
+"""Wait a duration, or until a weekday and hour or an hour of the next day, then run the rest
+(SPEC R-A5). What people type is read by `automation.durations`."""
 
 from __future__ import annotations
 
@@ -44,7 +45,10 @@ KIND = ActionKind(
             "Wait (a duration, or until a weekday and hour)",
             said=lambda fields: f"wait {fields['value']}",
             questions=(
-                Duration("value", "Wait how long? 30m, 1h, 2d, or a weekday and an hour: monday 9"),
+                Duration(
+                    "value",
+                    "Wait how long? 1 hour, 90 minutes, 2 days, monday 9 or tomorrow 9",
+                ),
             ),
         ),
     ),
@@ -56,8 +60,9 @@ KIND = ActionKind(
             ("--delay",),
             {
                 "metavar": "WHEN",
-                "help": "wait, then run the rest: a duration (30m, 1h30m, 2d) or a weekday and "
-                'hour ("mon 9", "friday 17 Europe/Berlin")',
+                "help": 'wait, then run the rest: a duration (30m, 1h30m, "1 hour", '
+                '"90 minutes", "2 days"), a weekday and hour ("mon 9", "friday 17 Europe/Berlin") '
+                'or an hour of the next day ("tomorrow 9", in UTC unless a zone follows)',
             },
         ),
         fields=lambda value, args: {"value": value},
