@@ -36,7 +36,7 @@ from typing import Any, Protocol, TypeVar
 from automation.engine import AutomatedRunner, TransactionRunner
 from automation.importer import ImportSummary, Prepared, message_limit, prepare, store_batch
 from automation.ports import Repository
-from mail.sources import EPOCH, RawItem
+from mail.sources import EPOCH, Fetched, RawItem
 
 log = logging.getLogger("deskline.inbound")
 T = TypeVar("T")
@@ -56,7 +56,9 @@ class MailboxLike(Protocol):
 
     def open(self) -> int: ...
 
-    def fetch_after(self, last_uid: int, limit: int = 500) -> list[tuple[int, bytes]]: ...
+    def fetch_after(
+        self, last_uid: int, limit: int = 500, max_bytes: int | None = None
+    ) -> list[Fetched]: ...
 
     def wait(self, seconds: float) -> bool: ...
 
@@ -217,18 +219,19 @@ def _fetch_prepared(
     box: MailboxLike, last_uid: int, batch: int, max_bytes: int
 ) -> list[tuple[int, Prepared]]:
     """Fetch and parse in the worker thread: parsing is CPU work the event loop must not do."""
-    fetched = box.fetch_after(last_uid, batch)
+    fetched = box.fetch_after(last_uid, batch, max_bytes)
     prepared = [
-        (uid, prepare(_raw_item(f"imap:{box.folder}#{uid}", raw), max_bytes))
-        for uid, raw in fetched
+        (f.uid, prepare(_raw_item(f"imap:{box.folder}#{f.uid}", f.raw, f.size), max_bytes))
+        for f in fetched
     ]
     if prepared:
         crash_point("after_fetch")
     return prepared
 
 
-def _raw_item(label: str, raw: bytes) -> RawItem:
-    return RawItem(label, EPOCH, 0, lambda: raw)
+def _raw_item(label: str, raw: bytes | None, size: int) -> RawItem:
+    """`raw` is None for a message over the limit: `prepare` refuses it by `size` unloaded."""
+    return RawItem(label, EPOCH, 0, lambda: raw or b"", size)
 
 
 async def _store(

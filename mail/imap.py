@@ -2,10 +2,12 @@
 
 `Mailbox` connects, logs in (password or XOAUTH2), selects one folder and reports its
 UIDVALIDITY; `fetch_after` takes the raw bytes of every message above a UID in one UID FETCH per
-batch (BODY.PEEK, so nothing is marked seen); `wait` idles (RFC 2177) until the server announces
-new mail, or polls with NOOP where IDLE is missing. Every failure becomes an `ImapError` whose
-`kind` says what went wrong in one word and whose message says it in one line, for `deskline
-channel test` and the worker's log. Callers run it in a thread: every method blocks.
+batch (BODY.PEEK, so nothing is marked seen), after one UID FETCH of their sizes when a size
+limit is given: a message over the limit is never downloaded, only its size reported; `wait`
+idles (RFC 2177) until the server announces new mail, or polls with NOOP where IDLE is missing.
+Every failure becomes an `ImapError` whose `kind` says what went wrong in one word and whose
+message says it in one line, for `deskline channel test` and the worker's log. Callers run it in
+a thread: every method blocks.
 
 imaplib gives no public way to run IDLE around our own wait, so `_idle` drives the command with
 imaplib's `_command` / `_get_response`, the same internals imap-tools' IdleManager uses.
@@ -37,6 +39,7 @@ from imap_tools.errors import (
 from imap_tools.mailbox import BaseMailBox
 
 from mail import secrets
+from mail.sources import Fetched
 
 TLS_MODES = ("implicit", "starttls", "none")
 AUTH_MODES = ("password", "xoauth2")
@@ -44,6 +47,7 @@ KINDS = ("dns", "refused", "timeout", "tls", "auth", "folder", "network", "proto
 MAX_IDLE_SECONDS = 29 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
 SLICE = 0.25  # how often a wait looks at `interrupt()`
 _UID = re.compile(rb"UID (\d+)")
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _LOOPBACK_NAMES = ("localhost", "localhost.")
 
 
@@ -185,20 +189,24 @@ class Mailbox:
             raise
         return self.uidvalidity
 
-    def fetch_after(self, last_uid: int, limit: int = 500) -> list[tuple[int, bytes]]:
-        """(uid, raw) of up to `limit` messages with a UID above `last_uid`, ascending: one UID
-        SEARCH and one UID FETCH, whatever the count."""
+    def fetch_after(
+        self, last_uid: int, limit: int = 500, max_bytes: int | None = None
+    ) -> list[Fetched]:
+        """Up to `limit` messages with a UID above `last_uid`, ascending: one UID SEARCH and one
+        UID FETCH of the bodies, whatever the count. With `max_bytes`, one UID FETCH of the sizes
+        first, and a message over it comes back without its bytes (D11: never downloaded)."""
         client = self._client()
         with self._mapped("fetch"):
             self._take_news()  # whatever was announced so far, this SEARCH covers
             uids = _uids_after(client, last_uid)[:limit]
             if not uids:
                 return []
-            typ, data = client.uid("FETCH", _uid_set(uids), "(UID BODY.PEEK[])")
-        if typ != "OK":
-            raise ImapError("protocol", f"UID FETCH failed on {self.settings.where}: {data!r:.200}")
-        wanted = set(uids)
-        return sorted(item for item in _fetched(data) if item[0] in wanted)
+            sizes = _sizes(client, uids) if max_bytes is not None else {}
+            small = [u for u in uids if max_bytes is None or sizes.get(u, 0) <= max_bytes]
+            bodies = _bodies(client, small) if small else {}
+        found = [Fetched(uid, raw, sizes.get(uid, len(raw))) for uid, raw in bodies.items()]
+        found += [Fetched(uid, None, size) for uid, size in sizes.items() if uid not in small]
+        return sorted(found)
 
     def wait(self, seconds: float) -> bool:
         """Wait up to `seconds` (at most 29 minutes) for the server to announce new mail: IDLE,
@@ -354,6 +362,28 @@ def _uids_after(client: imaplib.IMAP4, last_uid: int) -> list[int]:
     found = b" ".join(d for d in data if isinstance(d, bytes)).split()
     # "n:*" also matches the highest UID when every UID is below n (RFC 3501 §6.4.8)
     return sorted(u for u in (int(x) for x in found) if u > last_uid)
+
+
+def _sizes(client: imaplib.IMAP4, uids: Sequence[int]) -> dict[int, int]:
+    typ, data = client.uid("FETCH", _uid_set(uids), "(UID RFC822.SIZE)")
+    if typ != "OK":
+        raise ImapError("protocol", f"UID FETCH of sizes failed: {data!r:.200}")
+    wanted, sizes = set(uids), {}
+    for item in data:
+        line = item[0] if isinstance(item, tuple) else item
+        uid = _UID.search(line) if isinstance(line, bytes) else None
+        size = _SIZE.search(line) if isinstance(line, bytes) else None
+        if uid and size and int(uid.group(1)) in wanted:
+            sizes[int(uid.group(1))] = int(size.group(1))
+    return sizes
+
+
+def _bodies(client: imaplib.IMAP4, uids: Sequence[int]) -> dict[int, bytes]:
+    typ, data = client.uid("FETCH", _uid_set(uids), "(UID BODY.PEEK[])")
+    if typ != "OK":
+        raise ImapError("protocol", f"UID FETCH failed: {data!r:.200}")
+    wanted = set(uids)
+    return {uid: raw for uid, raw in _fetched(data) if uid in wanted}
 
 
 def _uid_set(uids: Sequence[int]) -> str:

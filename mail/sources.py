@@ -18,7 +18,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HEAD_BYTES = 65536  # enough of a message to find its Date
@@ -38,6 +38,16 @@ class RawItem:
     order: int
     load: Callable[[], bytes]
     size: int | None = None  # bytes, when known before loading
+
+
+class Fetched(NamedTuple):
+    """One message of an IMAP fetch (`mail.imap.Mailbox.fetch_after`): its raw bytes, or None
+    when it is over the size limit and was not downloaded; `size` in bytes either way (the
+    server's RFC822.SIZE)."""
+
+    uid: int
+    raw: bytes | None
+    size: int
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import pytest
 
 from automation import admin
 from automation.inbound import sync_once
-from mail.sources import MAX_MESSAGE_SETTING
+from mail.sources import MAX_MESSAGE_SETTING, Fetched
 from storage import queries
 from storage.database import HEAD_REVISION, Database
 from storage.inbound import InboundDatabase
@@ -256,8 +256,11 @@ class _Mailbox:
     def open(self) -> int:
         return 7
 
-    def fetch_after(self, last_uid: int, limit: int = 500) -> list[tuple[int, bytes]]:
-        return [(uid, raw) for uid, raw in self.mails if uid > last_uid][:limit]
+    def fetch_after(
+        self, last_uid: int, limit: int = 500, max_bytes: int | None = None
+    ) -> list[Fetched]:
+        found = [Fetched(uid, raw, len(raw)) for uid, raw in self.mails if uid > last_uid]
+        return found[:limit]
 
     def wait(self, seconds: float) -> bool:
         return False

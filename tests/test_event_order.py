@@ -14,6 +14,7 @@ from automation import admin, importer, services
 from automation.inbound import sync_once
 from automation.ingest import ingest_message
 from mail.parse import parse_message
+from mail.sources import Fetched
 from storage.database import Database
 from storage.inbound import InboundDatabase
 from tests.helpers import Desk, make_mail
@@ -238,8 +239,11 @@ class _Folder:
     def open(self) -> int:
         return 7
 
-    def fetch_after(self, last_uid: int, limit: int = 500) -> list[tuple[int, bytes]]:
-        return [(uid, raw) for uid, raw in enumerate(self.raws, 1) if uid > last_uid][:limit]
+    def fetch_after(
+        self, last_uid: int, limit: int = 500, max_bytes: int | None = None
+    ) -> list[Fetched]:
+        found = [Fetched(u, raw, len(raw)) for u, raw in enumerate(self.raws, 1) if u > last_uid]
+        return found[:limit]
 
     def wait(self, seconds: float) -> bool:
         return False  # no IDLE: sync_once never waits

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from automation import admin
 from automation.inbound import InboundStats, backoff, sync_once, watch
 from mail.imap import ImapAccount, ImapError, ImapSettings, Mailbox, check, mailbox_factory
+from mail.sources import MAX_MESSAGE_SETTING
 from runtime.mail_settings import imap_account
 from storage import models as m
 from storage.database import Database
@@ -256,6 +257,28 @@ async def test_a_message_that_fails_to_store_is_kept_and_the_rest_of_the_batch_s
     assert (stats.stored, stats.failed) == (2, 1)
     reason = await inbound.desk.db.query(lambda s: s.scalar(select(m.ImportFailure.reason)))
     assert reason == "could not store: RuntimeError: boom"
+    assert (await inbound.checkpoint() or (0, 0))[1] == uids[-1]
+
+
+async def test_a_message_over_the_size_limit_is_never_downloaded(inbound: Inbound) -> None:
+    # D11 on the IMAP path: the sizes come first (RFC822.SIZE), the big one's bytes never do.
+    big = make_mail(subject="Huge", body="x" * 40_000)[0]
+    uids = await inbound.append(make_mail(subject="Small")[0], big, make_mail(subject="Last")[0])
+    box = inbound.factory()()
+    await asyncio.to_thread(box.open)
+    try:
+        fetched = await asyncio.to_thread(box.fetch_after, 0, 10, 20_000)
+    finally:
+        await asyncio.to_thread(box.close)
+    assert [f.uid for f in fetched] == uids
+    assert fetched[1].raw is None and fetched[1].size >= len(big) > 20_000
+    assert fetched[0].raw is not None and fetched[0].size == len(fetched[0].raw)
+
+    await inbound.desk.store(lambda repo: repo.set_setting(MAX_MESSAGE_SETTING, 0.02))
+    stats = await inbound.sync()
+    assert (stats.fetched, stats.stored, stats.failed) == (3, 2, 1)
+    reason = await inbound.desk.db.query(lambda s: s.scalar(select(m.ImportFailure.reason)))
+    assert reason.startswith("too large:") and f"({fetched[1].size} bytes)" in reason
     assert (await inbound.checkpoint() or (0, 0))[1] == uids[-1]
 
 
