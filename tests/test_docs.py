@@ -13,11 +13,10 @@ from types import ModuleType
 
 import pytest
 from textual.binding import Binding
-from textual.dom import DOMNode
 from textual.keys import format_key
 
 from app.cli.main import build_parser
-from app.tui import binding_ids
+from tests.test_keys_help import all_bindings
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -95,22 +94,6 @@ def test_every_command_and_subcommand_has_its_section_with_every_option():
 # --- (3): every key of the app, in a guide, with its key ----------------------------------------
 
 
-def app_bindings() -> list[tuple[str, Binding]]:
-    """Every binding of the app, its screens and widgets: (the class that declares it, binding),
-    walked as tests/test_keys_help.py walks them."""
-    binding_ids()  # imports every screen module
-    found = []
-    pending: list[type] = [DOMNode]
-    while pending:
-        cls = pending.pop()
-        pending.extend(cls.__subclasses__())
-        if cls.__module__.startswith(("app.", "widgets.")):
-            for binding in cls.__dict__.get("BINDINGS", []):
-                if isinstance(binding, Binding):
-                    found.append((f"{cls.__module__}.{cls.__name__}", binding))
-    return found
-
-
 def doc_key(key: str) -> str:
     """A key as the guides write it: the character it types (`?`, `/`, `[`, `G`), else its
     keys.toml name (`escape`, `ctrl+s`, `left`, `pagedown`, `space`)."""
@@ -122,21 +105,21 @@ def doc_key(key: str) -> str:
     return key
 
 
-def undocumented(bindings: list[tuple[str, Binding]], text: str) -> list[str]:
+def undocumented(bindings: list[Binding], text: str) -> list[str]:
     """The bindings no line of `text` documents: a line naming the binding id in backticks and
     each of its keys in backticks (a binding without an id: its description and keys)."""
     lines = text.splitlines()
     missing = []
-    for owner, binding in bindings:
+    for binding in bindings:
         keys = [f"`{doc_key(k.strip())}`" for k in binding.key.split(",")]
         name = f"`{binding.id}`" if binding.id else binding.description
         if not any(name in line and all(k in line for k in keys) for line in lines):
-            missing.append(f"{binding.id or binding.description} ({' '.join(keys)}, {owner})")
+            missing.append(f"{binding.id or binding.description} ({' '.join(keys)})")
     return missing
 
 
 def test_every_key_of_the_app_is_in_a_guide_with_its_key():
-    bindings = app_bindings()
+    bindings = all_bindings()  # every binding of the app, its screens and widgets
     assert len(bindings) > 80
     text = "\n".join(path.read_text("utf-8") for path in GUIDES)
     missing = undocumented(bindings, text)
@@ -150,10 +133,10 @@ def test_a_key_missing_from_the_guides_is_found():
     """The check above would notice: a binding whose key or id the text lacks is reported."""
     binding = Binding("ctrl+k", "nothing", "Nothing", id="inbox.nothing")
     bracket = Binding("bracketleft", "nothing", "Back", id="ticket.prev_conv")
-    assert undocumented([("Test", binding)], "| `ctrl+l` | Nothing | `inbox.nothing` |")
-    assert undocumented([("Test", binding)], "| `ctrl+k` | Nothing | `inbox.other` |")
-    assert not undocumented([("Test", binding)], "| `ctrl+k` | Nothing | `inbox.nothing` |")
-    assert not undocumented([("Test", bracket)], "| `[` | Back | `ticket.prev_conv` |")
+    assert undocumented([binding], "| `ctrl+l` | Nothing | `inbox.nothing` |")
+    assert undocumented([binding], "| `ctrl+k` | Nothing | `inbox.other` |")
+    assert not undocumented([binding], "| `ctrl+k` | Nothing | `inbox.nothing` |")
+    assert not undocumented([bracket], "| `[` | Back | `ticket.prev_conv` |")
 
 
 # --- (4) and (5): words, not rule codes; links that lead somewhere -------------------------------
