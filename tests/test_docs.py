@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 from types import ModuleType
 
-import pytest
 from textual.binding import Binding
 from textual.keys import format_key
 
@@ -28,8 +27,6 @@ REGENERATE = ".venv/bin/python docs/make_cli_reference.py"
 RULE_CODE = re.compile(r"\b(R-[A-Z]\d+(\.\d+)*|[EDSBC]\d{1,2}(\.\d+)*)\b|§|\bSPEC\b")
 # Key names that format_key leaves as words but the docs write as the character typed.
 CHARACTERS = {"bracketleft": "[", "bracketright": "]"}
-
-pytestmark = pytest.mark.sqlite_only  # reads files; no database
 
 
 def generator() -> ModuleType:
