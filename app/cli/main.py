@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from app.cli import (
+    attachments,
     automation,
     channels,
     outbox,
@@ -23,7 +24,7 @@ from app.cli.setup import open_app
 from storage.database import default_database_url
 
 # In the order `deskline --help` lists their commands.
-GROUPS = (setup, channels, automation, workflows, templates, tickets, outbox, people)
+GROUPS = (setup, channels, automation, workflows, templates, tickets, outbox, attachments, people)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -100,7 +100,12 @@ def print_ticket(detail: dict[str, Any], *, as_json: bool) -> None:
                 if f
             ]
             extra = f" [{', '.join(flags)}]" if flags else ""
-            print(f"  {msg['direction']:<8} {msg['sent_at'][:16]}  {clean(msg['from'])}{extra}")
+            files = len(msg["attachments"])
+            attached = f", {files} attachment{'s' if files != 1 else ''}" if files else ""
+            print(
+                f"  {msg['direction']:<8} {msg['sent_at'][:16]}  {clean(msg['from'])}{extra}"
+                f"  (message {msg['id']}{attached})"
+            )
             print(f"           {clean(msg['thread_reason'])}")
     print("\nTimeline:")
     for event in detail["timeline"]:
