@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from automation.admin import TRIGGER_KINDS, preview_variables
 from automation.tickets import LIVE_SOURCES_EXCLUDED
 from storage import models as m
-from storage.queries import automation_view
+from storage.queries import automation_view, enrollment_conditions
 from storage.repository import SqlRepository
 
 TRIGGER_KEYS = {kind: key for key, kind in TRIGGER_KINDS.items()}  # email_sent → email-sent
@@ -38,6 +38,9 @@ def settings_view(session: Session, pipeline_id: int | None = None) -> dict[str,
     )
     statuses = []
     for status, shown in zip(pipeline.statuses, view["statuses"], strict=True):
+        for workflow in shown["workflows"]:  # in words, as the workflow editor says it
+            found = session.get(m.Workflow, workflow["id"])
+            workflow["enrollment_conditions"] = enrollment_conditions(found) if found else []
         statuses.append({"id": status.id, "tickets": int(counts.get(status.id, 0)), **shown})
     triggers = [{**t, "key": TRIGGER_KEYS.get(t["kind"], t["kind"])} for t in view["triggers"]]
     channels = [
@@ -92,4 +95,36 @@ def template_preview(session: Session, ticket_number: int | None = None) -> dict
         "variables": variables,
         "ticket": ticket.get("number") if real else None,
         "subject": ticket.get("subject") if real else None,
+    }
+
+
+def status_removal(session: Session, status_id: int) -> dict[str, int]:
+    """What removing a status deletes with it (the settings screen's question names it): its
+    workflows, their actions, the tickets enrolled in them, the failed action runs of the
+    failure history and the delayed steps still waiting."""
+    from storage.queries import FAILURE_STATES
+
+    workflow_ids = select(m.Workflow.id).where(m.Workflow.status_id == status_id)
+    enrollment_ids = select(m.Enrollment.id).where(m.Enrollment.workflow_id.in_(workflow_ids))
+
+    def count(query: Any) -> int:
+        return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+    return {
+        "workflows": count(workflow_ids),
+        "actions": count(
+            select(m.WorkflowAction.id).where(m.WorkflowAction.workflow_id.in_(workflow_ids))
+        ),
+        "enrollments": count(enrollment_ids),
+        "failures": count(
+            select(m.ActionRun.id).where(
+                m.ActionRun.enrollment_id.in_(enrollment_ids),
+                m.ActionRun.state.in_(FAILURE_STATES),
+            )
+        ),
+        "waiting": count(
+            select(m.ScheduledStep.id).where(
+                m.ScheduledStep.workflow_id.in_(workflow_ids), m.ScheduledStep.done_at.is_(None)
+            )
+        ),
     }

@@ -10,7 +10,7 @@ from automation.action_kinds.base import ActionFields
 from automation.action_kinds.branch import BRANCH
 from automation.admin.common import SettingsError, pipeline_or_default, require_admin, status_in
 from automation.admin.workflows import copy_action, status_workflow, workflow_by_id
-from automation.flow import PATHS, descendants, renumber, siblings
+from automation.flow import PATHS, descendants, path, renumber, siblings
 from automation.flow import count as count_actions
 from automation.ports import (
     ActionCommentLike,
@@ -170,8 +170,22 @@ def clone_action(repo: AdminRepository, user: UserLike, action_id: int) -> Actio
     require_admin(user)
     action = _action(repo, action_id)
     copy = copy_action(repo, action, action.workflow, action.parent, action.branch)
+    _copy_comments(repo, user, action, copy)
     _place(siblings(action), copy, action.position + 1)
     return copy
+
+
+def _copy_comments(
+    repo: AdminRepository, user: UserLike, action: ActionLike, copy: ActionLike
+) -> None:
+    """The copy keeps the original's comments (R-A6), a branch's paths theirs too: a comment
+    says why an action is there, which holds for its copy."""
+    for comment in action.comments:
+        author = comment.author_id if comment.author_id is not None else user.id
+        repo.add_action_comment(copy, author, comment.body)
+    for which in PATHS:
+        for child, copied in zip(path(action, which), path(copy, which), strict=True):
+            _copy_comments(repo, user, child, copied)
 
 
 def move_action(repo: AdminRepository, user: UserLike, action_id: int, position: int) -> ActionLike:

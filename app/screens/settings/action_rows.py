@@ -34,6 +34,20 @@ def flow_rows(workflow: dict[str, Any], status: str) -> list[Row]:
     return rows
 
 
+def what_it_does(action: dict[str, Any]) -> str:
+    """The action in words, a note with its whole text (the list cuts it with an ellipsis
+    where the row must be cut; the side pane wraps it)."""
+    if action["kind"] == "add_note":
+        return f"Add note “{line(action['config'].get('body') or '')}”"
+    return line(action["description"])
+
+
+def comments_of(comments: list[str], pad: str) -> str:
+    """An action's comments, each on a line of its own under the action (cut with an ellipsis
+    where the list is too narrow; the side pane has them whole)."""
+    return "".join(f"\n{pad}comment: {line(comment)}" for comment in comments)
+
+
 class InFlow(PagedRow):
     """A row inside a workflow's flow: `a` adds an action at the end of the list it is in."""
 
@@ -106,20 +120,20 @@ class ActionRow(InFlow):
     @classmethod
     def of(cls, row: queries.FlowRow, common: dict[str, Any]) -> ActionRow:
         assert row.action is not None
-        action, comments = row.action, len(row.action["comments"])
+        action, pad = row.action, " " * (4 + 3 * row.depth)
         prompt = Content.from_markup(
             "$pad$n. $what[$text-muted]$comments[/]",
-            pad=" " * (4 + 3 * row.depth),
+            pad=pad,
             n=str(action["position"] + 1),
-            what=line(action["description"]),
-            comments=f" · {count(comments, 'comment')}" if comments else "",
+            what=what_it_does(action),
+            comments=comments_of(action["comments"], pad + "   "),
         )
         return cls(f"action:{action['id']}", prompt, {**action, **common, "count": row.count})
 
     def explain(self) -> list[Content]:
         d = self.data
         rows = [
-            Content.from_markup("[b]$what[/b]", what=line(d["description"])),
+            Content.from_markup("[b]$what[/b]", what=what_it_does(d)),
             Content(
                 f"Action {d['position'] + 1} of {d['count']} when a ticket reaches "
                 f"{line(d['status'])} ({line(d['workflow']['name'])})."

@@ -45,18 +45,19 @@ def workflows_page(
     return f"Workflows of status {label}", Content("\n").join(rows)
 
 
+def enrollment_text(workflow: dict[str, Any]) -> str:
+    """A workflow's enrollment condition in words: the same words as the workflow editor's
+    (storage.queries.enrollment_conditions), for built-in workflows and clones alike."""
+    return line(" and ".join(workflow.get("enrollment_conditions") or [workflow["enrollment"]]))
+
+
 def _workflow(workflow: dict[str, Any]) -> list[Content]:
     rows = [Content.from_markup("[b]$name[/b]", name=line(workflow["name"]))]
     kind = "built-in status workflow" if workflow["builtin"] else "cloned workflow"
     rows.append(Content(f"{kind}, {'on' if workflow['enabled'] else 'off'}"))
-    rows.append(Content(f"Enrollment: {line(workflow['enrollment'] or '')}"))
+    rows.append(Content(f"Enrollment: {enrollment_text(workflow)}"))
     reenroll = "on" if workflow["reenroll"] else "off (a ticket is enrolled once)"
     rows.append(Content(f"Re-enrollment: {reenroll}"))
-    conditions = workflow["conditions"] or {}
-    if "sources" in conditions:
-        rows.append(Content(f"Sources: {', '.join(conditions['sources'])}"))
-    elif workflow["builtin"] or "exclude_sources" in conditions:
-        rows.append(Content("Skips chat and messenger tickets."))
     rows.append(Content(f"Enrolled tickets: {workflow['enrolled_tickets']}"))
     rows.extend(_page_actions(workflow["actions"]))
     if not workflow["actions"]:

@@ -10,10 +10,12 @@ from app.screens.action_dialogs import ask_action, ask_condition
 from app.screens.dialogs import ConfirmScreen, PickerScreen, PromptScreen
 from app.screens.keys import KeyName
 from app.screens.settings.host import SettingsHost
-from app.screens.settings.pages import ENROLL_ONCE, workflows_page
+from app.screens.settings.pages import ENROLL_ONCE, enrollment_text, workflows_page
 from app.screens.settings.rows import PagedRow, box, count, hint, on_off
 from automation import admin
 from automation.conditions import describe as describe_conditions
+from storage import queries, settings_views
+from storage.repository import SqlRepository
 from widgets.text import line
 
 OPEN_IN_WORKFLOWS = hint("open in workflows", "settings.view_workflow")
@@ -33,13 +35,12 @@ class StatusRow(PagedRow):
 
     @classmethod
     def of(cls, status: dict[str, Any], position: int, of: int) -> StatusRow:
-        actions = sum(len(w["actions"]) for w in status["workflows"] if w["builtin"])
         prompt = Content.from_markup(
             "[b]$label[/b] [$text-muted]$state · $tickets · $actions[/]",
             label=line(status["status"]),
             state=status["state"].lower(),
             tickets=count(status["tickets"], "ticket"),
-            actions=count(actions, "action") if actions else "no actions",
+            actions=actions_of(status["workflows"]),
         )
         return cls(f"status:{status['id']}", prompt, {**status, "position": position, "count": of})
 
@@ -125,7 +126,9 @@ class StatusRow(PagedRow):
             )
             if move_to is None:
                 return
-        if not await screen.app.push_screen_wait(ConfirmScreen(self._removal(screen, move_to))):
+        doomed = await screen.backend.query(lambda s: settings_views.status_removal(s, d["id"]))
+        question = self._removal(screen, move_to, doomed)
+        if not await screen.app.push_screen_wait(ConfirmScreen(question)):
             return
         screen.change(
             lambda repo, me: admin.remove_status(repo, me, pipeline, label, move_to=move_to),
@@ -134,14 +137,17 @@ class StatusRow(PagedRow):
             ),
         )
 
-    def _removal(self, screen: SettingsHost, move_to: str | None) -> str:
-        """The question before a status goes: where its tickets go, which triggers break."""
+    def _removal(self, screen: SettingsHost, move_to: str | None, doomed: dict[str, int]) -> str:
+        """The question before a status goes: where its tickets go, what is deleted with it
+        (its workflows, actions and their history), which triggers break."""
         label = self.data["status"]
         targeted = [t["name"] for t in screen.triggers if t["target"] == label]
         question = f"Remove the status {line(label)}"
         if move_to is not None:
             question += f" and move its tickets to {line(move_to)}"
         question += "?"
+        if gone := deleted_with(doomed):
+            question += f" This also deletes {gone}."
         if targeted:
             question += f" {' and '.join(targeted)} will be broken until you pick a target."
         return question
@@ -162,9 +168,16 @@ class StatusRow(PagedRow):
         )
         if state is None:
             return
+        position = self.data["position"] + 1  # right after the highlighted status
+
+        def add(repo: SqlRepository, me: Any) -> int:
+            status = admin.add_status(repo, me, pipeline, label, state)
+            admin.move_status(repo, me, pipeline, status.label, position)
+            return status.id
+
         screen.change(
-            lambda repo, me: admin.add_status(repo, me, pipeline, label, state).id,
-            f"Status {line(label)} added at the end",
+            add,
+            f"Status {line(label)} added after {line(self.data['status'])}",
             after=lambda status_id: screen.select(f"status:{status_id}"),
         )
 
@@ -200,11 +213,7 @@ class WorkflowRow(PagedRow):
                 f"A cloned workflow of {line(d['status'])}: {on_off(d['enabled'])}, "
                 f"{'re-enrollment on' if d['reenroll'] else 're-enrollment off'}."
             ),
-            Content.from_markup(
-                "Enrolls when the status is $status and $when.",
-                status=line(d["status"]),
-                when=line(describe_conditions(d["conditions"])),
-            ),
+            Content.from_markup("Enrolls when: $when.", when=enrollment_text(d)),
         ]
 
     def page(self, name: KeyName) -> tuple[str, Content]:
@@ -254,6 +263,34 @@ class WorkflowRow(PagedRow):
                 lambda repo, me: admin.delete_workflow(repo, me, workflow_id),
                 "Workflow deleted",
             )
+
+
+def actions_of(workflows: list[dict[str, Any]]) -> str:
+    """A status's actions, counted over every workflow of it (its clones too)."""
+    actions = sum(
+        sum(row.action is not None for row in queries.flow_rows(w["actions"])) for w in workflows
+    )
+    if not actions:
+        return "no actions"
+    if len(workflows) > 1:
+        return f"{count(actions, 'action')} in {count(len(workflows), 'workflow')}"
+    return count(actions, "action")
+
+
+def deleted_with(doomed: dict[str, int]) -> str:
+    """What goes with a removed status, in words ("" for nothing): its workflows, their
+    actions, enrollments, failure history and the delayed steps still waiting."""
+    nouns = {
+        "workflows": "workflow",
+        "actions": "action",
+        "enrollments": "enrollment",
+        "failures": "failed action run",
+        "waiting": "waiting delayed step",
+    }
+    parts = [count(doomed[key], noun) for key, noun in nouns.items() if doomed[key]]
+    if len(parts) < 2:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def clone_workflow(screen: SettingsHost, workflow_id: int) -> None:
