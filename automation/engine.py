@@ -3,12 +3,17 @@
 Each event is handled inside a savepoint of a transaction that also marks it processed, so a crash
 before commit re-handles it from scratch (at least once, idempotent by construction) and a handler
 that raises rolls back only its own changes. Events are handled in the order they were written.
+
+Templates are rendered outside these transactions (SPEC D10, `automation.render_budget`): an event
+whose email needs a render stops the batch, the events before it commit, the render runs in a
+worker process with no transaction open, and the event is handled again with its render done.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
@@ -24,11 +29,13 @@ from automation.events import (
     event_from_row,
 )
 from automation.ports import Repository
+from automation.render_budget import RenderNeeded, deferring, render_outside
 from automation.triggers import on_email_sent, on_message_received
 
 log = logging.getLogger("deskline.engine")
 T = TypeVar("T")
 MAX_ATTEMPTS = 5
+MAX_RENDERS_PER_EVENT = 16
 
 
 class TransactionRunner(Protocol):
@@ -61,16 +68,28 @@ def handle(repo: Repository, event: DomainEvent) -> None:
         raise TypeError(f"no handler for {event.type}")
 
 
-def process_pending(repo: Repository, limit: int) -> int:
-    """Handle up to `limit` pending events in this transaction; returns how many were taken."""
+def process_pending(
+    repo: Repository, limit: int, *, renders: list[RenderNeeded] | None = None
+) -> int:
+    """Handle up to `limit` pending events in this transaction; returns how many were taken.
+
+    With `renders`, an event that needs a template render stops the batch before it (D10): the
+    render is put in `renders` for the caller to do once this transaction is over."""
     taken = 0
-    while taken < limit:
-        rows = repo.pending_events(min(limit - taken, 100))
-        if not rows:
-            break
-        for row in rows:
-            _process_one(repo, row.id, row.type, row.payload)
-            taken += 1
+    with deferring() if renders is not None else contextlib.nullcontext():
+        while taken < limit:
+            rows = repo.pending_events(min(limit - taken, 100))
+            if not rows:
+                break
+            for row in rows:
+                try:
+                    _process_one(repo, row.id, row.type, row.payload)
+                except RenderNeeded as need:
+                    if renders is None:  # pragma: no cover - only raised when deferring
+                        raise
+                    renders.append(need)
+                    return taken
+                taken += 1
     return taken
 
 
@@ -95,27 +114,41 @@ def process_local(repo: Repository, *, isolate: bool = True) -> int:
     return taken
 
 
-def process_due(repo: Repository, limit: int) -> int:
+def process_due(repo: Repository, limit: int, *, renders: list[RenderNeeded] | None = None) -> int:
     """Resume up to `limit` workflow steps whose delay is over (R-A5); returns how many.
 
-    A step that raises is dropped with an error on the timeline rather than retried forever."""
+    A step that raises is dropped with an error on the timeline rather than retried forever.
+    With `renders`, a step that needs a template render stops the batch as in process_pending."""
     steps = repo.due_steps(repo.now(), limit)
     repo.preload_tickets([step.ticket_id for step in steps])  # not a query per step
-    for step in steps:
-        try:
-            with repo.savepoint():
-                resume_step(repo, step)
-        except Exception as exc:
-            log.exception("delayed step %s failed", step.id)
-            step.done_at = repo.now()
-            repo.add_timeline(
-                Timeline.AUTOMATION_ERROR,
-                Actor.system("engine"),
-                ticket_id=step.ticket_id,
-                summary=f"A delayed workflow step failed and was dropped: {exc}",
-                data={"step_id": step.id, "error": str(exc)},
-            )
+    with deferring() if renders is not None else contextlib.nullcontext():
+        for done, step in enumerate(steps):
+            try:
+                _resume_one(repo, step)
+            except RenderNeeded as need:
+                if renders is None:  # pragma: no cover - only raised when deferring
+                    raise
+                renders.append(need)
+                return done
     return len(steps)
+
+
+def _resume_one(repo: Repository, step: Any) -> None:
+    try:
+        with repo.savepoint():
+            resume_step(repo, step)
+    except RenderNeeded:
+        raise
+    except Exception as exc:
+        log.exception("delayed step %s failed", step.id)
+        step.done_at = repo.now()
+        repo.add_timeline(
+            Timeline.AUTOMATION_ERROR,
+            Actor.system("engine"),
+            ticket_id=step.ticket_id,
+            summary=f"A delayed workflow step failed and was dropped: {exc}",
+            data={"step_id": step.id, "error": str(exc)},
+        )
 
 
 def _process_one(
@@ -125,6 +158,8 @@ def _process_one(
     try:
         with repo.savepoint():
             handle(repo, event_from_row(type_, payload))
+    except RenderNeeded:
+        raise  # rolled back; handled again once its render is done (D10)
     except Exception as exc:  # one broken event must not stop the queue
         log.exception("automation event %s (%s) failed", row_id, type_)
         attempts = repo.record_event_failure(row_id, f"{type(exc).__name__}: {exc}")
@@ -152,16 +187,25 @@ class Engine:
 
     async def drain(self, *, bulk: bool = False) -> int:
         """Handle every pending event, including those the handlers raise; returns the count."""
-        total = 0
+        total, stalled = 0, 0
         run = self.db.run_bulk if bulk else self.db.run
         while True:
-            done = await run(lambda repo: process_pending(repo, self.batch))
-            # Due steps come in bursts after a restart: the bulk path (one synchronous SQLite
-            # connection in a thread) runs them ~2x faster than a statement-by-statement await
-            # (benchmarks.delay_bench); on PostgreSQL it is the ordinary async session.
-            done += await self.db.run_bulk(lambda repo: process_due(repo, self.batch))
+            # An event asking for render after render (more than are kept) is handled with its
+            # renders done in its transaction, still within budget, rather than looping.
+            renders: list[RenderNeeded] | None = [] if stalled < MAX_RENDERS_PER_EVENT else None
+            done = await run(functools.partial(process_pending, limit=self.batch, renders=renders))
+            if not renders:
+                # Due steps come in bursts after a restart: the bulk path (one synchronous SQLite
+                # connection in a thread) runs them ~2x faster than a statement-by-statement
+                # await (benchmarks.delay_bench); on PostgreSQL it is the ordinary async session.
+                done += await self.db.run_bulk(
+                    functools.partial(process_due, limit=self.batch, renders=renders)
+                )
+            for need in renders or ():  # D10: no transaction is open here
+                await asyncio.to_thread(render_outside, need)
+            stalled = stalled + 1 if renders and not done else 0
             total += done
-            if done == 0:
+            if done == 0 and not renders:
                 return total
 
     def wake(self) -> None:

@@ -18,7 +18,8 @@ from automation.action_kinds.form import TEMPLATES, Choice, Pick
 from automation.events import Timeline
 from automation.outbound import queue_conversation_mail
 from automation.ports import AdminRepository, Repository, TicketLike
-from automation.templates import TemplateRenderError, render, with_branding
+from automation.render_budget import budget_of, render_for_action
+from automation.templates import TemplateRenderError, with_branding
 
 SEND_EMAIL = "send_email"
 
@@ -75,7 +76,13 @@ def _run(step: Step) -> str:
     if conversation.contact is None:
         raise ActionSkipped("the ticket has no contact")
     try:
-        rendered = render(template.subject, template.body, template_variables(repo, ticket))
+        # D10: rendered outside the engine's transaction from these variables, within budget
+        rendered = render_for_action(
+            template.subject,
+            template.body,
+            template_variables(repo, ticket),
+            budget_of(repo.setting),
+        )
     except TemplateRenderError as exc:
         raise ActionFailed(f"template “{template.name}”: {exc}") from exc
     body = with_branding(rendered.body, repo.setting("branding", True))

@@ -74,3 +74,19 @@ class SettingsMixin(RepositoryBase):
             return self.add_template(name, subject, body, builtin=False)
         template.subject, template.body, template.updated_at = subject, body, self.now()
         return template
+
+    def delete_template(self, template: Any) -> None:
+        self.session.delete(template)
+        self.session.flush()
+
+    def workflow_actions_of_kind(self, kind: str) -> list[m.WorkflowAction]:
+        """Every action of this kind in every workflow (which actions send a template)."""
+        action = m.WorkflowAction
+        return list(
+            self.session.scalars(select(action).where(action.kind == kind).order_by(action.id))
+        )
+
+    def newest_tickets(self, limit: int) -> list[m.Ticket]:
+        return list(
+            self.session.scalars(select(m.Ticket).order_by(m.Ticket.id.desc()).limit(limit))
+        )
