@@ -6,6 +6,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
 from storage.models import Base, UTCDateTime
+from storage.search_index import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -28,6 +29,7 @@ def run_migrations_online() -> None:
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
         render_item=render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

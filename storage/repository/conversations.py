@@ -10,6 +10,7 @@ from sqlalchemy import Table, bindparam, exists, func, insert, select
 
 from mail.parse import ParsedMail
 from storage import models as m
+from storage import search_index
 from storage.repository.channels import ChannelsMixin
 
 _PARTICIPANTS = cast(Table, m.Participant.__table__)
@@ -235,6 +236,14 @@ class ConversationsMixin(ChannelsMixin):
         )
         self.session.add(message)
         self.session.flush()
+        self._index_message(
+            message.id,
+            subject=mail.subject,
+            sender=[message.from_name, message.from_addr],
+            recipients=[*message.to_addrs, *message.cc_addrs],
+            body=mail.text,
+            files=[a.filename for a in mail.attachments],
+        )
         return message
 
     def add_outbound_message(
@@ -254,7 +263,7 @@ class ConversationsMixin(ChannelsMixin):
         template_name: str | None,
     ) -> int:
         now = self.now()
-        return self._insert(
+        message_id_row = self._insert(
             m.Message,
             conversation_id=conversation.id,
             channel_id=conversation.channel_id,
@@ -275,6 +284,10 @@ class ConversationsMixin(ChannelsMixin):
             thread_reason="written in this conversation",
             refs=references,
         )
+        self._index_message(
+            message_id_row, subject=subject, sender=[from_name, from_addr], recipients=to, body=body
+        )
+        return message_id_row
 
     def add_note_message(self, conversation_id: int, user_id: int | None, body: str) -> m.Message:
         conversation = self.conversation(conversation_id)
@@ -291,4 +304,33 @@ class ConversationsMixin(ChannelsMixin):
         )
         self.session.add(message)
         self.session.flush()
+        author = message.author
+        self._index_message(
+            message.id,
+            subject="",
+            sender=[author.display_name, author.name] if author else [],
+            recipients=[],
+            body=body,
+        )
         return message
+
+    def _index_message(
+        self,
+        message_id: int,
+        *,
+        subject: str,
+        sender: list[str],
+        recipients: list[str],
+        body: str,
+        files: list[str] | None = None,
+    ) -> None:
+        """The message's words into the search index, in this transaction (D19)."""
+        doc = search_index.document(
+            message_id,
+            subject=subject,
+            sender=sender,
+            recipients=recipients,
+            body=body,
+            files=files or [],
+        )
+        search_index.index(self.session.connection(), [doc])

@@ -1,0 +1,270 @@
+"""Search: a `SearchQuery` run against the index and the desk (SPEC D19).
+
+Hits are conversations (the inbox, `deskline search`) or their tickets (the board). The words of
+a query are matched within one message; a conversation is a hit when one of its messages
+matches, and no message of it has a `-` word. Filters test the conversation and its ticket.
+Up to RELEVANCE_LIMIT hits come best first (SQLite's bm25, PostgreSQL's ts_rank, with the
+subject weighing most); beyond that, newest first, and the page says so. Pages are slices of
+that order (the cursor is a position).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, Integer, and_, exists, func, not_, select, text
+from sqlalchemy.orm import Session
+
+from automation.search.query import QueryError, SearchQuery, Term, date_bound
+from storage import models as m
+from storage.pages import DEFAULT_LIMIT, BadCursor
+from storage.queries import conversation_summary
+from storage.search_index import TABLE
+
+RELEVANCE_LIMIT = 10_000
+_SQLITE_COLUMNS = {None: "", "subject": "subject : ", "from": "sender : ", "to": "recipients : "}
+_PG_WEIGHTS = {None: "", "subject": "A", "from": "B", "to": "C"}
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    rows: list[dict[str, Any]]
+    total: int
+    next: str | None
+    order: str  # "relevance" or "newest"
+
+
+def search_page(
+    session: Session,
+    query: SearchQuery,
+    *,
+    viewer_id: int | None = None,
+    now: datetime,
+    after: str | None = None,
+    limit: int | None = DEFAULT_LIMIT,
+) -> SearchPage:
+    """One page of the conversations the query finds."""
+    ids, order = hits(session, query, viewer_id=viewer_id, now=now)
+    start = _decode(after) if after else 0
+    end = len(ids) if limit is None else start + limit
+    chosen = ids[start:end]
+    by_id = {
+        c.id: c
+        for c in session.scalars(select(m.Conversation).where(m.Conversation.id.in_(chosen)))
+    }
+    counts = dict(
+        session.execute(
+            select(m.Message.conversation_id, func.count())
+            .where(m.Message.conversation_id.in_(chosen))
+            .group_by(m.Message.conversation_id)
+        ).all()
+    )
+    rows = [conversation_summary(by_id[i], counts.get(i, 0)) for i in chosen if i in by_id]
+    following = _encode(end) if end < len(ids) else None
+    return SearchPage(rows, len(ids), following, order)
+
+
+def hits(
+    session: Session, query: SearchQuery, *, viewer_id: int | None, now: datetime
+) -> tuple[list[int], str]:
+    """Every conversation id the query finds, in its order, and the order's name."""
+    dialect = session.get_bind().dialect.name
+    statement = select(m.Conversation.id).outerjoin(
+        m.Ticket, m.Conversation.ticket_id == m.Ticket.id
+    )
+    score = None
+    if query.groups:
+        matched = _matches(dialect, _match_text(dialect, query.groups)).subquery()
+        statement = statement.join(matched, matched.c.conversation_id == m.Conversation.id)
+        score = matched.c.score
+    if query.excluded:
+        excluded = _matches(dialect, _match_any(dialect, query.excluded)).subquery()
+        statement = statement.where(m.Conversation.id.not_in(select(excluded.c.conversation_id)))
+    for condition in _filters(session, query, viewer_id, now):
+        statement = statement.where(condition)
+    newest = (m.Conversation.updated_at.desc(), m.Conversation.id.desc())
+    if score is not None:
+        total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+        if total <= RELEVANCE_LIMIT:
+            ranked = statement.order_by(score.desc(), *newest)
+            return list(session.scalars(ranked)), "relevance"
+    return list(session.scalars(statement.order_by(*newest))), "newest"
+
+
+def ticket_hits(
+    session: Session, query: SearchQuery, *, viewer_id: int | None, now: datetime
+) -> set[int]:
+    """The tickets of the conversations the query finds (the board's search)."""
+    ids, _ = hits(session, query, viewer_id=viewer_id, now=now)
+    found: set[int] = set()
+    for chunk in range(0, len(ids), 900):
+        part = ids[chunk : chunk + 900]
+        found.update(
+            t
+            for t in session.scalars(
+                select(m.Conversation.ticket_id).where(m.Conversation.id.in_(part))
+            )
+            if t is not None
+        )
+    return found
+
+
+# --- the full-text part -----------------------------------------------------------------------
+
+
+def _matches(dialect: str, expression: str) -> Any:
+    """(conversation_id, score) of the messages matching an index expression; higher is better."""
+    if dialect == "postgresql":
+        sql = (
+            "SELECT msg.conversation_id AS conversation_id, "
+            "max(ts_rank(s.document, CAST(:q AS tsquery))) AS score "
+            f"FROM {TABLE} s JOIN messages msg ON msg.id = s.message_id "
+            "WHERE s.document @@ CAST(:q AS tsquery) GROUP BY msg.conversation_id"
+        )
+    else:  # bm25 cannot sit inside an aggregate: score each message first
+        sql = (
+            "SELECT msg.conversation_id AS conversation_id, max(hit.score) AS score FROM "
+            f"(SELECT rowid AS message_id, -bm25({TABLE}, 10.0, 4.0, 2.0, 1.0) AS score "
+            f"FROM {TABLE} WHERE {TABLE} MATCH :q LIMIT -1) hit "  # LIMIT: not flattened
+            "JOIN messages msg ON msg.id = hit.message_id GROUP BY msg.conversation_id"
+        )
+    return text(sql).bindparams(q=expression).columns(conversation_id=Integer, score=Float)
+
+
+def _match_text(dialect: str, groups: Sequence[Sequence[Term]]) -> str:
+    joined = " & " if dialect == "postgresql" else " AND "
+    return joined.join(_match_any(dialect, group, grouped=True) for group in groups)
+
+
+def _match_any(dialect: str, terms: Sequence[Term], grouped: bool = False) -> str:
+    parts = [_term(dialect, term) for term in terms]
+    joined = (" | " if dialect == "postgresql" else " OR ").join(parts)
+    return f"({joined})" if grouped and len(parts) > 1 else joined
+
+
+def _term(dialect: str, term: Term) -> str:
+    if dialect == "postgresql":
+        weight = _PG_WEIGHTS[term.field]
+        last = len(term.words) - 1
+        lexemes = [
+            f"'{word}'" + (":" + ("*" if term.prefix and i == last else "") + weight).rstrip(":")
+            for i, word in enumerate(term.words)
+        ]
+        return "(" + " <-> ".join(lexemes) + ")"
+    phrase = '"' + " ".join(term.words) + '"' + (" *" if term.prefix else "")
+    return _SQLITE_COLUMNS[term.field] + phrase
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+
+def _filters(
+    session: Session, query: SearchQuery, viewer_id: int | None, now: datetime
+) -> list[ColumnElement[bool]]:
+    conditions = []
+    for item in query.filters:
+        condition = _condition(session, item.name, item.value, viewer_id, now)
+        conditions.append(not_(condition) if item.negated else condition)
+    return conditions
+
+
+def _condition(
+    session: Session, name: str, value: str, viewer_id: int | None, now: datetime
+) -> ColumnElement[bool]:
+    conversation, ticket = m.Conversation, m.Ticket
+    owner = func.coalesce(ticket.owner_id, conversation.assignee_id)
+    if name == "is":
+        if value.lower() == "unassigned":
+            return owner.is_(None)
+        return conversation.state == value.lower()
+    if name == "ticket":
+        closed = select(m.Status.id).where(m.Status.state == m.TicketState.CLOSED)
+        return (
+            ticket.status_id.in_(closed)
+            if value.lower() == "closed"
+            else and_(ticket.id.is_not(None), ticket.status_id.not_in(closed))
+        )
+    if name == "has":
+        return exists(
+            select(m.Attachment.id)
+            .join(m.Message, m.Attachment.message_row_id == m.Message.id)
+            .where(m.Message.conversation_id == conversation.id, m.Attachment.inline.is_(False))
+        )
+    if name in ("before", "after"):
+        bound = date_bound(name, value, now)
+        sent = m.Message.sent_at < bound if name == "before" else m.Message.sent_at >= bound
+        return exists(
+            select(m.Message.id).where(m.Message.conversation_id == conversation.id, sent)
+        )
+    if name == "owner":
+        return owner == _user(session, value, viewer_id)
+    if name == "status":
+        return ticket.status_id.in_(_statuses(session, value))
+    if name == "channel":
+        return conversation.channel_id == _named(session, m.Channel, "channel", value)
+    if name == "pipeline":
+        return ticket.pipeline_id == _named(session, m.Pipeline, "pipeline", value)
+    raise QueryError(f"{name}: is not a filter")
+
+
+def _user(session: Session, value: str, viewer_id: int | None) -> int:
+    if value.lower() == "me":
+        if viewer_id is None:
+            raise QueryError("owner:me needs to know who you are: run as a user (--as NAME)")
+        return viewer_id
+    users = list(session.scalars(select(m.User)))
+    wanted = value.casefold()
+    for user in users:
+        names = {user.name.casefold(), (user.email or "").casefold(), user.display_name.casefold()}
+        if wanted in names:
+            return user.id
+    known = ", ".join(sorted(u.name for u in users)) or "none yet"
+    raise QueryError(f"owner:{value} is nobody here (users: me, {known})")
+
+
+def _statuses(session: Session, value: str) -> list[int]:
+    statuses = list(session.scalars(select(m.Status).order_by(m.Status.position)))
+    found = [s.id for s in statuses if s.label.casefold() == value.casefold()]
+    if not found:
+        known = ", ".join(dict.fromkeys(s.label for s in statuses)) or "none yet"
+        raise QueryError(f"status:{value} is not a status (statuses: {known})")
+    return found
+
+
+def _named(session: Session, model: Any, kind: str, value: str) -> int:
+    rows = list(session.execute(select(model.id, model.name)).all())
+    for row_id, name in rows:
+        if name.casefold() == value.casefold():
+            return int(row_id)
+    known = ", ".join(sorted(name for _, name in rows)) or "none yet"
+    raise QueryError(f"{kind}:{value} is not a {kind} ({kind}s: {known})")
+
+
+# --- cursors -----------------------------------------------------------------------------------
+
+
+def _encode(position: int) -> str:
+    data = json.dumps(["search", position], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _decode(cursor: str) -> int:
+    problem = BadCursor(
+        f"--after {cursor!r} is not a cursor of `deskline search`: give the one the previous "
+        "page ended with"
+    )
+    try:
+        padded = cursor.strip() + "=" * (-len(cursor.strip()) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeError):
+        raise problem from None
+    if not isinstance(data, list) or data[:1] != ["search"] or len(data) != 2:
+        raise problem
+    if not isinstance(data[1], int) or data[1] < 0:
+        raise problem
+    return data[1]
