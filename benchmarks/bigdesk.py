@@ -49,6 +49,7 @@ from runtime.standard import (
     notify_team,
 )
 from storage import models as m
+from storage import search_index
 from storage.database import Database, DatabaseError, normalize_url
 from storage.repository import SqlRepository
 
@@ -305,6 +306,7 @@ def _write(
         conversations = ({**c, "ticket_id": None} for c in conversations)
     _insert(conn, m.Conversation, conversations)
     _insert(conn, m.Message, (_message(r, channel, people) for r in rows))
+    _index(conn, (_message(r, channel, people) for r in rows))
     _insert(
         conn,
         m.Participant,
@@ -477,6 +479,25 @@ def _insert(conn: Any, model: type[m.Base], rows: Iterator[dict[str, Any]] | Any
             chunk = []
     if chunk:
         conn.execute(statement, chunk)
+
+
+def _index(conn: Any, messages: Iterator[dict[str, Any]]) -> None:
+    """The search index of the messages, as the repository writes it with each message."""
+    chunk: list[search_index.Document] = []
+    for row in messages:
+        chunk.append(
+            search_index.document(
+                row["id"],
+                subject=row["subject"],
+                sender=[row["from_name"], row["from_addr"]],
+                recipients=row["to_addrs"],
+                body=row["body_text"],
+            )
+        )
+        if len(chunk) >= CHUNK:
+            search_index.index(conn, chunk)
+            chunk = []
+    search_index.index(conn, chunk)
 
 
 def _counts(conn: Any) -> dict[str, int]:

@@ -17,10 +17,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from automation.search.query import parse
 from benchmarks.bigdesk import build_big_desk, main
 from storage import models as m
 from storage import queries
 from storage.database import HEAD_REVISION, Database
+from storage.search import search_page
 
 pytestmark = pytest.mark.sqlite_only
 TICKETS = 2000
@@ -143,6 +145,12 @@ async def test_read_models_work_on_the_big_desk(big: tuple[Path, dict[str, int]]
 
         conversations = await db.query(lambda s: queries.list_conversations(s, limit=100))
         assert len(conversations) == 100 and all(c["messages"] == 1 for c in conversations)
+
+        # the search index holds every message, as ingestion writes it
+        subject = detail["ticket"]["subject"]
+        query = parse(f'subject:"{subject}"')
+        found = await db.query(lambda s: search_page(s, query, now=datetime.now(UTC)))
+        assert detail["ticket"]["origin_conversation"] in {row["id"] for row in found.rows}
     finally:
         await db.close()
 
