@@ -28,6 +28,7 @@ from textual.content import Content
 from textual.dom import DOMNode
 from textual.filter import LineFilter, Monochrome, NoColor
 from textual.message import Message
+from textual.notifications import Notify
 from textual.screen import Screen
 from textual.widgets import Label, ProgressBar
 from textual.worker import Worker, WorkerState
@@ -154,6 +155,7 @@ def unknown_ids_warning(keymap: dict[str, str], known: set[str], path: Path) -> 
     return f"{path}:\n" + "\n".join(lines) + "\n? lists each screen's ids."
 
 
+MAX_TOASTS = 2  # notices shown at once; a new one replaces the oldest
 SETTLE_AFTER = 1.5  # seconds after a screen's first visit: its first rows are in by then
 
 
@@ -271,6 +273,13 @@ class DesklineApp(App[None]):
             return False
         return True
 
+    def on_notify(self, event: Notify) -> None:
+        """At most MAX_TOASTS notices on screen: the newest replaces the oldest, so notices
+        never pile up over the lists and dialogs (runs before App adds the new one)."""
+        shown = list(self._notifications)
+        for old in shown[: max(0, len(shown) - MAX_TOASTS + 1)]:
+            self._unnotify(old, refresh=False)
+
     def _service_failed(self, text: str) -> None:
         self.notify(text, title="Background work stopped", severity="error", markup=False)
 
@@ -295,8 +304,20 @@ class DesklineApp(App[None]):
 
     async def action_switch_mode(self, mode: str) -> None:
         if self.ready:
+            if mode == self.current_mode:
+                await self._back_to_mode_screen()
             await self.switch_mode(mode)
             self._settle_after_first_visit(mode)
+
+    async def _back_to_mode_screen(self) -> None:
+        """The mode's key in its own mode goes back to its screen (`3` in the workflow editor
+        opened from settings shows settings), closing screens opened over it that hold no
+        typing: a record, the editor, help, my tasks; a dialog stays."""
+        mode_screens = tuple(self.MODES.values())
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, mode_screens):
+            if self.screen.is_modal and not isinstance(self.screen, HelpScreen | TasksScreen):
+                return
+            await self.pop_screen()
 
     def _settle_after_first_visit(self, mode: str) -> None:
         """A mode's screen, built on its first visit, lives as long as the app: once it has

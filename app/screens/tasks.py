@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList
+from textual.widgets import Label
 from textual.widgets.option_list import Option
 
 from app.backend import Backend, backend_of
@@ -18,6 +18,7 @@ from app.screens.base import EXPECTED
 from app.screens.footer import DeskFooter
 from automation import services
 from storage import views
+from widgets.option_list import OptionList
 from widgets.text import clock, line, stamp
 
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.widgets import Label, OptionList, Static
+from textual.widgets import Label, Static
 from textual.widgets.option_list import Option
 
 from app.screens.base import DeskScreen
@@ -32,6 +32,7 @@ from app.screens.settings.host import SettingsHost
 from app.screens.settings.rows import Row
 from app.screens.settings_dialogs import READ_ONLY
 from storage import settings_views
+from widgets.option_list import OptionList
 from widgets.text import line
 
 
@@ -258,6 +259,64 @@ class SettingsScreen(DeskScreen):
             options.action_cursor_down()
         else:
             options.action_cursor_up()
+
+    def action_section(self, step: int) -> None:
+        """`}` the first row of the next section, `{` the first row of this section (of the
+        one before when already there)."""
+        starts = self._section_starts()
+        options = self.query_one("#settings-items", OptionList)
+        here = options.highlighted or 0
+        if step > 0:
+            later = [i for i in starts if i > here]
+            if not later:
+                self.notify("This is the last section.", timeout=2)
+                return
+            options.highlighted = later[0]
+        else:
+            earlier = [i for i in starts if i < here]
+            if not earlier:
+                self.notify("This is the first section.", timeout=2)
+                return
+            options.highlighted = earlier[-1]
+
+    def _section_starts(self) -> list[int]:
+        """The index of the first selectable row after each section title (and of the first
+        row of all, the pipeline)."""
+        starts: list[int] = []
+        titled = True
+        for index, row in enumerate(self.items):
+            if row.key.startswith("header:"):
+                titled = True
+            elif row.selectable and titled:
+                starts.append(index)
+                titled = False
+        return starts
+
+    def on_key(self, event: events.Key) -> None:
+        """A settings key the highlighted row does not take (hidden from the footer, so it
+        would do nothing) says so in one line instead of doing nothing."""
+        if self.app.screen is not self or self.item is None:
+            return
+        for binding in self._keyed_bindings(event.key):
+            action = bindings.ACTION_OF.get(binding.id or "")
+            if action is None or action not in ROW_ACTIONS:
+                continue
+            if self.check_action(action, ()) is not False:
+                return  # the key runs
+            event.prevent_default()
+            if not self.me.is_admin and action not in bindings.READING:
+                self.notify(READ_ONLY, severity="warning", timeout=3)
+            else:
+                what = binding.description or action
+                self.notify(f"{what} does not apply to this row.", severity="warning", timeout=3)
+            return
+
+    def _keyed_bindings(self, key: str) -> list[Binding]:
+        """This screen's bindings of `key`, after the user's keymap (keys.toml)."""
+        found = self._bindings.copy()
+        if self.app._keymap:
+            found.apply_keymap(self.app._keymap)
+        return list(found.key_to_bindings.get(key, ()))
 
     def action_back(self) -> None:
         options = self.query_one("#settings-items", OptionList)
