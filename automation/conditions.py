@@ -4,13 +4,19 @@ A condition is a JSON tree: {"all": [...]} (AND), {"any": [...]} (OR), or a test
 {"field": F, "op": OP, "value": V}. Fields: pipeline, status, source, channel, priority,
 owner, team (the owner's teams), contact (address), contact_domain. Ops: is, is_not, in,
 not_in, is_empty, is_not_empty. Names compare case-insensitively.
+
+The fields of CHOSEN_FIELDS take a value of a fixed set (the desk's pipelines, statuses,
+channels, users and teams, the sources and priorities): `check_values` refuses any other value,
+naming the valid ones, and spells each value as the desk does (issue 18: "priority is hihg" was
+stored and never matched). Contact and contact domain take any text.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from automation.ports import Repository, TicketLike
+from automation.ports import AdminRepository, Repository, TicketLike
+from automation.tickets import PRIORITIES, SOURCES
 
 FIELDS = (
     "pipeline",
@@ -24,6 +30,9 @@ FIELDS = (
     "contact_domain",
 )
 OPS = ("is", "is_not", "in", "not_in", "is_empty", "is_not_empty")
+CHOSEN_FIELDS = ("pipeline", "status", "source", "channel", "priority", "owner", "team")
+LIST_OPS = ("in", "not_in")  # their value is a list
+EMPTY_OPS = ("is_empty", "is_not_empty")  # they take no value
 
 
 class ConditionError(ValueError):
@@ -46,6 +55,77 @@ def check(tree: Any) -> None:
         raise ConditionError(f"field must be one of {', '.join(FIELDS)}")
     if tree.get("op", "is") not in OPS:
         raise ConditionError(f"op must be one of {', '.join(OPS)}")
+
+
+def known_values(repo: AdminRepository) -> dict[str, list[str]]:
+    """The values each field of CHOSEN_FIELDS can take on this desk, in the desk's order."""
+    pipelines = list(repo.pipelines())
+    statuses = [s.label for p in pipelines for s in repo.statuses(p.id)]
+    users = list(repo.users())
+    teams = {team.name for user in users for team in repo.teams_of(user.id)}
+    return {
+        "pipeline": [p.name for p in pipelines],
+        "status": list(dict.fromkeys(statuses)),
+        "source": list(SOURCES),
+        "channel": [c.name for c in repo.channels()],
+        "priority": list(PRIORITIES),
+        "owner": [u.name for u in users],
+        "team": sorted(teams, key=_norm),
+    }
+
+
+def check_values(repo: AdminRepository, tree: dict[str, Any]) -> dict[str, Any]:
+    """The tree with each value of a CHOSEN_FIELDS test spelled as the desk spells it; a value
+    the desk does not have raises ConditionError naming the valid ones. Run `check` first."""
+    known = known_values(repo)
+    for test in _tests(tree):  # a team nobody is in yet is a team all the same
+        if test.get("field") == "team":
+            for value in _listed(test.get("value")):
+                team = repo.team_by_name(str(value).strip())
+                if team is not None and team.name not in known["team"]:
+                    known["team"].append(team.name)
+    return with_known_values(tree, known)
+
+
+def with_known_values(tree: dict[str, Any], known: dict[str, list[str]]) -> dict[str, Any]:
+    """`check_values` on given sets of values (pure)."""
+    for key in ("all", "any"):
+        if key in tree:
+            return {**tree, key: [with_known_values(item, known) for item in tree[key]]}
+    field, op = tree.get("field"), str(tree.get("op", "is"))
+    if field not in CHOSEN_FIELDS or op in EMPTY_OPS:
+        return tree
+    valid = known.get(str(field), [])
+    spelled = {_norm(name): name for name in valid}
+    wanted = _listed(tree.get("value"))
+    if not wanted:
+        raise ConditionError(f"{field} {op.replace('_', ' ')} needs a value{_one_of(valid)}")
+    unknown = [v for v in wanted if _norm(v) not in spelled]
+    if unknown:
+        raise ConditionError(f"unknown {field} {str(unknown[0]).strip()!r}{_one_of(valid)}")
+    values = [spelled[_norm(v)] for v in wanted]
+    return {**tree, "value": values if op in LIST_OPS else values[0]}
+
+
+def _one_of(valid: list[str]) -> str:
+    if not valid:
+        return ": the desk has none yet"
+    return f": pick one of {', '.join(valid)}"
+
+
+def _listed(value: Any) -> list[Any]:
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if v is not None and str(v).strip()]
+
+
+def _tests(tree: Any) -> list[dict[str, Any]]:
+    """Every field test of the tree, groups walked."""
+    if not isinstance(tree, dict):
+        return []
+    for key in ("all", "any"):
+        if key in tree:
+            return [test for item in tree[key] for test in _tests(item)]
+    return [tree] if "field" in tree else []
 
 
 def matches(repo: Repository, tree: dict[str, Any] | None, ticket: TicketLike) -> bool:

@@ -19,6 +19,7 @@ from automation.ports import (
 
 CUSTOMER_REPLY = "customer reply"  # the reason R-T2 gives; R-T2.3 names it on the timeline
 LIVE_SOURCES_EXCLUDED = frozenset({"chat", "messenger"})  # R-A8, E9
+SOURCES = ("email", "chat", "messenger", "form")  # a ticket's source: its channel's kind
 
 
 def create_ticket_for_new_conversation(

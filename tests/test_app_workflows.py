@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from app.screens.dialogs import ConfirmScreen, PickerScreen, PromptScreen
+from app.screens.dialogs import ChecklistScreen, ConfirmScreen, PickerScreen, PromptScreen
 from app.screens.workflows import WorkflowsScreen
 from automation import admin
 from storage import queries
@@ -333,11 +333,14 @@ async def test_editing_a_branch_starts_from_its_condition(db_path: Path) -> None
         await choose(pilot, "branch")
         await choose(pilot, "any")
         picker = await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen)
-        assert "priority is urgent" in picker.choices[0][0]
+        saves = [label for label, value in picker.choices if value == ""]
+        assert "priority is urgent" in saves[0]
         await choose(pilot, "-")
         await choose(pilot, "source")
         await choose(pilot, "in")
-        await type_line(pilot, "chat, messenger")
+        checklist = await wait_for(pilot, lambda: isinstance(app.screen, ChecklistScreen))
+        await pilot.press("j", "space", "j", "space", "enter")  # email, [chat], [messenger]
+        await wait_for(pilot, lambda: app.screen is not checklist, what="the checklist to close")
         await choose(pilot, "")
         await wait_for(
             pilot, lambda: any(is_action("If source in chat, messenger")(s) for s in screen.steps)

@@ -131,7 +131,7 @@ async def test_a_rep_works_the_inbox_and_board_in_tmux(pane):
 @pytest.mark.sqlite_only
 async def test_an_admin_builds_a_branch_in_the_workflow_editor_in_tmux(pane):
     """SPEC §5 workflow editor and R-A5 in a real terminal: settings → W → the flow → End →
-    a → "Branch" → a condition typed key by key → the branch and its two paths are drawn."""
+    a → "Branch" → a condition picked key by key → the branch and its two paths are drawn."""
     pane, path = pane
     desk = await seeded_desk(path, ["Printer on fire"])
     pane.start(path, "admin")
@@ -151,16 +151,15 @@ async def test_an_admin_builds_a_branch_in_the_workflow_editor_in_tmux(pane):
     pane.wait_for("Take the yes path when")
     pane.keys("Enter")  # all of the tests
     pane.wait_for("Add a test on")
-    for _ in range(5):  # ✓ Save, pipeline, status, source, channel, priority
+    for _ in range(4):  # pipeline, status, source, channel, priority
         pane.keys("j")
     pane.keys("Enter")
     pane.wait_for("priority …")
     pane.keys("Enter")  # is
-    pane.wait_for("priority is")
-    pane.type("urgent")
-    pane.keys("Enter")
+    pane.wait_for("urgent")  # the priorities to pick from: low, normal, high, urgent
+    pane.keys("End", "Enter")
     pane.wait_for("Save (priority is urgent)")
-    pane.keys("Home", "Enter")
+    pane.keys("Enter")  # once a test is added, the highlight is on ✓ Save
     screen = pane.wait_for("If priority is urgent")
     assert "yes →" in screen and "no →" in screen
     rows = await desk.db.run(lambda repo: [(a.kind, a.config) for a in repo.workflow(1).actions])

@@ -79,6 +79,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         '{"field": F, "op": OP, "value": V} or a group {"all": [...]} / {"any": [...]}. '
         "Fields: pipeline, status, source, channel, priority, owner, team, contact, "
         "contact_domain. Ops: is, is_not, in, not_in, is_empty, is_not_empty. "
+        "A pipeline, status, source, channel, priority, owner or team must be one the desk "
+        "has (any case; an unknown one is refused, naming the valid ones). "
         "'{\"all\": []}' matches every ticket. The source condition (`sources`) stays as it is.",
     )
     p.add_argument("workflow_id", type=int, metavar="ID")

@@ -14,14 +14,16 @@ from collections.abc import Callable
 from typing import Any
 
 from app.screens.base import DeskScreen
-from app.screens.dialogs import PickerScreen, PromptScreen
+from app.screens.dialogs import ChecklistScreen, PickerScreen, PromptScreen
 from automation import admin
 from automation.action_kinds import form, registry
+from automation.conditions import CHOSEN_FIELDS, EMPTY_OPS, LIST_OPS, known_values
 from automation.conditions import FIELDS as CONDITION_FIELDS
 from automation.conditions import OPS as CONDITION_OPS
 from automation.conditions import describe as describe_conditions
 from automation.durations import DelayError, parse_delay
 from storage import settings_views, views
+from storage.repository import SqlRepository
 from widgets.text import line
 
 Answer = tuple[dict[str, Any], str]  # (fields for automation.admin, what it does in words)
@@ -93,7 +95,8 @@ async def ask_condition(
     allow_always: bool = True,
 ) -> dict[str, Any] | None:
     """A group (all / any) of field tests, built key by key; `current`'s tests come first, so
-    an edit adds to them or takes the last ones off."""
+    an edit adds to them or takes the last ones off. A field with a fixed set of values
+    (priority, status, owner…) offers the desk's values to pick; contacts are typed."""
     current = {k: v for k, v in (current or {}).items() if k not in SOURCE_KEYS}
     groups = [("all of the tests match (AND)", "all"), ("any of the tests matches (OR)", "any")]
     if allow_always:
@@ -104,16 +107,17 @@ async def ask_condition(
         return None
     if group == "none":
         return {"all": []}
+    known = await screen.backend.query(lambda s: known_values(SqlRepository(s)))
     tests = _tests_of(current)
     while True:
-        test = await _ask_test(screen, group, tests)
+        test = await _ask_test(screen, group, tests, known)
         if test is None:
             return None
         if test == DONE:
             break
         if test == REMOVE_LAST:
             tests.pop()
-        else:
+        elif test != AGAIN:
             tests.append(test)
     if not tests and not allow_always:
         screen.notify("A branch needs at least one test.", severity="warning")
@@ -124,6 +128,7 @@ async def ask_condition(
 SOURCE_KEYS = ("sources", "exclude_sources")  # edited by the source switches, not here
 DONE: dict[str, Any] = {"done": True}
 REMOVE_LAST: dict[str, Any] = {"remove_last": True}
+AGAIN: dict[str, Any] = {"again": True}  # nothing added: ask for the next test
 
 
 def _tests_of(tree: dict[str, Any]) -> list[dict[str, Any]]:
@@ -133,14 +138,16 @@ def _tests_of(tree: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def _ask_test(
-    screen: DeskScreen, group: str, tests: list[dict[str, Any]]
+    screen: DeskScreen, group: str, tests: list[dict[str, Any]], known: dict[str, list[str]]
 ) -> dict[str, Any] | None:
-    """One more test, or DONE (save the tests so far), or REMOVE_LAST."""
-    choices: list[tuple[str, str]] = [(f"✓ Save ({describe_conditions({group: tests})})", "")]
+    """One more test, or DONE (save the tests so far), REMOVE_LAST or AGAIN. The fields come
+    first: saving is never the choice a stray enter takes before a test was added."""
+    choices: list[tuple[str, str]] = [(f, f) for f in CONDITION_FIELDS]
+    choices.append((f"✓ Save ({describe_conditions({group: tests})})", ""))
     if tests:
         choices.append((f"✗ Take off the last test ({describe_conditions(tests[-1])})", "-"))
-    choices.extend((f, f) for f in CONDITION_FIELDS)
-    field = await screen.app.push_screen_wait(PickerScreen("Add a test on", choices))
+    start = "" if tests else CONDITION_FIELDS[0]
+    field = await screen.app.push_screen_wait(PickerScreen("Add a test on", choices, start))
     if field is None:
         return None
     if field in ("", "-"):
@@ -151,14 +158,27 @@ async def _ask_test(
     if op is None:
         return None
     test: dict[str, Any] = {"field": field, "op": op}
-    if op not in ("is_empty", "is_not_empty"):
-        value = await screen.app.push_screen_wait(
-            PromptScreen(f"{field} {op.replace('_', ' ')} (commas for several)")
-        )
+    if op in EMPTY_OPS:
+        return test
+    said = f"{field} {op.replace('_', ' ')}"
+    if field in CHOSEN_FIELDS:
+        values = known.get(field) or []
+        if not values:
+            screen.notify(f"The desk has no {field} to pick yet.", severity="warning")
+            return AGAIN
+        choices = [(value, value) for value in values]
+        if op in LIST_OPS:
+            value = await screen.app.push_screen_wait(ChecklistScreen(said, choices))
+        else:
+            value = await screen.app.push_screen_wait(PickerScreen(said, choices))
         if value is None:
             return None
-        values = [v.strip() for v in value.split(",") if v.strip()]
-        test["value"] = values if op in ("in", "not_in") else (values or [""])[0]
+        return {**test, "value": value}
+    typed = await screen.app.push_screen_wait(PromptScreen(f"{said} (commas for several)"))
+    if typed is None:
+        return None
+    parts = [v.strip() for v in typed.split(",") if v.strip()]
+    test["value"] = parts if op in LIST_OPS else (parts or [""])[0]
     return test
 
 

@@ -1,4 +1,4 @@
-"""Small modal dialogs: pick one of a list, type one line, confirm."""
+"""Small modal dialogs: pick one of a list, type one line, confirm, tick several."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, SelectionList
 from textual.widgets.option_list import Option
+from textual.widgets.selection_list import Selection
 
+from app.screens.keys import key_for
 from widgets.option_list import OptionList
 from widgets.text import line
 
@@ -113,3 +115,57 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Label(Content(self.question), classes="dialog-title")
             yield Label(Content.from_markup("[b]y[/b] yes   [b]n[/b] no"))
+
+
+class ChecklistScreen(ModalScreen[list[Any] | None]):
+    """Tick several values (space), enter accepts the ticked ones, escape cancels. Labels are
+    plain text."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Cancel", id="dialog.cancel"),
+        Binding("enter", "accept", "Accept", priority=True, id="dialog.accept"),
+        Binding("j", "down", "Down", show=False, id="dialog.down"),
+        Binding("k", "up", "Up", show=False, id="dialog.up"),
+    ]
+
+    def __init__(self, title: str, choices: list[tuple[str, Any]], ticked: Any = ()) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = choices
+        self.ticked = list(ticked)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Content(self.title_text), classes="dialog-title")
+            yield SelectionList[int](
+                *(
+                    Selection(Content(line(label)), i, value in self.ticked)
+                    for i, (label, value) in enumerate(self.choices)
+                )
+            )
+            yield Label("", id="checklist-error", classes="dialog-error")
+            yield Label(
+                Content.from_markup(
+                    "[b]space[/b] ticks · [b]$accept[/b] accepts · [b]$cancel[/b] cancels",
+                    accept=key_for(self, "dialog.accept"),
+                    cancel=key_for(self, "dialog.cancel"),
+                )
+            )
+
+    def on_mount(self) -> None:
+        self.query_one(SelectionList).focus()
+
+    def action_accept(self) -> None:
+        ticked = sorted(self.query_one(SelectionList).selected)
+        if not ticked:
+            self.query_one("#checklist-error", Label).update(
+                Content.from_markup("[b $text-error]Tick at least one (space).[/]")
+            )
+            return
+        self.dismiss([self.choices[i][1] for i in ticked])
+
+    def action_down(self) -> None:
+        self.query_one(SelectionList).action_cursor_down()
+
+    def action_up(self) -> None:
+        self.query_one(SelectionList).action_cursor_up()

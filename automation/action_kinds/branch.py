@@ -17,7 +17,7 @@ from automation.action_kinds.base import (
     TakePath,
 )
 from automation.action_kinds.form import Choice, Condition
-from automation.conditions import ConditionError, matches
+from automation.conditions import ConditionError, check_values, matches
 from automation.conditions import check as check_conditions
 from automation.conditions import describe as describe_conditions
 from automation.ports import AdminRepository, Repository
@@ -34,6 +34,7 @@ def _config(repo: AdminRepository, fields: ActionFields) -> dict[str, Any]:
         )
     try:
         check_conditions(condition)
+        condition = check_values(repo, condition)
     except ConditionError as exc:
         raise SettingsError(f"condition: {exc}") from exc
     return {"if": condition}

@@ -6,9 +6,9 @@ from typing import Any
 
 from automation.admin.common import SettingsError, pipeline_or_default, require_admin
 from automation.ports import AdminRepository, ChannelLike, UserLike
-from automation.tickets import LIVE_SOURCES_EXCLUDED
+from automation.tickets import LIVE_SOURCES_EXCLUDED, SOURCES
 
-CHANNEL_KINDS = ("email", "chat", "messenger", "form")
+CHANNEL_KINDS = SOURCES
 
 
 def add_channel(

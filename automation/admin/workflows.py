@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from automation.admin.common import SettingsError, require_admin
-from automation.conditions import ConditionError
+from automation.conditions import ConditionError, check_values
 from automation.conditions import check as check_conditions
 from automation.flow import PATHS, path
 from automation.ports import ActionLike, AdminRepository, StatusLike, UserLike, WorkflowLike
@@ -102,6 +102,7 @@ def set_workflow(
     if conditions is not None:
         try:
             check_conditions(conditions)
+            conditions = check_values(repo, conditions)
         except ConditionError as exc:
             raise SettingsError(f"condition: {exc}") from exc
         kept = {k: v for k, v in (workflow.conditions or {}).items() if "sources" in k}
