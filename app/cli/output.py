@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import re
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
+from app.cli.tables import Col, print_table
 from automation.flow import PATHS
 from automation.importer import ImportSummary
 from storage.pages import Page
@@ -58,17 +58,32 @@ def print_tickets(page: Page, *, as_json: bool) -> None:
     print_page(page, "tickets", as_json=as_json, text=_ticket_lines)
 
 
+TICKET_COLUMNS = (
+    Col("#", right=True, fixed=True),
+    Col("Status", fixed=True),
+    Col("Owner"),
+    Col("Contact"),
+    Col("Subject"),
+)
+
+
 def _ticket_lines(page: Page) -> None:
     if not page.rows:
         print("No tickets.")
         return
-    print(f"{'#':>5}  {'Status':<20} {'Owner':<10} {'Contact':<28} Subject")
-    for row in page.rows:
-        print(
-            f"{row['number']:>5}  {_cut(clean(row['status']), 20):<20} "
-            f"{_cut(clean(row['owner'] or '-'), 10):<10} "
-            f"{_cut(clean(row['contact'] or '-'), 28):<28} {_cut(clean(row['subject']), 60)}"
-        )
+    print_table(
+        TICKET_COLUMNS,
+        [
+            [
+                str(row["number"]),
+                clean(row["status"]),
+                clean(row["owner"] or "-"),
+                clean(row["contact"] or "-"),
+                clean(row["subject"]),
+            ]
+            for row in page.rows
+        ],
+    )
 
 
 def print_ticket(detail: dict[str, Any], *, as_json: bool) -> None:
@@ -127,32 +142,72 @@ def print_conversations(page: Page, *, as_json: bool) -> None:
     print_page(page, "conversations", as_json=as_json, text=_conversation_lines)
 
 
+CONVERSATION_COLUMNS = (
+    Col("ID", right=True, fixed=True),
+    Col("State", fixed=True),
+    Col("Ticket", right=True, fixed=True),
+    Col("Channel"),
+    Col("Contact"),
+    Col("Subject"),
+    Col("Mail", fixed=True),
+)
+
+
 def _conversation_lines(page: Page) -> None:
     if not page.rows:
         print("No conversations.")
-    for row in page.rows:
-        ticket = f"#{row['ticket']}" if row["ticket"] else "-"
-        flag = " automated" if row["automated"] else ""
-        print(
-            f"{row['id']:>5}  {row['state']:<6} {ticket:>6}  {clean(row['channel']):<10} "
-            f"{_cut(clean(row['contact'] or '-'), 28):<28} {_cut(clean(row['subject']), 50)}{flag}"
-        )
+        return
+    print_table(
+        CONVERSATION_COLUMNS,
+        [
+            [
+                str(row["id"]),
+                row["state"],
+                f"#{row['ticket']}" if row["ticket"] else "-",
+                clean(row["channel"]),
+                clean(row["contact"] or "-"),
+                clean(row["subject"]),
+                "automated" if row["automated"] else "person",
+            ]
+            for row in page.rows
+        ],
+    )
 
 
 def print_outbox(page: Page, *, as_json: bool, noun: str = "emails") -> None:
     print_page(page, "outbox", as_json=as_json, text=_outbox_lines, noun=noun)
 
 
+OUTBOX_COLUMNS = (
+    Col("ID", right=True, fixed=True),
+    Col("State", fixed=True),
+    Col("Ticket", right=True, fixed=True),
+    Col("Kind", fixed=True),
+    Col("To"),
+    Col("Subject"),
+    Col("Held because"),
+)
+
+
 def _outbox_lines(page: Page) -> None:
     if not page.rows:
         print("The outbox is empty.")
-    for row in page.rows:
-        ticket = f"#{row['ticket']}" if row["ticket"] else "-"
-        why = f"  ({clean(row['held_reason'])})" if row["held_reason"] else ""
-        print(
-            f"{row['id']:>5}  {row['state']:<7} {ticket:>6}  {row['kind']:<12} "
-            f"{_cut(clean(', '.join(row['to'])), 28):<28} {_cut(clean(row['subject']), 50)}{why}"
-        )
+        return
+    print_table(
+        OUTBOX_COLUMNS,
+        [
+            [
+                str(row["id"]),
+                row["state"],
+                f"#{row['ticket']}" if row["ticket"] else "-",
+                row["kind"],
+                clean(", ".join(row["to"])),
+                clean(row["subject"]),
+                clean(row["held_reason"] or "-"),
+            ]
+            for row in page.rows
+        ],
+    )
 
 
 def print_failed(page: Page, *, as_json: bool) -> None:
@@ -160,10 +215,13 @@ def print_failed(page: Page, *, as_json: bool) -> None:
 
 
 def _failed_lines(page: Page) -> None:
-    for row in page.rows:
-        print(f"{row['id']:>5}  {clean(row['source'])}: {clean(row['reason'])}")
     if not page.rows:
         print("No failed messages.")
+        return
+    print_table(
+        (Col("ID", right=True, fixed=True), Col("Source"), Col("Reason")),
+        [[str(row["id"]), clean(row["source"]), clean(row["reason"])] for row in page.rows],
+    )
 
 
 def print_channels(rows: list[dict[str, Any]], *, as_json: bool) -> None:
@@ -172,12 +230,26 @@ def print_channels(rows: list[dict[str, Any]], *, as_json: bool) -> None:
         return
     if not rows:
         print("No channels yet: deskline channel add NAME --address ADDRESS")
-    for row in rows:
-        auto = "on" if row["ticket_automation"] else "off"
-        print(
-            f"{clean(row['name']):<16} {row['kind']:<10} {clean(row['address'] or '-'):<32} "
-            f"{clean(row['pipeline'])}  ticket automation {auto}"
-        )
+        return
+    print_table(
+        (
+            Col("Name"),
+            Col("Kind", fixed=True),
+            Col("Address"),
+            Col("Pipeline"),
+            Col("Ticket automation", fixed=True),
+        ),
+        [
+            [
+                clean(row["name"]),
+                row["kind"],
+                clean(row["address"] or "-"),
+                clean(row["pipeline"]),
+                "on" if row["ticket_automation"] else "off",
+            ]
+            for row in rows
+        ],
+    )
 
 
 def print_automation(view: dict[str, Any], *, as_json: bool) -> None:
@@ -237,23 +309,6 @@ def print_import_summary(summary: ImportSummary, *, as_json: bool) -> None:
         print(f"  failed: {clean(source)}: {clean(reason)}")
     if len(summary.failures) > 20:
         print(f"  … and {len(summary.failures) - 20} more: see `deskline failed`")
-
-
-def progress_bar(label: str) -> Callable[[int, int], None]:
-    started = time.monotonic()
-
-    def show(done: int, total: int) -> None:
-        width = 30
-        filled = int(width * done / total) if total else width
-        rate = done / max(time.monotonic() - started, 1e-6)
-        sys.stderr.write(
-            f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} ({rate:.0f}/s)"
-        )
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show
 
 
 def _emails_line(label: str, queued: int, held: int) -> str:

@@ -6,7 +6,9 @@ import argparse
 import json
 from typing import Any
 
+from app.cli.output import clean
 from app.cli.shared import act, opened
+from app.cli.tables import Col, print_table
 from automation import admin
 from storage.repository import SqlRepository
 
@@ -63,9 +65,13 @@ async def cmd_user_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        for row in rows:
-            role = "admin" if row["admin"] else "rep"
-            print(f"{row['name']:<16} {role:<6} {row['email'] or ''}")
+        print_table(
+            (Col("Name"), Col("Role", fixed=True), Col("Email")),
+            [
+                [clean(row["name"]), "admin" if row["admin"] else "rep", clean(row["email"] or "-")]
+                for row in rows
+            ],
+        )
     return 0
 
 

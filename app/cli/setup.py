@@ -12,6 +12,7 @@ from pathlib import Path
 from app.cli import output
 from app.cli.errors import UserError
 from app.cli.shared import opened
+from app.cli.tables import progress_bar
 from automation import admin
 from automation.importer import import_paths
 from demo import DemoExists, build_demo
@@ -107,8 +108,8 @@ async def cmd_demo(args: argparse.Namespace) -> int:
         args.prepare = functools.partial(_build_in_thread, str(path), args.replace)
         print(f"Demo database: {path}", file=sys.stderr)
         return 0
-    progress = output.progress_bar("Building the demo") if sys.stderr.isatty() else None
-    await build_demo(str(path), replace=args.replace, progress=progress)
+    with progress_bar("Building the demo") as progress:
+        await build_demo(str(path), replace=args.replace, progress=progress)
     if not args.json:
         print(f"Demo database: {path}\n")
     async with opened(args) as desk:
@@ -164,10 +165,10 @@ async def cmd_import(args: argparse.Namespace) -> int:
     async with opened(args) as desk:
         channel = await desk.store(lambda repo: admin.channel_named(repo, args.channel))
         paths = _paths_with_mail(args.paths)
-        progress = output.progress_bar("Importing") if sys.stderr.isatty() else None
-        summary = await import_paths(
-            desk.runner, channel.id, paths, historical=args.historical, progress=progress
-        )
+        with progress_bar("Importing") as progress:
+            summary = await import_paths(
+                desk.runner, channel.id, paths, historical=args.historical, progress=progress
+            )
     output.print_import_summary(summary, as_json=args.json)
     return 1 if summary.failed and not summary.stored else 0
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.cli.errors import UserError
+from automation import undo
 from automation.action_kinds.branch import condition_from_json
 from runtime.desk import Desk, DeskError
 from storage.pages import DEFAULT_LIMIT, Page
@@ -92,3 +93,21 @@ def read_body(args: argparse.Namespace) -> str:
 def condition_json(text: str, *, flag: str = "") -> dict[str, Any]:
     """A condition tree given as JSON (automation.conditions checks what it says)."""
     return condition_from_json(text, flag=flag)
+
+
+def send_now_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--send-now",
+        action="store_true",
+        help="no undo window: the email it causes may go out at once",
+    )
+
+
+async def undoable(args: argparse.Namespace, change: Callable[[Any, Any], T]) -> tuple[T, str]:
+    """Run a person's change; returns its result and how to take it back (or "")."""
+
+    def run(repo: Any, user: Any) -> tuple[T, int]:
+        return change(repo, user), undo.window(repo, send_now=getattr(args, "send_now", False))
+
+    result, seconds = await act(args, run)
+    return result, (f"; `deskline undo` takes it back within {seconds} s" if seconds else "")

@@ -1,19 +1,26 @@
 """Tickets and conversations: `reply`, `compose`, `note`, `move`, `close`, `reopen`, `assign`,
-`undo`, `tickets`, `ticket show|create` and `conversations`."""
+`undo`, `tickets`, `ticket show|create|priority|subject` and `conversations`."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from app.cli import output
 from app.cli.errors import UserError
-from app.cli.shared import act, opened, page_flags, read_body, read_page
+from app.cli.shared import (
+    act,
+    opened,
+    page_flags,
+    read_body,
+    read_page,
+    send_now_flag,
+    undoable,
+)
 from automation import services, undo
+from automation.tickets import PRIORITIES
 from storage import pages, queries
-
-T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     body.add_argument("--text", help="the text itself")
     p.add_argument("--from-contact-record", action="store_true", help="the ticket's status stays")
     p.add_argument("--conversation", type=int, help="thread to reply in (default: the origin)")
-    _send_now_flag(p)
+    send_now_flag(p)
     p.set_defaults(func=cmd_reply)
 
     p = sub.add_parser(
@@ -39,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     body = p.add_mutually_exclusive_group(required=True)
     body.add_argument("--body-file", metavar="F", help="file with the text ('-' for stdin)")
     body.add_argument("--text", help="the text itself")
-    _send_now_flag(p)
+    send_now_flag(p)
     p.set_defaults(func=cmd_compose)
 
     p = sub.add_parser("note", help="add an internal note to a ticket")
@@ -52,17 +59,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("move", help="move a ticket to a status (its status actions run)")
     p.add_argument("ticket", type=int)
     p.add_argument("status")
-    _send_now_flag(p)
+    send_now_flag(p)
     p.set_defaults(func=cmd_move)
 
     p = sub.add_parser("close", help="move a ticket to its pipeline's closed status")
     p.add_argument("ticket", type=int)
-    _send_now_flag(p)
+    send_now_flag(p)
     p.set_defaults(func=cmd_close)
 
     p = sub.add_parser("reopen", help="move a closed ticket to the first open status")
     p.add_argument("ticket", type=int)
-    _send_now_flag(p)
+    send_now_flag(p)
     p.set_defaults(func=cmd_reopen)
 
     p = sub.add_parser(
@@ -89,7 +96,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tickets)
 
-    ticket = sub.add_parser("ticket", help="one ticket: show it, or create one by hand")
+    ticket = sub.add_parser(
+        "ticket", help="one ticket: show it, create one by hand, set its priority or subject"
+    )
     tsub = ticket.add_subparsers(dest="ticket_command", metavar="ACTION", required=True)
     p = tsub.add_parser("show", help="properties, threads and the timeline with causes")
     p.add_argument("number", type=int)
@@ -98,6 +107,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = tsub.add_parser("create", help="create a ticket from a conversation (by hand)")
     p.add_argument("--conversation", type=int, required=True)
     p.set_defaults(func=cmd_ticket_create)
+    p = tsub.add_parser("priority", help=f"set a ticket's priority: {', '.join(PRIORITIES)}")
+    p.add_argument("number", type=int)
+    p.add_argument("priority", metavar="PRIORITY", help=", ".join(PRIORITIES))
+    p.set_defaults(func=cmd_ticket_priority)
+    p = tsub.add_parser("subject", help="change a ticket's subject")
+    p.add_argument("number", type=int)
+    p.add_argument("subject", metavar="TEXT", help="the new subject")
+    p.set_defaults(func=cmd_ticket_subject)
 
     p = sub.add_parser("conversations", help="list inbox conversations, latest activity first")
     p.add_argument(
@@ -110,27 +127,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_conversations)
 
 
-def _send_now_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--send-now",
-        action="store_true",
-        help="no undo window: the email it causes may go out at once",
-    )
-
-
-async def _undoable(args: argparse.Namespace, change: Callable[[Any, Any], T]) -> tuple[T, str]:
-    """Run a person's change; returns its result and how to take it back (or "")."""
-
-    def run(repo: Any, user: Any) -> tuple[T, int]:
-        return change(repo, user), undo.window(repo, send_now=args.send_now)
-
-    result, seconds = await act(args, run)
-    return result, (f"; `deskline undo` takes it back within {seconds} s" if seconds else "")
-
-
 async def cmd_reply(args: argparse.Namespace) -> int:
     body = read_body(args)
-    outbox_id, hint = await _undoable(
+    outbox_id, hint = await undoable(
         args,
         lambda repo, user: services.reply(
             repo,
@@ -148,7 +147,7 @@ async def cmd_reply(args: argparse.Namespace) -> int:
 
 async def cmd_compose(args: argparse.Namespace) -> int:
     body = read_body(args)
-    outbox_id, hint = await _undoable(
+    outbox_id, hint = await undoable(
         args,
         lambda repo, user: services.compose(
             repo, user, args.ticket, args.subject, body, send_now=args.send_now
@@ -181,7 +180,7 @@ async def _status_command(
     args: argparse.Namespace, service: Callable[..., Any], *extra: str, done: str
 ) -> int:
     """move / close / reopen: the change, then what it did and how to take it back."""
-    _, hint = await _undoable(
+    _, hint = await undoable(
         args,
         lambda repo, user: service(repo, user, args.ticket, *extra, send_now=args.send_now),
     )
@@ -234,6 +233,25 @@ async def cmd_ticket_create(args: argparse.Namespace) -> int:
         lambda repo, user: services.create_ticket_by_hand(repo, user, args.conversation).id,
     )
     print(f"Ticket #{ticket_id} created from conversation {args.conversation}")
+    return 0
+
+
+async def cmd_ticket_priority(args: argparse.Namespace) -> int:
+    _, hint = await undoable(
+        args,
+        lambda repo, user: services.set_priority(repo, user, args.number, args.priority),
+    )
+    print(f"Ticket #{args.number} priority: {args.priority}{hint}")
+    return 0
+
+
+async def cmd_ticket_subject(args: argparse.Namespace) -> int:
+    _, hint = await undoable(
+        args,
+        lambda repo, user: services.set_subject(repo, user, args.number, args.subject),
+    )
+    subject = " ".join(args.subject.split())
+    print(f"Ticket #{args.number} subject: {output.clean(subject)}{hint}")
     return 0
 
 
