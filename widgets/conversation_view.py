@@ -6,6 +6,7 @@ values), so a subject like `[@click=app.quit]` is only characters.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
@@ -13,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
+from mail.filenames import safe_filename
 from widgets.text import block, line, stamp
 
 DELIVERY_LABELS = {
@@ -57,6 +59,12 @@ class ConversationView(VerticalScroll, can_focus=True):
     def action_toggle_quotes(self) -> None:
         self.unfolded = not self.unfolded
         self.query_one("#pane-text", Static).update(self._render())
+
+    def attachments(self) -> list[ShownAttachment]:
+        """Every attachment of the conversation shown, oldest message first."""
+        if self.view is None:
+            return []
+        return [found for m in self.view["messages"] for found in numbered_attachments(m)]
 
     def _render(self) -> Content:
         view = self.view
@@ -119,17 +127,52 @@ def _message(message: dict[str, Any], view: dict[str, Any], *, unfolded: bool) -
                     "[$text-muted]┆ $count quoted lines folded (z shows them)[/]", count=str(count)
                 )
             )
-    for attachment in message["attachments"]:
+    if message["attachments"]:
         lines.append(
             Content.from_markup(
-                "[$text-muted]Attachment:[/] $name [$text-muted]($kind, $size)[/]",
-                name=line(attachment["filename"]) or "(unnamed)",
-                kind=line(attachment["content_type"]),
-                size=_size(attachment["size"]),
+                "[$text-muted]Attachments of message $id:[/]", id=str(message["id"])
+            )
+        )
+    for found in numbered_attachments(message):
+        lines.append(
+            Content.from_markup(
+                " [b]$number[/b] $name [$text-muted]($kind, $size)[/]",
+                number=str(found.number),
+                name=line(found.name),
+                kind=line(found.content_type),
+                size=_size(found.size),
             )
         )
     lines.append(Content(""))
     return Content("\n").join(lines)
+
+
+@dataclass(frozen=True)
+class ShownAttachment:
+    """An attachment as the pane numbers it: its message, its number there (from 1, in the
+    message's MIME order), the name it is saved under, its type and size."""
+
+    message: int
+    number: int
+    name: str
+    content_type: str
+    size: int
+
+    def label(self) -> str:
+        return f"{self.number}  {line(self.name)}  ({line(self.content_type)}, {_size(self.size)})"
+
+
+def numbered_attachments(message: dict[str, Any]) -> list[ShownAttachment]:
+    return [
+        ShownAttachment(
+            message["id"],
+            number,
+            safe_filename(a["filename"], number, a["content_type"]),
+            a["content_type"],
+            a["size"],
+        )
+        for number, a in enumerate(message["attachments"], 1)
+    ]
 
 
 def _message_title(message: dict[str, Any], view: dict[str, Any]) -> Content:

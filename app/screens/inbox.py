@@ -11,6 +11,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Input, Label
 
+from app.screens.attachments import AttachmentKeys, attachment_bindings
 from app.screens.base import DeskScreen, pick_user
 from app.screens.compose import ComposeScreen, Draft, RefusedScreen
 from app.screens.dialogs import PickerScreen
@@ -37,7 +38,7 @@ NOTE_WITHOUT_TICKET = (
 )
 
 
-class InboxScreen(DeskScreen):
+class InboxScreen(AttachmentKeys, DeskScreen):
     MODE = "inbox"
     HELP_TITLE = "Inbox"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -52,6 +53,7 @@ class InboxScreen(DeskScreen):
         Binding("f", "pick_view", "Filter", id="inbox.filter"),
         Binding("F", "pick_channel", "Channel", id="inbox.channel"),
         Binding("slash", "search", "Search", id="inbox.search"),
+        *attachment_bindings("inbox"),
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
     ]
 

@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import ContentSwitcher, Static
 
+from app.screens.attachments import AttachmentKeys, attachment_bindings
 from app.screens.base import DeskScreen, pick_owner
 from app.screens.compose import ComposeScreen, Draft
 from app.screens.dialogs import PickerScreen, PromptScreen
@@ -21,7 +22,7 @@ from widgets.conversation_view import ConversationView
 from widgets.text import line, stamp
 
 
-class TicketScreen(DeskScreen):
+class TicketScreen(AttachmentKeys, DeskScreen):
     MODE = ""
     HELP_TITLE = "Ticket record"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -38,6 +39,7 @@ class TicketScreen(DeskScreen):
         Binding("L", "move(1)", "Next status", id="ticket.move_next"),
         Binding("e", "close", "Close", id="ticket.close"),
         Binding("u", "undo", "Undo", id="ticket.undo"),
+        *attachment_bindings("ticket"),
         Binding(
             "bracketleft",
             "conversation(-1)",
