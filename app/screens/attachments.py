@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.binding import Binding
@@ -39,7 +39,15 @@ def attachment_bindings(screen: str) -> list[Binding]:
     ]
 
 
-class AttachmentKeys:
+if TYPE_CHECKING:
+    from app.screens.base import DeskScreen
+
+    _Screen = DeskScreen
+else:
+    _Screen = object
+
+
+class AttachmentKeys(_Screen):
     """Actions of a DeskScreen with a ConversationView."""
 
     def action_open_attachment(self) -> None:
@@ -50,17 +58,14 @@ class AttachmentKeys:
 
     @work(group="attachments", exclusive=True)
     async def _open_attachment(self) -> None:
-        found = await self._attachment_bytes(
-            await self._choose_attachment("Open which attachment?")
-        )
+        found = await self._pick_file("Open which attachment?")
         if found is None:
             return
         row, data = found
-        screen: Any = self
         if row["program"]:
-            screen.notify(
+            self.notify(
                 f"{row['name']} is a program or a launcher: Deskline does not open it "
-                f"({_key(screen, 'save_attachment')} saves it).",
+                f"({_key(self, 'save_attachment')} saves it).",
                 severity="warning",
                 markup=False,
             )
@@ -71,24 +76,21 @@ class AttachmentKeys:
             if command is not None:
                 launch_opener(command)
         except FileRefused as exc:
-            screen.notify(str(exc), severity="warning", markup=False)
+            self.notify(str(exc), severity="warning", markup=False)
             return
         if command is None:
-            screen.notify(f"No display to open it on: saved to {saved}", markup=False, timeout=8)
+            self.notify(f"No display to open it on: saved to {saved}", markup=False, timeout=8)
         else:
-            screen.notify(f"Opening {row['name']} (saved to {saved})", markup=False)
+            self.notify(f"Opening {row['name']} (saved to {saved})", markup=False)
 
     @work(group="attachments", exclusive=True)
     async def _save_attachment(self) -> None:
-        found = await self._attachment_bytes(
-            await self._choose_attachment("Save which attachment?")
-        )
+        found = await self._pick_file("Save which attachment?")
         if found is None:
             return
         row, data = found
-        screen: Any = self
         suggested = str(downloads_dir() / row["name"])
-        typed = await screen.app.push_screen_wait(
+        typed = await self.app.push_screen_wait(
             PromptScreen(f"Save {row['name']} as", suggested, placeholder="a file or a directory")
         )
         if not typed or not typed.strip():
@@ -97,10 +99,10 @@ class AttachmentKeys:
         try:
             saved = await self._write_attachment(target, row["name"], data)
         except FileRefused as exc:
-            screen.notify(str(exc), severity="warning", markup=False)
+            self.notify(str(exc), severity="warning", markup=False)
             return
         if saved is not None:
-            screen.notify(f"Saved {row['name']} to {saved}", markup=False, timeout=8)
+            self.notify(f"Saved {row['name']} to {saved}", markup=False, timeout=8)
 
     async def _write_attachment(self, target: Path, name: str, data: bytes) -> Path | None:
         """Into a directory under its name; to a file that exists only when the user says
@@ -108,8 +110,7 @@ class AttachmentKeys:
         if target.is_dir():
             return await asyncio.to_thread(save_in, target, name, data)
         if target.exists() or target.is_symlink():
-            screen: Any = self
-            replace = await screen.app.push_screen_wait(
+            replace = await self.app.push_screen_wait(
                 ConfirmScreen(f"{target} exists. Replace it?")
             )
             if not replace:
@@ -117,37 +118,26 @@ class AttachmentKeys:
             return await asyncio.to_thread(save_at, target, data, overwrite=True)
         return await asyncio.to_thread(save_at, target, data)
 
-    async def _choose_attachment(self, title: str) -> ShownAttachment | None:
-        """The only attachment, or the one the user picks; None with a notice when there is
-        none, or when the picker was cancelled."""
-        screen: Any = self
-        shown = screen.query_one(ConversationView).attachments()
+    async def _pick_file(self, title: str) -> tuple[dict[str, Any], bytes] | None:
+        """The row and bytes of the only attachment, or of the one the user picks; None with
+        a notice when there is none, or when the picker was cancelled."""
+        shown = self.query_one(ConversationView).attachments()
         if not shown:
-            screen.notify(NONE_HERE, severity="warning")
+            self.notify(NONE_HERE, severity="warning")
             return None
-        if len(shown) == 1:
-            return shown[0]
-        several_messages = len({a.message for a in shown}) > 1
-        choices = [(_label(a, several_messages), a) for a in shown]
-        chosen: ShownAttachment | None = await screen.app.push_screen_wait(
-            PickerScreen(title, choices)
-        )
-        return chosen
-
-    async def _attachment_bytes(
-        self, shown: ShownAttachment | None
-    ) -> tuple[dict[str, Any], bytes] | None:
-        if shown is None:
+        chosen: ShownAttachment | None = shown[0]
+        if len(shown) > 1:
+            several_messages = len({a.message for a in shown}) > 1
+            choices = [(_label(a, several_messages), a) for a in shown]
+            chosen = await self.app.push_screen_wait(PickerScreen(title, choices))
+        if chosen is None:
             return None
-        screen: Any = self
-        found = await screen.backend.query(
-            lambda s: attachment_files(s, shown.message, [shown.number])
-        )
+        message, number = chosen.message, chosen.number
+        found = await self.backend.query(lambda s: attachment_files(s, message, [number]))
         if not found:
-            screen.notify("That attachment is gone.", severity="warning")
+            self.notify("That attachment is gone.", severity="warning")
             return None
-        row, data = found[0]
-        return row, data
+        return found[0]
 
 
 def _key(screen: Any, action: str) -> str:
