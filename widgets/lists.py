@@ -76,7 +76,25 @@ class TicketCards(RowList):
                 (fit(subject, max(1, width - len(number) - 2)), None),
             ]
         who = line(row["contact_name"]) or line(row["contact"]) or "?"
-        owner = line(row["owner"]) or "nobody"
-        when = age(row["updated_at"])
-        rest = f" {owner} · {when}"
-        return [(fit("  " + who, max(1, width - len(rest))) + rest, self.style("dim"))]
+        return [
+            (
+                card_second_line(who, line(row["owner"]), age(row["updated_at"]), width),
+                self.style("dim"),
+            )
+        ]
+
+
+def card_second_line(who: str, owner: str, when: str, width: int) -> str:
+    """A card's contact, owner and age in `width` cells. The contact comes first: the owner
+    ("nobody" when unassigned) takes what the contact leaves, down to two thirds of the line,
+    and is left out when fewer than six cells (or its whole name) would remain; the age always
+    shows. What must be cut ends with an ellipsis."""
+    room = width - 2 - len(when) - 1  # indent, age and the space before it
+    owner = owner or "nobody"
+    who_width = min(cell_len(who), max(room - cell_len(owner) - 3, room * 2 // 3))
+    owner_room = room - who_width - 3  # " · "
+    if owner_room >= min(cell_len(owner), 6):
+        shown = fit(who, who_width) + " · " + fit(owner, owner_room).rstrip()
+    else:
+        shown = fit(who, room).rstrip()
+    return fit("  " + shown, width - len(when) - 1) + " " + when

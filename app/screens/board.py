@@ -25,6 +25,8 @@ from widgets.text import line
 class BoardScreen(DeskScreen):
     MODE = "board"
     HELP_TITLE = "Board"
+    # A status name too long for its column is cut with an ellipsis, never wrapped out of sight.
+    DEFAULT_CSS = "BoardScreen .column-title { text-wrap: nowrap; text-overflow: ellipsis; }"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("h,left", "column(-1)", "Column left", show=False, id="board.left"),
         Binding("l,right", "column(1)", "Column right", show=False, id="board.right"),
