@@ -147,6 +147,9 @@ async def test_the_keys_are_in_help_on_the_ticket_record_too(
         await ready(pilot)
         ids = {b.id for b in help_bindings(app.screen)}
         assert {"inbox.open_attachment", "inbox.save_attachment"} <= ids
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Open attachment (O)", "Save attachment as (S)"} <= set(titles)
+        assert "Ticket record: Open attachment (O)" in titles
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, TicketScreen))
         await wait_for(pilot, lambda: "invoice.pdf" in screen_text(app))

@@ -74,7 +74,8 @@ def sha(data: bytes) -> str:
 
 
 def test_attachments_are_numbered_depth_first_and_an_attached_email_is_one() -> None:
-    parsed = parse_message(mail_with_attachments())
+    raw = mail_with_attachments()
+    parsed = parse_message(raw)
     summary = [(a.filename, a.content_type, a.inline) for a in parsed.attachments]
     assert summary == [
         ("shot.png", "image/png", True),
@@ -86,6 +87,7 @@ def test_attachments_are_numbered_depth_first_and_an_attached_email_is_one() -> 
     assert parsed.attachments[0].data == PNG
     assert parsed.attachments[1].data == PDF
     # The attached email whole, its own attachment inside it and not numbered on its own.
+    assert parsed.attachments[2].data in raw  # byte for byte as it arrived
     embedded = parse_message(parsed.attachments[2].data)
     assert embedded.subject == "Your order"
     assert [a.data for a in embedded.attachments] == [INNER_PDF]
