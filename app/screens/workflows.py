@@ -23,7 +23,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from app.screens import action_dialogs
@@ -36,6 +35,7 @@ from automation.actions import retry_action
 from automation.conditions import describe as describe_conditions
 from automation.services import actor_of
 from storage import queries, views
+from widgets.option_list import OptionList
 from widgets.text import line
 
 # Keys that act on a row of the flow, and the rows each applies to.
