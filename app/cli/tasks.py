@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
+from typing import Any
 
 from app.cli import output
 from app.cli.output import clean
@@ -30,7 +32,7 @@ async def cmd_tasks(args: argparse.Namespace) -> int:
         me = await desk.read(lambda repo: current_user(repo, args.as_user).id)
         rows = await desk.query(lambda s: views.tasks_for(s, me, done=args.done))
     if args.json:
-        output.dump({"version": 1, "tasks": rows})
+        output.dump({"version": 1, "tasks": [_as_json(row) for row in rows]})
         return 0
     if not rows:
         print("No done tasks." if args.done else "No open tasks.")
@@ -46,7 +48,7 @@ async def cmd_tasks(args: argparse.Namespace) -> int:
         [
             [
                 str(row["id"]),
-                str(row["due_at"])[:16].replace("T", " "),
+                _iso(row["due_at"])[:16].replace("T", " "),
                 f"#{row['ticket']}",
                 clean(row["title"]),
                 clean(row["subject"]),
@@ -61,3 +63,11 @@ async def cmd_task_done(args: argparse.Namespace) -> int:
     await act(args, lambda repo, user: services.complete_task(repo, user, args.task_id))
     print(f"Task {args.task_id} done")
     return 0
+
+
+def _as_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "due_at": _iso(row["due_at"]), "done_at": _iso(row["done_at"]) or None}
+
+
+def _iso(value: datetime | str | None) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value or "")
