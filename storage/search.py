@@ -17,8 +17,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, and_, exists, func, not_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    and_,
+    exists,
+    func,
+    not_,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session, aliased
 
 from automation.search.query import QueryError, SearchQuery, Term, date_bound
 from storage import models as m
@@ -34,9 +45,16 @@ _PG_WEIGHTS = {None: "", "subject": "A", "from": "B", "to": "C"}
 @dataclass(frozen=True)
 class SearchPage:
     rows: list[dict[str, Any]]
-    total: int
+    total: int | None  # None: over RELEVANCE_LIMIT matching messages, not counted
     next: str | None
     order: str  # "relevance" or "newest"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    statement: Select[Any]  # conversation ids, filtered
+    score: Any  # the relevance column, or None for newest first
+    counted: bool  # whether counting the hits is cheap enough to do
 
 
 def search_page(
@@ -49,69 +67,91 @@ def search_page(
     limit: int | None = DEFAULT_LIMIT,
 ) -> SearchPage:
     """One page of the conversations the query finds."""
-    ids, order = hits(session, query, viewer_id=viewer_id, now=now)
+    plan = _plan(session, query, viewer_id, now)
     start = _decode(after) if after else 0
-    end = len(ids) if limit is None else start + limit
-    chosen = ids[start:end]
-    by_id = {
-        c.id: c
-        for c in session.scalars(select(m.Conversation).where(m.Conversation.id.in_(chosen)))
-    }
-    counts = dict(
-        session.execute(
-            select(m.Message.conversation_id, func.count())
-            .where(m.Message.conversation_id.in_(chosen))
-            .group_by(m.Message.conversation_id)
-        ).all()
-    )
-    rows = [conversation_summary(by_id[i], counts.get(i, 0)) for i in chosen if i in by_id]
-    following = _encode(end) if end < len(ids) else None
-    return SearchPage(rows, len(ids), following, order)
+    order = _newest() if plan.score is None else (plan.score.desc(), *_newest())
+    statement = plan.statement.order_by(*order).offset(start)
+    if limit is not None:
+        statement = statement.limit(limit + 1)
+    ids = list(session.scalars(statement))
+    more = limit is not None and len(ids) > limit
+    ids = ids[:limit] if limit is not None else ids
+    total = None
+    if plan.counted:
+        total = int(
+            session.scalar(select(func.count()).select_from(plan.statement.subquery())) or 0
+        )
+    following = _encode(start + len(ids)) if more else None
+    return SearchPage(_rows(session, ids), total, following, _order_name(plan))
 
 
 def hits(
     session: Session, query: SearchQuery, *, viewer_id: int | None, now: datetime
-) -> tuple[list[int], str]:
-    """Every conversation id the query finds, in its order, and the order's name."""
-    dialect = session.get_bind().dialect.name
-    statement = select(m.Conversation.id).outerjoin(
-        m.Ticket, m.Conversation.ticket_id == m.Ticket.id
-    )
-    score = None
-    if query.groups:
-        matched = _matches(dialect, _match_text(dialect, query.groups)).subquery()
-        statement = statement.join(matched, matched.c.conversation_id == m.Conversation.id)
-        score = matched.c.score
-    if query.excluded:
-        excluded = _matches(dialect, _match_any(dialect, query.excluded)).subquery()
-        statement = statement.where(m.Conversation.id.not_in(select(excluded.c.conversation_id)))
-    for condition in _filters(session, query, viewer_id, now):
-        statement = statement.where(condition)
-    newest = (m.Conversation.updated_at.desc(), m.Conversation.id.desc())
-    if score is not None:
-        total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-        if total <= RELEVANCE_LIMIT:
-            ranked = statement.order_by(score.desc(), *newest)
-            return list(session.scalars(ranked)), "relevance"
-    return list(session.scalars(statement.order_by(*newest))), "newest"
+) -> list[int]:
+    """Every conversation id the query finds, best (or newest) first."""
+    plan = _plan(session, query, viewer_id, now)
+    order = _newest() if plan.score is None else (plan.score.desc(), *_newest())
+    return list(session.scalars(plan.statement.order_by(*order)))
 
 
 def ticket_hits(
     session: Session, query: SearchQuery, *, viewer_id: int | None, now: datetime
 ) -> set[int]:
     """The tickets of the conversations the query finds (the board's search)."""
-    ids, _ = hits(session, query, viewer_id=viewer_id, now=now)
-    found: set[int] = set()
-    for chunk in range(0, len(ids), 900):
-        part = ids[chunk : chunk + 900]
-        found.update(
-            t
-            for t in session.scalars(
-                select(m.Conversation.ticket_id).where(m.Conversation.id.in_(part))
-            )
-            if t is not None
-        )
-    return found
+    plan = _plan(session, query, viewer_id, now)
+    tickets = plan.statement.with_only_columns(m.Conversation.ticket_id).where(
+        m.Conversation.ticket_id.is_not(None)
+    )
+    return {int(t) for t in session.scalars(tickets) if t is not None}
+
+
+def _plan(session: Session, query: SearchQuery, viewer_id: int | None, now: datetime) -> _Plan:
+    """Best first when few messages match (score them all); else newest first, testing each
+    conversation from the newest until a page is full, so a word in every message is as quick
+    as a rare one. Filters and `-` words are tested per conversation either way."""
+    dialect = session.get_bind().dialect.name
+    statement = select(m.Conversation.id).outerjoin(
+        m.Ticket, m.Conversation.ticket_id == m.Ticket.id
+    )
+    score, counted = None, True
+    if query.groups:
+        expression = _match_text(dialect, query.groups)
+        if _few_matches(session, dialect, expression):
+            matched = _matches(dialect, expression).subquery()
+            statement = statement.join(matched, matched.c.conversation_id == m.Conversation.id)
+            score = matched.c.score
+        else:
+            statement = statement.where(_has_message_matching(dialect, expression, "words"))
+            counted = False
+    if query.excluded:
+        expression = _match_any(dialect, query.excluded)
+        statement = statement.where(~_has_message_matching(dialect, expression, "excluded"))
+    for condition in _filters(session, query, viewer_id, now):
+        statement = statement.where(condition)
+    return _Plan(statement, score, counted)
+
+
+def _order_name(plan: _Plan) -> str:
+    return "newest" if plan.score is None else "relevance"
+
+
+def _newest() -> tuple[Any, ...]:
+    return (m.Conversation.updated_at.desc(), m.Conversation.id.desc())
+
+
+def _rows(session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    found = session.scalars(select(m.Conversation).where(m.Conversation.id.in_(ids)))
+    by_id = {c.id: c for c in found}
+    counts = dict(
+        session.execute(
+            select(m.Message.conversation_id, func.count())
+            .where(m.Message.conversation_id.in_(ids))
+            .group_by(m.Message.conversation_id)
+        ).all()
+    )
+    return [conversation_summary(by_id[i], counts.get(i, 0)) for i in ids if i in by_id]
 
 
 # --- the full-text part -----------------------------------------------------------------------
@@ -134,6 +174,40 @@ def _matches(dialect: str, expression: str) -> Any:
             "JOIN messages msg ON msg.id = hit.message_id GROUP BY msg.conversation_id"
         )
     return text(sql).bindparams(q=expression).columns(conversation_id=Integer, score=Float)
+
+
+def _few_matches(session: Session, dialect: str, expression: str) -> bool:
+    """At most RELEVANCE_LIMIT messages match (reads no more than that many index entries)."""
+    if dialect == "postgresql":
+        sql = (
+            f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} "
+            "WHERE document @@ CAST(:q AS tsquery) LIMIT :cap) hit"
+        )
+    else:
+        sql = f"SELECT count(*) FROM (SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH :q LIMIT :cap)"
+    found = session.scalar(text(sql), {"q": expression, "cap": RELEVANCE_LIMIT + 1})
+    return int(found or 0) <= RELEVANCE_LIMIT
+
+
+def _has_message_matching(dialect: str, expression: str, name: str) -> ColumnElement[bool]:
+    """Some message of the conversation matches: one index probe per message (by its id)."""
+    if dialect == "postgresql":
+        probe = text(
+            f"EXISTS (SELECT 1 FROM {TABLE} s WHERE s.message_id = msg_{name}.id "
+            f"AND s.document @@ CAST(:q_{name} AS tsquery))"
+        )
+    else:
+        probe = text(
+            f"EXISTS (SELECT 1 FROM {TABLE} WHERE {TABLE} MATCH :q_{name} "
+            f"AND {TABLE}.rowid = msg_{name}.id)"
+        )
+    message = aliased(m.Message, name=f"msg_{name}")
+    return exists(
+        select(message.id).where(
+            message.conversation_id == m.Conversation.id,
+            probe.bindparams(**{f"q_{name}": expression}),
+        )
+    )
 
 
 def _match_text(dialect: str, groups: Sequence[Sequence[Term]]) -> str:

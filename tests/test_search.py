@@ -17,6 +17,7 @@ from automation import services
 from automation.search.query import MAX_QUERY, QueryError, parse
 from automation.search.tokens import words
 from storage import models as m
+from storage import search
 from storage.database import Database
 from storage.search import search_page
 from tests.helpers import SUPPORT, Desk, make_mail
@@ -242,3 +243,19 @@ async def test_the_migration_indexes_the_messages_a_desk_already_holds(
     assert progress and progress.group(1) == progress.group(2) and int(progress.group(1)) >= 4
     assert await find(desk, "smokes") == ["Printer on fire"]
     assert await find(desk, "contract_v2") == ["Contract attached"]
+
+
+async def test_many_matches_come_newest_first_with_the_same_hits(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    best_first = sorted(await find(desk, "to:support@help.example -spam"))
+    monkeypatch.setattr(search, "RELEVANCE_LIMIT", 1)  # every word now matches "too many"
+    query = parse("to:support@help.example -spam")
+    first = await desk.db.query(lambda s: search_page(s, query, now=NOW, limit=2))
+    assert first.order == "newest" and first.total is None and first.next
+    rest = await desk.db.query(lambda s: search_page(s, query, now=NOW, after=first.next))
+    rows = first.rows + rest.rows
+    assert sorted(r["subject"] for r in rows) == best_first
+    updated = [r["updated_at"] for r in rows]
+    assert updated == sorted(updated, reverse=True)
+    assert await find(desk, "smokes") == ["Printer on fire"]  # one match: still found

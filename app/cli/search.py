@@ -79,11 +79,18 @@ async def cmd_search(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    page = Page(found.rows, found.total, found.next)
-    output.print_conversations(page, as_json=False)
-    if found.order == "newest":
+    output.print_conversations(Page(found.rows, found.total or 0, None), as_json=False)
+    if found.total is None:
         print(
-            f"deskline: over {RELEVANCE_LIMIT:,} hits: newest first rather than best first",
+            f"deskline: the words are in over {RELEVANCE_LIMIT:,} messages: newest first "
+            "rather than best first",
+            file=sys.stderr,
+        )
+    if found.next is not None:
+        of = f" of {found.total}" if found.total is not None else ""
+        print(
+            f"deskline: {len(found.rows)}{of} conversations shown; the next ones: "
+            f"--after {found.next} (or --all for every one)",
             file=sys.stderr,
         )
     return 0

@@ -14,21 +14,20 @@ import unicodedata
 MAX_WORD = 64
 MAX_WORDS = 16_000
 _WORD = re.compile(r"[^\W_]+")
+_MAX_CHARS = 1_000_000  # more than MAX_WORDS words of any language
 
 
 def fold(text: str) -> str:
     """Lower case without accents; NFKC first so full-width letters are plain ones."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def words(text: str, limit: int = MAX_WORDS) -> list[str]:
     """The words of `text` in order, at most `limit` of them."""
-    found: list[str] = []
-    for match in _WORD.finditer(fold(text)):
-        word = match.group()
-        if len(word) <= MAX_WORD:
-            found.append(word)
-            if len(found) >= limit:
-                break
-    return found
+    found = _WORD.findall(fold(text[:_MAX_CHARS]))
+    if any(len(word) > MAX_WORD for word in found):
+        found = [word for word in found if len(word) <= MAX_WORD]
+    return found[:limit]
