@@ -15,10 +15,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.console import RenderableType
 from rich.segment import Segment
 from rich.style import Style
 from sqlalchemy.exc import DBAPIError
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.color import Color
@@ -220,6 +221,24 @@ class DesklineApp(App[None]):
         self.ready = False
         self._settled: set[str] = set()
         self.failure: str | None = None
+        self.exiting = False  # set by exit(): from then on keys and clicks are ignored
+
+    def exit(
+        self,
+        result: None = None,
+        return_code: int = 0,
+        message: RenderableType | None = None,
+    ) -> None:
+        """Quit (q, the palette, a failed start). Keys already typed after q reach the app
+        before it closes: they are ignored from here on, so none of them opens a screen or
+        runs an action on widgets that are being taken down."""
+        self.exiting = True
+        super().exit(result, return_code, message)
+
+    async def on_event(self, event: events.Event) -> None:
+        if self.exiting and isinstance(event, events.InputEvent | events.Paste):
+            return  # typed after quitting: ignored, never acted on
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         keymap, problem = load_keymap(self.keymap_file)
@@ -284,7 +303,8 @@ class DesklineApp(App[None]):
         self.notify(text, title="Background work stopped", severity="error", markup=False)
 
     def _check_live(self) -> None:
-        self._poll()
+        if not self.exiting:
+            self._poll()
 
     @work(group="live", exclusive=True, exit_on_error=False)
     async def _poll(self) -> None:
