@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from automation.search.query import QueryError, SearchQuery, Term, date_bound
+from automation.search.query import QueryError, SearchQuery, Term, date_bound, parse
 from storage import models as m
 from storage.pages import DEFAULT_LIMIT, BadCursor
 from storage.queries import conversation_summary
@@ -123,12 +123,32 @@ def _plan(session: Session, query: SearchQuery, viewer_id: int | None, now: date
         else:
             statement = statement.where(_has_message_matching(dialect, expression, "words"))
             counted = False
-    if query.excluded:
-        expression = _match_any(dialect, query.excluded)
-        statement = statement.where(~_has_message_matching(dialect, expression, "excluded"))
-    for condition in _filters(session, query, viewer_id, now):
+    rest = SearchQuery((), query.excluded, query.filters, query.text)
+    for condition in conversation_conditions(session, rest, viewer_id=viewer_id, now=now):
         statement = statement.where(condition)
     return _Plan(statement, score, counted)
+
+
+def conversation_conditions(
+    session: Session, query: SearchQuery, *, viewer_id: int | None, now: datetime
+) -> list[ColumnElement[bool]]:
+    """The query as conditions on a conversation (m.Conversation, its ticket outer-joined as
+    m.Ticket), for lists that keep their own order (the inbox): the words as a set of
+    conversations when few messages have them, else as a probe per conversation."""
+    dialect = session.get_bind().dialect.name
+    conditions: list[ColumnElement[bool]] = []
+    if query.groups:
+        expression = _match_text(dialect, query.groups)
+        if _few_matches(session, dialect, expression):
+            matched = _matches(dialect, expression).subquery()
+            conditions.append(m.Conversation.id.in_(select(matched.c.conversation_id)))
+        else:
+            conditions.append(_has_message_matching(dialect, expression, "words"))
+    if query.excluded:
+        expression = _match_any(dialect, query.excluded)
+        conditions.append(~_has_message_matching(dialect, expression, "excluded"))
+    conditions.extend(_filters(session, query, viewer_id, now))
+    return conditions
 
 
 def _order_name(plan: _Plan) -> str:
@@ -342,3 +362,12 @@ def _decode(cursor: str) -> int:
     if not isinstance(data[1], int) or data[1] < 0:
         raise problem
     return data[1]
+
+
+def problem(session: Session, typed: str, *, viewer_id: int | None) -> str | None:
+    """What is wrong with a search as typed (None: nothing), names checked against the desk."""
+    try:
+        conversation_conditions(session, parse(typed), viewer_id=viewer_id, now=m.utcnow())
+    except QueryError as exc:
+        return str(exc)
+    return None

@@ -8,14 +8,16 @@ Every filter has an index in models.py that starts with its equality column, the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal, or_, select, text, tuple_
+from sqlalchemy import Select, func, literal, select, text, tuple_
 from sqlalchemy.orm import Session, aliased
 
+from automation.search.query import parse
 from mail.quote import split_quoted
 from storage import models as m
+from storage import search
 from storage.queries import outbox_row, timeline_row
 
 SortKey = tuple[datetime, int]
@@ -63,7 +65,7 @@ def _last_mail_at(conversation: Any) -> Any:
     )
 
 
-def _inbox_select(f: InboxFilter) -> Select[Any]:
+def _inbox_select(f: InboxFilter, session: Session) -> Select[Any]:
     c = m.Conversation
     query = select(c.id).select_from(c)
     if f.view == "open":
@@ -77,28 +79,22 @@ def _inbox_select(f: InboxFilter) -> Select[Any]:
     if f.channel_id is not None:
         query = query.where(c.channel_id == f.channel_id)
     if f.search.strip():
-        pattern = f"%{_escape_like(f.search.strip().lower())}%"
-        query = query.outerjoin(m.Contact, m.Contact.id == c.contact_id).where(
-            or_(
-                func.lower(c.subject).like(pattern, escape="\\"),
-                func.lower(m.Contact.email).like(pattern, escape="\\"),
-                func.lower(m.Contact.name).like(pattern, escape="\\"),
-            )
+        # The search language of `deskline search` (D19); the screen checked it first.
+        searched = search.conversation_conditions(
+            session, parse(f.search), viewer_id=f.user_id, now=datetime.now(UTC)
         )
+        query = query.outerjoin(m.Ticket, m.Ticket.id == c.ticket_id).where(*searched)
     return query
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def inbox_count(session: Session, f: InboxFilter) -> int:
-    return int(session.scalar(select(func.count()).select_from(_inbox_select(f).subquery())) or 0)
+    counting = select(func.count()).select_from(_inbox_select(f, session).subquery())
+    return int(session.scalar(counting) or 0)
 
 
 def inbox_rows(session: Session, f: InboxFilter, window: Window) -> list[dict[str, Any]]:
     c = m.Conversation
-    ids = _windowed(_inbox_select(f), c.updated_at, c.id, window)
+    ids = _windowed(_inbox_select(f, session), c.updated_at, c.id, window)
     query = (
         select(
             c.id,
@@ -150,7 +146,7 @@ def inbox_rows(session: Session, f: InboxFilter, window: Window) -> list[dict[st
 def inbox_index_of(session: Session, f: InboxFilter, conversation_id: int) -> int | None:
     """Where a conversation now sits in the filtered list (None: no longer in it)."""
     c = m.Conversation
-    query = _inbox_select(f)
+    query = _inbox_select(f, session)
     if session.scalar(query.where(c.id == conversation_id)) is None:
         return None
     updated = session.scalar(select(c.updated_at).where(c.id == conversation_id))

@@ -17,7 +17,7 @@ from app.screens.compose import ComposeScreen, Draft, RefusedScreen
 from app.screens.dialogs import PickerScreen
 from app.sources import InboxSource
 from automation import services
-from storage import views
+from storage import search, views
 from widgets.conversation_view import ConversationView
 from widgets.lists import ConversationList
 from widgets.row_list import RowList
@@ -68,7 +68,10 @@ class InboxScreen(AttachmentKeys, DeskScreen):
         with Horizontal(id="inbox-panes"):
             yield ConversationList(id="conversations")
             yield ConversationView(id="reading-pane")
-        yield Input(placeholder="Search subject, name or address; enter applies", id="search")
+        yield Input(
+            placeholder='Search: words, "a phrase", from: status: is:closed …; enter applies',
+            id="search",
+        )
         yield from self.compose_bottom()
 
     def on_mount(self) -> None:
@@ -177,8 +180,22 @@ class InboxScreen(AttachmentKeys, DeskScreen):
 
     @on(Input.Submitted, "#search")
     def _search(self, event: Input.Submitted) -> None:
+        self._check_and_search(event.value)
+
+    @work(group="search", exclusive=True)
+    async def _check_and_search(self, typed: str) -> None:
+        """Apply a search once the desk says it can be read; else say what is wrong and keep
+        the text in the box to mend (a newer search cancels this one)."""
+        viewer = self.selection.user_id
+        wrong = None
+        if typed.strip():
+            wrong = await self.backend.query(lambda s: search.problem(s, typed, viewer_id=viewer))
+        if wrong is not None:
+            self.notify(wrong, title="Search", severity="error")
+            self.query_one("#search", Input).focus()
+            return
         self._close_search()
-        self._apply(search=event.value)
+        self._apply(search=typed)
 
     def _close_search(self) -> None:
         self.query_one("#search", Input).display = False
