@@ -68,6 +68,7 @@ from automation.admin.pipelines import (
 )
 from automation.admin.templates import (
     EMPTY_VARIABLES,
+    LINT_TICKETS,
     SAMPLE_VARIABLES,
     LintFailure,
     LintSample,
@@ -79,7 +80,9 @@ from automation.admin.templates import (
     preview_variables,
     rename_template,
     set_template,
+    template_named,
     template_uses,
+    uses_by_template,
 )
 from automation.admin.triggers import TRIGGER_KINDS, set_trigger
 from automation.admin.workflows import (
@@ -96,6 +99,7 @@ __all__ = [
     "DEFAULT_PIPELINE",
     "DEFAULT_STATUSES",
     "EMPTY_VARIABLES",
+    "LINT_TICKETS",
     "LOOPBACK_HOSTS",
     "MAIL_FIELDS",
     "MAX_NESTING",
@@ -152,7 +156,9 @@ __all__ = [
     "set_workflow",
     "status_in",
     "status_workflow",
+    "template_named",
     "template_uses",
     "undo_window",
+    "uses_by_template",
     "workflow_by_id",
 ]

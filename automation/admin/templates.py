@@ -203,6 +203,16 @@ def template_uses(repo: AdminRepository, name: str) -> list[str]:
     return [_where(repo, action) for action in template_users(repo, template_named(repo, name))]
 
 
+def uses_by_template(repo: AdminRepository) -> dict[int, list[str]]:
+    """Every template's uses (template id -> where, in words), in one pass."""
+    found: dict[int, list[str]] = {}
+    for action in repo.workflow_actions_of_kind(SEND_EMAIL):
+        template_id = action.config.get("template_id")
+        if isinstance(template_id, int):
+            found.setdefault(template_id, []).append(_where(repo, action))
+    return found
+
+
 def _where(repo: AdminRepository, action: ActionLike) -> str:
     step = f"action {action.position + 1}" + (" in a branch" if action.parent_id else "")
     return f"workflow “{repo.workflow_name(action.workflow_id)}”, {step}"
