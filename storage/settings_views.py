@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from automation.admin import TRIGGER_KINDS, preview_variables
+from automation.admin import TRIGGER_KINDS, preview_variables, uses_by_template
 from automation.tickets import LIVE_SOURCES_EXCLUDED
 from storage import models as m
 from storage.queries import automation_view, enrollment_conditions
@@ -56,8 +56,16 @@ def settings_view(session: Session, pipeline_id: int | None = None) -> dict[str,
             select(m.Channel).where(m.Channel.pipeline_id == pipeline.id).order_by(m.Channel.id)
         )
     ]
+    uses = uses_by_template(SqlRepository(session))  # which actions send each template
     templates = [
-        {"id": t.id, "name": t.name, "subject": t.subject, "body": t.body, "builtin": t.builtin}
+        {
+            "id": t.id,
+            "name": t.name,
+            "subject": t.subject,
+            "body": t.body,
+            "builtin": t.builtin,
+            "used_by": uses.get(t.id, []),
+        }
         for t in session.scalars(select(m.Template).order_by(m.Template.id))
     ]
     return {

@@ -3,6 +3,7 @@ the two triggers (R-T1..R-T5), email templates (B7) and the branding switch (R-A
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -13,9 +14,10 @@ from app.screens.keys import KeyName
 from app.screens.settings.host import SettingsHost
 from app.screens.settings.pages import LIVE_NOTE
 from app.screens.settings.rows import Hint, PagedRow, Row, box, count, hint, on_off
-from app.screens.settings_dialogs import TemplateEditor
+from app.screens.template_editor import TemplateEditor
 from automation import admin
 from storage import settings_views, views
+from storage.repository import SqlRepository
 from widgets.text import block, line
 
 SWITCH = "settings.switch"
@@ -266,9 +268,12 @@ class TemplateRow(Row):
     kind = "template"
     KEYS = (
         hint("edit with live preview", "settings.edit"),
+        hint("rename", "settings.rename"),
+        hint("delete (asks what its actions send instead)", "settings.delete"),
         hint("new template", "settings.new"),
         Hint((), "open", fixed="enter"),  # the list's own key: it has no id to remap
     )
+    CUSTOM_ONLY = frozenset({"rename", "delete"})  # a built-in keeps its name and stays
 
     @classmethod
     def of(cls, template: dict[str, Any]) -> TemplateRow:
@@ -279,12 +284,21 @@ class TemplateRow(Row):
         )
         return cls(f"template:{template['id']}", prompt, template)
 
+    def takes(self, action: str) -> bool:
+        if self.data.get("builtin") and action in self.CUSTOM_ONLY:
+            return False
+        return super().takes(action)
+
+    def hints(self) -> tuple[Hint, ...]:
+        return tuple(h for h in self.KEYS if not h.ids or all(map(self.takes, h.actions)))
+
     def explain(self) -> list[Content]:
         d = self.data
         return [
             Content.from_markup("[b]$name[/b]", name=line(d["name"])),
             Content.from_markup("[$text-muted]Subject:[/] $s", s=line(d["subject"])),
             Content(block(d["body"])),
+            _used_by(d.get("used_by", [])),
         ]
 
     def open(self, screen: SettingsHost) -> None:
@@ -296,14 +310,70 @@ class TemplateRow(Row):
     def new(self, screen: SettingsHost) -> None:
         open_template(screen, None)
 
+    def rename(self, screen: SettingsHost) -> None:
+        name = self.data["name"]
+
+        def renamed(text: str | None) -> None:
+            if text and text.strip() and text.strip() != name:
+                screen.change(
+                    lambda repo, me: admin.rename_template(repo, me, name, text).id,
+                    f"Template renamed to {line(' '.join(text.split()))}",
+                )
+
+        screen.app.push_screen(PromptScreen(f"Rename the template {name}", value=name), renamed)
+
+    def delete(self, screen: SettingsHost) -> None:
+        screen.ask(self._delete(screen))
+
+    async def _delete(self, screen: SettingsHost) -> None:
+        """Issue 18 item 7: a template in use goes only once its actions send another one."""
+        name, used_by = self.data["name"], self.data.get("used_by", [])
+        replacement: str | None = None
+        if used_by:
+            others = [(t["name"], t["name"]) for t in screen.templates if t["name"] != name]
+            replacement = await screen.app.push_screen_wait(
+                PickerScreen(
+                    f"{line(name)} is sent by {count(len(used_by), 'action')}: they send which "
+                    "template instead? (escape cancels)",
+                    others,
+                )
+            )
+            if replacement is None:
+                return
+            question = (
+                f"Delete the template {line(name)}? Its {count(len(used_by), 'action')} will "
+                f"send {line(replacement)}."
+            )
+        else:
+            question = f"Delete the template {line(name)}? No action sends it."
+        if not await screen.app.push_screen_wait(ConfirmScreen(question)):
+            return
+        screen.change(
+            lambda repo, me: admin.delete_template(repo, me, name, replace_with=replacement),
+            f"Template {line(name)} deleted"
+            + (f"; its actions send {line(replacement)}" if replacement else ""),
+        )
+
+
+def _used_by(uses: list[str]) -> Content:
+    if not uses:
+        return Content.from_markup("[$text-muted]Sent by no action.[/]")
+    return Content.from_markup(
+        "[$text-muted]Sent by:[/] $uses", uses="; ".join(line(use) for use in uses)
+    )
+
 
 def open_template(screen: SettingsHost, template: dict[str, Any] | None) -> None:
     """The template editor with a live preview against the newest ticket (B7); read-only for
-    a rep."""
+    a rep. Saving lints against the newest tickets first, renders outside any transaction."""
     taken = frozenset(t["name"].casefold() for t in screen.templates)
 
     async def load_preview(number: int | None) -> dict[str, Any]:
         return await screen.backend.query(lambda s: settings_views.template_preview(s, number))
+
+    async def lint(subject: str, body: str) -> list[str]:
+        samples = await screen.backend.query(lambda s: admin.lint_samples(SqlRepository(s)))
+        return await asyncio.to_thread(admin.lint, subject, body, samples)
 
     def save(name: str, subject: str, body: str, close: Callable[[], Any]) -> None:
         def saved(template_id: int) -> None:
@@ -324,6 +394,7 @@ def open_template(screen: SettingsHost, template: dict[str, Any] | None) -> None
             read_only=not screen.me.is_admin,
             load_preview=load_preview,
             save=save,
+            lint=lint,
             taken=taken,
         )
     )
