@@ -8,13 +8,17 @@ a card's contact shrank to three letters beside "nobody · now".
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from app.screens.board import BoardScreen
-from tests.app_helpers import make_app, ready, screen_text, seeded_desk, wait_for
+from app.screens.dialogs import PromptScreen
+from automation import admin, outbound
+from automation.admin.limits import max_message_mb
+from tests.app_helpers import make_app, ready, screen_text, seeded_desk, wait_for, wait_for_async
 from tests.helpers import make_mail
-from tests.test_app_settings import open_settings
+from tests.test_app_settings import details_text, go_to, open_settings
 from widgets.lists import card_second_line
 
 SIZE = (80, 24)
@@ -68,3 +72,51 @@ async def test_settings_rows_are_one_line_each_at_80x24(db_path):
         statuses = [line for line in text.splitlines() if " tickets · " in line]
         assert len(statuses) == 4, statuses  # one line each, none wrapped onto the next
     await desk.db.close()
+
+
+async def test_limits_are_set_from_the_settings_screen(db_path):
+    """Issue 19 leftover: old mail, the undo window and the largest message, which only the CLI
+    set (`automation limits`), are rows of the settings screen: `e` changes one, a wrong value
+    is refused with the reason, a rep reads them."""
+    desk = await seeded_desk(db_path)
+    app = make_app(db_path, as_user="admin")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot)
+        assert [r.key for r in screen.items if r.kind == "limit"] == [
+            "limit:old_mail_hours",
+            "limit:undo_seconds",
+            "limit:max_message_mb",
+        ]
+        await go_to(pilot, screen, "limit:undo_seconds")
+        assert "Undo window 10 seconds" in screen_text(app)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await pilot.press("ctrl+u", *"30", "enter")
+        await wait_for_async(pilot, lambda: _limit(desk, admin.undo_window, 30))
+        await wait_for(pilot, lambda: "Undo window 30 seconds" in screen_text(app))
+        await go_to(pilot, screen, "limit:old_mail_hours")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await pilot.press("ctrl+u", *"0", "enter")
+        await wait_for(
+            pilot, lambda: any("between 1 and" in str(n.message) for n in app._notifications)
+        )
+        await go_to(pilot, screen, "limit:max_message_mb")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await pilot.press("ctrl+u", *"2.5", "enter")
+        await wait_for_async(pilot, lambda: _limit(desk, max_message_mb, 2.5))
+    assert await _limit(desk, outbound.old_mail_hours, 24)
+    app = make_app(db_path, as_user="rita")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot)
+        await go_to(pilot, screen, "limit:undo_seconds")
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, PromptScreen)
+        assert "30 seconds" in details_text(screen)
+    await desk.db.close()
+
+
+async def _limit(desk: Any, read: Any, value: float) -> bool:
+    return bool(await desk.db.run(lambda repo: read(repo) == value))

@@ -12,6 +12,7 @@ from app.screens.settings.desk_rows import (
     TemplateRow,
     TriggerRow,
 )
+from app.screens.settings.limit_rows import LimitRow, limit_rows
 from app.screens.settings.rows import HeaderRow, Row
 from app.screens.settings.status_rows import StatusRow, WorkflowRow
 
@@ -25,6 +26,7 @@ ROW_TYPES: tuple[type[Row], ...] = (
     PathRow,
     TemplateRow,
     BrandingRow,
+    LimitRow,
 )
 # The keys that act on the highlighted row: each row type says whether it takes them.
 ROW_ACTIONS = frozenset[str]().union(*(row.ACTIONS for row in ROW_TYPES))
@@ -53,4 +55,7 @@ def build_rows(view: dict[str, Any]) -> list[Row]:
     rows.extend(TemplateRow.of(template) for template in view["templates"])
     rows.append(HeaderRow.title("other", "Automated email"))
     rows.append(BrandingRow.of(view["branding"]))
+    if view.get("limits"):
+        rows.append(HeaderRow.title("limits", "Old mail, undo and message size"))
+        rows.extend(limit_rows(view["limits"]))
     return rows

@@ -29,6 +29,7 @@ from app.screens.keys import key_for
 from app.screens.settings import bindings
 from app.screens.settings.build import ROW_ACTIONS, build_rows
 from app.screens.settings.host import SettingsHost
+from app.screens.settings.limit_rows import read_limits
 from app.screens.settings.rows import Row
 from app.screens.settings_dialogs import READ_ONLY
 from storage import settings_views
@@ -82,7 +83,9 @@ class SettingsScreen(DeskScreen):
     @work(group="settings-load", exclusive=True)
     async def _load(self) -> None:
         pipeline_id = self.pipeline_id
-        view = await self.backend.query(lambda s: settings_views.settings_view(s, pipeline_id))
+        view = await self.backend.query(
+            lambda s: {**settings_views.settings_view(s, pipeline_id), "limits": read_limits(s)}
+        )
         self._show(view)
 
     def _show(self, view: dict[str, Any]) -> None:
