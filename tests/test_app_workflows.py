@@ -227,8 +227,9 @@ async def test_a_built_in_keeps_its_enrollment_and_a_rep_only_reads(db_path: Pat
 
 async def test_the_issue_walkthrough_clone_closed_with_reenrollment(db_path: Path) -> None:
     """R-A7 as a new admin does it in the editor: clone "Closed" (Y), switch re-enrollment on
-    (R) and the clone on (space), delete the original (D); close, reopen and close a ticket:
-    two "Ticket closed" emails, where the original workflow sent one."""
+    (R) and the clone on (space), which warns that the original is on too and offers to delete
+    it (issue 18 item 3); close, reopen and close a ticket: two "Ticket closed" emails, where
+    the original workflow sent one."""
     desk = await seeded_desk(db_path, ["Printer on fire"])
     app = make_app(db_path, as_user="admin")
     async with app.run_test(size=SIZE) as pilot:
@@ -245,12 +246,7 @@ async def test_the_issue_walkthrough_clone_closed_with_reenrollment(db_path: Pat
         await pilot.press("R")
         await wait_for(pilot, lambda: screen.current["reenroll"], what="re-enrollment on")
         await pilot.press("space")
-        await wait_for(pilot, lambda: screen.current["enabled"], what="the clone on")
-        list_.highlighted = screen.rows.index(  # type: ignore[attr-defined]
-            next(r for r in screen.rows if r["id"] == original["id"])
-        )
-        await pilot.pause()
-        await pilot.press("D")
+        await choose(pilot, "delete")  # the original is on too: delete it
         await _confirm(pilot)
         await wait_for(pilot, lambda: all(r["id"] != original["id"] for r in screen.rows))
     for status in ("Closed", "Waiting on us", "Closed"):

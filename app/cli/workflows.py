@@ -12,6 +12,7 @@ from app.cli.errors import UserError
 from app.cli.shared import ON_OFF, act, condition_json, opened
 from automation import admin, flow
 from automation.admin import CHANNEL_KINDS
+from automation.admin.workflows import also_running, same_status_workflows
 from storage import queries
 from storage.repository import SqlRepository
 
@@ -149,7 +150,7 @@ async def cmd_workflow_switch(args: argparse.Namespace) -> int:
 
     def switch(repo: SqlRepository, user: Any) -> tuple[str, list[tuple[int, str]]]:
         workflow = admin.set_workflow(repo, user, args.workflow_id, enabled=args.enabled)
-        others = [(w.id, w.name) for w in _same_status(repo, workflow) if w.enabled and w.actions]
+        others = [(w.id, w.name) for w in also_running(repo, workflow)]
         return workflow.name, others if args.enabled else []
 
     name, others = await act(args, switch)
@@ -161,15 +162,6 @@ async def cmd_workflow_switch(args: argparse.Namespace) -> int:
             f"a ticket entering it runs both (delete it: `deskline workflow delete {other_id}`)"
         )
     return 0
-
-
-def _same_status(repo: SqlRepository, workflow: Any) -> list[Any]:
-    """The other workflows of the workflow's status (a ticket entering it runs each one on)."""
-    return [
-        w
-        for w in repo.workflows(workflow.pipeline_id)
-        if w.id != workflow.id and w.status_id == workflow.status_id
-    ]
 
 
 async def cmd_workflow_reenroll(args: argparse.Namespace) -> int:
@@ -216,7 +208,7 @@ async def cmd_workflow_delete(args: argparse.Namespace) -> int:
         admin.require_admin(user)
         workflow = admin.workflow_by_id(repo, args.workflow_id)
         name, count = workflow.name, flow.count(workflow.actions)
-        waiting = [(w.id, w.name) for w in _same_status(repo, workflow) if not w.enabled]
+        waiting = [(w.id, w.name) for w in same_status_workflows(repo, workflow) if not w.enabled]
         admin.delete_workflow(repo, user, args.workflow_id)
         return name, count, waiting
 

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from app.screens.base import DeskScreen
-from app.screens.dialogs import ChecklistScreen, PickerScreen, PromptScreen
+from app.screens.dialogs import ChecklistScreen, ConfirmScreen, PickerScreen, PromptScreen
 from automation import admin
 from automation.action_kinds import form, registry
+from automation.admin.workflows import also_running
 from automation.conditions import CHOSEN_FIELDS, EMPTY_OPS, LIST_OPS, known_values
 from automation.conditions import FIELDS as CONDITION_FIELDS
 from automation.conditions import OPS as CONDITION_OPS
@@ -268,3 +269,58 @@ async def edit_action(
             f"Action changed: {line(what)}",
             after=after,
         )
+
+
+# --- switching a workflow on beside another of its status (R-A7) -------------------------------
+
+Running = list[tuple[int, str]]  # (id, name) of the other workflows of the status that are on
+
+
+def switch_workflow(screen: DeskScreen, workflow_id: int, name: str, on: bool, said: str) -> None:
+    """Switch a workflow on or off (`said` is the notice). Switched on while another workflow
+    of its status is on (a clone beside its original: both would send "Ticket closed"), say so
+    and offer to switch the other off, delete it, or keep both, as the CLI's note advises."""
+
+    def switch(repo: Any, me: Any) -> Running:
+        workflow = admin.set_workflow(repo, me, workflow_id, enabled=on)
+        return [(w.id, w.name) for w in also_running(repo, workflow)] if on else []
+
+    def after(others: Running) -> None:
+        if others:
+            screen.run_worker(_settle_others(screen, name, others), group="workflow-dialog")
+
+    screen.change(switch, said, after=after)
+
+
+async def _settle_others(screen: DeskScreen, name: str, others: Running) -> None:
+    for other_id, other in others:
+        other_name = f"“{line(other)}”"
+        choice = await screen.app.push_screen_wait(
+            PickerScreen(
+                f"{other_name} is on too: a ticket entering the status runs both "
+                f"“{line(name)}” and it (each sends its emails). What should happen to it?",
+                [
+                    (f"Switch {other_name} off", "off"),
+                    (f"Delete {other_name} and its actions", "delete"),
+                    ("Keep both on", "keep"),
+                ],
+            )
+        )
+        if choice == "off":
+            screen.change(
+                lambda repo, me, wid=other_id: admin.set_workflow(repo, me, wid, enabled=False),
+                f"{line(other)}: off",
+            )
+        elif choice == "delete":
+            question = f"Delete the workflow {other_name} and all its actions?"
+            if await screen.app.push_screen_wait(ConfirmScreen(question)):
+                screen.change(
+                    lambda repo, me, wid=other_id: admin.delete_workflow(repo, me, wid),
+                    f"Workflow {line(other)} deleted",
+                )
+        else:
+            screen.notify(
+                f"Both are on: a ticket entering the status runs {other_name} too.",
+                severity="warning",
+                markup=False,
+            )

@@ -269,11 +269,9 @@ class WorkflowsScreen(DeskScreen):
     def action_switch(self) -> None:
         row = self.current
         if row is not None:
-            workflow_id, on_ = row["id"], not row["enabled"]
-            self.change(
-                lambda repo, me: admin.set_workflow(repo, me, workflow_id, enabled=on_),
-                f"{line(row['name'])}: {'on' if on_ else 'off'}",
-            )
+            on_ = not row["enabled"]
+            said = f"{line(row['name'])}: {'on' if on_ else 'off'}"
+            action_dialogs.switch_workflow(self, row["id"], row["name"], on_, said)
 
     def action_reenroll(self) -> None:
         row = self.current

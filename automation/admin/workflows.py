@@ -110,6 +110,20 @@ def set_workflow(
     return workflow
 
 
+def same_status_workflows(repo: AdminRepository, workflow: WorkflowLike) -> list[WorkflowLike]:
+    """The other workflows of the workflow's status (its original, its clones)."""
+    if workflow.status_id is None:
+        return []
+    return [w for w in repo.status_workflows(workflow.status_id) if w.id != workflow.id]
+
+
+def also_running(repo: AdminRepository, workflow: WorkflowLike) -> list[WorkflowLike]:
+    """The other workflows of its status that are on and have actions: with this one on too, a
+    ticket entering the status runs both (a clone beside its original sends "Ticket closed"
+    twice, SPEC R-A7: switch the original off or delete it)."""
+    return [w for w in same_status_workflows(repo, workflow) if w.enabled and w.actions]
+
+
 def _without_sources(conditions: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (conditions or {}).items() if k not in ("sources", "exclude_sources")}
 

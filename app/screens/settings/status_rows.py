@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.content import Content
 
-from app.screens.action_dialogs import ask_action, ask_condition
+from app.screens.action_dialogs import ask_action, ask_condition, switch_workflow
 from app.screens.dialogs import ConfirmScreen, PickerScreen, PromptScreen
 from app.screens.keys import KeyName
 from app.screens.settings.host import SettingsHost
@@ -220,11 +220,10 @@ class WorkflowRow(PagedRow):
         return workflows_page(self.data["status"], [self.data], name)
 
     def switch(self, screen: SettingsHost) -> None:
-        workflow_id, on = self.data["id"], not self.data["enabled"]
-        screen.change(
-            lambda repo, me: admin.set_workflow(repo, me, workflow_id, enabled=on),
-            f"Workflow {line(self.data['name'])}: {on_off(on)}",
-        )
+        """On beside another workflow of the status that is on: asks what to do with it."""
+        name, on = self.data["name"], not self.data["enabled"]
+        said = f"Workflow {line(name)}: {on_off(on)}"
+        switch_workflow(screen.desk_screen, self.data["id"], name, on, said)
 
     def reenroll(self, screen: SettingsHost) -> None:
         workflow_id, on = self.data["id"], not self.data["reenroll"]
