@@ -14,6 +14,11 @@ from app.tui import DesklineApp
 from storage.database import Database
 from tests.helpers import Desk, make_mail
 
+# How long a Pilot test waits for the app before it fails: generous, because the suite runs
+# on every core at once (pytest-xdist) and a loaded machine is slow, not wrong; a passing
+# test never waits this long.
+WAIT = 20.0
+
 
 def screen_text(app: DesklineApp) -> str:
     """What the terminal shows now, as plain text (one line per row)."""
@@ -22,7 +27,7 @@ def screen_text(app: DesklineApp) -> str:
 
 
 async def wait_for(
-    pilot: Pilot[Any], check: Callable[[], Any], *, timeout: float = 5.0, what: str = ""
+    pilot: Pilot[Any], check: Callable[[], Any], *, timeout: float = WAIT, what: str = ""
 ) -> Any:
     """Let the app run until `check()` is truthy (workers and the backend thread do the work)."""
     deadline = time.monotonic() + timeout
@@ -35,7 +40,7 @@ async def wait_for(
 
 
 async def wait_for_async(
-    pilot: Pilot[Any], check: Callable[[], Any], *, timeout: float = 5.0, what: str = ""
+    pilot: Pilot[Any], check: Callable[[], Any], *, timeout: float = WAIT, what: str = ""
 ) -> Any:
     """Like wait_for, for a check that is a coroutine function (reads the database)."""
     deadline = time.monotonic() + timeout

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -137,8 +138,10 @@ async def test_a_pending_step_survives_a_restart_and_runs_on_time(tmp_path: Path
     --once` process, started after the due time, runs the rest (on time: not marked late)."""
     path = tmp_path / "desk.db"
     desk = await Desk.create(Database(f"sqlite+aiosqlite:///{path}"), received=False, closed=False)
-    await _workflow(desk, [(DELAY, parse_delay("2s")), (ADD_NOTE, {"body": "two seconds on"})])
+    # Long enough for the first `sync --once` to start and end before it, on a loaded machine.
+    await _workflow(desk, [(DELAY, parse_delay("8s")), (ADD_NOTE, {"body": "eight seconds on"})])
     await desk.receive(make_mail()[0])
+    due = time.monotonic() + 8
     await desk.db.close()  # the first process stops during the delay
 
     early = subprocess.run(
@@ -148,7 +151,7 @@ async def test_a_pending_step_survives_a_restart_and_runs_on_time(tmp_path: Path
     again = Desk(Database(f"sqlite+aiosqlite:///{path}"))
     assert "note" not in await _types(again)  # not due yet
 
-    await asyncio.sleep(2.2)
+    await asyncio.sleep(max(0.0, due - time.monotonic()) + 0.3)
     later = subprocess.run(
         [*DESKLINE, "--db", str(path), "sync", "--once"], capture_output=True, text=True, timeout=60
     )
@@ -157,7 +160,7 @@ async def test_a_pending_step_survives_a_restart_and_runs_on_time(tmp_path: Path
     resumed = next(e for e in detail["timeline"] if e["type"] == "resumed")
     assert resumed["summary"] == "Delay over"
     assert [e["data"]["body"] for e in detail["timeline"] if e["type"] == "note"] == [
-        "two seconds on"
+        "eight seconds on"
     ]
     await again.db.close()
 
