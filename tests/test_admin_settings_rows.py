@@ -16,6 +16,7 @@ import pytest
 
 from app.screens.dialogs import ConfirmScreen, PickerScreen, PromptScreen
 from app.screens.settings import SettingsScreen
+from app.screens.template_editor import TemplateEditor
 from automation import admin
 from storage import models as m
 from storage import queries, settings_views
@@ -287,3 +288,47 @@ async def test_the_pane_and_the_editor_word_a_clones_enrollment_alike(db_path):
         await wait_for(pilot, lambda: not isinstance(app.screen, SettingsScreen))
         await wait_for(pilot, lambda: "Enrollment" in screen_text(app))
     await desk.db.close()
+
+
+async def test_the_preview_ticket_is_picked_from_recent_tickets_and_remembered(db_path):
+    """Item 14: ctrl+o in the template editor lists the newest tickets (before: it asked for a
+    number); the ticket picked is the preview's, and the next editor of the session opens on
+    it (before: back to the newest)."""
+    desk = await seeded_desk(db_path, ["Printer on fire", "Invoice twice", "Password reset"])
+    app = make_app(db_path, as_user="admin")
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await open_settings(pilot)
+        template = key_of(screen, "template", {"name": "Ticket closed"})
+        editor = await _open_editor(pilot, screen, template)
+        assert editor.preview_ticket == 3
+        await pilot.press("ctrl+o")
+        picker = await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen)
+        labels = [label for label, _ in picker.choices]
+        assert labels[:3] == ["#3 Password reset", "#2 Invoice twice", "#1 Printer on fire"]
+        assert labels[-1].startswith("Another ticket")
+        await pilot.press("j", "enter")
+        await wait_for(pilot, lambda: editor.preview_ticket == 2, what="ticket #2 previewed")
+        assert "#2" in screen_text(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
+        editor = await _open_editor(pilot, screen, template)
+        await wait_for(pilot, lambda: editor.preview_ticket == 2, what="#2 remembered")
+        await pilot.press("ctrl+o")
+        picker = await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen)
+        await pilot.press("G", "enter")  # another ticket: typed
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await pilot.press("1", "enter")
+        await wait_for(pilot, lambda: editor.preview_ticket == 1, what="ticket #1 previewed")
+    await desk.db.close()
+
+
+async def _open_editor(pilot: Any, screen: SettingsScreen, key: str) -> TemplateEditor:
+    await go_to(pilot, screen, key)
+    await pilot.press("e")
+    app = pilot.app
+    editor = await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, TemplateEditor) and app.screen.rendered and app.screen,
+    )
+    assert isinstance(editor, TemplateEditor)
+    return editor

@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
+from weakref import WeakKeyDictionary
 
+from sqlalchemy.orm import Session
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -25,14 +27,20 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, Static, TextArea
 
+from app.backend import backend_of
 from app.screens.dialogs import ConfirmScreen, PickerScreen, PromptScreen
 from app.screens.keys import key_for
 from app.screens.settings_dialogs import READ_ONLY
 from automation.render_worker import render_within
 from automation.template_check import check_template, known_variables
 from automation.templates import TemplateRenderError
+from storage.repository import SqlRepository
 from widgets.text import block, line
 
+TYPE_A_NUMBER = "type"  # the picker's last choice: a ticket number typed by hand
+RECENT_TICKETS = 20  # the preview picker lists this many of the newest tickets
+# The ticket each session previews against, once picked (None: the newest).
+PREVIEW_TICKETS: WeakKeyDictionary[App[Any], int] = WeakKeyDictionary()
 PREVIEW_DELAY = 0.25  # seconds after the last key before the preview renders again
 
 # The settings screen gives the editor these: load the variables of a ticket (None: the newest),
@@ -136,7 +144,7 @@ class TemplateEditor(ModalScreen[None]):
     def on_mount(self) -> None:
         first = "#template-name" if self.template_name is None else "#template-body"
         self.query_one(first).focus()
-        self._load_variables(None)
+        self._load_variables(PREVIEW_TICKETS.get(self.app))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # a rep reads, never saves nor inserts
@@ -153,6 +161,8 @@ class TemplateEditor(ModalScreen[None]):
             return
         self.variables = found["variables"]
         self.preview_ticket = found.get("ticket")
+        if number is not None and self.preview_ticket == number:
+            PREVIEW_TICKETS[self.app] = number  # the next editor of this session opens on it
         if found.get("ticket") is None:
             what = "sample values (no ticket yet)"
         else:
@@ -226,19 +236,31 @@ class TemplateEditor(ModalScreen[None]):
         self.rendered = True
 
     def action_pick_ticket(self) -> None:
-        def chosen(text: str | None) -> None:
-            if text is None:
-                return
-            text = text.strip().lstrip("#")
+        self._pick_ticket()
+
+    @work(group="template-ticket", exclusive=True)
+    async def _pick_ticket(self) -> None:
+        """The ticket to preview against, picked from the newest tickets (or typed: any
+        number); the choice holds for the rest of the session."""
+        recent = await backend_of(self.app).query(recent_tickets)
+        choices: list[tuple[str, int | str]] = [
+            (f"#{number} {line(subject)}", number) for number, subject in recent
+        ]
+        choices.append(("Another ticket: type its number…", TYPE_A_NUMBER))
+        picked = await self.app.push_screen_wait(
+            PickerScreen("Preview against ticket", choices, self.preview_ticket)
+        )
+        if picked == TYPE_A_NUMBER:
+            typed = await self.app.push_screen_wait(
+                PromptScreen("Preview against ticket number", placeholder="42")
+            )
+            text = (typed or "").strip().lstrip("#")
             if text and not text.isdigit():
                 self.notify("A ticket number, like 42.", severity="warning")
                 return
-            self._load_variables(int(text) if text else None)
-
-        self.app.push_screen(
-            PromptScreen("Preview against ticket number", placeholder="empty: the newest ticket"),
-            chosen,
-        )
+            picked = int(text) if text else None
+        if isinstance(picked, int):
+            self._load_variables(picked)
 
     # --- the variable picker ------------------------------------------------------------------
 
@@ -323,3 +345,8 @@ class TemplateEditor(ModalScreen[None]):
                 self.dismiss(None)
 
         self.app.push_screen(ConfirmScreen("Discard the changes to this template?"), answered)
+
+
+def recent_tickets(session: Session) -> list[tuple[int, str]]:
+    """The newest tickets, number and subject, for the preview picker."""
+    return [(t.id, t.subject) for t in SqlRepository(session).newest_tickets(RECENT_TICKETS)]
