@@ -11,6 +11,7 @@ from textual.widgets import Input
 from automation import services
 from tests.app_helpers import make_app, ready, seeded_desk, wait_for
 from tests.helpers import make_mail
+from widgets.conversation_view import ConversationView
 from widgets.lists import ConversationList
 
 pytestmark = pytest.mark.sqlite_only
@@ -35,6 +36,11 @@ async def test_slash_searches_bodies_and_filters_and_names_a_mistake(db_path: Pa
         await pilot.press("slash", *"neighbour", "enter")  # a word of a body, not a subject
         await wait_for(pilot, lambda: rows.loaded and rows.total == 1, what="body word")
         assert rows.current is not None and rows.current["subject"] == "Question"
+        pane = app.screen.query_one(ConversationView)
+        await wait_for(pilot, lambda: pane.view and pane.view["subject"] == "Question")
+        shown = pane._render()
+        marked = [shown.plain[span.start : span.end] for span in shown.spans if span.style]
+        assert "neighbour" in marked  # the word found is marked in the message
 
         await pilot.press("slash", "ctrl+u", *"ticket:closed", "enter")
         await wait_for(pilot, lambda: rows.loaded and rows.total == 1, what="closed tickets")

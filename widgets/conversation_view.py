@@ -43,13 +43,22 @@ class ConversationView(VerticalScroll, can_focus=True):
         super().__init__(id=id)
         self.view: dict[str, Any] | None = None
         self.unfolded = False
+        self.highlight: str | None = None  # a regular expression: a search's words, marked
 
     def compose(self) -> Any:
         yield Static(Content(""), id="pane-text")
 
-    def show(self, view: dict[str, Any] | None, *, keep_scroll: bool = False) -> None:
+    def show(
+        self,
+        view: dict[str, Any] | None,
+        *,
+        keep_scroll: bool = False,
+        highlight: str | None = None,
+    ) -> None:
+        """Show a conversation; `highlight` marks what a search looked for in its text."""
         same = view is not None and self.view is not None and view["id"] == self.view["id"]
         self.view = view
+        self.highlight = highlight
         if not same:
             self.unfolded = False
         self.query_one("#pane-text", Static).update(self._render())
@@ -73,7 +82,10 @@ class ConversationView(VerticalScroll, can_focus=True):
         parts = [_header(view)]
         for message in view["messages"]:
             parts.append(_message(message, view, unfolded=self.unfolded))
-        return Content("\n").join(parts)
+        shown = Content("\n").join(parts)
+        if self.highlight:
+            shown = shown.highlight_regex(self.highlight, style="bold reverse")
+        return shown
 
 
 def _header(view: dict[str, Any]) -> Content:

@@ -15,8 +15,10 @@ from app.screens.attachments import AttachmentKeys, attachment_bindings
 from app.screens.base import DeskScreen, pick_user
 from app.screens.compose import ComposeScreen, Draft, RefusedScreen
 from app.screens.dialogs import PickerScreen
+from app.screens.snooze import ask_snooze, snooze_binding
 from app.sources import InboxSource
 from automation import services
+from automation.search.query import highlight_pattern
 from storage import search, views
 from widgets.conversation_view import ConversationView
 from widgets.lists import ConversationList
@@ -53,6 +55,7 @@ class InboxScreen(AttachmentKeys, DeskScreen):
         Binding("f", "pick_view", "Filter", id="inbox.filter"),
         Binding("F", "pick_channel", "Channel", id="inbox.channel"),
         Binding("slash", "search", "Search", id="inbox.search"),
+        snooze_binding("inbox"),
         *attachment_bindings("inbox"),
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
     ]
@@ -107,7 +110,8 @@ class InboxScreen(AttachmentKeys, DeskScreen):
         view = None
         if conversation_id is not None:
             view = await self.backend.query(lambda s: views.conversation_view(s, conversation_id))
-        self.query_one(ConversationView).show(view, keep_scroll=keep_scroll)
+        marked = highlight_pattern(self.selection.search) if self.selection.search else None
+        self.query_one(ConversationView).show(view, keep_scroll=keep_scroll, highlight=marked)
 
     def refresh_data(self) -> None:
         self.query_one(ConversationList).reload()
@@ -301,3 +305,15 @@ class InboxScreen(AttachmentKeys, DeskScreen):
             from app.screens.ticket import TicketScreen
 
             self.app.push_screen(TicketScreen(found[1]))
+
+    def action_snooze(self) -> None:
+        row = self.conversation
+        if row is None:
+            self.notify("No conversation selected.", severity="warning")
+            return
+        self._snooze(row["id"], row["ticket"])
+
+    @work(group="pickers")
+    async def _snooze(self, conversation_id: int, ticket: int | None) -> None:
+        what = f"#{ticket}" if ticket else "this conversation"
+        await ask_snooze(self, number=None, conversation_id=conversation_id, what=what)

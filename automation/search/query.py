@@ -226,3 +226,23 @@ def _example(name: str) -> str:
         "after": "after:7d",
     }
     return examples.get(name, f"{name}:{VALUES.get(name, ('…',))[0]}")
+
+
+def highlight_pattern(text: str) -> str | None:
+    """A regular expression for the words a search looks for (not its `-` words or filter
+    values other than from/to/subject), to mark them where a message is shown; None: none."""
+    try:
+        query = parse(text)
+    except QueryError:
+        return None
+    found: list[str] = []
+    for group in query.groups:
+        for term in group:
+            last = len(term.words) - 1
+            found += [
+                re.escape(word) + ("" if term.prefix and i == last else r"\b")
+                for i, word in enumerate(term.words)
+            ]
+    if not found:
+        return None
+    return r"(?i)\b(?:" + "|".join(sorted(set(found), key=len, reverse=True)) + ")"
