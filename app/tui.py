@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+from platformdirs import user_config_dir
 from rich.console import RenderableType
 from rich.segment import Segment
 from rich.style import Style
@@ -103,8 +104,10 @@ def _without_colour(style: Style) -> Style:
 
 
 def keymap_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "deskline" / "keys.toml"
+    """keys.toml in the config directory: $XDG_CONFIG_HOME/deskline when set (on every system),
+    else the platform's own (platformdirs; `deskline paths` shows it)."""
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    return (Path(xdg) / "deskline" if xdg else Path(user_config_dir("deskline"))) / "keys.toml"
 
 
 def load_keymap(path: Path) -> tuple[dict[str, str], str | None]:
