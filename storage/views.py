@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select, text, tuple_
+from sqlalchemy import Select, and_, func, literal, or_, select, text, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from automation.search.query import parse
@@ -55,14 +55,21 @@ _assignee = aliased(m.User)
 
 
 def _last_mail_at(conversation: Any) -> Any:
-    """When the newest email of a conversation was sent (its Date for received mail): the
-    inbox's age, as a mail reader shows a thread's date. Internal notes are not mail."""
+    """When the newest email a person wrote in a conversation was sent (its Date for received
+    mail): the inbox's age, as a mail reader shows a thread's date. Internal notes are not mail,
+    and automated email (an acknowledgement, held as old mail on an import or sent) does not
+    date the conversation: it was written now for mail of days ago."""
     x = m.Message
     return (
         select(func.max(x.sent_at))
-        .where(x.conversation_id == conversation.id, x.direction != "note")
+        .where(x.conversation_id == conversation.id, _written_by_a_person(x))
         .scalar_subquery()
     )
+
+
+def _written_by_a_person(x: Any) -> Any:
+    """An email (no note) a customer or a rep wrote, not one the automation sent."""
+    return and_(x.direction != "note", or_(x.sent_from.is_(None), x.sent_from != "automation"))
 
 
 def _inbox_select(f: InboxFilter, session: Session) -> Select[Any]:
@@ -206,6 +213,18 @@ def column_count(session: Session, status_id: int) -> int:
     return int(session.scalar(select(func.count()).where(t.status_id == status_id)) or 0)
 
 
+def _ticket_mail_at(ticket: Any) -> Any:
+    """When the newest email a person wrote in a ticket's conversations was sent (its Date for
+    received mail): a board card's age, as the inbox dates a conversation (`_last_mail_at`)."""
+    x, c = m.Message, m.Conversation
+    return (
+        select(func.max(x.sent_at))
+        .join(c, c.id == x.conversation_id)
+        .where(c.ticket_id == ticket.id, _written_by_a_person(x))
+        .scalar_subquery()
+    )
+
+
 def column_rows(session: Session, status_id: int, window: Window) -> list[dict[str, Any]]:
     t = m.Ticket
     owner = aliased(m.User)
@@ -221,6 +240,7 @@ def column_rows(session: Session, status_id: int, window: Window) -> list[dict[s
             m.Contact.email,
             m.Contact.name,
             owner.name,
+            _ticket_mail_at(t),  # last, as row[-1]
         )
         .outerjoin(m.Contact, m.Contact.id == t.contact_id)
         .outerjoin(owner, owner.id == t.owner_id)
@@ -239,6 +259,7 @@ def column_rows(session: Session, status_id: int, window: Window) -> list[dict[s
             "contact": row[6],
             "contact_name": row[7],
             "owner": row[8],
+            "last_mail_at": row[-1],
         }
         for row in session.execute(query)
     ]

@@ -7,6 +7,9 @@ a card's contact shrank to three letters beside "nobody · now".
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +123,31 @@ async def test_limits_are_set_from_the_settings_screen(db_path):
 
 async def _limit(desk: Any, read: Any, value: float) -> bool:
     return bool(await desk.db.run(lambda repo: read(repo) == value))
+
+
+async def test_inbox_and_board_date_a_ticket_by_its_newest_mail(db_path):
+    """Issue 18 item 14 (and issue 19 item 9, checked): a message dated three days ago and
+    imported now is "3d" in the inbox and on its board card (before, the card said "now": the
+    ticket's last change, the import)."""
+    desk = await seeded_desk(db_path)
+    msg = EmailMessage()
+    msg["From"] = "Olga Older <olga@example.org>"
+    msg["To"] = "support@help.example"
+    msg["Subject"] = "Written three days ago"
+    msg["Date"] = format_datetime(datetime.now(UTC) - timedelta(days=3, minutes=5))
+    msg["Message-ID"] = "<three-days@example.org>"
+    msg.set_content("Hello from the past.")
+    await desk.receive(bytes(msg))
+    app = make_app(db_path, as_user="admin")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await wait_for(pilot, lambda: "Written three days" in screen_text(app))
+        row = next(line for line in screen_text(app).splitlines() if "Written three" in line)
+        assert row.split("▕")[0].rstrip().endswith("3d"), row
+        await pilot.press("2")
+        await wait_for(pilot, lambda: isinstance(app.screen, BoardScreen))
+        await ready(pilot)
+        await wait_for(pilot, lambda: "Olga Older" in screen_text(app), what="the card")
+        card = next(line for line in screen_text(app).splitlines() if "Olga Older" in line)
+        assert card.split("▕")[0].rstrip().endswith("3d"), card
+    await desk.db.close()

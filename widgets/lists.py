@@ -76,9 +76,11 @@ class TicketCards(RowList):
                 (fit(subject, max(1, width - len(number) - 2)), None),
             ]
         who = line(row["contact_name"]) or line(row["contact"]) or "?"
+        # The newest email's Date, as the inbox dates a conversation (not the last change).
+        when = age(row.get("last_mail_at") or row["updated_at"])
         return [
             (
-                card_second_line(who, line(row["owner"]), age(row["updated_at"]), width),
+                card_second_line(who, line(row["owner"]), when, width),
                 self.style("dim"),
             )
         ]
