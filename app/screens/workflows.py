@@ -23,6 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.widgets import Label
 from textual.widgets.option_list import Option
 
 from app.screens import action_dialogs
@@ -30,6 +31,7 @@ from app.screens.action_dialogs import ask_action, ask_condition
 from app.screens.base import DeskScreen
 from app.screens.dialogs import ConfirmScreen, PickerScreen
 from app.screens.keys import key_for
+from app.screens.settings_dialogs import InfoScreen
 from automation import admin
 from automation.actions import retry_action
 from automation.conditions import describe as describe_conditions
@@ -96,9 +98,10 @@ class WorkflowsScreen(DeskScreen):
         Binding("k", "cursor(-1)", "Up", show=False, id="workflows.up"),
     ]
 
-    def __init__(self, pipeline_id: int | None = None) -> None:
+    def __init__(self, pipeline_id: int | None = None, workflow_id: int | None = None) -> None:
         super().__init__()
         self.pipeline_id = pipeline_id
+        self._want_workflow = workflow_id  # highlighted on the first load (settings' row)
         self.rows: list[dict[str, Any]] = []
         self.detail: dict[str, Any] | None = None
         self.steps: list[Step] = []
@@ -160,7 +163,11 @@ class WorkflowsScreen(DeskScreen):
         options.clear_options()
         for row in self.rows:
             options.add_option(Option(_summary_line(row), id=str(row["id"])))
-        if self.rows:  # the highlight posts OptionHighlighted, which shows that workflow
+        ids = [row["id"] for row in self.rows]
+        want, self._want_workflow = self._want_workflow, None
+        if want in ids:  # the highlight posts OptionHighlighted, which shows that workflow
+            options.highlighted = ids.index(want)
+        elif self.rows:
             options.highlighted = min(keep or 0, len(self.rows) - 1)
         else:
             self._empty()
@@ -541,3 +548,51 @@ def _summary_line(row: dict[str, Any]) -> Content:
         failed=str(runs.get("failed", 0)),
         waiting=f" · {row['waiting']} waiting" if row["waiting"] else "",
     )
+
+
+# --- from the settings screen: which workflow a row opens, and its read-only page ------------
+
+
+def editor_workflow(kind: str, data: dict[str, Any], statuses: list[dict[str, Any]]) -> int | None:
+    """The workflow the editor opens on from a settings row: a status's own (built-in) one, a
+    cloned workflow, the workflow an action is in, a trigger's target status's; None for rows
+    of no workflow (the editor opens on the pipeline's first)."""
+    if kind == "workflow":
+        return int(data["id"])
+    if isinstance(data.get("workflow"), dict) and "id" in data["workflow"]:
+        return int(data["workflow"]["id"])
+    workflows = data.get("workflows")
+    if kind == "trigger":
+        target = next((s for s in statuses if s["status"] == data.get("target")), None)
+        workflows = target["workflows"] if target is not None else None
+    if not workflows:
+        return None
+    builtin = [w for w in workflows if w["builtin"]]
+    return int((builtin or workflows)[0]["id"])
+
+
+class WorkflowPage(InfoScreen):
+    """A read-only workflow page of the settings screen ("view workflow", R-T5) with a key that
+    opens the workflow editor on that workflow (a trigger's: its target status's workflow)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # The settings screen's key for the editor (one id: keys.toml remaps both).
+        Binding("W", "open_editor", "Workflow editor", key_display="W", id="settings.workflows"),
+    ]
+
+    def __init__(
+        self, title: str, body: Content, pipeline_id: int | None, workflow_id: int | None
+    ) -> None:
+        super().__init__(title, body)
+        self.pipeline_id = pipeline_id
+        self.workflow_id = workflow_id
+
+    def on_mount(self) -> None:
+        hint = Content.from_markup(
+            "[$text-muted]$key opens it in the workflow editor, where it can be changed[/]",
+            key=key_for(self, "settings.workflows"),
+        )
+        self.query_one(".dialog").mount(Label(hint, id="info-editor"))
+
+    def action_open_editor(self) -> None:
+        self.app.switch_screen(WorkflowsScreen(self.pipeline_id, self.workflow_id))

@@ -16,7 +16,8 @@ from textual.content import Content
 from app.screens.keys import UNBOUND, KeyName
 from app.screens.settings.bindings import ACTION_OF, READING
 from app.screens.settings.host import SettingsHost
-from app.screens.settings_dialogs import READ_ONLY, InfoScreen
+from app.screens.settings_dialogs import READ_ONLY
+from app.screens.workflows import WorkflowPage, editor_workflow
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,10 @@ class PagedRow(Row):
         raise NotImplementedError(self.kind)
 
     def view_workflow(self, screen: SettingsHost) -> None:
-        screen.app.push_screen(InfoScreen(*self.page(screen.key_name)))
+        """The read-only page, with a key that opens the workflow editor on this workflow."""
+        title, body = self.page(screen.key_name)
+        workflow_id = editor_workflow(self.kind, self.data, screen.statuses)
+        screen.app.push_screen(WorkflowPage(title, body, screen.pipeline_id, workflow_id))
 
     def open(self, screen: SettingsHost) -> None:
         screen.action_view_workflow()

@@ -346,9 +346,13 @@ class SettingsScreen(DeskScreen):
         self.app.push_screen(PickerScreen("Pipeline", choices, self.pipeline_id), chosen)
 
     def action_workflows(self) -> None:
-        from app.screens.workflows import WorkflowsScreen
+        """The workflow editor, on the highlighted row's workflow (a status's, a trigger's
+        target status's)."""
+        from app.screens.workflows import WorkflowsScreen, editor_workflow
 
-        self.app.push_screen(WorkflowsScreen(self.pipeline_id))
+        row = self.item
+        wanted = editor_workflow(row.kind, row.data, self.statuses) if row is not None else None
+        self.app.push_screen(WorkflowsScreen(self.pipeline_id, wanted))
 
     # --- keys on the highlighted row: the row does what its type does -----------------------
 
