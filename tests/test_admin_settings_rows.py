@@ -9,6 +9,9 @@ wording a clone's enrollment differently, a cloned action without its comment.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ from app.screens.settings import SettingsScreen
 from app.screens.template_editor import TemplateEditor
 from automation import admin
 from storage import models as m
-from storage import queries, settings_views
+from storage import queries, settings_views, views
 from tests.app_helpers import make_app, screen_text, seeded_desk, wait_for, wait_for_async
 from tests.helpers import Desk
 from tests.test_app_settings import details_text, go_to, key_of, open_settings
@@ -332,3 +335,52 @@ async def _open_editor(pilot: Any, screen: SettingsScreen, key: str) -> Template
     )
     assert isinstance(editor, TemplateEditor)
     return editor
+
+
+# --- the reads behind these rows, on SQLite and PostgreSQL --------------------------------------
+
+
+async def test_the_reads_on_both_databases(db):
+    """status_removal's counts, and the inbox and board ages (the newest mail a person wrote,
+    by its Date; an acknowledgement does not count), on SQLite and PostgreSQL."""
+    desk = await Desk.create(db)
+    msg = EmailMessage()
+    msg["From"] = "Olga Older <olga@example.org>"
+    msg["To"] = "support@help.example"
+    msg["Subject"] = "Written three days ago"
+    written = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    msg["Date"] = format_datetime(written)
+    msg["Message-ID"] = "<three-days-pg@example.org>"
+    msg.set_content("Hello from the past.")
+    await desk.receive(bytes(msg))
+    await clone_with_five_actions(desk)
+
+    def read(repo: Any) -> tuple[Any, Any, dict[str, int]]:
+        session = repo.session
+        pipeline = admin.pipeline_or_default(repo, None)
+        new, closed = (
+            next(s for s in repo.statuses(pipeline.id) if s.label == label)
+            for label in ("New", "Closed")
+        )
+        inbox = views.inbox_rows(session, views.InboxFilter(), views.Window())
+        cards = views.column_rows(session, new.id, views.Window())
+        return (
+            inbox[0]["last_mail_at"],
+            cards[0]["last_mail_at"],
+            (settings_views.status_removal(session, closed.id)),
+        )
+
+    inbox_at, card_at, removal = await desk.db.run(read)
+    assert abs((_utc(inbox_at) - written).total_seconds()) < 1
+    assert abs((_utc(card_at) - written).total_seconds()) < 1
+    assert removal == {
+        "workflows": 2,
+        "actions": 5,
+        "enrollments": 0,
+        "failures": 0,
+        "waiting": 0,
+    }
+
+
+def _utc(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
