@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
 from storage import models as m
 from storage.repository.base import RepositoryBase
@@ -52,6 +52,46 @@ class PeopleMixin(RepositoryBase):
         self._user_ids_by_email = None
         return user
 
+    def delete_user(self, user: Any) -> None:
+        """Remove a user (automation.admin.remove_user moved its tickets first). The messages and
+        action comments it wrote stay, with their author's name and address but no author."""
+        self.session.execute(
+            update(m.Message).where(m.Message.author_user_id == user.id).values(author_user_id=None)
+        )
+        self.session.execute(
+            update(m.ActionComment)
+            .where(m.ActionComment.author_id == user.id)
+            .values(author_id=None)
+        )
+        for team in self.teams_of(user.id):
+            team.members.remove(user)
+        self.session.delete(user)
+        self.session.flush()
+        self._user_ids_by_email = None
+
+    def tickets_owned_by(self, user_id: int) -> list[m.Ticket]:
+        return list(
+            self.session.scalars(
+                select(m.Ticket).where(m.Ticket.owner_id == user_id).order_by(m.Ticket.id)
+            )
+        )
+
+    def conversations_assigned_to(self, user_id: int) -> list[m.Conversation]:
+        return list(
+            self.session.scalars(
+                select(m.Conversation)
+                .where(m.Conversation.assignee_id == user_id)
+                .order_by(m.Conversation.id)
+            )
+        )
+
+    def teams(self) -> list[m.Team]:
+        return list(self.session.scalars(select(m.Team).order_by(m.Team.name)))
+
+    def delete_team(self, team: Any) -> None:
+        self.session.delete(team)
+        self.session.flush()
+
     def team(self, team_id: Any) -> m.Team | None:
         return self.session.get(m.Team, team_id) if isinstance(team_id, int) else None
 
@@ -68,7 +108,7 @@ class PeopleMixin(RepositoryBase):
     def team_by_name(self, name: str) -> m.Team | None:
         return self.session.scalar(select(m.Team).where(m.Team.name == name))
 
-    def add_team(self, name: str, members: Sequence[m.User]) -> m.Team:
+    def add_team(self, name: str, members: Sequence[Any]) -> m.Team:
         team = m.Team(name=name, members=list(members))
         self.session.add(team)
         self.session.flush()

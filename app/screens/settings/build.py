@@ -13,6 +13,7 @@ from app.screens.settings.desk_rows import (
     TriggerRow,
 )
 from app.screens.settings.limit_rows import LimitRow, limit_rows
+from app.screens.settings.people_rows import NewRow, TeamRow, UserRow, people_rows
 from app.screens.settings.rows import HeaderRow, Row
 from app.screens.settings.status_rows import StatusRow, WorkflowRow
 
@@ -27,6 +28,9 @@ ROW_TYPES: tuple[type[Row], ...] = (
     TemplateRow,
     BrandingRow,
     LimitRow,
+    UserRow,
+    TeamRow,
+    NewRow,
 )
 # The keys that act on the highlighted row: each row type says whether it takes them.
 ROW_ACTIONS = frozenset[str]().union(*(row.ACTIONS for row in ROW_TYPES))
@@ -58,4 +62,6 @@ def build_rows(view: dict[str, Any]) -> list[Row]:
     if view.get("limits"):
         rows.append(HeaderRow.title("limits", "Old mail, undo and message size"))
         rows.extend(limit_rows(view["limits"]))
+    if "people" in view:
+        rows.extend(people_rows(view["people"]))
     return rows
