@@ -139,6 +139,12 @@ class Row:
     def conditions(self, screen: SettingsHost) -> None:
         raise NotImplementedError(self.kind)
 
+    def role(self, screen: SettingsHost) -> None:
+        raise NotImplementedError(self.kind)
+
+    def members(self, screen: SettingsHost) -> None:
+        raise NotImplementedError(self.kind)
+
 
 class PagedRow(Row):
     """A row whose workflow opens read-only with `w` and enter (R-T5)."""

@@ -30,6 +30,7 @@ from app.screens.settings import bindings
 from app.screens.settings.build import ROW_ACTIONS, build_rows
 from app.screens.settings.host import SettingsHost
 from app.screens.settings.limit_rows import read_limits
+from app.screens.settings.people_rows import people_view
 from app.screens.settings.rows import Row
 from app.screens.settings_dialogs import READ_ONLY
 from storage import settings_views
@@ -84,7 +85,10 @@ class SettingsScreen(DeskScreen):
     async def _load(self) -> None:
         pipeline_id = self.pipeline_id
         view = await self.backend.query(
-            lambda s: {**settings_views.settings_view(s, pipeline_id), "limits": read_limits(s)}
+            lambda s: (
+                {**settings_views.settings_view(s, pipeline_id), "limits": read_limits(s)}
+                | {"people": people_view(s)}
+            )
         )
         self._show(view)
 
@@ -415,6 +419,14 @@ class SettingsScreen(DeskScreen):
     def action_conditions(self) -> None:
         if (row := self._target("conditions")) is not None:
             row.conditions(self)
+
+    def action_role(self) -> None:
+        if (row := self._target("role")) is not None:
+            row.role(self)
+
+    def action_members(self) -> None:
+        if (row := self._target("members")) is not None:
+            row.members(self)
 
 
 # mypy checks here that the screen is what its rows take: it satisfies host.SettingsHost
