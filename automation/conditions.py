@@ -62,7 +62,6 @@ def known_values(repo: AdminRepository) -> dict[str, list[str]]:
     pipelines = list(repo.pipelines())
     statuses = [s.label for p in pipelines for s in repo.statuses(p.id)]
     users = list(repo.users())
-    teams = {team.name for user in users for team in repo.teams_of(user.id)}
     return {
         "pipeline": [p.name for p in pipelines],
         "status": list(dict.fromkeys(statuses)),
@@ -70,21 +69,14 @@ def known_values(repo: AdminRepository) -> dict[str, list[str]]:
         "channel": [c.name for c in repo.channels()],
         "priority": list(PRIORITIES),
         "owner": [u.name for u in users],
-        "team": sorted(teams, key=_norm),
+        "team": sorted((team.name for team in repo.teams()), key=_norm),
     }
 
 
 def check_values(repo: AdminRepository, tree: dict[str, Any]) -> dict[str, Any]:
     """The tree with each value of a CHOSEN_FIELDS test spelled as the desk spells it; a value
     the desk does not have raises ConditionError naming the valid ones. Run `check` first."""
-    known = known_values(repo)
-    for test in _tests(tree):  # a team nobody is in yet is a team all the same
-        if test.get("field") == "team":
-            for value in _listed(test.get("value")):
-                team = repo.team_by_name(str(value).strip())
-                if team is not None and team.name not in known["team"]:
-                    known["team"].append(team.name)
-    return with_known_values(tree, known)
+    return with_known_values(tree, known_values(repo))
 
 
 def with_known_values(tree: dict[str, Any], known: dict[str, list[str]]) -> dict[str, Any]:
@@ -116,16 +108,6 @@ def _one_of(valid: list[str]) -> str:
 def _listed(value: Any) -> list[Any]:
     values = value if isinstance(value, list) else [value]
     return [v for v in values if v is not None and str(v).strip()]
-
-
-def _tests(tree: Any) -> list[dict[str, Any]]:
-    """Every field test of the tree, groups walked."""
-    if not isinstance(tree, dict):
-        return []
-    for key in ("all", "any"):
-        if key in tree:
-            return [test for item in tree[key] for test in _tests(item)]
-    return [tree] if "field" in tree else []
 
 
 def matches(repo: Repository, tree: dict[str, Any] | None, ticket: TicketLike) -> bool:

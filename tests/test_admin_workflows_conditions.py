@@ -90,7 +90,7 @@ async def test_enrollment_and_branch_conditions_are_checked_against_the_desk(
                 "all": [
                     {"field": "priority", "op": "in", "value": ["HIGH", "Urgent"]},
                     {"field": "status", "op": "is", "value": "new"},
-                    {"field": "team", "op": "is_not", "value": "Tier 1"},
+                    {"field": "team", "op": "is_not", "value": "tier 1"},
                 ]
             },
         )
