@@ -99,6 +99,8 @@ class Timeline:
     MAIL_DROPPED = "mail_dropped"
     MAIL_CANCELLED = "mail_cancelled"  # by a person, or by the undo of the action that caused it
     UNDONE = "undone"  # a person undid their latest action (SPEC D3)
+    SNOOZED = "snoozed"  # out of the open views until a time (SPEC D23)
+    SNOOZE_ENDED = "snooze_ended"  # its time came, the customer wrote, it closed, or by hand
     INBOX_NOTE = "inbox_note"
     PROPERTY_CHANGED = "property_changed"
     CONVERSATION_ATTACHED = "conversation_attached"

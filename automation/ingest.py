@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from automation import snooze
 from automation.events import Actor, MessageReceived, Timeline
 from automation.outbound import old_mail_hours
 from automation.ports import (
@@ -92,6 +93,9 @@ def ingest_message(
         )
     old = not historical and is_old_mail(repo, mail)
     cause = _record_received(repo, conversation, message, user, old=old)
+    if not historical and not automated and user is None and not own_mail:
+        actor = Actor("contact", conversation.contact_id, message.from_addr)
+        snooze.customer_wrote(repo, conversation, actor, cause)  # SPEC D23
     if mail.bounce is not None and mail.bounce.permanent and bounce_target is not None:
         _mark_bouncing(repo, conversation, mail, cause)
     if historical:

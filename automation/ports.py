@@ -75,6 +75,7 @@ class ConversationLike(Protocol):
     ticket_id: int | None
     association: str | None
     updated_at: datetime
+    snoozed_until: datetime | None
     channel: Any  # ChannelLike
     contact: Any  # ContactLike | None
 
@@ -132,6 +133,7 @@ class TicketLike(Protocol):
     last_customer_reply_at: datetime | None
     last_rep_reply_at: datetime | None
     closed_at: datetime | None
+    snoozed_until: datetime | None
     pipeline: Any  # PipelineLike
     status: Any  # StatusLike
     owner: Any  # UserLike | None
@@ -191,6 +193,7 @@ class TaskLike(Protocol):
     user_id: int | None
     title: str
     due_at: datetime
+    notified_at: datetime | None
     done_at: datetime | None
 
 
@@ -476,6 +479,7 @@ class Repository(Protocol):
     ) -> int: ...
     def cause_root(self, timeline_id: int) -> CauseRootLike | None: ...
     def add_notification(self, user_id: int, ticket_id: int, text: str) -> None: ...
+    def notify_user(self, user_id: int, ticket_id: int | None, text: str, kind: str) -> int: ...
     def recent_automated_mail(
         self, recipient: str, since: datetime
     ) -> list[tuple[int | None, datetime]]: ...

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Concatenate, ParamSpec, TypeVar
 
-from automation import undo
+from automation import notifications, snooze, undo
 from automation.engine import process_local
 from automation.events import Actor, EmailSent, Timeline
 from automation.outbound import queue_conversation_mail
@@ -330,6 +330,7 @@ def add_note(repo: Repository, user: UserLike, number: int, body: str) -> int:
     message_id = None
     if conversation_id is not None:
         message_id = repo.add_note_message(conversation_id, user.id, body).id
+    told = notifications.mentions(repo, user, ticket.id, ticket.subject, body)
     return repo.add_timeline(
         Timeline.NOTE,
         actor_of(user),
@@ -337,7 +338,7 @@ def add_note(repo: Repository, user: UserLike, number: int, body: str) -> int:
         conversation_id=conversation_id,
         message_row_id=message_id,
         summary=f"Note: {body.strip().splitlines()[0][:120]}",
-        data={"body": body},
+        data={"body": body, **({"mentioned": told} if told else {})},
     )
 
 
@@ -351,6 +352,8 @@ def assign(repo: Repository, user: UserLike, number: int, owner_name: str | None
             raise DomainError(f"no user {owner_name!r}")
     start = undo.before(repo, ticket=ticket)
     old, new = set_owner(repo, ticket, owner)
+    if old != new:
+        notifications.assigned(repo, user, owner, ticket.id, ticket.subject)
     return _property_changed(repo, user, start, "owner", old, new)
 
 
@@ -460,6 +463,7 @@ def close_conversation(
         summary="Conversation closed",
         data={"property": "state", "from": "open", "to": "closed"},
     )
+    snooze.closed(repo, actor_of(user), conversation=conversation, cause_id=event_id)
     summary = f"conversation {conversation.id} closed"
     _conversation_change(repo, user, start, "conversation_close", summary, event_id)
     return event_id

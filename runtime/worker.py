@@ -25,6 +25,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from automation import notifications, snooze
 from automation.delivery import DeliveryStats, deliver_due, recover
 from runtime.desk import Desk
 from runtime.smtp import SmtpTransport
@@ -32,6 +33,7 @@ from storage import queries
 
 log = logging.getLogger("deskline.sync")
 POLL_SECONDS = 0.5
+DUE_SECONDS = 5.0  # how often snoozes whose time came end and tasks that came due are told
 
 # Inbound is plugged in as one coroutine per run: given the desk and a stop event, it fetches
 # (once, or until stopped) and returns how many messages it stored.
@@ -70,6 +72,12 @@ def _recover(repo: Any) -> tuple[int, int]:
     return recover(repo, alive=holder_alive)
 
 
+def due_pass(repo: Any) -> int:
+    """Snoozes whose time came end with a timeline line (SPEC D23); tasks that came due tell
+    their owner. Returns how many of both."""
+    return snooze.end_due(repo) + notifications.tasks_due(repo)
+
+
 class Worker:
     def __init__(
         self,
@@ -90,6 +98,7 @@ class Worker:
         if self.inbound is not None:
             summary.received = await self.inbound(self.desk, None)
         summary.handled_events = await self.desk.drain()
+        await self.desk.store(due_pass)
         while True:
             stats = await self.deliver()
             _add(summary.delivery, stats)
@@ -104,6 +113,7 @@ class Worker:
         tasks: list[asyncio.Task[Any]] = [
             asyncio.create_task(self.desk.engine.serve(), name="engine"),
             asyncio.create_task(self._send_loop(stop), name="sender"),
+            asyncio.create_task(self._due_loop(stop), name="due"),
         ]
         if self.inbound is not None:
             tasks.append(asyncio.create_task(self.inbound(self.desk, stop), name="inbound"))
@@ -134,6 +144,15 @@ class Worker:
                 log.exception("the sender failed; trying again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ready.wait(), sleep)
+
+    async def _due_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.desk.store(due_pass)
+            except Exception:
+                log.exception("ending snoozes and telling due tasks failed; trying again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), DUE_SECONDS)
 
     async def _due_in(self) -> float | None:
         """Seconds until the earliest queued email may go (0 or less: now), None: none."""

@@ -187,6 +187,8 @@ class Conversation(Base):
     association: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Out of the open views until then (SPEC D23): a time, not a state.
+    snoozed_until: Mapped[datetime | None] = mapped_column(index=True)
     channel: Mapped[Channel] = relationship()
     contact: Mapped[Contact | None] = relationship()
     assignee: Mapped[User | None] = relationship()
@@ -282,6 +284,7 @@ class Ticket(Base):
     last_customer_reply_at: Mapped[datetime | None]
     last_rep_reply_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None] = mapped_column(index=True)  # SPEC D23
     pipeline: Mapped[Pipeline] = relationship()
     status: Mapped[Status] = relationship()
     owner: Mapped[User | None] = relationship()
@@ -528,6 +531,8 @@ class Notification(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
+    # notify (a workflow's), assigned, mention, task
+    kind: Mapped[str] = mapped_column(String(16), default="notify", server_default="notify")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
 
@@ -615,3 +620,17 @@ class Task(Base):
     workflow_id: Mapped[int | None] = mapped_column(ForeignKey("workflows.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
+    notified_at: Mapped[datetime | None]  # its owner was told it is due
+
+
+class Presence(Base):
+    """Who is looking at what right now (SPEC D22): one row per app session, beaten every few
+    seconds; a row whose last beat is older than a few seconds is a session that went away."""
+
+    __tablename__ = "presence"
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int | None] = mapped_column(index=True)
+    conversation_id: Mapped[int | None] = mapped_column(index=True)
+    replying_since: Mapped[datetime | None]
+    beat_at: Mapped[datetime]

@@ -83,6 +83,9 @@ def _inbox_select(f: InboxFilter, session: Session) -> Select[Any]:
         query = query.where(c.assignee_id == f.user_id, c.state == "open")
     elif f.view == "unassigned":
         query = query.where(c.assignee_id.is_(None), c.state == "open")
+    if f.view in ("open", "mine", "unassigned"):  # a snoozed one is out of them (SPEC D23)
+        awake = or_(c.snoozed_until.is_(None), c.snoozed_until <= _dt(datetime.now(UTC)))
+        query = query.where(awake)
     if f.channel_id is not None:
         query = query.where(c.channel_id == f.channel_id)
     if f.search.strip():
@@ -240,6 +243,7 @@ def column_rows(session: Session, status_id: int, window: Window) -> list[dict[s
             m.Contact.email,
             m.Contact.name,
             owner.name,
+            t.snoozed_until,
             _ticket_mail_at(t),  # last, as row[-1]
         )
         .outerjoin(m.Contact, m.Contact.id == t.contact_id)
@@ -260,6 +264,7 @@ def column_rows(session: Session, status_id: int, window: Window) -> list[dict[s
             "contact_name": row[7],
             "owner": row[8],
             "last_mail_at": row[-1],
+            "snoozed_until": row[9],
         }
         for row in session.execute(query)
     ]
@@ -389,6 +394,7 @@ def ticket_record(session: Session, number: int) -> dict[str, Any] | None:
         origin=ticket.origin_conversation_id,
         status_id=ticket.status_id,
         pipeline_id=ticket.pipeline_id,
+        snoozed_until=ticket.snoozed_until,
     )
     return {
         "ticket": brief,

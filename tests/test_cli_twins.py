@@ -41,6 +41,7 @@ TWINS: dict[str, tuple[str, ...]] = {
     "inbox.save_attachment": ("attachment get",),
     "inbox.search": ("search",),
     "inbox.filter": ("conversations", "tickets --status"),
+    "inbox.snooze": ("snooze --conversation", "unsnooze --conversation"),
     # the board
     "board.assign": ("assign",),
     "board.close": ("close",),
@@ -62,6 +63,7 @@ TWINS: dict[str, tuple[str, ...]] = {
     "ticket.reply_contact": ("reply --from-contact-record",),
     "ticket.undo": ("undo",),
     "ticket.view": ("ticket show",),
+    "ticket.snooze": ("snooze", "unsnooze"),
     "ticket.open_attachment": ("attachment get",),
     "ticket.save_attachment": ("attachment get",),
     # the composer

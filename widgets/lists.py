@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from rich.cells import cell_len, set_cell_size
 
+from automation.snooze import is_snoozed, left
 from widgets.row_list import Cell, Row, RowList
 from widgets.text import age, line
 
@@ -71,10 +73,12 @@ class TicketCards(RowList):
             number = f"#{row['id']}"
             flag = "!" if row["priority"] in ("high", "urgent") else " "
             subject = line(row["subject"]) or "(no subject)"
-            return [
+            snoozed = snooze_mark(row.get("snoozed_until"))
+            cells: list[Cell] = [
                 (f"{flag}{number} ", self.style("accent")),
-                (fit(subject, max(1, width - len(number) - 2)), None),
+                (fit(subject, max(1, width - len(number) - 2 - len(snoozed))), None),
             ]
+            return [*cells, (snoozed, self.style("dim"))] if snoozed else cells
         who = line(row["contact_name"]) or line(row["contact"]) or "?"
         # The newest email's Date, as the inbox dates a conversation (not the last change).
         when = age(row.get("last_mail_at") or row["updated_at"])
@@ -84,6 +88,12 @@ class TicketCards(RowList):
                 self.style("dim"),
             )
         ]
+
+
+def snooze_mark(until: datetime | None) -> str:
+    """The mark on a snoozed ticket's card, " z 2h" (how long until it comes back), or ""."""
+    now = datetime.now(UTC)
+    return f" z {left(until, now)}" if is_snoozed(until, now) and until is not None else ""
 
 
 def card_second_line(who: str, owner: str, when: str, width: int) -> str:

@@ -15,6 +15,7 @@ from app.screens.attachments import AttachmentKeys, attachment_bindings
 from app.screens.base import DeskScreen, pick_owner
 from app.screens.compose import ComposeScreen, Draft
 from app.screens.dialogs import PickerScreen, PromptScreen
+from app.screens.snooze import ask_snooze, snooze_binding, snoozed_text
 from automation import services
 from automation.services import PRIORITIES
 from storage import views
@@ -39,6 +40,7 @@ class TicketScreen(AttachmentKeys, DeskScreen):
         Binding("L", "move(1)", "Next status", id="ticket.move_next"),
         Binding("e", "close", "Close", id="ticket.close"),
         Binding("u", "undo", "Undo", id="ticket.undo"),
+        snooze_binding("ticket"),
         *attachment_bindings("ticket"),
         Binding(
             "bracketleft",
@@ -111,7 +113,7 @@ class TicketScreen(AttachmentKeys, DeskScreen):
                 pipeline=line(t["pipeline"]),
                 owner=line(t["owner"]) or "nobody",
                 priority=t["priority"],
-                reopened=" · reopened" if t["reopened"] else "",
+                reopened=(" · reopened" if t["reopened"] else "") + snoozed_text(t),
                 contact=contact,
                 address=line(t["contact"]),
                 source=t["source"],
@@ -262,3 +264,10 @@ class TicketScreen(AttachmentKeys, DeskScreen):
         self.change_ticket(
             number, lambda repo, me: services.close_ticket(repo, me, number), f"#{number} closed"
         )
+
+    def action_snooze(self) -> None:
+        self._snooze()
+
+    @work(group="pickers")
+    async def _snooze(self) -> None:
+        await ask_snooze(self, number=self.number, conversation_id=None, what=f"#{self.number}")

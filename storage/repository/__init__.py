@@ -17,6 +17,7 @@ from storage.repository.actions import ActionsMixin
 from storage.repository.base import Clock
 from storage.repository.channels import ChannelsMixin
 from storage.repository.conversations import ConversationsMixin
+from storage.repository.coordination import CoordinationMixin
 from storage.repository.events import EventsMixin, LocalEvent
 from storage.repository.outbox import OutboxMixin
 from storage.repository.people import PeopleMixin
@@ -41,6 +42,7 @@ class SqlRepository(
     EventsMixin,
     OutboxMixin,
     ActionsMixin,
+    CoordinationMixin,
 ):
     """One transaction's repository: `SqlRepository(session, clock=...)`."""
 
