@@ -27,6 +27,7 @@ GROUPS = (
     "conversations",
     "search",
     "tasks",
+    "notifications",
     "outbox",
     "attachments",
     "people",
