@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from automation.actions import on_status_entered, resume_step
@@ -36,6 +36,7 @@ log = logging.getLogger("deskline.engine")
 T = TypeVar("T")
 MAX_ATTEMPTS = 5
 MAX_RENDERS_PER_EVENT = 16
+PROBE_RENDERS = 16  # renders asked for ahead of one pass (render_budget keeps 32)
 
 
 class TransactionRunner(Protocol):
@@ -81,16 +82,39 @@ def process_pending(
             rows = repo.pending_events(min(limit - taken, 100))
             if not rows:
                 break
-            for row in rows:
+            for index, row in enumerate(rows):
                 try:
                     _process_one(repo, row.id, row.type, row.payload)
                 except RenderNeeded as need:
                     if renders is None:  # pragma: no cover - only raised when deferring
                         raise
                     renders.append(need)
+                    _probe_ahead(repo, rows[index + 1 :], renders)
                     return taken
                 taken += 1
     return taken
+
+
+class _Probed(Exception):
+    """Rolls a probe's savepoint back."""
+
+
+def _probe_ahead(repo: Repository, rows: Sequence[Any], renders: list[RenderNeeded]) -> None:
+    """The renders the next events will ask for, so they are done together before the next
+    pass rather than one transaction per email: each event is handled in a savepoint that is
+    always rolled back (its real handling comes in the next pass, after the one that stopped
+    this one; a guess that no longer holds then only costs one more render)."""
+    for row in rows:
+        if len(renders) >= PROBE_RENDERS:
+            return
+        try:
+            with repo.savepoint():
+                handle(repo, event_from_row(row.type, row.payload))
+                raise _Probed
+        except RenderNeeded as need:
+            renders.append(need)
+        except Exception:  # _Probed, or a failure its real handling records
+            pass
 
 
 def process_local(repo: Repository, *, isolate: bool = True) -> int:

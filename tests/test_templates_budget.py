@@ -155,3 +155,19 @@ async def test_the_render_runs_with_no_write_transaction_open(db, db_url) -> Non
     assert writer["at"] < drained - 0.5  # written while the render was still going
     failed = [e for e in (await desk.ticket(1))["timeline"] if e["type"] == "action_failed"]
     assert "took more than 2 s" in failed[0]["summary"]
+
+
+async def test_many_emails_in_one_drain_go_out_once_each_in_order(db) -> None:
+    # renders asked for ahead of a pass are done together; each event is still handled once,
+    # in the order it was written (E2, E6)
+    desk = await Desk.create(db, received=False)
+    for n in range(20):
+        await desk.receive(make_mail(subject=f"Question {n}")[0])
+    for number in range(1, 21):
+        await _committed_without_drain(
+            desk, lambda repo, u, n=number: services.move_ticket(repo, u, n, "Closed")
+        )
+    await desk.drain()
+    closed = [o for o in await desk.outbox() if o["template"] == "Ticket closed"]
+    by_id = sorted(closed, key=lambda o: o["id"])
+    assert [o["ticket"] for o in by_id] == list(range(1, 21))
