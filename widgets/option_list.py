@@ -54,9 +54,3 @@ class OptionList(TextualOptionList):
         )
         if found is not None:
             self.highlighted = found
-
-    @property
-    def at_end(self) -> bool:
-        """The highlight is on the last enabled option (nothing below it to go to)."""
-        last = _widget_navigation.find_last_enabled(self.options)
-        return last is None or self.highlighted == last
