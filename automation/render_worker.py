@@ -242,9 +242,15 @@ class RenderPool:
         for worker in idle:
             worker.close()
 
+    def forget(self) -> None:
+        """In a forked child: the workers are the parent's, never to be written to here."""
+        self._idle = []
+        self._lock = threading.Lock()
+
 
 _pool = RenderPool()
 atexit.register(_pool.close)
+os.register_at_fork(after_in_child=_pool.forget)  # `serve` forks its sessions
 
 
 def render_within(
