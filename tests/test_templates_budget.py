@@ -171,3 +171,31 @@ async def test_many_emails_in_one_drain_go_out_once_each_in_order(db) -> None:
     closed = [o for o in await desk.outbox() if o["template"] == "Ticket closed"]
     by_id = sorted(closed, key=lambda o: o["id"])
     assert [o["ticket"] for o in by_id] == list(range(1, 21))
+
+
+async def test_an_import_batch_with_a_template_over_budget_is_stored_and_fails_the_action(db):
+    # the import's inline path renders at once, still in a worker within the budget: the batch
+    # is stored, each acknowledgement fails on its ticket's timeline, nothing is left pending
+    desk = await Desk.create(db, received=False, closed=False)
+
+    def setup(repo, user) -> None:
+        repo.set_setting("template_render_seconds", 0.3)
+        repo.add_template("Ack", "Got it", NESTED + "Hi", builtin=False)
+        admin.add_action(
+            repo,
+            user,
+            pipeline_name=None,
+            status_label="New",
+            kind="send_email",
+            template_name="Ack",
+        )
+
+    await desk.admin(setup)
+    begun = time.monotonic()
+    results = await desk.receive_batch([make_mail(subject=f"Batch {n}")[0] for n in range(3)])
+    assert [r.outcome for r in results].count("duplicate") == 0
+    assert time.monotonic() - begun < 3 * Budget(0.3).backstop()
+    for number in (1, 2, 3):
+        timeline = (await desk.ticket(number))["timeline"]
+        failed = [e for e in timeline if e["type"] == "action_failed"]
+        assert len(failed) == 1 and "took more than 0.3 s" in failed[0]["summary"]
