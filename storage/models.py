@@ -634,3 +634,36 @@ class Presence(Base):
     conversation_id: Mapped[int | None] = mapped_column(index=True)
     replying_since: Mapped[datetime | None]
     beat_at: Mapped[datetime]
+
+
+class SshKey(Base):
+    """One OpenSSH public key of one user: a key belongs to one user (SPEC S1), so its
+    fingerprint is unique across the desk."""
+
+    __tablename__ = "ssh_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_type: Mapped[str] = mapped_column(String(64))
+    key_data: Mapped[str] = mapped_column(Text)  # the base64 of the public key's blob
+    fingerprint: Mapped[str] = mapped_column(String(100), unique=True)  # SHA256:...
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    added_at: Mapped[datetime]
+    user: Mapped[User] = relationship()
+
+
+class SshLogin(Base):
+    """One SSH connection that reached a user (or was refused after its key was known)."""
+
+    __tablename__ = "ssh_logins"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    user_name: Mapped[str] = mapped_column(String(100))  # kept when the user is removed
+    fingerprint: Mapped[str] = mapped_column(String(100))
+    source_address: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))  # session (the app) or command
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    # open, ended, refused: too many sessions
+    outcome: Mapped[str] = mapped_column(String(200), default="open")

@@ -31,6 +31,7 @@ GROUPS = (
     "outbox",
     "attachments",
     "people",
+    "ssh",
     "paths",
     "docs",
 )

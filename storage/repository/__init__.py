@@ -24,6 +24,7 @@ from storage.repository.people import PeopleMixin
 from storage.repository.pipelines import PipelinesMixin
 from storage.repository.runs import RunsMixin
 from storage.repository.settings import SettingsMixin
+from storage.repository.ssh_keys import SshKeysMixin
 from storage.repository.tickets import TicketsMixin
 from storage.repository.workflows import WorkflowsMixin
 
@@ -43,6 +44,7 @@ class SqlRepository(
     OutboxMixin,
     ActionsMixin,
     CoordinationMixin,
+    SshKeysMixin,
 ):
     """One transaction's repository: `SqlRepository(session, clock=...)`."""
 

@@ -1,0 +1,283 @@
+"""The SSH door: `serve`, `user key add|list|remove` and `audit logins` (SPEC §11)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_data_dir
+
+from app.cli.errors import UserError
+from app.cli.output import clean
+from app.cli.shared import act, opened
+from app.cli.tables import Col, print_table
+from automation.admin import ssh_keys
+from runtime import ssh_children, ssh_server
+from storage.repository import SqlRepository
+
+# Remote commands a key may run (SPEC S4): read-only, each as (command, action) or (command,).
+REMOTE_COMMANDS = (
+    ("tickets",),
+    ("ticket", "show"),
+    ("conversations",),
+    ("search",),
+    ("outbox",),
+    ("held",),
+    ("attachment", "list"),
+    ("attachment", "get"),
+    ("notifications",),
+)
+REFUSED_OPTIONS = ("--db", "--as")
+WRITING_WORDS = {"held": ("release", "drop"), "notifications": ("read",)}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    _register_keys(_actions_of(sub.choices["user"]))
+    audit = sub.add_parser("audit", help="who logged in over SSH (admins)")
+    asub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    p = asub.add_parser("logins", help="SSH logins, newest first: user, key, address, times")
+    p.add_argument("--limit", type=int, default=1000, metavar="N", help="at most N (1000)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit_logins)
+
+    p = sub.add_parser(
+        "serve",
+        help="serve the desk over SSH: each user's key opens the app as that user",
+        description="An SSH server for the desk: a known key gets the terminal app as its "
+        "user (ssh -t), or runs one read-only command (ssh HOST tickets --json). The mail "
+        "worker runs beside it unless --no-mail.",
+    )
+    p.add_argument("--listen", default=ssh_server.DEFAULT_LISTEN, metavar="ADDR:PORT")
+    p.add_argument("--host-key", metavar="PATH", help="the host key file (made if missing)")
+    p.add_argument("--no-mail", action="store_true", default=argparse.SUPPRESS)
+    p.add_argument("--sessions-per-user", type=int, default=5, metavar="N")
+    p.add_argument("--idle-minutes", type=float, default=60, metavar="N")
+    p.set_defaults(func=cmd_serve)
+
+
+def _actions_of(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    raise LookupError("the user command has no actions")
+
+
+def _register_keys(usub: argparse._SubParsersAction) -> None:
+    key = usub.add_parser("key", help="users' SSH public keys (for deskline serve)")
+    ksub = key.add_subparsers(dest="key_command", metavar="ACTION", required=True)
+    p = ksub.add_parser("add", help="add the public key(s) of FILE (- reads stdin) to USER")
+    p.add_argument("user")
+    p.add_argument("file", metavar="FILE|-")
+    p.set_defaults(func=cmd_key_add)
+    p = ksub.add_parser("list", help="keys of USER (admins: of everyone)")
+    p.add_argument("user", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_key_list)
+    p = ksub.add_parser("remove", help="remove USER's key FINGERPRINT (SHA256:...)")
+    p.add_argument("user")
+    p.add_argument("fingerprint")
+    p.set_defaults(func=cmd_key_remove)
+
+
+# --- keys -------------------------------------------------------------------------------------
+
+
+async def cmd_key_add(args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+    keys = await act(args, lambda repo, user: ssh_keys.add_ssh_keys(repo, user, args.user, text))
+    for key in keys:
+        print(f"Key {key.fingerprint} ({key.key_type}) added to {args.user}")
+    return 0
+
+
+async def cmd_key_list(args: argparse.Namespace) -> int:
+    def rows(repo: SqlRepository, user: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "user": key.user.name,
+                "type": key.key_type,
+                "fingerprint": key.fingerprint,
+                "comment": key.comment,
+                "added_at": key.added_at.isoformat(),
+            }
+            for key in ssh_keys.ssh_keys_seen_by(repo, user, args.user)
+        ]
+
+    found = await act(args, rows)
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    print_table(
+        (Col("User"), Col("Type", fixed=True), Col("Fingerprint", fixed=True), Col("Comment")),
+        [[clean(r["user"]), r["type"], r["fingerprint"], clean(r["comment"])] for r in found],
+    )
+    return 0
+
+
+async def cmd_key_remove(args: argparse.Namespace) -> int:
+    await act(
+        args, lambda repo, user: ssh_keys.remove_ssh_key(repo, user, args.user, args.fingerprint)
+    )
+    print(f"Key {args.fingerprint} of {args.user} removed")
+    return 0
+
+
+async def cmd_audit_logins(args: argparse.Namespace) -> int:
+    def rows(repo: SqlRepository, user: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "user": login.user_name,
+                "fingerprint": login.fingerprint,
+                "address": login.source_address,
+                "kind": login.kind,
+                "started_at": login.started_at.isoformat(),
+                "ended_at": login.ended_at.isoformat() if login.ended_at else None,
+                "outcome": login.outcome,
+            }
+            for login in ssh_keys.logins_seen_by(repo, user, limit=args.limit)
+        ]
+
+    found = await act(args, rows)
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    print_table(
+        (
+            Col("Started", fixed=True),
+            Col("Ended", fixed=True),
+            Col("User"),
+            Col("Address", fixed=True),
+            Col("Outcome"),
+        ),
+        [
+            [
+                r["started_at"][:19].replace("T", " "),
+                (r["ended_at"] or "-")[:19].replace("T", " "),
+                clean(r["user"]),
+                r["address"],
+                clean(r["outcome"]),
+            ]
+            for r in found
+        ],
+    )
+    return 0
+
+
+# --- serve ------------------------------------------------------------------------------------
+
+
+async def cmd_serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="deskline serve: %(message)s")
+    async with opened(args):  # the schema is this version's (then closed: S5)
+        pass
+    # Imported once here: every session forked from this process shares it (S5).
+    from app.tui import run_app
+
+    try:
+        host, port = ssh_server.parse_listen(args.listen)
+    except (ValueError, OSError) as exc:
+        raise UserError(str(exc), exit_code=2) from exc
+    key_path = (
+        Path(args.host_key)
+        if args.host_key
+        else Path(user_data_dir("deskline")) / (ssh_server.HOST_KEY_NAME)
+    )
+    host_key, made = ssh_server.load_host_key(key_path)
+    url = args.db
+
+    def app(name: str) -> int:
+        return run_app(url, as_user=name, mail=False)  # sessions run no mail worker (S5)
+
+    def command(name: str, argv: list[str]) -> int:
+        from app.cli.main import main
+
+        return main(["--db", url, "--as", name, *argv])
+
+    limits = ssh_server.DoorLimits(
+        sessions_per_user=args.sessions_per_user, idle_seconds=args.idle_minutes * 60
+    )
+    door = ssh_server.Door(url, ssh_server.Launcher(app, command, remote_refusal), limits)
+    mail_pid = None
+    if not getattr(args, "no_mail", False):
+        mail_pid = ssh_children.fork_service(lambda: command_as_system(url))
+    try:
+        await door.start(host, port, host_key)
+    except OSError as exc:
+        _stop_child(mail_pid)
+        raise UserError(f"cannot listen on {args.listen}: {exc.strerror or exc}") from exc
+    print(f"Deskline serves {clean(door_where(args.db))} over SSH on {host}:{port}")
+    print(f"Host key {host_key.get_fingerprint('sha256')} ({'new, ' if made else ''}{key_path})")
+    print(
+        "Mail worker: " + ("off (--no-mail)" if mail_pid is None else f"running (pid {mail_pid})")
+    )
+    sys.stdout.flush()
+    await _until_stopped()
+    await door.close()
+    _stop_child(mail_pid)
+    return 0
+
+
+def command_as_system(url: str) -> int:
+    from app.cli.main import main
+
+    return main(["--db", url, "sync"])
+
+
+def door_where(url: str) -> str:
+    return url.removeprefix("sqlite:///")
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stop.set)
+    await stop.wait()
+
+
+def _stop_child(pid: int | None) -> None:
+    if pid is None:
+        return
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+def remote_refusal(argv: list[str]) -> str | None:
+    """Why `ssh desk ARGV` may not run (None: it may): an allow-list of read-only commands,
+    no --db or --as, no path but stdout (SPEC S4)."""
+    allowed = [" ".join(words) for words in REMOTE_COMMANDS]
+    if not argv or not any(tuple(argv[: len(w)]) == w for w in REMOTE_COMMANDS):
+        return "over SSH only these commands run: " + ", ".join(allowed)
+    for word in argv:
+        name = word.split("=", 1)[0]
+        if len(name) > 2 and any(option.startswith(name) for option in REFUSED_OPTIONS):
+            return f"{name} is not accepted over SSH: the key says who you are and which desk"
+    for word in WRITING_WORDS.get(argv[0], ()):
+        if word in argv[1:]:
+            return f"`{argv[0]} {word}` changes the desk: over SSH only reading commands run"
+    if argv[:2] == ["attachment", "get"]:
+        return _output_refusal(argv[2:])
+    return None
+
+
+def _output_refusal(rest: list[str]) -> str | None:
+    """`attachment get` writes to stdout only (`-o -`): no path on the server (SPEC S3)."""
+    said = "over SSH a file goes to your side: `attachment get MSG N -o - > FILE`"
+    outputs = [w for w in rest if w.startswith(("-o", "--o"))]
+    if outputs not in (["-o"], ["--output"], ["-o-"], ["--output=-"]):
+        return said
+    if outputs in (["-o"], ["--output"]):
+        at = rest.index(outputs[0])
+        if rest[at + 1 : at + 2] != ["-"]:
+            return said
+    return None
