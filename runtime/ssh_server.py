@@ -35,6 +35,7 @@ T = TypeVar("T")
 
 DEFAULT_LISTEN = "127.0.0.1:2222"
 HOST_KEY_NAME = "ssh_host_ed25519_key"
+KEY_CHECK_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class Door:
         self._quiet = asyncio.Lock()  # held by each database use and by each fork
         self.server: asyncssh.SSHAcceptor | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._key_watch: asyncio.Future[None] | None = None
 
     async def start(self, host: str, port: int, host_key: asyncssh.SSHKey) -> None:
         self.server = await asyncssh.create_server(
@@ -121,14 +123,37 @@ class Door:
             login_timeout=60,
             keepalive_interval=60,
         )
+        self._key_watch = asyncio.ensure_future(self._watch_keys())
 
     async def close(self) -> None:
+        if self._key_watch is not None:
+            self._key_watch.cancel()
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
         for sessions in list(self.sessions.values()):
             for session in list(sessions):
                 session.stop("the server is stopping")
+
+    async def _watch_keys(self) -> None:
+        """A key removed (or its user) ends the sessions it opened within seconds (S1)."""
+        while True:
+            await asyncio.sleep(KEY_CHECK_SECONDS)
+            live = [session for sessions in self.sessions.values() for session in sessions]
+            if not live:
+                continue
+            try:
+                owners = await self.with_database(
+                    lambda repo: {key.fingerprint: key.user_id for key in repo.ssh_keys()}
+                )
+            except Exception:  # the database is busy or away: the next round tries again
+                log.warning("could not read the keys", exc_info=True)
+                continue
+            for session in live:
+                if owners.get(session.who.fingerprint) != session.who.user_id:
+                    session.stop(
+                        "your key was removed from the desk: the session ends", "key removed"
+                    )
 
     # --- the database, briefly ------------------------------------------------------------
 

@@ -257,8 +257,8 @@ async def test_unknown_keys_passwords_and_forwarding_are_refused(door: Door):
         # Forwarded, the port would greet with the server's "SSH-2.0-..." banner: it closes.
         assert _through_forward(local) == b""
     finally:
-        forward.terminate()
-        forward.communicate(timeout=10)
+        forward.kill()
+        forward.wait(timeout=10)
 
 
 def _through_forward(port: int) -> bytes:
@@ -306,8 +306,13 @@ async def test_a_rep_replies_over_ssh_in_tmux(door: Door, panes: list[Pane]):
     pane.keys("r")
     pane.wait_for("Reply from the ticket record")
     pane.type("A technician is on the way.")
+    watcher = open_pane(door, panes, door.keys["admin"])  # another session, on the board
+    watcher.wait_for("Printer on fire", timeout=30)
+    watcher.keys("2")
+    watcher.wait_for("2 New")
     pane.keys("C-s")
     pane.wait_for("Waiting on contact")
+    watcher.wait_for("1 Waiting on")  # each session sees the other's changes live
 
     db = Database(door.url)
     try:
@@ -362,3 +367,25 @@ async def test_sessions_are_separate_processes_five_per_user(door: Door, panes: 
     assert "refused: too many sessions" in outcomes
     assert "exit 137" in outcomes
     assert outcomes.count("open") == 4
+
+
+@pytest.mark.sqlite_only
+async def test_a_removed_key_ends_its_live_session(door: Door, panes: list[Pane]):
+    pane = open_pane(door, panes, door.keys["admin"])
+    pane.wait_for("Printer on fire", timeout=30)
+    listed = json.loads(
+        deskline(door.url, "--as", "admin", "user", "key", "list", "admin", "--json").stdout
+    )
+    removed = deskline(
+        door.url, "--as", "admin", "user", "key", "remove", "admin", listed[0]["fingerprint"]
+    )
+    assert removed.returncode == 0, removed.stderr
+    started = time.monotonic()
+    while pane.alive() and time.monotonic() - started < 10:
+        time.sleep(0.1)
+    assert not pane.alive()
+    assert time.monotonic() - started < 5  # S1: within 5 s
+    logins = json.loads(
+        deskline(door.url, "--as", "rita", "audit", "logins", "--json").stdout or "[]"
+    )
+    assert logins == []  # a rep reads no audit
