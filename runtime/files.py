@@ -36,6 +36,21 @@ class FileExists(FileRefused):
     """An explicit path that is already there, and no permission to replace it."""
 
 
+# Set in an SSH session's process (SPEC S3): no file of the server is written or opened there.
+_SERVER_FILES_REFUSED: str | None = None
+
+
+def refuse_server_files(reason: str) -> None:
+    """From now on this process writes and opens no file for the user: `reason` says why."""
+    global _SERVER_FILES_REFUSED
+    _SERVER_FILES_REFUSED = reason
+
+
+def _check_server_files() -> None:
+    if _SERVER_FILES_REFUSED is not None:
+        raise FileRefused(_SERVER_FILES_REFUSED)
+
+
 def downloads_dir() -> Path:
     """The user's downloads directory (platformdirs: $XDG_DOWNLOAD_DIR, else ~/Downloads)."""
     from platformdirs import user_downloads_dir
@@ -46,6 +61,7 @@ def downloads_dir() -> Path:
 def save_in(directory: Path, name: str, data: bytes) -> Path:
     """Write `data` to a new file `name` in `directory` (made 0700 if missing); a name that is
     taken becomes `name (1).ext`, `name (2).ext`… `name` must be one path component."""
+    _check_server_files()
     _one_component(name)
     try:
         directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
@@ -71,6 +87,7 @@ def save_at(path: Path, data: bytes, *, overwrite: bool = False) -> Path:
     """Write `data` to exactly `path`. A path that exists (a symlink too) is an error unless
     `overwrite`, and then a new file takes its place: the old one, or a symlink's target, is
     never written through."""
+    _check_server_files()
     try:
         fd = os.open(path, _CREATE, FILE_MODE)
     except FileExistsError as exc:
@@ -146,8 +163,8 @@ def has_display() -> bool:
 
 def opener_command(path: Path) -> list[str] | None:
     """How the desktop opens `path`: $OPENER, else `open` (macOS) or `xdg-open`; None without a
-    display or an opener."""
-    if not has_display():
+    display or an opener (or in an SSH session)."""
+    if not has_display() or _SERVER_FILES_REFUSED is not None:
         return None
     chosen = os.environ.get("OPENER", "").strip()
     if chosen:
@@ -159,6 +176,7 @@ def opener_command(path: Path) -> list[str] | None:
 
 def launch_opener(command: list[str]) -> None:
     """Start the opener on its own, detached from the terminal: the app does not wait for it."""
+    _check_server_files()
     try:
         subprocess.Popen(
             command,

@@ -306,6 +306,9 @@ async def test_a_rep_replies_over_ssh_in_tmux(door: Door, panes: list[Pane]):
     pane.keys("r")
     pane.wait_for("Reply from the ticket record")
     pane.type("A technician is on the way.")
+    pane.keys("C-e")  # no editor of the server runs over SSH (S3): the text stays in the app
+    pane.wait_for("written in the app itself")
+    pane.wait_for("A technician is on the way.")
     watcher = open_pane(door, panes, door.keys["admin"])  # another session, on the board
     watcher.wait_for("Printer on fire", timeout=30)
     watcher.keys("2")
@@ -389,3 +392,31 @@ async def test_a_removed_key_ends_its_live_session(door: Door, panes: list[Pane]
         deskline(door.url, "--as", "rita", "audit", "logins", "--json").stdout or "[]"
     )
     assert logins == []  # a rep reads no audit
+
+
+def test_a_session_process_writes_and_opens_no_file(tmp_path: Path):
+    """S3: what an SSH session's process runs first; saving and opening are then refused."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from runtime import files\n"
+        "files.refuse_server_files('over SSH files stay on your side')\n"
+        "for save in (lambda: files.save_in(Path(sys.argv[1]), 'a.txt', b'x'),\n"
+        "             lambda: files.save_at(Path(sys.argv[1]) / 'b.txt', b'x'),\n"
+        "             lambda: files.launch_opener(['true'])):\n"
+        "    try:\n"
+        "        save()\n"
+        "    except files.FileRefused as exc:\n"
+        "        print(exc)\n"
+        "print(files.opener_command(Path(sys.argv[1])))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "DISPLAY": ":0", "OPENER": "true"},
+        check=True,
+    )
+    assert result.stdout.splitlines() == ["over SSH files stay on your side"] * 3 + ["None"]
+    assert list(tmp_path.iterdir()) == []

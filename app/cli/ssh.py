@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from app.cli.output import clean
 from app.cli.shared import act, opened
 from app.cli.tables import Col, print_table
 from automation.admin import ssh_keys
-from runtime import ssh_children, ssh_server
+from runtime import files, ssh_children, ssh_server
 from storage.repository import SqlRepository
 
 # Remote commands a key may run (SPEC S4): read-only, each as (command, action) or (command,).
@@ -35,6 +36,12 @@ REMOTE_COMMANDS = (
     ("notifications",),
 )
 REFUSED_OPTIONS = ("--db", "--as")
+SERVER_FILES_REFUSED = (
+    "over SSH files stay on your side: ssh to the desk with `attachment get MESSAGE N -o - > FILE`"
+)
+NO_EDITOR = shlex.join(
+    ["sh", "-c", "echo 'Over SSH a reply is written in the app itself.'; sleep 2; exit 1", "sh"]
+)
 WRITING_WORDS = {"held": ("release", "drop"), "notifications": ("read",)}
 
 
@@ -193,6 +200,10 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     url = args.db
 
     def app(name: str) -> int:
+        # S3: a session writes, opens and edits no file of the server; replies are written in
+        # the app and files travel over `ssh desk attachment get`.
+        files.refuse_server_files(SERVER_FILES_REFUSED)
+        os.environ["VISUAL"] = os.environ["EDITOR"] = NO_EDITOR
         return run_app(url, as_user=name, mail=False)  # sessions run no mail worker (S5)
 
     def command(name: str, argv: list[str]) -> int:
