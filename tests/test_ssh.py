@@ -67,6 +67,19 @@ class Door:
     process: subprocess.Popen[str]
     keys: dict[str, Path]
     banner: str
+    tmp_path: Path
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def restart(self, *extra: str) -> None:
+        """The same desk served again, with these options."""
+        self.stop()
+        self.process, self.port, self.banner = start_serve(self.url, self.tmp_path, *extra)
 
     def ssh_args(self, key: Path, *extra: str) -> list[str]:
         return [
@@ -104,11 +117,11 @@ class Door:
         return sorted(int(pid) for pid in path.read_text().split())
 
 
-def start_serve(url: str, tmp_path: Path) -> tuple[subprocess.Popen[str], int, str]:
+def start_serve(url: str, tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], int, str]:
     port = free_port()
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
     process = subprocess.Popen(
-        [*DESKLINE, "--db", url, "serve", "--listen", f"127.0.0.1:{port}", "--no-mail"],
+        [*DESKLINE, "--db", url, "serve", "--listen", f"127.0.0.1:{port}", "--no-mail", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -140,14 +153,11 @@ async def door(db_url: str, tmp_path: Path) -> AsyncIterator[Door]:
         )
         assert added.returncode == 0, added.stderr
     process, port, banner = start_serve(db_url, tmp_path)
+    door = Door(db_url, port, process, keys, banner, tmp_path)
     try:
-        yield Door(db_url, port, process, keys, banner)
+        yield door
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        door.stop()
 
 
 # --- keys -------------------------------------------------------------------------------------
@@ -420,3 +430,25 @@ def test_a_session_process_writes_and_opens_no_file(tmp_path: Path):
     )
     assert result.stdout.splitlines() == ["over SSH files stay on your side"] * 3 + ["None"]
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_failed_logins_block_their_address_for_a_while(door: Door):
+    assert door.ssh(door.keys["rita"], "tickets").returncode == 0
+    for _ in range(10):  # S5: 10 failed logins in a minute...
+        assert door.ssh(door.keys["stranger"], "tickets").returncode == 255
+    blocked = door.ssh(door.keys["rita"], "tickets")  # ...block the address, known keys too
+    assert blocked.returncode == 255
+    assert door.process.poll() is None
+
+
+@pytest.mark.sqlite_only
+async def test_an_idle_session_ends(door: Door, panes: list[Pane]):
+    door.restart("--idle-minutes", "0.05")  # 3 s without a key
+    pane = open_pane(door, panes, door.keys["rita"])
+    pane.wait_for("Printer on fire", timeout=30)
+    started = time.monotonic()
+    while pane.alive() and time.monotonic() - started < 20:
+        time.sleep(0.2)
+    assert not pane.alive()
+    logins = json.loads(deskline(door.url, "--as", "admin", "audit", "logins", "--json").stdout)
+    assert [row["outcome"] for row in logins if row["kind"] == "session"] == ["idle"]
