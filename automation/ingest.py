@@ -60,16 +60,20 @@ def ingest_message(
             None,
             f"bounce of our message {bounce_target.message_id}: attached to its conversation",
         )
+    elif own_mail and historical:
+        # B6.1: our own sent mail, read back from an export, goes back to its thread, outgoing
+        match = resolve_thread(repo, mail, sender, ours=True)
     elif own_mail:
         match = ThreadMatch(None, None, "sent from one of Deskline's own addresses: not threaded")
     else:
         match = resolve_thread(repo, mail, sender)
+    ours_back = own_mail and historical and match.conversation is not None
     user = repo.user_by_email(sender) if sender else None
     conversation = match.conversation or _new_conversation(
         repo, channel, mail, sender, match, own=own_mail
     )
-    automated_kind, automated_reason = _automation(mail, own_mail)
-    if automated_kind is None and user is None:
+    automated_kind, automated_reason = (None, None) if ours_back else _automation(mail, own_mail)
+    if automated_kind is None and user is None and not ours_back:
         conversation.state = "open"
     conversation.updated_at = repo.now()
     message = repo.add_inbound_message(
@@ -83,6 +87,7 @@ def ingest_message(
         forwarded_reason=_forward_reason(mail, match),
         automated_kind=automated_kind,
         automated_reason=automated_reason,
+        sent_by_us=ours_back,
     )
     automated = automated_kind is not None
     if user is None and sender and not own_mail:

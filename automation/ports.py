@@ -409,6 +409,7 @@ class Repository(Protocol):
         forwarded_reason: str | None,
         automated_kind: str | None,
         automated_reason: str | None,
+        sent_by_us: bool = False,
     ) -> MessageLike: ...
     def add_outbound_message(
         self,

@@ -32,7 +32,11 @@ def candidate_ids(mail: ParsedMail) -> list[str]:
     return ordered
 
 
-def resolve_thread(repo: Repository, mail: ParsedMail, sender: str) -> ThreadMatch:
+def resolve_thread(
+    repo: Repository, mail: ParsedMail, sender: str, *, ours: bool = False
+) -> ThreadMatch:
+    """Where a message belongs. `ours`: our own sent mail read back from an export (B6.1), which
+    may join its thread though our address is no participant."""
     header = _header_match(repo, mail)
     token = find_ticket_token(mail.subject)
     if header is not None:
@@ -45,7 +49,7 @@ def resolve_thread(repo: Repository, mail: ParsedMail, sender: str) -> ThreadMat
                 "headers win"
             )
         reason = f"{header_name} {matched_id} matched conversation {conversation.id}"
-        if _belongs(repo, sender, conversation):
+        if ours or _belongs(repo, sender, conversation):
             return ThreadMatch(conversation, None, reason, conflict, replied_forward)
         return ThreadMatch(
             None,

@@ -20,6 +20,8 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
+from mail.mailbox_out import unquote_mboxrd
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HEAD_BYTES = 65536  # enough of a message to find its Date
 MAX_MESSAGE_SETTING = "max_message_mb"
@@ -166,9 +168,15 @@ def _maildir(path: Path) -> Iterator[_Found]:
 
 
 def _mbox(path: Path) -> Iterator[_Found]:
+    """An mbox is read as mboxrd: a '>From ' line loses one '>' (what quoting added)."""
     box = mailbox.mbox(path, factory=None, create=False)
     for key in box.iterkeys():
-        yield _in_box(box, key, f"{path}#{key}")
+        found = _in_box(box, key, f"{path}#{key}")
+        yield _Found(found.label, found.size, found.head, _unquoted(found.load))
+
+
+def _unquoted(load: Callable[[], bytes]) -> Callable[[], bytes]:
+    return lambda: unquote_mboxrd(load())
 
 
 def _in_box(box: mailbox.Mailbox, key: str, label: str) -> _Found:

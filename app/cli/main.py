@@ -26,6 +26,7 @@ GROUPS = (
     "tickets",
     "conversations",
     "search",
+    "archive",
     "tasks",
     "notifications",
     "outbox",

@@ -197,12 +197,14 @@ class ConversationsMixin(ChannelsMixin):
         forwarded_reason: str | None,
         automated_kind: str | None,
         automated_reason: str | None,
+        sent_by_us: bool = False,
     ) -> m.Message:
+        """A received message; `sent_by_us` (or a user's address) stores it as outgoing mail."""
         now = self.now()
         message = m.Message(
             conversation=conversation,
             channel_id=channel_id,
-            direction="outbound" if author_user_id is not None else "inbound",
+            direction="outbound" if author_user_id is not None or sent_by_us else "inbound",
             message_id=mail.message_id,
             in_reply_to=mail.in_reply_to[0] if mail.in_reply_to else None,
             references=list(mail.references),
