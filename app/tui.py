@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import difflib
 import gc
 import logging
@@ -37,11 +38,14 @@ from textual.worker import Worker, WorkerState
 
 from app.backend import Backend, BackendError, Service
 from app.screens import commands
+from app.screens.base import DeskScreen
 from app.screens.board import BoardScreen
 from app.screens.commands import DeskCommands, Place
+from app.screens.coordination import CHECK_EVERY, Coordinator
 from app.screens.help import HelpScreen
 from app.screens.inbox import InboxScreen
 from app.screens.keys import key_text
+from app.screens.notifications import NotificationsScreen
 from app.screens.settings import SettingsScreen
 from app.screens.tasks import TasksScreen
 from runtime.desk import Desk
@@ -196,6 +200,7 @@ class DesklineApp(App[None]):
         Binding("2", "switch_mode('board')", "Board", id="app.board"),
         Binding("3", "switch_mode('settings')", "Settings", id="app.settings"),
         Binding("T", "tasks", "Tasks", id="app.tasks"),
+        Binding("N", "notifications", "Notifications", show=False, id="app.notifications"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="app.palette"),
@@ -225,6 +230,7 @@ class DesklineApp(App[None]):
         self._settled: set[str] = set()
         self.failure: str | None = None
         self.exiting = False  # set by exit(): from then on keys and clicks are ignored
+        self.coordinator: Coordinator | None = None  # once the desk is open
 
     def exit(
         self,
@@ -268,9 +274,12 @@ class DesklineApp(App[None]):
             return
         for name, service in self.services:
             self.backend.run_service(name, service)
+        self.coordinator = Coordinator(self.backend)
         self.ready = True
         await self.switch_mode("inbox")
         self.set_interval(self.live_interval, self._check_live)
+        self.set_interval(CHECK_EVERY, self._check_coordination)
+        self._check_coordination()
         self._settle_after_first_visit("inbox")
 
     async def _prepared(self, prepare: Prepare) -> bool:
@@ -314,6 +323,18 @@ class DesklineApp(App[None]):
         if await self.backend.changed():
             self.screen.post_message(DataChanged())
 
+    def _check_coordination(self) -> None:
+        if not self.exiting and self.coordinator is not None:
+            self._coordinate(self.coordinator)
+
+    @work(group="coordination", exclusive=True, exit_on_error=False)
+    async def _coordinate(self, coordinator: Coordinator) -> None:
+        """Heartbeat, badge and presence (app.screens.coordination); the top bar follows."""
+        if await coordinator.tick(self):
+            for screen in self.screen_stack:
+                if isinstance(screen, DeskScreen):
+                    screen.show_coordination()
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """One place turns a failed worker into a notice (the app keeps running)."""
         if event.state == WorkerState.ERROR and event.worker.error is not None:
@@ -352,6 +373,10 @@ class DesklineApp(App[None]):
     def action_tasks(self) -> None:
         if self.ready and not isinstance(self.screen, TasksScreen):
             self.push_screen(TasksScreen())
+
+    def action_notifications(self) -> None:
+        if self.ready and not isinstance(self.screen, NotificationsScreen):
+            self.push_screen(NotificationsScreen())
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -441,6 +466,9 @@ class DesklineApp(App[None]):
 
     async def on_unmount(self) -> None:
         self._stop_preparing.set()  # a demo still building stops at its next step
+        if self.coordinator is not None:
+            with contextlib.suppress(Exception):  # a crash leaves the row to age out
+                await self.coordinator.leave()
         await self.backend.close()
         gc.unfreeze()  # hand what was frozen back to the collector (tests open many apps)
 

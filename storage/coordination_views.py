@@ -78,22 +78,38 @@ def present(
     return list(found.values())
 
 
-def arrived_since(session: Session, conversation_id: int, since: datetime) -> list[dict[str, Any]]:
-    """Mail of the conversation newer than `since`: received, sent or queued by anyone (the
-    warning before sending a draft begun at `since`)."""
+def arrived_since(
+    session: Session, since: datetime, *, conversation_id: int | None, ticket_id: int | None
+) -> list[dict[str, Any]]:
+    """Mail and notes newer than `since` in the conversation (or, with none, in the ticket's
+    conversations): received, sent or still queued, by anyone. The warning before sending a
+    draft begun at `since` (SPEC D22)."""
     x = m.Message
+    if conversation_id is not None:
+        where = x.conversation_id == conversation_id
+    elif ticket_id is not None:
+        ids = select(m.Conversation.id).where(m.Conversation.ticket_id == ticket_id)
+        where = x.conversation_id.in_(ids.scalar_subquery())
+    else:
+        return []
     query = (
-        select(x.id, x.direction, x.from_addr, x.from_name, x.subject, x.created_at)
-        .where(x.conversation_id == conversation_id, x.created_at > since)
+        select(x.id, x.direction, x.from_addr, x.from_name, x.subject, x.created_at, m.User.name)
+        .outerjoin(m.User, m.User.id == x.author_user_id)
+        .where(where, x.created_at > since)
         .order_by(x.id)
     )
     return [
         {
             "id": row.id,
             "direction": row.direction,
-            "from": row.from_name or row.from_addr,
+            "from": row.name or row.from_name or row.from_addr,
             "subject": row.subject,
             "at": row.created_at,
         }
         for row in session.execute(query)
     ]
+
+
+def setting(session: Session, key: str) -> Any:
+    """A setting's value (None when unset): a user's bell, say."""
+    return session.scalar(select(m.Setting.value).where(m.Setting.key == key))

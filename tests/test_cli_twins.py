@@ -28,6 +28,12 @@ SUPPORT = "help@acme.example"
 TWINS: dict[str, tuple[str, ...]] = {
     # the app
     "app.tasks": ("tasks",),
+    "app.notifications": ("notifications",),
+    # my notifications
+    "notifications.open": ("ticket show",),
+    "notifications.read": ("notifications",),  # notifications read ID
+    "notifications.read_all": ("notifications --all",),  # notifications read --all
+    "notifications.bell": ("notifications --bell",),
     # the inbox
     "inbox.assign": ("assign", "conversation assign"),
     "inbox.close": ("close", "conversation close"),
@@ -158,6 +164,9 @@ NAVIGATION = frozenset(
         "pane.down",
         "pane.quotes",
         "pane.up",
+        "notifications.close",
+        "notifications.down",
+        "notifications.up",
         "refused.close",
         "settings.back",
         "settings.down",

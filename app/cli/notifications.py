@@ -22,16 +22,19 @@ T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("notifications", help="your notifications, newest first")
+    p = sub.add_parser(
+        "notifications",
+        help="your notifications, newest first; `notifications read ID` (or --all) marks read",
+    )
+    p.add_argument("action", nargs="?", choices=("read",), metavar="read", help="mark read")
+    p.add_argument("notification_id", type=int, metavar="ID", nargs="?", help="with read")
+    p.add_argument("--all", action="store_true", help="with read: every unread notification")
     p.add_argument("--unread", action="store_true", help="only the unread ones")
+    p.add_argument(
+        "--bell", choices=("on", "off"), help="the app rings the terminal bell on a new one"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_notifications)
-    nsub = p.add_subparsers(dest="notifications_command", metavar="ACTION")
-    read = nsub.add_parser("read", help="mark a notification read (or --all of them)")
-    which = read.add_mutually_exclusive_group(required=True)
-    which.add_argument("notification_id", type=int, metavar="ID", nargs="?")
-    which.add_argument("--all", action="store_true", help="every unread notification")
-    read.set_defaults(func=cmd_read)
     p = sub.add_parser(
         "snooze",
         help="take a ticket out of the open views until a time; it comes back then, when "
@@ -48,6 +51,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 async def cmd_notifications(args: argparse.Namespace) -> int:
+    if args.action == "read":
+        if (args.notification_id is None) == (not args.all):
+            raise UserError("notifications read takes an ID or --all", exit_code=2)
+        return await cmd_read(args)
+    if args.notification_id is not None or args.all:
+        raise UserError("an ID and --all go with read: notifications read ID", exit_code=2)
+    if args.bell is not None:
+        return await cmd_bell(args)
     async with opened(args) as desk:
         me = await desk.read(lambda repo: current_user(repo, args.as_user).id)
         rows = await desk.query(
@@ -96,6 +107,18 @@ async def cmd_read(args: argparse.Namespace) -> int:
         print(f"{count} notification{'s' if count != 1 else ''} marked read")
     else:
         print(f"Notification {wanted} {'marked read' if count else 'was read already'}")
+    return 0
+
+
+async def cmd_bell(args: argparse.Namespace) -> int:
+    on = args.bell == "on"
+
+    def switch(repo: Any) -> None:
+        repo.set_setting(f"notifications.bell.{current_user(repo, args.as_user).id}", on)
+
+    async with opened(args) as desk:
+        await desk.store(switch)
+    print(f"The bell on new notifications is {args.bell} (in the app)")
     return 0
 
 

@@ -29,7 +29,9 @@ MODES = (("inbox", "1 Inbox"), ("board", "2 Board"), ("settings", "3 Settings"))
 EXPECTED = (DomainError, SettingsError, TemplateRenderError, DatabaseError, ValueError)
 
 
-def top_bar(mode: str, me: Me | None, extra: str = "") -> Content:
+def top_bar(mode: str, me: Me | None, extra: str = "", badge: str = "", here: str = "") -> Content:
+    """The tabs, the screen's status (`extra`), who else is here (`here`), the unread
+    notifications (`badge`) and the signed-in user."""
     tabs = [
         Content.from_markup("[reverse b] $label [/]", label=label)
         if name == mode
@@ -42,7 +44,10 @@ def top_bar(mode: str, me: Me | None, extra: str = "") -> Content:
     return Content.assemble(
         Content.from_markup("[b $text-accent]Deskline[/] "),
         *tabs,
-        Content.from_markup("  [$text-muted]$extra[/]  $who", extra=extra, who=who),
+        Content.from_markup("  [$text-muted]$extra[/]", extra=extra),
+        Content.from_markup("  [b $text-warning]$here[/]", here=here) if here else "",
+        Content.from_markup("  [b reverse]$badge[/]", badge=f" {badge} ") if badge else "",
+        Content.from_markup("  $who", who=who),
     )
 
 
@@ -65,8 +70,21 @@ class DeskScreen(Screen[None]):
         return self.backend.me
 
     def set_status(self, extra: str) -> None:
+        self._status_extra = extra
+        self.show_coordination()
+
+    def show_coordination(self) -> None:
+        """Draw the top bar again: the status, who else is here, the notifications badge."""
         mode = self.MODE or self.app.current_mode  # pushed screens belong to the mode below
-        self.query_one("#top-bar", Label).update(top_bar(mode, self.me, extra))
+        coordinator = getattr(self.app, "coordinator", None)
+        badge = coordinator.badge() if coordinator is not None else ""
+        here = coordinator.presence() if coordinator is not None else ""
+        extra = getattr(self, "_status_extra", "")
+        self.query_one("#top-bar", Label).update(top_bar(mode, self.me, extra, badge, here))
+
+    def viewing(self) -> tuple[int | None, int | None]:
+        """The ticket and the conversation this screen shows (presence); none by default."""
+        return None, None
 
     def on_mount(self) -> None:
         self.set_status("")

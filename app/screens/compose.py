@@ -11,6 +11,7 @@ import shlex
 import subprocess
 import tempfile
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,9 +26,10 @@ from textual.widgets import Footer, Label, TextArea
 
 from app.backend import Backend, backend_of
 from app.screens.base import EXPECTED
+from app.screens.dialogs import ConfirmScreen
 from automation import services
-from storage import views
-from widgets.text import line
+from storage import coordination_views, views
+from widgets.text import line, stamp
 
 # Words only: rule codes stay in comments (R-T1: a ticket-record reply moves the ticket; E3).
 TITLES = {
@@ -91,6 +93,7 @@ class ComposeScreen(ModalScreen[bool]):
         self.draft = draft
         self._save_timer: Timer | None = None
         self.sending = False
+        self.began = datetime.now(UTC)  # what reached the conversation since is shown first
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog composer"):
@@ -220,6 +223,9 @@ class ComposeScreen(ModalScreen[bool]):
                 )
             repo.discard_draft(me.id, draft.scope)
 
+        if not await self._still_wanted(draft):
+            self.sending = False
+            return
         before = await self.backend.query(views.last_event_id)
         try:
             await self.backend.act(send)
@@ -237,6 +243,38 @@ class ComposeScreen(ModalScreen[bool]):
         what = "Note added" if draft.kind == "note" else "Reply queued"
         self.app.notify(summary, title=f"{what} on #{number}", markup=False, timeout=6)
         self.dismiss(True)
+
+    async def _still_wanted(self, draft: Draft) -> bool:
+        """When mail or a note reached the conversation (queued ones too) since the draft
+        began, say what and ask before sending (SPEC D22); yes starts the count again."""
+        since, ticket, conversation = self.began, draft.ticket, draft.conversation
+        arrived = await self.backend.query(
+            lambda s: coordination_views.arrived_since(
+                s, since, conversation_id=conversation, ticket_id=ticket
+            )
+        )
+        if not arrived:
+            return True
+        question = (
+            f"Since you began writing, {len(arrived)} new in this conversation:\n"
+            f"{arrived_text(arrived)}\nSend anyway?"
+        )
+        if not await self.app.push_screen_wait(ConfirmScreen(question)):
+            self.notify("Not sent: your text stays here.", timeout=4)
+            return False
+        self.began = datetime.now(UTC)
+        return True
+
+
+def arrived_text(arrived: list[dict[str, Any]]) -> str:
+    """What reached the conversation since the draft began, one line each."""
+    words = {"inbound": "email from", "outbound": "reply by", "note": "note by"}
+    rows = [
+        f"{stamp(x['at'])} {words.get(x['direction'], x['direction'])} {line(x['from'])}"
+        for x in arrived[-6:]
+    ]
+    more = len(arrived) - len(rows)
+    return "\n".join(rows + ([f"and {more} more"] if more > 0 else []))
 
 
 def to_editor(text: str) -> str:

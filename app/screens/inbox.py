@@ -317,3 +317,9 @@ class InboxScreen(AttachmentKeys, DeskScreen):
     async def _snooze(self, conversation_id: int, ticket: int | None) -> None:
         what = f"#{ticket}" if ticket else "this conversation"
         await ask_snooze(self, number=None, conversation_id=conversation_id, what=what)
+
+    def viewing(self) -> tuple[int | None, int | None]:
+        view = self.query_one(ConversationView).view
+        if view is None:
+            return None, None
+        return (view["ticket"]["number"] if view["ticket"] else None), view["id"]

@@ -271,3 +271,6 @@ class TicketScreen(AttachmentKeys, DeskScreen):
     @work(group="pickers")
     async def _snooze(self) -> None:
         await ask_snooze(self, number=self.number, conversation_id=None, what=f"#{self.number}")
+
+    def viewing(self) -> tuple[int | None, int | None]:
+        return self.number, self._current_conversation()
