@@ -59,14 +59,12 @@ def test_list_shows_builtin_workflows_and_their_counts(cli: Cli) -> None:
     what each did: enrollments (all time, 7 days), action runs of 7 days and the last failure."""
     for i in range(2):
         cli.deliver(make_mail(to=SUPPORT, subject=f"Question {i}")[0])
-    # A template that renders for an owned ticket (it is checked against the newest) and fails
-    # for a ticket without an owner (R-A9: the action fails, the change stands)
+    # A template that passes the lint (no ticket is closed when it is saved) and fails once a
+    # ticket without an owner is closed (R-A9: the action fails, the change stands)
     cli.run("assign", "2", "rita")
     body = cli.mail / "owner.txt"
-    body.write_text("{{ owner.name }} has it.\n")
-    cli.run(
-        "template", "set", "Owner", "--subject", "For {{ owner.name }}", "--body-file", str(body)
-    )
+    body.write_text('{% if status.label == "Closed" %}{{ owner.name }} has it.{% endif %}\n')
+    cli.run("template", "set", "Owner", "--subject", "Closed", "--body-file", str(body))
     closed = _workflows(cli, status="Closed")
     cli.run("workflow", "action", "add", "--workflow", str(closed["id"]), "--send-email", "Owner")
     cli.run("close", "1")
