@@ -20,7 +20,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from automation.engine import TransactionRunner
@@ -139,7 +139,10 @@ def _failed_attempt(repo: Any, outbox_id: int, error: SmtpError) -> None:
 
 
 def recover(
-    repo: Any, *, stale: timedelta = STALE_CLAIM, alive: Callable[[str], bool] | None = None
+    repo: Any,
+    *,
+    stale: timedelta = STALE_CLAIM,
+    alive: Callable[[str, datetime | None], bool] | None = None,
 ) -> tuple[int, int]:
     """Claims of a sender that stopped: (requeued, held). A claim is abandoned when it is older
     than `stale`, or at once when `alive` says its holder no longer runs."""
@@ -147,7 +150,8 @@ def recover(
     rows = repo.interrupted_mail(repo.now() + timedelta(seconds=1))
     cutoff = repo.now() - stale
     for row in rows:
-        if row.claimed_at >= cutoff and (alive is None or alive(row.claimed_by or "")):
+        running = alive is None or alive(row.claimed_by or "", row.claimed_at)
+        if row.claimed_at >= cutoff and running:
             continue
         if row.state == "sending":
             row.state, row.claimed_by, row.claimed_at = "queued", None, None

@@ -31,6 +31,7 @@ import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from automation.engine import AutomatedRunner, TransactionRunner
@@ -43,6 +44,7 @@ T = TypeVar("T")
 BATCH = 200
 IDLE_SECONDS = 25 * 60  # servers may drop an IDLE after 30 minutes (RFC 2177)
 LEASE_SECONDS = 60.0
+Alive = Callable[[str, datetime | None], bool]  # holder, when it last renewed -> still running
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
 CRASH_ENV = "DESKLINE_TEST_CRASH_AT"  # tests: "after_fetch" or "after_fetch@2" (the 2nd batch)
@@ -76,7 +78,9 @@ class InboundRepository(Repository, Protocol):
         self, channel_id: int, folder: str, uidvalidity: int, last_uid: int
     ) -> None: ...
 
-    def acquire_lease(self, name: str, holder: str, seconds: float) -> bool: ...
+    def acquire_lease(
+        self, name: str, holder: str, seconds: float, alive: Alive | None = None
+    ) -> bool: ...
 
     def release_lease(self, name: str, holder: str) -> None: ...
 
@@ -109,6 +113,7 @@ class _Lease:
     name: str
     holder: str
     seconds: float
+    alive: Alive | None = None  # says when another holder's process is gone (take it at once)
 
 
 # --- one pass -------------------------------------------------------------------------------
@@ -121,10 +126,11 @@ async def sync_once(
     *,
     batch: int = BATCH,
     holder: str | None = None,
+    alive: Alive | None = None,
 ) -> InboundStats:
     """Connect, store everything new, disconnect. With `holder`, only while holding the lease
-    (another worker on it: `busy`, nothing done)."""
-    lease = _Lease(lease_name(channel_id), holder, LEASE_SECONDS) if holder else None
+    (another worker on it: `busy`, nothing done; `alive` tells a dead holder's lease)."""
+    lease = _Lease(lease_name(channel_id), holder, LEASE_SECONDS, alive) if holder else None
     if lease is not None and not await _acquire(db, lease):
         return InboundStats(busy=True)
     conn = _Connection()
@@ -292,7 +298,9 @@ _crash_counts: dict[str, int] = {}
 
 async def _acquire(db: TransactionRunner, lease: _Lease) -> bool:
     return bool(
-        await db.run(lambda repo: repo.acquire_lease(lease.name, lease.holder, lease.seconds))
+        await db.run(
+            lambda repo: repo.acquire_lease(lease.name, lease.holder, lease.seconds, lease.alive)
+        )
     )
 
 
@@ -316,11 +324,12 @@ async def watch(
     lease_seconds: float = LEASE_SECONDS,
     on_stored: Callable[[InboundStats], None] | None = None,
     backoff_cap: float = BACKOFF_CAP,
+    alive: Alive | None = None,
 ) -> None:
     """Sync, wait for mail, sync... until `stop` is set; never raises (failures are logged and
     retried with backoff). With `holder`, works only while holding the channel's lease.
     `on_stored(stats)` runs after every sync that fetched something (wake the outbox sender)."""
-    lease = _Lease(lease_name(channel_id), holder, lease_seconds) if holder else None
+    lease = _Lease(lease_name(channel_id), holder, lease_seconds, alive) if holder else None
     attempt = 0
     while not stop.is_set():
         session = _Session(

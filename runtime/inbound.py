@@ -12,7 +12,7 @@ from automation.inbound import InboundStats, sync_once, watch
 from mail.imap import ImapAccount, ImapError, mailbox_factory
 from runtime.desk import Desk
 from runtime.mail_settings import imap_account
-from runtime.worker import holder_name
+from runtime.worker import holder_alive, holder_name
 from storage.inbound import InboundDatabase
 
 log = logging.getLogger("deskline.inbound")
@@ -40,7 +40,15 @@ async def run_inbound(desk: Desk, stop: asyncio.Event | None) -> int:
     if stop is not None:
         await asyncio.gather(
             *(
-                watch(inbound_db, cid, mailbox_factory(acc), stop, holder=holder, on_stored=stored)
+                watch(
+                    inbound_db,
+                    cid,
+                    mailbox_factory(acc),
+                    stop,
+                    holder=holder,
+                    on_stored=stored,
+                    alive=holder_alive,
+                )
                 for cid, _, acc in accounts
             )
         )
@@ -48,7 +56,9 @@ async def run_inbound(desk: Desk, stop: asyncio.Event | None) -> int:
     total = 0
     for channel_id, name, account in accounts:
         try:
-            stats = await sync_once(inbound_db, channel_id, mailbox_factory(account), holder=holder)
+            stats = await sync_once(
+                inbound_db, channel_id, mailbox_factory(account), holder=holder, alive=holder_alive
+            )
         except ImapError as exc:
             log.warning("channel %s: IMAP %s: %s", name, exc.kind, exc)
             continue

@@ -23,6 +23,8 @@ import socket
 import ssl
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from automation import notifications, snooze
@@ -50,22 +52,50 @@ class SyncSummary:
 
 
 def holder_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Who holds a claim or a lease: host, boot (B8.7: a reboot is another host) and process."""
+    return f"{socket.gethostname()}:{_boot_id()}:{os.getpid()}"
 
 
-def holder_alive(holder: str) -> bool:
-    """False only when the holder ran on this host and its process is gone; a holder on
-    another host is trusted until its claim goes stale."""
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+def holder_alive(holder: str, since: datetime | None = None) -> bool:
+    """False only when the holder ran on this host (and this boot) and its process is gone, or
+    the process with its id started after `since` (the id was reused); a holder elsewhere is
+    trusted until its claim or lease runs out. Holders written as host:pid are read too."""
+    parts = holder.split(":")
+    host, boot, pid = (parts[0], None, parts[-1]) if len(parts) == 2 else (*parts[:2], parts[-1])
+    if len(parts) not in (2, 3) or host != socket.gethostname() or not pid.isdigit():
         return True
+    if boot is not None and boot != _boot_id():
+        return True  # a holder from before a reboot: its lease runs out by itself
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    started = _started_at(int(pid))
+    return since is None or started is None or started <= since
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+    except OSError:
+        return "boot"
+
+
+def _started_at(pid: int) -> datetime | None:
+    """When process `pid` started (Linux /proc), to tell a reused process id."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        booted = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, IndexError, StopIteration, ValueError):
+        return None
+    ticks = int(fields[19])  # starttime, the 22nd field, in clock ticks after boot
+    return datetime.fromtimestamp(booted + ticks / os.sysconf("SC_CLK_TCK"), UTC)
 
 
 def _recover(repo: Any) -> tuple[int, int]:

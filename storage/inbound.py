@@ -15,7 +15,7 @@ the lease much longer than the skew.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, delete, or_, select, update
@@ -64,8 +64,16 @@ def save_checkpoint(
     row.updated_at = repo.now()
 
 
-def acquire_lease(repo: SqlRepository, name: str, holder: str, seconds: float) -> bool:
-    """Take or renew the lease `name` for `seconds`; False while another holder's is unexpired."""
+def acquire_lease(
+    repo: SqlRepository,
+    name: str,
+    holder: str,
+    seconds: float,
+    alive: Callable[[str, datetime | None], bool] | None = None,
+) -> bool:
+    """Take or renew the lease `name` for `seconds`; False while another holder's is unexpired,
+    unless `alive` says that holder is gone (B8.7: a dead process on this host), given when it
+    last renewed the lease."""
     now = repo.now()
     values = {"holder": holder, "expires_at": now + timedelta(seconds=seconds)}
     conn = repo.session.connection()
@@ -79,8 +87,31 @@ def acquire_lease(repo: SqlRepository, name: str, holder: str, seconds: float) -
     )
     if taken.rowcount == 1:
         return True
+    if alive is not None and _take_from_the_dead(repo, name, values, seconds, alive):
+        return True
     inserted = conn.execute(_insert_if_absent(repo, {"name": name, **values}))
     return inserted.rowcount == 1
+
+
+def _take_from_the_dead(
+    repo: SqlRepository,
+    name: str,
+    values: dict[str, Any],
+    seconds: float,
+    alive: Callable[[str, datetime | None], bool],
+) -> bool:
+    conn = repo.session.connection()
+    row = conn.execute(
+        select(_LEASES.c.holder, _LEASES.c.expires_at).where(_LEASES.c.name == name)
+    ).first()
+    if row is None or alive(row.holder, row.expires_at - timedelta(seconds=seconds)):
+        return False
+    taken = conn.execute(
+        update(_LEASES)
+        .where(_LEASES.c.name == name, _LEASES.c.holder == row.holder)
+        .values(**values)
+    )
+    return taken.rowcount == 1
 
 
 def holds_lease(repo: SqlRepository, name: str, holder: str) -> bool:
@@ -115,8 +146,14 @@ class InboundRepository(SqlRepository):
     ) -> None:
         save_checkpoint(self, channel_id, folder, uidvalidity, last_uid)
 
-    def acquire_lease(self, name: str, holder: str, seconds: float) -> bool:
-        return acquire_lease(self, name, holder, seconds)
+    def acquire_lease(
+        self,
+        name: str,
+        holder: str,
+        seconds: float,
+        alive: Callable[[str, datetime | None], bool] | None = None,
+    ) -> bool:
+        return acquire_lease(self, name, holder, seconds, alive)
 
     def holds_lease(self, name: str, holder: str) -> bool:
         return holds_lease(self, name, holder)
