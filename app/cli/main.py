@@ -26,6 +26,8 @@ GROUPS = (
     "tickets",
     "conversations",
     "search",
+    "tags",
+    "explain",
     "archive",
     "tasks",
     "notifications",

@@ -18,6 +18,7 @@ from automation.importer import import_paths
 from demo import DemoExists, build_demo
 from demo.build import demo_target
 from mail.sources import holds_mail
+from runtime.dry_run import import_dry_run
 from storage import pages
 
 
@@ -70,6 +71,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--historical",
         action="store_true",
         help="store and thread only: no trigger, no status action, no email (migrations)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="say what the import would do, live, and keep nothing (each batch rolled back)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_import)
@@ -165,6 +171,14 @@ async def cmd_import(args: argparse.Namespace) -> int:
     async with opened(args) as desk:
         channel = await desk.store(lambda repo: admin.channel_named(repo, args.channel))
         paths = _paths_with_mail(args.paths)
+        if args.dry_run:
+            if args.historical:
+                raise UserError("import: --dry-run shows a live import; leave out --historical")
+            summary = await import_dry_run(desk.db, channel.id, paths)
+            if not args.json:
+                print("Dry run (nothing was kept, sent or notified):")
+            output.print_import_summary(summary, as_json=args.json)
+            return 0
         with progress_bar("Importing") as progress:
             summary = await import_paths(
                 desk.runner, channel.id, paths, historical=args.historical, progress=progress

@@ -1,0 +1,170 @@
+"""The explain read model (SPEC §8 B1, B1.1): what happened to a message, from the facts recorded
+then. Pure reads over a Session: the message's parse facts and classification (automated,
+forwarded and why), its threading decision, the timeline lines its arrival caused (followed by
+`cause_id`, as undo follows them), and every email among them with its state and hold reason.
+
+`deskline explain` prints it (app/cli/explain.py); `explain --eml` reads it inside a
+transaction that is then rolled back (runtime/dry_run.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Conversation, Message, OutboxMail, Ticket, TimelineEvent
+
+TRACE_VERSION = 1
+_MAIL_LINES = ("mail_queued", "mail_held")
+
+
+def find_message(session: Session, ref: str) -> Message | None:
+    """A message by its row id (as `ticket show` prints it) or its Message-ID in <…>."""
+    ref = ref.strip()
+    if ref.startswith("<"):
+        rows = session.scalars(
+            select(Message).where(Message.message_id == ref).order_by(Message.id)
+        ).all()
+        inbound = [row for row in rows if row.direction == "inbound"]
+        found = inbound or list(rows)
+        return found[0] if found else None
+    if ref.isdigit():
+        return session.get(Message, int(ref))
+    return None
+
+
+def message_trace(session: Session, message: Message) -> dict[str, Any]:
+    """One message's trace: facts, classification, threading, caused lines and emails."""
+    conversation = session.get(Conversation, message.conversation_id)
+    ticket_id = conversation.ticket_id if conversation is not None else None
+    events = _caused_lines(session, message)
+    return {
+        "message": _facts(message),
+        "classification": {
+            "automated": message.automated_kind is not None,
+            "automated_kind": message.automated_kind,
+            "automated_reason": message.automated_reason,
+            "forwarded": bool(message.forwarded),
+            "forwarded_reason": message.forwarded_reason,
+        },
+        "threading": {
+            "reason": message.thread_reason or "",
+            "conflict": message.thread_conflict,
+            "conversation": message.conversation_id,
+            "ticket": ticket_id,
+        },
+        "events": events,
+        "emails": _emails(session, events),
+    }
+
+
+def ticket_trace(session: Session, number: int) -> dict[str, Any] | None:
+    """Every received message of the ticket's conversations, each with its trace, in order."""
+    ticket = session.get(Ticket, number)
+    if ticket is None:
+        return None
+    conversations = select(Conversation.id).where(Conversation.ticket_id == number)
+    messages = session.scalars(
+        select(Message)
+        .where(Message.conversation_id.in_(conversations), Message.direction == "inbound")
+        .order_by(Message.id)
+    ).all()
+    return {
+        "ticket": number,
+        "subject": ticket.subject,
+        "messages": [message_trace(session, message) for message in messages],
+    }
+
+
+def _facts(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "message_id": message.message_id,
+        "direction": message.direction,
+        "date": _iso(message.sent_at),
+        "received": _iso(message.created_at),
+        "from": message.from_addr,
+        "from_name": message.from_name,
+        "to": list(message.to_addrs or []),
+        "cc": list(message.cc_addrs or []),
+        "subject": message.subject,
+        "in_reply_to": message.in_reply_to,
+        "references": list(message.references or []),
+    }
+
+
+def _caused_lines(session: Session, message: Message) -> list[dict[str, Any]]:
+    """The lines written about the message's arrival, then every line descending from them by
+    `cause_id` (triggers, workflows, actions, emails, delayed steps), in the order written."""
+    roots = session.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.message_row_id == message.id, TimelineEvent.cause_id.is_(None))
+        .order_by(TimelineEvent.id)
+    ).all()
+    found: dict[int, TimelineEvent] = {line.id: line for line in roots}
+    frontier = list(found)
+    while frontier:
+        children = session.scalars(
+            select(TimelineEvent).where(TimelineEvent.cause_id.in_(frontier[:500]))
+        ).all()
+        frontier = frontier[500:]
+        for line in children:
+            if line.id not in found:
+                found[line.id] = line
+                frontier.append(line.id)
+    depth: dict[int, int] = {}
+    rows = []
+    for line in sorted(found.values(), key=lambda row: row.id):
+        level = depth.get(line.cause_id, -1) + 1 if line.cause_id is not None else 0
+        depth[line.id] = level
+        rows.append(_line(line, level))
+    return rows
+
+
+def _line(line: TimelineEvent, depth: int) -> dict[str, Any]:
+    return {
+        "id": line.id,
+        "at": _iso(line.at),
+        "type": line.type,
+        "actor": {"kind": line.actor_kind, "name": line.actor_name},
+        "ticket": line.ticket_id,
+        "cause": line.cause_id,
+        "depth": depth,
+        "summary": line.summary,
+        "data": dict(line.data or {}),
+    }
+
+
+def _emails(session: Session, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every email the lines queued or held: the verdict then (held and why, or passed every
+    loop guard) and its state now."""
+    emails = []
+    for line in events:
+        if line["type"] not in _MAIL_LINES:
+            continue
+        data = line["data"]
+        outbox_id = data.get("outbox_id")
+        row = session.get(OutboxMail, outbox_id) if isinstance(outbox_id, int) else None
+        held = data.get("held_reason") or (row.held_reason if row is not None else None)
+        emails.append(
+            {
+                "outbox_id": outbox_id,
+                "line": line["id"],
+                "to": data.get("to"),
+                "subject": row.subject if row is not None else None,
+                "kind": row.kind if row is not None else None,
+                "template": data.get("template"),
+                "verdict": "held" if line["type"] == "mail_held" else "queued",
+                "held_reason": held,
+                "state": row.state if row is not None else "gone",
+                "last_error": row.last_error if row is not None else None,
+            }
+        )
+    return emails
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
