@@ -26,7 +26,6 @@ GROUPS = (
     "tickets",
     "conversations",
     "search",
-    "tags",
     "explain",
     "archive",
     "tasks",
