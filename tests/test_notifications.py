@@ -5,9 +5,6 @@ someone by someone else, a task that came due (once), read one or all, the list 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ from runtime.worker import due_pass
 from storage import coordination_views
 from storage.database import Database
 from tests.helpers import Desk, make_mail
+from tests.test_snooze import cli_desk
 
 
 async def _mine(desk: Desk, name: str, *, unread: bool = False) -> list[dict[str, Any]]:
@@ -113,25 +111,12 @@ async def test_read_one_and_all(db: Database) -> None:
 
 @pytest.mark.sqlite_only
 def test_cli_lists_and_reads(tmp_path: Path) -> None:
-    db = tmp_path / "desk.db"
+    desk = cli_desk(tmp_path)
 
     def run(*args: str, ok: bool = True) -> str:
-        proc = subprocess.run(
-            [sys.executable, "-m", "app.cli", "--db", str(db), *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "DESKLINE_USER": ""},
-        )
-        assert (proc.returncode == 0) == ok, f"{args}: {proc.stdout} {proc.stderr}"
+        proc = desk(*args, ok=ok)
         return proc.stdout if ok else proc.stderr
 
-    run("init")
-    run("channel", "add", "support", "--address", "help@acme.example")
-    run("user", "add", "rita", "--email", "rita@acme.example")
-    raw, _ = make_mail(to="help@acme.example")
-    (tmp_path / "1.eml").write_bytes(raw)
-    run("import", str(tmp_path / "1.eml"), "--channel", "support")
     assert run("notifications", "--as", "rita") == "No notifications.\n"
     run("note", "1", "--text", "@rita look at this", "--as", "admin")
     run("note", "1", "--text", "@rita and this", "--as", "admin")

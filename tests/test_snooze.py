@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -177,8 +178,12 @@ async def test_a_conversation_without_a_ticket_snoozes_alone(db: Database) -> No
     assert await _open_ids(desk, "closed") == [conversation]
 
 
-@pytest.mark.sqlite_only
-def test_cli_snooze_and_unsnooze(tmp_path: Path) -> None:
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def cli_desk(tmp_path: Path) -> Run:
+    """`deskline` on a new SQLite desk with ticket #1 from carol and the user rita: run(*args,
+    ok=True) checks the exit code and returns the finished process."""
     db = tmp_path / "desk.db"
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
@@ -198,6 +203,12 @@ def test_cli_snooze_and_unsnooze(tmp_path: Path) -> None:
     raw, _ = make_mail(to="help@acme.example")
     (tmp_path / "1.eml").write_bytes(raw)
     run("import", str(tmp_path / "1.eml"), "--channel", "support")
+    return run
+
+
+@pytest.mark.sqlite_only
+def test_cli_snooze_and_unsnooze(tmp_path: Path) -> None:
+    run = cli_desk(tmp_path)
     assert run("snooze", "1", "tomorrow 9", "--as", "rita").stdout.startswith("#1 snoozed until ")
     assert "cannot read" in run("snooze", "1", "whenever", ok=False).stderr
     assert run("unsnooze", "1").stdout == "#1 is back in the open views\n"

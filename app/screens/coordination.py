@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from textual.app import App
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from app.backend import Backend
@@ -58,7 +59,10 @@ def subject_of(stack: list[Screen[Any]]) -> Subject:
             draft = screen.draft
             return Subject(draft.ticket, draft.conversation, screen.began)
         if isinstance(screen, DeskScreen):
-            ticket, conversation = screen.viewing()
+            try:
+                ticket, conversation = screen.viewing()
+            except NoMatches:  # still being built, or being taken down
+                return Subject()
             return Subject(ticket, conversation)
     return Subject()
 
@@ -82,6 +86,12 @@ class Coordinator:
         show of it changed."""
         subject = subject_of(list(app.screen_stack))
         await self._beat(subject)
+        try:
+            return await self._read(app, subject)
+        except DatabaseError:
+            return False  # the next check reads again
+
+    async def _read(self, app: App[Any], subject: Subject) -> bool:
         me = self.backend.me.id
         unread, newest = await self.backend.query(lambda s: coordination_views.unread(s, me))
         others = await self.backend.query(
