@@ -23,6 +23,7 @@ from sqlalchemy import select
 from storage import models as m
 from storage.database import Database
 from tests.helpers import Desk, make_mail
+from tests.test_no_color import colour_codes
 from tests.test_tmux import Pane
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -296,9 +297,9 @@ def panes() -> Iterator[list[Pane]]:
         pane.tmux("kill-server")
 
 
-def open_pane(door: Door, panes: list[Pane], key: Path) -> Pane:
+def open_pane(door: Door, panes: list[Pane], key: Path, *options: str) -> Pane:
     pane = Pane("dl-ssh-" + uuid.uuid4().hex[:8])
-    command = " ".join([*door.ssh_args(key, "-t"), "-o", "SendEnv=COLORTERM"])
+    command = " ".join(door.ssh_args(key, "-t", "-o", "SendEnv=COLORTERM", *options))
     env = ["-eTERM=xterm-256color", f"-ePATH={os.environ['PATH']}", "-eCOLORTERM=truecolor"]
     pane.tmux("new-session", "-d", "-s", pane.session, "-x", "80", "-y", "24", *env, command)
     panes.append(pane)
@@ -452,3 +453,19 @@ async def test_an_idle_session_ends(door: Door, panes: list[Pane]):
     assert not pane.alive()
     logins = json.loads(deskline(door.url, "--as", "admin", "audit", "logins", "--json").stdout)
     assert [row["outcome"] for row in logins if row["kind"] == "session"] == ["idle"]
+
+
+@pytest.mark.sqlite_only
+async def test_a_session_takes_the_colours_and_not_the_identity_from_the_client(
+    door: Door, panes: list[Pane]
+):
+    """S2: NO_COLOR (like LANG, LC_*, COLORTERM) comes from the client; DESKLINE_USER does not."""
+    plain = open_pane(
+        door, panes, door.keys["rita"], "-o", "'SetEnv=NO_COLOR=1 DESKLINE_USER=admin'"
+    )
+    coloured = open_pane(door, panes, door.keys["rita"])
+    for pane in (plain, coloured):
+        assert "Rita Rep (rep)" in pane.wait_for("Printer on fire", timeout=30)
+    time.sleep(1.0)
+    assert colour_codes(plain.tmux("capture-pane", "-p", "-e", "-t", plain.session)) == []
+    assert colour_codes(coloured.tmux("capture-pane", "-p", "-e", "-t", coloured.session)) != []
