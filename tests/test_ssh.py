@@ -469,3 +469,33 @@ async def test_a_session_takes_the_colours_and_not_the_identity_from_the_client(
     time.sleep(1.0)
     assert colour_codes(plain.tmux("capture-pane", "-p", "-e", "-t", plain.session)) == []
     assert colour_codes(coloured.tmux("capture-pane", "-p", "-e", "-t", coloured.session)) != []
+
+
+@pytest.mark.parametrize(
+    ("argv", "allowed"),
+    [
+        (["tickets", "--json"], True),
+        (["ticket", "show", "3", "--json"], True),
+        (["search", "printer", "--limit", "5"], True),
+        (["held"], True),
+        (["held", "list", "--json"], True),
+        (["notifications", "--unread"], True),
+        (["attachment", "get", "4", "1", "-o", "-"], True),
+        (["attachment", "get", "4", "--output=-"], True),
+        (["attachment", "get", "4", "1"], False),  # would save on the server
+        (["attachment", "get", "4", "-o", "x.pdf"], False),
+        (["attachment", "get", "4", "-o", "-", "--overwrite"], False),
+        (["tickets", "--d", "other.db"], False),  # argparse would take --d for --db
+        (["tickets", "--a", "admin"], False),
+        (["tickets", "--as=admin"], False),
+        (["held", "release", "2"], False),
+        (["notifications", "read", "--all"], False),
+        (["ticket", "close", "3"], False),
+        (["init"], False),
+        ([], False),
+    ],
+)
+def test_remote_commands_are_an_allow_list(argv: list[str], allowed: bool):
+    from app.cli.ssh import remote_refusal
+
+    assert (remote_refusal(argv) is None) is allowed
