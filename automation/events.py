@@ -103,6 +103,7 @@ class Timeline:
     SNOOZE_ENDED = "snooze_ended"  # its time came, the customer wrote, it closed, or by hand
     INBOX_NOTE = "inbox_note"
     PROPERTY_CHANGED = "property_changed"
+    TAGS_CHANGED = "tags_changed"  # tags added to or removed from a ticket
     CONVERSATION_ATTACHED = "conversation_attached"
     BOUNCE = "bounce"
     DEPTH_CAP = "depth_cap"

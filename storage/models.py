@@ -294,6 +294,7 @@ class Ticket(Base):
     conversations: Mapped[list[Conversation]] = relationship(
         foreign_keys=[Conversation.ticket_id], viewonly=True, order_by=Conversation.id
     )
+    tags: Mapped[list[TicketTag]] = relationship(viewonly=True, order_by="TicketTag.tag")
 
 
 class TimelineEvent(Base):
@@ -667,3 +668,15 @@ class SshLogin(Base):
     ended_at: Mapped[datetime | None]
     # open, ended, refused: too many sessions
     outcome: Mapped[str] = mapped_column(String(200), default="open")
+
+
+class TicketTag(Base):
+    """A free tag on a ticket (lower case, one per ticket and text)."""
+
+    __tablename__ = "ticket_tags"
+    __table_args__ = (Index("ix_ticket_tags_tag", "tag", "ticket_id"),)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    added_at: Mapped[datetime]

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, literal, select, tuple_
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, defer, selectinload
 
 from storage import models as m
 from storage.queries import conversation_summary, failure_row, outbox_row, ticket_row
@@ -74,7 +74,7 @@ def ticket_page(
     """Tickets, newest number first; an unknown status or pipeline is an error that lists
     the known ones."""
     _check_ticket_filters(session, status, pipeline)
-    query = select(m.Ticket)
+    query = select(m.Ticket).options(selectinload(m.Ticket.tags))
     if status is not None:
         query = query.join(m.Status, m.Ticket.status_id == m.Status.id).where(
             func.lower(m.Status.label) == status.strip().lower()

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from storage import models as m
 
@@ -43,6 +43,7 @@ def ticket_row(ticket: m.Ticket) -> dict[str, Any]:
         "last_customer_reply_at": iso(ticket.last_customer_reply_at),
         "last_rep_reply_at": iso(ticket.last_rep_reply_at),
         "closed_at": iso(ticket.closed_at),
+        "tags": [t.tag for t in ticket.tags],
     }
 
 
@@ -55,6 +56,7 @@ def list_tickets(
     limit: int = 1000,
 ) -> list[dict[str, Any]]:
     query = select(m.Ticket).where(m.Ticket.id > after_id).order_by(m.Ticket.id).limit(limit)
+    query = query.options(selectinload(m.Ticket.tags))
     if status is not None:
         query = query.join(m.Status, m.Ticket.status_id == m.Status.id).where(
             func.lower(m.Status.label) == status.lower()

@@ -303,6 +303,13 @@ def _condition(
         return conversation.channel_id == _named(session, m.Channel, "channel", value)
     if name == "pipeline":
         return ticket.pipeline_id == _named(session, m.Pipeline, "pipeline", value)
+    if name == "tag":  # a tag nobody uses finds nothing (tags are free words, not a fixed set)
+        wanted = " ".join(value.split()).casefold()
+        return exists(
+            select(m.TicketTag.ticket_id).where(
+                m.TicketTag.ticket_id == ticket.id, m.TicketTag.tag == wanted
+            )
+        )
     raise QueryError(f"{name}: is not a filter")
 
 

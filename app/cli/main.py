@@ -26,6 +26,7 @@ GROUPS = (
     "tickets",
     "conversations",
     "search",
+    "tags",
     "explain",
     "archive",
     "tasks",

@@ -18,7 +18,7 @@ from storage.search import RELEVANCE_LIMIT, SearchPage, search_page
 
 QUERY_HELP = (
     'words (all of them), "a phrase", prefix*, a OR b, -word; filters: from: to: subject: '
-    "status: owner:(me) channel: pipeline: is:open|closed|unassigned ticket:open|closed "
+    "status: owner:(me) channel: pipeline: tag: is:open|closed|unassigned ticket:open|closed "
     "has:attachment before: after: (2026-11-30, or 12h, 7d, 2w, 3m ago)"
 )
 

@@ -3,7 +3,7 @@
     refund "credit card" invoice*      words (all of them), a phrase, a prefix
     refund OR return -spam             either word; no conversation with "spam"
     from:alice to:billing subject:"late order"
-    status:"Waiting on contact" owner:me channel:support pipeline:Support
+    status:"Waiting on contact" owner:me channel:support pipeline:Support tag:vip
     is:open is:closed is:unassigned ticket:open ticket:closed has:attachment
     after:2026-11-01 before:7d         UTC days of the sent time; 7d = seven days ago
 
@@ -28,7 +28,7 @@ VALUES = {
     "ticket": ("open", "closed"),
     "has": ("attachment",),
 }
-NAMED = ("status", "owner", "channel", "pipeline")  # checked against the desk (storage.search)
+NAMED = ("status", "owner", "channel", "pipeline", "tag")  # checked against the desk
 DATES = ("before", "after")
 FILTERS = (*TEXT_FIELDS, *VALUES, *NAMED, *DATES)
 _RELATIVE = re.compile(r"^(\d{1,4})([hdwm])$")
@@ -222,6 +222,7 @@ def _example(name: str) -> str:
         "owner": "owner:me",
         "channel": "channel:support",
         "pipeline": "pipeline:Support",
+        "tag": "tag:vip",
         "before": "before:2026-11-30",
         "after": "after:7d",
     }

@@ -25,6 +25,7 @@ from storage.repository.pipelines import PipelinesMixin
 from storage.repository.runs import RunsMixin
 from storage.repository.settings import SettingsMixin
 from storage.repository.ssh_keys import SshKeysMixin
+from storage.repository.tags import TagsMixin
 from storage.repository.tickets import TicketsMixin
 from storage.repository.workflows import WorkflowsMixin
 
@@ -45,6 +46,7 @@ class SqlRepository(
     ActionsMixin,
     CoordinationMixin,
     SshKeysMixin,
+    TagsMixin,
 ):
     """One transaction's repository: `SqlRepository(session, clock=...)`."""
 
