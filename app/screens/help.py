@@ -1,4 +1,9 @@
-"""`?`: the keys of the screen underneath, read from the same bindings the footer shows."""
+"""`?`: the keys of the screen underneath, read from the same bindings the footer shows.
+
+A screen whose keys act on kinds of rows (settings) names them per kind first (`help_groups`),
+then its other keys, then the app's. Textual's own generic keys (no binding id) are left out:
+they are the same everywhere and not in keys.toml.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ def help_bindings(screen: Screen[object]) -> list[Binding]:
     the app's, then Textual's (no id)."""
     found: dict[tuple[str, str], tuple[Binding, int]] = {}
     for node, binding, *_ in screen.active_bindings.values():
-        if not binding.description:
+        if not binding.description or not binding.id:
             continue
         where = 0 if node is screen else 2 if node is screen.app else 1
         seen = found.get((binding.description, binding.action))
@@ -42,6 +47,8 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "dismiss(None)", "Close", id="help.close"),
         Binding("j,down", "scroll(1)", "Down", show=False, id="help.down"),
         Binding("k,up", "scroll(-1)", "Up", show=False, id="help.up"),
+        Binding("G,end", "ends(1)", "Last keys", show=False, id="help.end"),
+        Binding("g,home", "ends(-1)", "First keys", show=False, id="help.home"),
     ]
 
     def __init__(self, under: Screen[object]) -> None:
@@ -56,8 +63,33 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(Content("\n").join(self._rows()))
             yield Label(self._footnote(), id="help-footnote")
 
+    def action_ends(self, direction: int) -> None:
+        scroll = self.query_one(VerticalScroll)
+        if direction > 0:
+            scroll.scroll_end(animate=False)
+        else:
+            scroll.scroll_home(animate=False)
+
     def _rows(self) -> list[Content]:
-        """One row per command: its key after the keymap, what it does, its id for keys.toml."""
+        """The keys by the kind of row they act on (when the screen says), then one row per
+        command: its key after the keymap, what it does, its id for keys.toml."""
+        rows: list[Content] = []
+        groups = getattr(self.under, "help_groups", None)
+        if callable(groups):
+            for title, keys in groups():
+                rows.append(Content.from_markup("[b]$title[/b]", title=title))
+                rows += [
+                    Content.from_markup(
+                        "[b]$keys[/b]  $what", keys=f"{key:>10}", what=f"{what:<26}"
+                    )
+                    for key, what in keys
+                ]
+                rows.append(Content(""))
+            rows.append(Content.from_markup("[b]All keys of this screen[/b]"))
+        rows += self._command_rows()
+        return rows
+
+    def _command_rows(self) -> list[Content]:
         rows: list[Content] = []
         seen: set[str] = set()
         for binding in help_bindings(self.under):

@@ -75,6 +75,19 @@ class SettingsScreen(DeskScreen):
     def refresh_data(self) -> None:
         self._load()
 
+    def help_groups(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The keys per kind of row, as the side pane names them (for `?`), in list order."""
+        groups: list[tuple[str, list[tuple[str, str]]]] = []
+        seen: set[type[Row]] = set()
+        for row in self.items:
+            kind = type(row)
+            if kind in seen or not row.hints():
+                continue
+            seen.add(kind)
+            keys = [(h.key(self.key_name), h.what) for h in row.hints()]
+            groups.append((f"On {_kind_name(row)} rows", keys))
+        return groups
+
     def key_name(self, binding_id: str) -> str:
         """The key that runs a binding now (after keys.toml), for text that names it."""
         return key_for(self, binding_id)
@@ -432,3 +445,7 @@ class SettingsScreen(DeskScreen):
 # mypy checks here that the screen is what its rows take: it satisfies host.SettingsHost
 # structurally (the rows are typed against the protocol so that they do not import this module).
 SETTINGS_HOST: type[SettingsHost] = SettingsScreen
+
+
+def _kind_name(row: Row) -> str:
+    return {"people_new": "add", "path": "branch path"}.get(row.kind, row.kind or "other")
