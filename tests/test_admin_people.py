@@ -7,6 +7,10 @@ user's tickets go to the user the admin names, or to nobody, with a line on each
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -417,3 +421,49 @@ async def _user_is(desk: Desk, name: str, **values: Any) -> bool:
 
 async def _gone(desk: Desk, name: str) -> bool:
     return name not in await _users(desk)
+
+
+# --- the CLI twins of the People keys ------------------------------------------------------------
+
+
+def _cli(path: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "--db", str(path), "--as", "admin", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DESKLINE_USER": ""},
+    )
+    assert (proc.returncode == 0) is ok, f"{args}: {proc.stdout}{proc.stderr}"
+    return proc
+
+
+async def test_the_cli_does_what_the_people_keys_do(db_path) -> None:
+    desk = await seeded_desk(db_path, ["Printer on fire"])
+    await desk.admin(lambda repo, u: services.assign(repo, u, 1, "rita"))
+    await desk.db.close()
+    assert (
+        "not an email address"
+        in _cli(db_path, "user", "add", "sam", "--email", "x@", ok=False).stderr
+    )
+    _cli(db_path, "user", "add", "sam", "--email", "sam@help.example")
+    _cli(db_path, "user", "edit", "sam", "--display-name", "Sam Support")
+    assert _cli(db_path, "user", "role", "sam", "admin").stdout == "sam is now an admin\n"
+    assert _cli(db_path, "user", "away", "sam", "on").stdout == "sam is away\n"
+    _cli(db_path, "team", "add", "Support", "--members", "rita")
+    _cli(db_path, "team", "member", "add", "Support", "sam")
+    _cli(db_path, "team", "member", "remove", "Support", "rita")
+    _cli(db_path, "team", "rename", "Support", "Help")
+    teams = json.loads(_cli(db_path, "team", "list", "--json").stdout)
+    assert teams == [{"name": "Help", "members": ["sam"]}]
+    removed = _cli(db_path, "user", "remove", "rita", "--tickets-to", "sam").stdout
+    assert removed == "User rita removed; 1 ticket to sam\n"
+    users = json.loads(_cli(db_path, "user", "list", "--json").stdout)
+    assert [(u["name"], u["admin"], u["away"], u["display_name"]) for u in users] == [
+        ("admin", True, False, "Administrator"),
+        ("sam", True, True, "Sam Support"),
+    ]
+    _cli(db_path, "team", "remove", "Help")
+    assert json.loads(_cli(db_path, "team", "list", "--json").stdout) == []
+    shown = json.loads(_cli(db_path, "ticket", "show", "1", "--json").stdout)
+    assert shown["ticket"]["owner"] == "sam"

@@ -20,7 +20,6 @@ from app.cli.main import build_parser
 from tests.helpers import make_mail
 from tests.test_keys_help import all_bindings
 
-pytestmark = pytest.mark.sqlite_only
 SUPPORT = "help@acme.example"
 
 # Binding id -> the CLI commands that do what the key does (one per kind of row it acts on).
@@ -84,12 +83,13 @@ TWINS: dict[str, tuple[str, ...]] = {
         "automation branding",
         "workflow enable",
         "workflow disable",
+        "user away",
     ),
     "settings.target": ("automation set --target",),
     "settings.view_workflow": ("workflow show",),
     "settings.workflows": ("workflow list",),
     "settings.add_action": ("workflow action add", "automation action add"),
-    "settings.edit": ("workflow action edit", "template set"),
+    "settings.edit": ("workflow action edit", "template set", "user edit"),
     "settings.comment_action": ("workflow action comment",),
     "settings.clone_action": ("workflow action clone",),
     "settings.move_up": ("pipeline move", "pipeline status move", "workflow action move"),
@@ -99,10 +99,14 @@ TWINS: dict[str, tuple[str, ...]] = {
         "pipeline status remove",
         "workflow delete",
         "workflow action delete",
+        "user remove --tickets-to",
+        "team remove",
     ),
     "settings.delete_following": ("workflow action delete --and-following",),
-    "settings.rename": ("pipeline rename", "pipeline status rename"),
-    "settings.new": ("pipeline add", "pipeline status add", "template set"),
+    "settings.rename": ("pipeline rename", "pipeline status rename", "team rename"),
+    "settings.new": ("pipeline add", "pipeline status add", "template set", "user add", "team add"),
+    "settings.role": ("user role",),
+    "settings.members": ("team member add", "team member remove"),
     "settings.clone_workflow": ("workflow clone",),
     "settings.reenroll": ("workflow reenroll",),
     "settings.conditions": ("workflow condition",),
@@ -228,12 +232,12 @@ def test_every_twin_is_a_real_command_with_its_options() -> None:
 
 
 class Cli:
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: str) -> None:
         self.db = db
 
     def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
-            [sys.executable, "-m", "app.cli", "--db", str(self.db), *args],
+            [sys.executable, "-m", "app.cli", "--db", self.db, *args],
             capture_output=True,
             text=True,
             timeout=120,
@@ -251,8 +255,9 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    c = Cli(tmp_path / "desk.db")
+def cli(db_url: str, tmp_path: Path) -> Cli:
+    """A desk on SQLite and on PostgreSQL (conftest's db_url), set up with the CLI."""
+    c = Cli(db_url)
     c.run("init")
     c.run("channel", "add", "support", "--address", SUPPORT)
     c.run("user", "add", "rita", "--email", "rita@acme.example")
