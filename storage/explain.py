@@ -9,6 +9,7 @@ transaction that is then rolled back (runtime/dry_run.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from storage.models import Conversation, Message, OutboxMail, Ticket, TimelineEv
 
 TRACE_VERSION = 1
 _MAIL_LINES = ("mail_queued", "mail_held")
+Clean = Callable[[object], str]
 
 
 def find_message(session: Session, ref: str) -> Message | None:
@@ -168,3 +170,51 @@ def _emails(session: Session, events: list[dict[str, Any]]) -> list[dict[str, An
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def trace_lines(trace: dict[str, Any], clean: Clean) -> list[str]:
+    """A message's or a ticket's trace as an indented tree (`deskline explain`, the app's
+    explain screen); `clean` makes untrusted text one safe line."""
+    if "messages" in trace:
+        lines = [f"Ticket #{trace['ticket']}: {clean(trace['subject'])}"]
+        if not trace["messages"]:
+            lines.append("  no message received")
+        for message in trace["messages"]:
+            lines += ["", *message_lines(message, clean)]
+        return lines
+    return message_lines(trace, clean)
+
+
+def message_lines(trace: dict[str, Any], clean: Clean) -> list[str]:
+    facts, kind, thread = trace["message"], trace["classification"], trace["threading"]
+    where = f"ticket #{thread['ticket']}" if thread["ticket"] else "no ticket"
+    lines = [
+        f"Message {facts['id']} {clean(facts['message_id'] or '(no Message-ID)')}",
+        f"  date {facts['date']}, received {facts['received']}",
+        f"  from {clean(facts['from'] or '(nobody)')}: {clean(facts['subject'])}",
+        "  automated: "
+        + (f"yes ({clean(kind['automated_reason'])})" if kind["automated"] else "no"),
+        "  forwarded: "
+        + (f"yes ({clean(kind['forwarded_reason'])})" if kind["forwarded"] else "no"),
+        f"  threading: {clean(thread['reason'] or '(no reason recorded)')}",
+        f"    conversation {thread['conversation']}, {where}",
+    ]
+    if thread["conflict"]:
+        lines.append(f"    conflict: {clean(thread['conflict'])}")
+    lines.append("  what it caused:" if trace["events"] else "  it caused nothing")
+    for event in trace["events"]:
+        pad = "    " + "  " * event["depth"]
+        lines.append(f"{pad}{event['type'].replace('_', ' ')}: {clean(event['summary'])}")
+    for email in trace["emails"]:
+        lines.append(_email_line(email, clean))
+    return lines
+
+
+def _email_line(email: dict[str, Any], clean: Clean) -> str:
+    verdict = (
+        f"held: {clean(email['held_reason'])}"
+        if email["verdict"] == "held"
+        else "passed every loop guard"
+    )
+    to = clean(email["to"] or "(nobody)")
+    return f"  email {email['outbox_id']} to {to}: {verdict}; now {email['state']}"

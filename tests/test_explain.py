@@ -171,3 +171,28 @@ def test_cli_explain_json_is_versioned_and_the_text_a_tree(cli_desk: tuple[str, 
     missing = _cli(db, "explain", "<nope@x>", ok=False)
     assert missing.returncode == 1 and "no message <nope@x>" in missing.stderr
     assert "no ticket #7" in _cli(db, "explain", "#7", ok=False).stderr
+
+
+async def test_e_on_the_ticket_record_shows_the_trace_read_only(tmp_path: Path) -> None:
+    from tests.app_helpers import make_app, ready, screen_text, seeded_desk, wait_for
+
+    path = tmp_path / "desk.db"
+    desk = await seeded_desk(path, ["Printer on fire"])
+    app = make_app(path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: "#1 Printer on fire" in screen_text(app), what="record")
+        await pilot.press("question_mark")  # the help lists it with its key
+        await wait_for(pilot, lambda: "Explain" in screen_text(app), what="the help")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "Explain" not in screen_text(app), what="help closed")
+        await pilot.press("E")
+        await wait_for(pilot, lambda: "threading:" in screen_text(app), what="the trace")
+        text = screen_text(app)
+        assert "Why ticket #1 is as it is" in text and "ticket created: Ticket #1" in text
+        assert "email " in text and "passed every loop guard" in text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "threading:" not in screen_text(app), what="closed")
+        assert "#1 Printer on fire" in screen_text(app)
+    await desk.db.close()

@@ -15,7 +15,13 @@ from app.cli.errors import UserError
 from app.cli.shared import opened
 from automation import admin
 from runtime.dry_run import explain_eml
-from storage.explain import TRACE_VERSION, find_message, message_trace, ticket_trace
+from storage.explain import (
+    TRACE_VERSION,
+    find_message,
+    message_trace,
+    ticket_trace,
+    trace_lines,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,7 +59,7 @@ async def cmd_explain(args: argparse.Namespace) -> int:
     if args.json:
         output.dump({"version": TRACE_VERSION, **trace})
     else:
-        print("\n".join(trace_lines(trace)))
+        print("\n".join(trace_lines(trace, output.clean)))
     return 0
 
 
@@ -116,52 +122,5 @@ def eml_lines(outcome: dict[str, Any]) -> list[str]:
     return [
         head,
         f"  it would cause {emails['queued']} email(s) queued, {emails['held']} held",
-        *trace_lines(outcome["trace"]),
+        *trace_lines(outcome["trace"], output.clean),
     ]
-
-
-def trace_lines(trace: dict[str, Any]) -> list[str]:
-    """A message's or a ticket's trace as an indented tree (the app's explain screen too)."""
-    if "messages" in trace:
-        lines = [f"Ticket #{trace['ticket']}: {output.clean(trace['subject'])}"]
-        if not trace["messages"]:
-            lines.append("  no message received")
-        for message in trace["messages"]:
-            lines += ["", *message_lines(message)]
-        return lines
-    return message_lines(trace)
-
-
-def message_lines(trace: dict[str, Any]) -> list[str]:
-    facts, kind, thread = trace["message"], trace["classification"], trace["threading"]
-    where = f"ticket #{thread['ticket']}" if thread["ticket"] else "no ticket"
-    lines = [
-        f"Message {facts['id']} {output.clean(facts['message_id'] or '(no Message-ID)')}",
-        f"  date {facts['date']}, received {facts['received']}",
-        f"  from {output.clean(facts['from'] or '(nobody)')}: {output.clean(facts['subject'])}",
-        "  automated: "
-        + (f"yes ({output.clean(kind['automated_reason'])})" if kind["automated"] else "no"),
-        "  forwarded: "
-        + (f"yes ({output.clean(kind['forwarded_reason'])})" if kind["forwarded"] else "no"),
-        f"  threading: {output.clean(thread['reason'] or '(no reason recorded)')}",
-        f"    conversation {thread['conversation']}, {where}",
-    ]
-    if thread["conflict"]:
-        lines.append(f"    conflict: {output.clean(thread['conflict'])}")
-    lines.append("  what it caused:" if trace["events"] else "  it caused nothing")
-    for event in trace["events"]:
-        pad = "    " + "  " * event["depth"]
-        lines.append(f"{pad}{event['type'].replace('_', ' ')}: {output.clean(event['summary'])}")
-    for email in trace["emails"]:
-        lines.append(_email_line(email))
-    return lines
-
-
-def _email_line(email: dict[str, Any]) -> str:
-    verdict = (
-        f"held: {output.clean(email['held_reason'])}"
-        if email["verdict"] == "held"
-        else "passed every loop guard"
-    )
-    to = output.clean(email["to"] or "(nobody)")
-    return f"  email {email['outbox_id']} to {to}: {verdict}; now {email['state']}"

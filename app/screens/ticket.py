@@ -15,6 +15,7 @@ from app.screens.attachments import AttachmentKeys, attachment_bindings
 from app.screens.base import DeskScreen, pick_owner
 from app.screens.compose import ComposeScreen, Draft
 from app.screens.dialogs import PickerScreen, PromptScreen
+from app.screens.explain import ExplainScreen
 from app.screens.snooze import ask_snooze, snooze_binding, snoozed_text
 from automation import services
 from automation.services import PRIORITIES
@@ -40,6 +41,7 @@ class TicketScreen(AttachmentKeys, DeskScreen):
         Binding("L", "move(1)", "Next status", id="ticket.move_next"),
         Binding("e", "close", "Close", id="ticket.close"),
         Binding("u", "undo", "Undo", id="ticket.undo"),
+        Binding("E", "explain", "Explain", id="ticket.explain"),
         snooze_binding("ticket"),
         *attachment_bindings("ticket"),
         Binding(
@@ -162,6 +164,10 @@ class TicketScreen(AttachmentKeys, DeskScreen):
             )
 
     # --- keys -------------------------------------------------------------------------------
+
+    def action_explain(self) -> None:
+        """Why each message went where it did and what it caused (read-only)."""
+        self.app.push_screen(ExplainScreen(self.number))
 
     def action_toggle_view(self) -> None:
         switcher = self.query_one(ContentSwitcher)
