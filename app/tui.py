@@ -388,6 +388,9 @@ class DesklineApp(App[None]):
         yield from self._here(screen)
         for place in commands.other_places(screen):
             yield from self._elsewhere(place)
+        settings_keys = commands.screen_key_names(SettingsScreen, self._keymap)
+        for row in commands.settings_row_commands(settings_keys):
+            yield SystemCommand(row.title, row.help, lambda row=row: self._go_to_settings(row))
         yield SystemCommand("Keys of this screen", "the help screen (?)", self.action_help)
         yield SystemCommand("Quit Deskline", "q", self.exit)
 
@@ -413,6 +416,13 @@ class DesklineApp(App[None]):
                 f"goes to {place.name.lower()}, key {key} there",
                 lambda place=place, binding=binding: self._go_and_run(place, binding),
             )
+
+    @work(group="palette", exclusive=True)
+    async def _go_to_settings(self, row: commands.RowCommand) -> None:
+        """A settings command on a kind of row: go there and name the key."""
+        settings = next(p for p in commands.PLACES if p.name == "Settings")
+        if self.ready and await self._leave_for(settings):
+            self.notify(row.notice, timeout=8)
 
     @work(group="palette", exclusive=True)
     async def _go_and_run(self, place: Place, binding: Binding) -> None:

@@ -9,7 +9,7 @@ palette goes there and says which key does it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from textual.binding import Binding
@@ -19,10 +19,13 @@ from textual.system_commands import SystemCommandsProvider
 
 from app.screens.board import BoardScreen
 from app.screens.inbox import InboxScreen
+from app.screens.keys import UNBOUND, key_text
 from app.screens.settings import SettingsScreen
+from app.screens.settings.rows import Row
 from app.screens.tasks import TasksScreen
 from app.screens.ticket import TicketScreen
 from app.screens.workflows import WorkflowsScreen
+from automation.action_kinds.registry import picker
 
 # Actions that change something at once: run from the palette elsewhere they would act on a
 # row the user has not looked at, so the palette goes there and names the key instead.
@@ -114,6 +117,65 @@ class DeskCommands(SystemCommandsProvider):
                 score = 0.5
             if score > 0:
                 yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
+
+@dataclass(frozen=True)
+class RowCommand:
+    """A settings command that acts on a kind of row: the palette goes to settings and says
+    which key to press on such a row (it never guesses the row)."""
+
+    title: str
+    help: str
+    notice: str
+
+
+def settings_row_commands(key_name: Callable[[str], str]) -> Iterator[RowCommand]:
+    """What each kind of settings row takes, as the side pane words it ("edit the template"),
+    and each action an admin can add ("Wait", "Send email"...), found by their words."""
+    seen: set[str] = set()
+    for kind in _row_types(Row):
+        name = kind.kind.replace("_", " ")
+        for hint in kind.KEYS:
+            key = hint.key(key_name)
+            title = f"Settings: {hint.what} ({name} rows, {key})"
+            if title not in seen:
+                seen.add(title)
+                yield RowCommand(
+                    title,
+                    f"goes to settings; on a {name} row, {key} does it",
+                    f"On a {name} row, press {key}: {hint.what}",
+                )
+    add = key_name("settings.add_action")
+    for _kind, choice in picker():
+        yield RowCommand(
+            f"Settings: add action: {choice.label} ({add})",
+            f"goes to settings; on a status or action row, {add} then {choice.label}",
+            f"On a status or action row, press {add} and pick: {choice.label}",
+        )
+
+
+def screen_key_names(screen: type[DOMNode], keymap: Mapping[str, str]) -> Callable[[str], str]:
+    """Binding id -> its key on `screen` after the keymap (for a screen not on show)."""
+    bindings = screen._merged_bindings
+    keys: dict[str, str] = {}
+    if bindings is not None:
+        bindings = bindings.copy()
+        if keymap:
+            bindings.apply_keymap(keymap)
+        for same_key in bindings.key_to_bindings.values():
+            for binding in same_key:
+                if binding.id:
+                    keys.setdefault(binding.id, key_text(binding))
+    return lambda binding_id: keys.get(binding_id, UNBOUND)
+
+
+def _row_types(base: type[Row]) -> list[type[Row]]:
+    found: list[type[Row]] = []
+    for sub in base.__subclasses__():
+        if getattr(sub, "KEYS", ()) and getattr(sub, "kind", ""):
+            found.append(sub)
+        found += _row_types(sub)
+    return found
 
 
 def other_places(current: DOMNode) -> Iterator[Place]:
