@@ -79,6 +79,7 @@ class Coordinator:
         self.newest = -1  # the newest unread notification seen (-1: not read yet)
         self.others: list[dict[str, Any]] = []
         self._beaten: Subject | None = None
+        self._seen: Subject | None = None  # the subject at the previous check
         self._beaten_at = 0.0
 
     async def tick(self, app: App[Any]) -> bool:
@@ -109,8 +110,11 @@ class Coordinator:
         return changed
 
     async def _beat(self, subject: Subject) -> None:
+        """Every HEARTBEAT seconds, and once a new subject has stayed for a check (moving the
+        cursor down the inbox writes nothing until it rests)."""
+        seen, self._seen = self._seen, subject
         due = time.monotonic() - self._beaten_at >= HEARTBEAT
-        if subject == self._beaten and not due:
+        if not due and (subject == self._beaten or subject != seen):
             return
         me, session = self.backend.me.id, self.session_id
         try:

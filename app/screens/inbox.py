@@ -115,9 +115,11 @@ class InboxScreen(AttachmentKeys, DeskScreen):
 
     def refresh_data(self) -> None:
         self.query_one(ConversationList).reload()
-        pane = self.query_one(ConversationView)
+        pane, row = self.query_one(ConversationView), self.conversation
         if pane.view is not None:
-            self._load_pane(pane.view["id"], keep_scroll=True)
+            # the cursor's row: a load for a row just highlighted is not replaced by the old one
+            shown = row["id"] if row is not None else pane.view["id"]
+            self._load_pane(shown, keep_scroll=shown == pane.view["id"])
 
     def action_back(self) -> None:
         """Escape: out of the search box or the reading pane to the list; on the list, a
