@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Conversation, Message, OutboxMail, Ticket, TimelineEvent
@@ -42,7 +42,7 @@ def message_trace(session: Session, message: Message) -> dict[str, Any]:
     """One message's trace: facts, classification, threading, caused lines and emails."""
     conversation = session.get(Conversation, message.conversation_id)
     ticket_id = conversation.ticket_id if conversation is not None else None
-    events = _caused_lines(session, message)
+    events = _caused_lines(session, message, ticket_id)
     return {
         "message": _facts(message),
         "classification": {
@@ -98,32 +98,35 @@ def _facts(message: Message) -> dict[str, Any]:
     }
 
 
-def _caused_lines(session: Session, message: Message) -> list[dict[str, Any]]:
+def _caused_lines(
+    session: Session, message: Message, ticket_id: int | None
+) -> list[dict[str, Any]]:
     """The lines written about the message's arrival, then every line descending from them by
-    `cause_id` (triggers, workflows, actions, emails, delayed steps), in the order written."""
+    `cause_id` (triggers, workflows, actions, emails, delayed steps), in the order written.
+    Descendants are looked for among the later lines of its conversation and ticket (both
+    indexed; `cause_id` is not)."""
     roots = session.scalars(
         select(TimelineEvent)
         .where(TimelineEvent.message_row_id == message.id, TimelineEvent.cause_id.is_(None))
         .order_by(TimelineEvent.id)
     ).all()
-    found: dict[int, TimelineEvent] = {line.id: line for line in roots}
-    frontier = list(found)
-    while frontier:
-        children = session.scalars(
-            select(TimelineEvent).where(TimelineEvent.cause_id.in_(frontier[:500]))
-        ).all()
-        frontier = frontier[500:]
-        for line in children:
-            if line.id not in found:
-                found[line.id] = line
-                frontier.append(line.id)
-    depth: dict[int, int] = {}
-    rows = []
-    for line in sorted(found.values(), key=lambda row: row.id):
-        level = depth.get(line.cause_id, -1) + 1 if line.cause_id is not None else 0
-        depth[line.id] = level
-        rows.append(_line(line, level))
-    return rows
+    if not roots:
+        return []
+    where = TimelineEvent.conversation_id == message.conversation_id
+    if ticket_id is not None:
+        where = or_(where, TimelineEvent.ticket_id == ticket_id)
+    later = session.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.id > roots[0].id, where)
+        .order_by(TimelineEvent.id)
+    ).all()
+    depth = {line.id: 0 for line in roots}
+    found = list(roots)
+    for line in later:  # in id order: a cause is always older than what it caused
+        if line.id not in depth and line.cause_id in depth:
+            depth[line.id] = depth[line.cause_id] + 1
+            found.append(line)
+    return [_line(line, depth[line.id]) for line in sorted(found, key=lambda row: row.id)]
 
 
 def _line(line: TimelineEvent, depth: int) -> dict[str, Any]:
