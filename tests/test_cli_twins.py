@@ -69,6 +69,8 @@ TWINS: dict[str, tuple[str, ...]] = {
     "ticket.undo": ("undo",),
     "ticket.view": ("ticket show",),
     "ticket.snooze": ("snooze", "unsnooze"),
+    "ticket.tags": ("tag", "untag"),
+    "ticket.explain": ("explain",),
     "ticket.open_attachment": ("attachment get",),
     "ticket.save_attachment": ("attachment get",),
     # the composer
@@ -153,7 +155,12 @@ NAVIGATION = frozenset(
         "dialog.no",
         "dialog.up",
         "dialog.yes",
+        "explain.close",
+        "explain.down",
+        "explain.up",
         "help.close",
+        "help.end",
+        "help.home",
         "help.down",
         "help.up",
         "inbox.back",
@@ -268,6 +275,7 @@ def cli(db_url: str, tmp_path: Path) -> Cli:
 
 
 def test_ticket_priority_and_subject_change_the_ticket_with_a_timeline_line(cli: Cli) -> None:
+    cli.run("automation", "limits", "--undo-seconds", "600")  # a slow machine still undoes
     out = cli.run("ticket", "priority", "1", "high").stdout
     assert out.startswith("Ticket #1 priority: high") and "deskline undo" in out
     assert cli.json("ticket", "show", "1")["ticket"]["priority"] == "high"
