@@ -383,6 +383,11 @@ class DoorSession(asyncssh.SSHServerSession[bytes]):
     def _command_child(self, argv: list[str], env: dict[str, str]) -> Callable[[], children.Child]:
         env = {k: v for k, v in os.environ.items() if k not in children.SESSION_ENV_DROPPED} | env
         name, command = self.who.user_name, self.door.launcher.command
+        if self.term is not None:  # `ssh -t desk tickets`: on a pty, as OpenSSH gives it
+            env["TERM"] = self.term or "xterm"
+            cols, rows = self.size
+            run = lambda: command(name, argv)  # noqa: E731
+            return lambda: children.fork_session(run, env=env, cols=cols, rows=rows)
         return lambda: children.fork_command(lambda: command(name, argv), env=env)
 
     def _watch_child(self) -> None:

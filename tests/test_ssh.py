@@ -229,6 +229,11 @@ async def test_a_key_runs_read_only_commands_as_its_user(door: Door, tmp_path: P
         refused = door.ssh(door.keys["rita"], *command)
         assert refused.returncode == 2, command
         assert refused.stderr.startswith("deskline: "), command
+    # With a pty (ssh -t) as without: the output, and the exit status.
+    on_pty = door.ssh(door.keys["rita"], "tickets", options=("-tt",))
+    assert on_pty.returncode == 0 and "Printer on fire" in on_pty.stdout
+    assert "\x1b[1m" in on_pty.stdout  # the table's bold header: it ran on a terminal
+    assert door.ssh(door.keys["rita"], "ticket", "show", "99", options=("-tt",)).returncode == 1
     # The SSH user name is ignored: the key says who connects (S1).
     named = door.ssh(door.keys["rita"], "tickets", options=("-l", "admin"))
     assert named.returncode == 0
