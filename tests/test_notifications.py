@@ -107,6 +107,9 @@ async def test_read_one_and_all(db: Database) -> None:
     assert await desk.store(lambda repo: repo.mark_notifications_read(rita, None)) == 2
     assert await desk.query(lambda s: coordination_views.unread(s, rita)) == (0, 0)
     assert len(await _mine(desk, "rita")) == 3
+    # a workflow's notification (the notify action) is of its own kind
+    await desk.store(lambda repo: repo.add_notification(rita, 1, "Ticket #1 is now Closed"))
+    assert (await _mine(desk, "rita"))[0]["kind"] == notifications.NOTIFY
 
 
 @pytest.mark.sqlite_only
@@ -158,6 +161,11 @@ async def test_keys_of_the_notifications_list(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: "1 unread" in screen_text(app), what="one read")
         await pilot.press("b")
         await wait_for(pilot, lambda: "bell on" in screen_text(app), what="the bell")
+        rang: list[int] = []
+        app.bell = lambda: rang.append(1)  # type: ignore[method-assign]
+        await desk.as_user("admin", lambda repo, u: services.add_note(repo, u, 1, "@rita ring"))
+        await wait_for(pilot, lambda: rang == [1], what="the bell rings once")
+        await wait_for(pilot, lambda: "2 unread" in screen_text(app), what="the list follows")
         await pilot.press("X")
         await wait_for(pilot, lambda: "0 unread" in screen_text(app), what="all read")
         await pilot.press("enter")
