@@ -11,13 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Label
 from textual.widgets.option_list import Option
 
-from app.backend import Backend, backend_of
 from app.screens.base import EXPECTED
 from app.screens.footer import DeskFooter
+from app.screens.list_dialog import ListDialog
 from storage import coordination_views
 from widgets.option_list import OptionList
 from widgets.text import line, stamp
@@ -30,7 +29,7 @@ def bell_setting(user_id: int) -> str:
     return f"notifications.bell.{user_id}"
 
 
-class NotificationsScreen(ModalScreen[None]):
+class NotificationsScreen(ListDialog):
     HELP_TITLE = "Notifications"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,N", "dismiss(None)", "Close", id="notifications.close"),
@@ -42,23 +41,11 @@ class NotificationsScreen(ModalScreen[None]):
         Binding("k", "up", "Up", show=False, id="notifications.up"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[dict[str, Any]] = []
-
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog tasks"):
             yield Label(Content("Notifications"), classes="dialog-title", id="notifications-title")
             yield OptionList(id="notification-list")
         yield DeskFooter()
-
-    @property
-    def backend(self) -> Backend:
-        return backend_of(self.app)
-
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
-        self.load()
 
     def on_data_changed(self) -> None:
         self.load()
@@ -82,23 +69,8 @@ class NotificationsScreen(ModalScreen[None]):
         else:
             options.highlighted = min(highlighted or 0, len(self.rows) - 1)
 
-    def _current(self) -> dict[str, Any] | None:
-        index = self.query_one(OptionList).highlighted
-        if index is None or index >= len(self.rows):
-            return None
-        return self.rows[index]
-
-    def action_down(self) -> None:
-        self.query_one(OptionList).action_cursor_down()
-
-    def action_up(self) -> None:
-        self.query_one(OptionList).action_cursor_up()
-
-    def on_option_list_option_selected(self) -> None:
-        self.action_open()
-
     def action_open(self) -> None:
-        row = self._current()
+        row = self.current()
         if row is None:
             return
         if row["read_at"] is None:
@@ -106,13 +78,10 @@ class NotificationsScreen(ModalScreen[None]):
         if row["ticket"] is None:
             self.notify("This notification names no ticket.", severity="warning")
             return
-        from app.screens.ticket import TicketScreen
-
-        self.dismiss(None)
-        self.app.push_screen(TicketScreen(int(row["ticket"])))
+        self.open_ticket(int(row["ticket"]))
 
     def action_read(self) -> None:
-        row = self._current()
+        row = self.current()
         if row is not None:
             self._mark(int(row["id"]))
 

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Label
 from textual.widgets.option_list import Option
 
-from app.backend import Backend, backend_of
 from app.screens.base import EXPECTED
 from app.screens.footer import DeskFooter
+from app.screens.list_dialog import ListDialog
 from automation import services
 from storage import views
 from widgets.option_list import OptionList
 from widgets.text import clock, line, stamp
 
 
-class TasksScreen(ModalScreen[None]):
+class TasksScreen(ListDialog):
     HELP_TITLE = "My tasks"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,T", "dismiss(None)", "Close", id="tasks.close"),
@@ -32,33 +31,21 @@ class TasksScreen(ModalScreen[None]):
         Binding("k", "up", "Up", show=False, id="tasks.up"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.tasks: list[dict[str, Any]] = []
-
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog tasks"):
             yield Label(Content("My tasks"), classes="dialog-title")
             yield OptionList(id="task-list")
         yield DeskFooter()
 
-    @property
-    def backend(self) -> Backend:
-        return backend_of(self.app)
-
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
-        self.load()
-
     @work(group="tasks", exclusive=True)
     async def load(self) -> None:
         me = self.backend.me
-        self.tasks = await self.backend.query(lambda s: views.tasks_for(s, me.id))
+        self.rows = await self.backend.query(lambda s: views.tasks_for(s, me.id))
         options = self.query_one(OptionList)
         highlighted = options.highlighted
         options.clear_options()
         now = clock()
-        for task in self.tasks:
+        for task in self.rows:
             late = task["due_at"] <= now
             options.add_option(
                 Option(
@@ -73,33 +60,18 @@ class TasksScreen(ModalScreen[None]):
                     id=str(task["id"]),
                 )
             )
-        if not self.tasks:
+        if not self.rows:
             options.add_option(Option(Content("No open tasks."), disabled=True))
         else:
-            options.highlighted = min(highlighted or 0, len(self.tasks) - 1)
-
-    def _current(self) -> dict[str, Any] | None:
-        index = self.query_one(OptionList).highlighted
-        if index is None or index >= len(self.tasks):
-            return None
-        return self.tasks[index]
-
-    def action_down(self) -> None:
-        self.query_one(OptionList).action_cursor_down()
-
-    def action_up(self) -> None:
-        self.query_one(OptionList).action_cursor_up()
+            options.highlighted = min(highlighted or 0, len(self.rows) - 1)
 
     def action_open(self) -> None:
-        task = self._current()
+        task = self.current()
         if task is not None:
-            from app.screens.ticket import TicketScreen
-
-            self.dismiss(None)
-            self.app.push_screen(TicketScreen(int(task["ticket"])))
+            self.open_ticket(int(task["ticket"]))
 
     def action_done(self) -> None:
-        task = self._current()
+        task = self.current()
         if task is not None:
             self._done(int(task["id"]), str(task["title"]))
 
@@ -112,6 +84,3 @@ class TasksScreen(ModalScreen[None]):
             return
         self.notify(f"Done: {line(title)}", markup=False)
         self.load()
-
-    def on_option_list_option_selected(self) -> None:
-        self.action_open()
