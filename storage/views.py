@@ -395,6 +395,7 @@ def ticket_record(session: Session, number: int) -> dict[str, Any] | None:
         status_id=ticket.status_id,
         pipeline_id=ticket.pipeline_id,
         snoozed_until=ticket.snoozed_until,
+        tags=[t.tag for t in ticket.tags],
     )
     return {
         "ticket": brief,

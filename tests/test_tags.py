@@ -78,3 +78,48 @@ def test_tag_commands(tmp_path: Path) -> None:
     bad = cli.run("tag", "1", "x" * 70, ok=False)
     assert bad.returncode != 0 and "longer than 64" in bad.stderr
     assert bad.stderr.count("\n") == 1
+
+
+@pytest.mark.sqlite_only
+async def test_the_ticket_record_edits_tags_with_completion(tmp_path: Path) -> None:
+    from textual.widgets import Input
+
+    from app.screens.dialogs import PromptScreen
+    from app.screens.ticket import TicketScreen
+    from tests.app_helpers import make_app, ready, seeded_desk, wait_for
+
+    path = tmp_path / "desk.db"
+    desk = await seeded_desk(path, ["Printer on fire", "Invoice"])
+    await desk.as_user("rita", lambda repo, u: tags.tag_ticket(repo, u, 2, ["billing"]))
+    app = make_app(path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("j", "t")  # the older conversation: ticket #1
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen)
+        await wait_for(pilot, lambda: screen.record is not None, what="the record")
+        number = screen.number
+        await pilot.press("number_sign")
+        prompt = await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen) and app.screen)
+        box = prompt.query_one(Input)
+        await pilot.press(*"vip, bi")
+        await wait_for(pilot, lambda: box._suggestion == "vip, billing", what="the completion")
+        await pilot.press("right", "enter")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, TicketScreen)
+                and screen.record["ticket"]["tags"] == ["billing", "vip"]
+            ),
+            what="the tags",
+        )
+        await pilot.press("number_sign")
+        prompt = await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen) and app.screen)
+        assert prompt.query_one(Input).value == "billing, vip"
+        await pilot.press("ctrl+u", *"vip", "enter")
+        await wait_for(pilot, lambda: screen.record["ticket"]["tags"] == ["vip"], what="untag")
+    detail = await desk.ticket(number)
+    assert [e["summary"] for e in detail["timeline"] if e["type"] == "tags_changed"] == [
+        "Tagged vip, billing",
+        "Untagged billing",
+    ]
+    await desk.db.close()

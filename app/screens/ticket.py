@@ -17,10 +17,12 @@ from app.screens.compose import ComposeScreen, Draft
 from app.screens.dialogs import PickerScreen, PromptScreen
 from app.screens.explain import ExplainScreen
 from app.screens.snooze import ask_snooze, snooze_binding, snoozed_text
-from automation import services
-from automation.services import PRIORITIES
+from automation import services, tags
+from automation.services import PRIORITIES, DomainError
 from storage import views
+from storage.repository import SqlRepository
 from widgets.conversation_view import ConversationView
+from widgets.suggest import ListItemSuggester
 from widgets.text import line, stamp
 
 
@@ -36,6 +38,7 @@ class TicketScreen(AttachmentKeys, DeskScreen):
         Binding("o", "owner", "Owner", id="ticket.owner"),
         Binding("p", "priority", "Priority", id="ticket.priority"),
         Binding("t", "subject", "Subject", id="ticket.subject"),
+        Binding("number_sign", "tags", "Tags", id="ticket.tags", key_display="#"),
         Binding("s", "status", "Status", id="ticket.status"),
         Binding("H", "move(-1)", "Previous status", id="ticket.move_prev"),
         Binding("L", "move(1)", "Next status", id="ticket.move_next"),
@@ -107,7 +110,7 @@ class TicketScreen(AttachmentKeys, DeskScreen):
             Content.from_markup(
                 "[b]#$number $subject[/b]\n"
                 "[$text-accent]$status[/] in $pipeline · owner [b]$owner[/b] · priority $priority"
-                "$reopened\n[$text-muted]$contact <$address> · $source via $channel · "
+                "$reopened$tags\n[$text-muted]$contact <$address> · $source via $channel · "
                 "created $created · updated $updated[/]",
                 number=str(t["number"]),
                 subject=line(t["subject"]),
@@ -116,6 +119,7 @@ class TicketScreen(AttachmentKeys, DeskScreen):
                 owner=line(t["owner"]) or "nobody",
                 priority=t["priority"],
                 reopened=(" · reopened" if t["reopened"] else "") + snoozed_text(t),
+                tags=" · tags " + line(", ".join(t["tags"])) if t.get("tags") else "",
                 contact=contact,
                 address=line(t["contact"]),
                 source=t["source"],
@@ -237,6 +241,45 @@ class TicketScreen(AttachmentKeys, DeskScreen):
                 )
 
         self.app.push_screen(PromptScreen(f"Subject of #{number}", line(current)), typed)
+
+    @work(group="tags", exclusive=True)
+    async def action_tags(self) -> None:
+        """Edit the ticket's tags as one line, completed from the tags the desk uses."""
+        number = self.number
+        current = list(self.record["ticket"].get("tags", [])) if self.record else []
+        used = await self.backend.query(lambda s: [t for t, _ in SqlRepository(s).tag_counts()])
+
+        def typed(text: str | None) -> None:
+            if text is None:
+                return
+            wanted = tags.split(text)
+            added = [t for t in wanted if t not in current]
+            removed = [t for t in current if t not in wanted]
+
+            def apply(repo: SqlRepository, me: Any) -> None:
+                if added:
+                    tags.tag_ticket(repo, me, number, added)
+                if removed:
+                    tags.untag_ticket(repo, me, number, removed)
+
+            if added or removed:
+                self.change(apply, f"#{number} tags: {', '.join(wanted) or 'none'}")
+
+        def fault(text: str) -> str | None:
+            try:
+                tags.split(text)
+            except DomainError as exc:
+                return str(exc)
+            return None
+
+        prompt = PromptScreen(
+            f"Tags of #{number} (separated by commas)",
+            ", ".join(current),
+            "billing, vip",
+            check=fault,
+            suggester=ListItemSuggester(used),
+        )
+        self.app.push_screen(prompt, typed)
 
     def _move_to(self, label: str) -> None:
         number = self.number
