@@ -376,8 +376,14 @@ def _restore(repo: Repository, owner: Any, name: str, old: Any) -> bool:
         if status is None:
             return False  # the status was removed since
         owner.status_id, owner.status = status.id, status
-    elif name == "owner_id":
-        owner.owner_id, owner.owner = old, repo.user(old)
+    elif name in ("owner_id", "assignee_id"):
+        user = repo.user(old) if old is not None else None
+        if old is not None and user is None:
+            return False  # the user was removed since: their tickets stay where they went
+        if name == "owner_id":
+            owner.owner_id, owner.owner = old, user
+        else:
+            setattr(owner, name, old)
     elif name.endswith("_at"):
         setattr(owner, name, datetime.fromisoformat(old) if old else None)
     else:

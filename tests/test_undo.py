@@ -406,3 +406,20 @@ async def _status_is(desk: Desk, status: str) -> bool:
 
 def _notices(app: Any) -> str:
     return "\n".join(f"{n.title}\n{n.message}" for n in app._notifications)
+
+
+async def test_undo_leaves_an_owner_who_was_removed_since(
+    desk: Desk, smtp_server: SmtpServer, clock: Clock
+) -> None:
+    # A ticket moved from sam to rita, sam removed, then the move undone in its window: the
+    # ticket cannot go back to a user who is gone; the rest of the undo happens, said as kept.
+    from automation.admin import people
+
+    await _opened(desk, smtp_server)
+    await desk.admin(lambda repo, me: people.add_user(repo, me, "sam", email="sam@acme.example"))
+    await desk.admin(lambda repo, me: services.assign(repo, me, 1, "sam"))
+    await desk.admin(lambda repo, me: services.assign(repo, me, 1, "rita"))
+    await desk.admin(lambda repo, me: people.remove_user(repo, me, "sam", tickets_to=None))
+    undone = await desk.admin(undo.undo_last)
+    assert "ticket.owner_id" in undone.kept
+    assert (await desk.ticket(1))["ticket"]["owner"] == "rita"
