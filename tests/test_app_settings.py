@@ -16,7 +16,8 @@ from textual.widgets import Label, Static, TextArea
 from app.screens.dialogs import ConfirmScreen, PickerScreen, PromptScreen
 from app.screens.help import HelpScreen
 from app.screens.settings import SettingsScreen
-from app.screens.settings_dialogs import InfoScreen, TemplateEditor
+from app.screens.settings_dialogs import InfoScreen
+from app.screens.template_editor import TemplateEditor
 from automation import admin
 from storage import queries
 from tests.app_helpers import make_app, ready, screen_text, seeded_desk, wait_for, wait_for_async
@@ -437,7 +438,8 @@ async def test_template_with_an_undefined_variable_shows_the_error_and_is_not_sa
         await pilot.press("ctrl+end")
         await pilot.press(*"{{ refund_amount }}")
         await wait_for(pilot, lambda: editor.error is not None and "refund_amount" in editor.error)
-        assert "is undefined" in str(editor.query_one("#template-error", Label).render())
+        error = str(editor.query_one("#template-error", Label).render())
+        assert "unknown variable 'refund_amount'" in error
         await pilot.press("ctrl+s")
         await pilot.pause(0.3)
         assert app.screen is editor  # not saved, still editing
