@@ -8,6 +8,7 @@ from typing import Any
 
 from app.cli import output
 from app.cli.actions import register_menu
+from app.cli.as_code import register_as_code
 from app.cli.errors import UserError
 from app.cli.shared import ON_OFF, act, on_off, opened
 from app.cli.workflows import cmd_workflow_clone, cmd_workflow_delete
@@ -62,6 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = asub.add_parser("branding", help="the Deskline line at the end of automated email")
     p.add_argument("state", choices=ON_OFF)
     p.set_defaults(func=cmd_branding)
+    register_as_code(asub)
 
     action = asub.add_parser(
         "action",

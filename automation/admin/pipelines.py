@@ -165,7 +165,8 @@ def move_status(
     require_admin(user)
     pipeline = pipeline_or_default(repo, pipeline_name)
     status = status_in(repo, pipeline, label)
-    _reposition(repo.statuses(pipeline.id), status, position)
+    # by position now: an earlier move of this transaction renumbered them (the list may not)
+    _reposition(sorted(repo.statuses(pipeline.id), key=lambda s: s.position), status, position)
     return status
 
 
