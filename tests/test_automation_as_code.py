@@ -239,3 +239,42 @@ async def test_apply_on_both_databases(db: Database) -> None:
     await desk.admin(lambda repo, user: apply(repo, user, back))
     assert await desk.read(export_text) == original
     assert await desk.read(lambda repo: diff(repo, back)) == []
+
+
+def test_the_toml_writer_round_trips_through_tomllib() -> None:
+    """Strings escaped as TOML says (quotes, backslashes, control characters, three quotes in a
+    multi-line body), keys quoted when not bare, nested arrays of tables (a branch's paths)."""
+    document = {
+        "format": 1,
+        "limits": {"max_message_mb": 50.0, "branding": False},
+        "templates": {
+            'odd "name"': {"subject": "a\tb", "body": 'x """ y \\ \u0001\r\n\tz\n'},
+            "plain": {"subject": "s", "body": "\nstarts with a line break\n"},
+        },
+        "workflows": {
+            "P/S/w": {
+                "conditions": {"all": [{"field": "priority", "value": ["high", "urgent"]}]},
+                "actions": [
+                    {"kind": "branch", "yes": [{"kind": "delay", "no": [{"kind": "x"}]}]},
+                    {"kind": "add_note", "comments": ["one", "two"]},
+                ],
+            },
+            "empty": {"conditions": {}, "actions": []},
+        },
+    }
+    text = dumps(document, inline=("conditions",), header="a header")
+    assert tomllib.loads(text) == document
+    assert text.startswith("# a header\n")
+    assert '[[workflows."P/S/w".actions.yes.no]]' in text
+
+
+def test_a_template_that_does_not_lint_is_not_applied(tmp_path: Path) -> None:
+    cli = _rich_desk(tmp_path)
+    text = _export(cli, tmp_path / "desk.toml")
+    bad = text.replace("About {{ ticket.subject }}", "About {{ ticket.nope }}")
+    (tmp_path / "bad.toml").write_text(bad)
+    line = bad.splitlines().index('subject = "About {{ ticket.nope }}"') + 1
+    refused = cli.run("automation", "apply", str(tmp_path / "bad.toml"), ok=False)
+    assert f"line {line}: template Nudge" in refused.stderr
+    assert "nothing applied" in refused.stderr
+    assert cli.run("automation", "export").stdout == text

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
 
 from app.cli.errors import UserError
 from app.cli.shared import act, opened
+from automation import admin
 from automation.as_code.apply import apply, diff
 from automation.as_code.export import export_text
 from automation.as_code.schema.check import check
@@ -84,8 +86,27 @@ async def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _lint_templates(args: argparse.Namespace, data: dict[str, Any]) -> None:
+    """Templates the file adds or changes must lint: rendered against the desk's newest tickets
+    and an empty one, outside any transaction, before the apply's."""
+    templates = data.get("templates", {})
+    async with opened(args) as desk:
+        changed = await desk.read(
+            lambda repo: [
+                c.key for c in diff(repo, {"templates": templates}) if c.what != "removed"
+            ]
+        )
+        samples = await desk.read(admin.lint_samples) if changed else []
+    for name in changed:
+        entry = templates[name]
+        problems = await asyncio.to_thread(admin.lint, entry["subject"], entry["body"], samples)
+        if problems:
+            raise UserError(f"{args.file}: template {name}: " + "; ".join(problems))
+
+
 async def cmd_apply(args: argparse.Namespace) -> int:
     data = _read(args.file)
+    await _lint_templates(args, data)
     changes = await act(args, lambda repo, user: apply(repo, user, data))
     for change in changes:
         print(change)
