@@ -452,7 +452,7 @@ async def test_template_is_checked_against_a_real_ticket_before_saving(db) -> No
     # B7, R-A9: undefined variables are errors; the built-ins are editable
     desk = await Desk.create(db)
     await _ticket(desk)
-    with pytest.raises(admin.SettingsError, match="unknown variable .ticket.nope."):
+    with pytest.raises(admin.SettingsError, match=r"unknown variable .ticket\.nope."):
         await desk.admin(
             lambda repo, u: admin.set_template(
                 repo, u, "Ticket received", subject="Hi {{ ticket.nope }}", body=None

@@ -233,7 +233,7 @@ async def test_changes_by_another_session_appear_without_moving_the_cursor(db_pa
         )
         raw, _ = make_mail(subject="Brand new problem", sender="new@example.org")
         await desk.receive(raw)
-        await wait_for(pilot, lambda: rows.total == 4, timeout=3, what="the live update")
+        await wait_for(pilot, lambda: rows.total == 4, timeout=8, what="the live update")
         assert rows.current is not None and rows.current["subject"] == "Invoice is wrong"
         assert rows.row_at(0)["subject"] == "Brand new problem"  # type: ignore[index]
     await desk.db.close()

@@ -61,7 +61,11 @@ class ConversationView(VerticalScroll, can_focus=True):
         self.highlight = highlight
         if not same:
             self.unfolded = False
-        self.query_one("#pane-text", Static).update(self._render())
+        shown = self.query("#pane-text").results(Static)
+        text = next(shown, None)
+        if text is None:
+            return  # a load that ended after the screen was taken down: nothing to show it on
+        text.update(self._render())
         if not (same and keep_scroll):
             self.scroll_home(animate=False)
 

@@ -5,6 +5,7 @@ Revises: 0007
 Create Date: 2026-12-04 21:40:00
 """
 
+import json
 import sys
 from collections.abc import Sequence
 
@@ -72,8 +73,7 @@ def _files(connection: sa.Connection, first: int, last: int) -> dict[int, list[s
 
 
 def _addresses(value: object) -> list[str]:
-    if isinstance(value, str):  # JSON as text on SQLite
-        import json
-
+    """A JSON list of addresses: text on SQLite, a list already on PostgreSQL."""
+    if isinstance(value, str):
         value = json.loads(value or "[]")
-    return [str(a) for a in value or []]
+    return [str(a) for a in value] if isinstance(value, list) else []
