@@ -25,6 +25,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from runtime.files import create_private
+
 HELD_REASON = "restored from backup"
 WAITING = ("queued", "sending", "handed")
 NOT_CARRIED = (
@@ -62,7 +64,7 @@ def backup(url: str, target: Path) -> BackupReport:
 
 
 def _sqlite_backup(source: Path, target: Path) -> BackupReport:
-    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+    os.close(create_private(target))
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
     dst = sqlite3.connect(target)
     try:
@@ -114,8 +116,7 @@ def _pg_dump(url: str, target: Path) -> BackupReport:
         if value:
             command += [flag, str(value)]
     command.append(parsed.database or "")
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    os.close(fd)
+    os.close(create_private(target))
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         target.unlink(missing_ok=True)
@@ -153,7 +154,7 @@ def restore(
         _refuse_if_in_use(target, now)
     staged = target.with_name(target.name + ".restoring")
     staged.unlink(missing_ok=True)
-    os.close(os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+    os.close(create_private(staged))
     src, dst = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True), sqlite3.connect(staged)
     try:
         src.backup(dst)

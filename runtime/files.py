@@ -36,6 +36,12 @@ class FileExists(FileRefused):
     """An explicit path that is already there, and no permission to replace it."""
 
 
+def create_private(path: Path) -> int:
+    """A new file at `path` (0600), never over an existing one nor through a symlink: its open
+    descriptor, for the caller to write and close."""
+    return os.open(path, _CREATE, FILE_MODE)
+
+
 # Set in an SSH session's process (SPEC S3): no file of the server is written or opened there.
 _SERVER_FILES_REFUSED: str | None = None
 

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import asyncssh
 
 from runtime import ssh_children as children
+from runtime.files import create_private
 from storage.database import Database
 from storage.repository import SqlRepository
 
@@ -86,8 +87,7 @@ def load_host_key(path: Path) -> tuple[asyncssh.SSHKey, bool]:
         return asyncssh.read_private_key(str(path)), False
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = asyncssh.generate_private_key("ssh-ed25519", comment="deskline")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "wb") as out:
+    with os.fdopen(create_private(path), "wb") as out:
         out.write(key.export_private_key())
     return key, True
 
