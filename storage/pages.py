@@ -151,30 +151,43 @@ def _paged(
 
 def _encode(order: _Order, item: Any) -> str:
     key = [getattr(item, name) for name in order.keys]
-    plain = [value.isoformat() if isinstance(value, datetime) else value for value in key]
-    data = json.dumps([order.kind, *plain], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+    return pack_cursor(order.kind, key)
 
 
 def _decode(order: _Order, cursor: str) -> list[Any]:
-    problem = BadCursor(
-        f"--after {cursor!r} is not a cursor of `deskline {order.kind}`: give the one the "
-        "previous page ended with"
-    )
-    try:
-        padded = cursor.strip() + "=" * (-len(cursor.strip()) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, UnicodeError):
-        raise problem from None
-    if not isinstance(data, list) or data[:1] != [order.kind] or len(data) != len(order.keys) + 1:
-        raise problem
-    key = data[1:]
+    key = unpack_cursor(order.kind, cursor, len(order.keys))
     try:
         return [
             datetime.fromisoformat(value) if isinstance(value, str) else int(value) for value in key
         ]
     except (TypeError, ValueError):
-        raise problem from None
+        raise bad_cursor(order.kind, cursor) from None
+
+
+def pack_cursor(kind: str, key: Sequence[Any]) -> str:
+    """A list's cursor: its name and the sort key of the last row shown, as URL-safe text."""
+    plain = [value.isoformat() if isinstance(value, datetime) else value for value in key]
+    data = json.dumps([kind, *plain], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def unpack_cursor(kind: str, cursor: str, size: int) -> list[Any]:
+    """The `size` key values of a cursor of the list `kind`; BadCursor for anything else."""
+    try:
+        padded = cursor.strip() + "=" * (-len(cursor.strip()) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeError):
+        raise bad_cursor(kind, cursor) from None
+    if not isinstance(data, list) or data[:1] != [kind] or len(data) != size + 1:
+        raise bad_cursor(kind, cursor)
+    return data[1:]
+
+
+def bad_cursor(kind: str, cursor: str) -> BadCursor:
+    return BadCursor(
+        f"--after {cursor!r} is not a cursor of `deskline {kind}`: give the one the "
+        "previous page ended with"
+    )
 
 
 # --- rows -----------------------------------------------------------------------------------

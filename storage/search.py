@@ -10,8 +10,6 @@ that order (the cursor is a position).
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +31,7 @@ from sqlalchemy.orm import Session, aliased
 
 from automation.search.query import QueryError, SearchQuery, Term, date_bound, parse
 from storage import models as m
-from storage.pages import DEFAULT_LIMIT, BadCursor
+from storage.pages import DEFAULT_LIMIT, bad_cursor, pack_cursor, unpack_cursor
 from storage.queries import conversation_summary
 from storage.search_index import TABLE
 
@@ -140,8 +138,7 @@ def conversation_conditions(
     if query.groups:
         expression = _match_text(dialect, query.groups)
         if _few_matches(session, dialect, expression):
-            matched = _matches(dialect, expression).subquery()
-            conditions.append(m.Conversation.id.in_(select(matched.c.conversation_id)))
+            conditions.append(m.Conversation.id.in_(_matched_conversations(dialect, expression)))
         else:
             conditions.append(_has_message_matching(dialect, expression, "words"))
     if query.excluded:
@@ -194,6 +191,22 @@ def _matches(dialect: str, expression: str) -> Any:
             "JOIN messages msg ON msg.id = hit.message_id GROUP BY msg.conversation_id"
         )
     return text(sql).bindparams(q=expression).columns(conversation_id=Integer, score=Float)
+
+
+def _matched_conversations(dialect: str, expression: str) -> Any:
+    """The conversations with a message matching an index expression, unscored (a list that
+    keeps its own order needs no relevance)."""
+    if dialect == "postgresql":
+        sql = (
+            f"SELECT msg.conversation_id FROM {TABLE} s JOIN messages msg ON msg.id = s.message_id "
+            "WHERE s.document @@ CAST(:q AS tsquery)"
+        )
+    else:
+        sql = (
+            f"SELECT msg.conversation_id FROM {TABLE} JOIN messages msg ON msg.id = {TABLE}.rowid "
+            f"WHERE {TABLE} MATCH :q"
+        )
+    return text(sql).bindparams(q=expression).columns(conversation_id=Integer)
 
 
 def _few_matches(session: Session, dialect: str, expression: str) -> bool:
@@ -350,25 +363,14 @@ def _named(session: Session, model: Any, kind: str, value: str) -> int:
 
 
 def _encode(position: int) -> str:
-    data = json.dumps(["search", position], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+    return pack_cursor("search", [position])
 
 
 def _decode(cursor: str) -> int:
-    problem = BadCursor(
-        f"--after {cursor!r} is not a cursor of `deskline search`: give the one the previous "
-        "page ended with"
-    )
-    try:
-        padded = cursor.strip() + "=" * (-len(cursor.strip()) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, UnicodeError):
-        raise problem from None
-    if not isinstance(data, list) or data[:1] != ["search"] or len(data) != 2:
-        raise problem
-    if not isinstance(data[1], int) or data[1] < 0:
-        raise problem
-    return data[1]
+    [position] = unpack_cursor("search", cursor, 1)
+    if not isinstance(position, int) or position < 0:
+        raise bad_cursor("search", cursor)
+    return position
 
 
 def problem(session: Session, typed: str, *, viewer_id: int | None) -> str | None:
