@@ -162,6 +162,9 @@ class Contact(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     bouncing_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A chat visitor (SPEC C3): the name and email were typed, never checked. Its `email` is the
+    # visitor's own made-up address, so it never meets that address's email conversations.
+    unverified: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class Conversation(Base):
@@ -680,3 +683,49 @@ class TicketTag(Base):
     )
     tag: Mapped[str] = mapped_column(String(64), primary_key=True)
     added_at: Mapped[datetime]
+
+
+class ChatSettings(Base):
+    """A chat channel's live settings (SPEC C4-C6): whose team answers, its hours, the sites
+    the widget answers, and the email channel transcripts go out through."""
+
+    __tablename__ = "chat_settings"
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    hours: Mapped[str] = mapped_column(Text, default="")  # "mon-fri 09:00-17:00 Europe/Warsaw"
+    origins: Mapped[list[Any]] = mapped_column(JSON, default=list)  # https://www.example.com
+    reply_channel_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channels.id", ondelete="SET NULL")
+    )
+
+
+class ChatVisitor(Base):
+    """A browser that chats (SPEC C3), known by the hash of the token in its cookie."""
+
+    __tablename__ = "chat_visitors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320))  # typed, unverified
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    address: Mapped[str] = mapped_column(String(100), default="")  # the client's IP address
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    typing_at: Mapped[datetime | None]
+
+
+class Chat(Base):
+    """One chat of a visitor: its conversation, until a rep (or the visitor) ends it."""
+
+    __tablename__ = "chats"
+    __table_args__ = (Index("ix_chats_visitor", "visitor_id", "ended_at"),)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    visitor_id: Mapped[int] = mapped_column(ForeignKey("chat_visitors.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(200))
