@@ -729,3 +729,17 @@ class Chat(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
     ended_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class BoardCount(Base):
+    """How many tickets a pipeline's status holds, kept by triggers on tickets in the same
+    transaction as the change (SPEC B8.6; storage/repository/board_counts.py)."""
+
+    __tablename__ = "board_counts"
+    pipeline_id: Mapped[int] = mapped_column(
+        ForeignKey("pipelines.id", ondelete="CASCADE"), primary_key=True
+    )
+    status_id: Mapped[int] = mapped_column(
+        ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    tickets: Mapped[int] = mapped_column(default=0)

@@ -7,6 +7,11 @@ Create Date: 2026-12-05 03:30:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
+from storage.repository import board_counts
+
 revision: str = "0018"
 down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
@@ -14,8 +19,24 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    # SPEC B8.6: exact per-status counts, kept by triggers in the status change's transaction,
+    # filled from the tickets already there.
+    op.create_table(
+        "board_counts",
+        sa.Column("pipeline_id", sa.Integer(), nullable=False),
+        sa.Column("status_id", sa.Integer(), nullable=False),
+        sa.Column("tickets", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["pipeline_id"], ["pipelines.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["status_id"], ["statuses.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("pipeline_id", "status_id"),
+    )
+    op.create_index("ix_board_counts_status_id", "board_counts", ["status_id"])
+    connection = op.get_bind()
+    board_counts.recount(connection)
+    board_counts.create_triggers(connection)
 
 
 def downgrade() -> None:
-    pass
+    board_counts.drop_triggers(op.get_bind())
+    op.drop_index("ix_board_counts_status_id", table_name="board_counts")
+    op.drop_table("board_counts")

@@ -1,0 +1,116 @@
+"""Board counts (SPEC B8.6): the number of tickets per pipeline and status, kept exact.
+
+`board_counts` holds one row per (pipeline, status) with its ticket count. Triggers on `tickets`
+keep it in the transaction of every change that moves a ticket between columns: a ticket made,
+deleted (merges and cascades included), or given another status or pipeline, whichever code
+path did it (the ORM, the importer's batched inserts, a migration). So the board reads a few
+rows instead of counting a million tickets per refresh.
+
+The triggers are created by migration 0018 (which also fills the table from the tickets), and
+`recount` rebuilds the table from COUNT(*) should it ever be doubted.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+TABLE = "board_counts"
+
+_SQLITE = (
+    f"""CREATE TRIGGER tickets_board_count_insert AFTER INSERT ON tickets BEGIN
+        INSERT INTO {TABLE} (pipeline_id, status_id, tickets)
+        VALUES (NEW.pipeline_id, NEW.status_id, 1)
+        ON CONFLICT (pipeline_id, status_id) DO UPDATE SET tickets = tickets + 1;
+    END""",
+    f"""CREATE TRIGGER tickets_board_count_delete AFTER DELETE ON tickets BEGIN
+        UPDATE {TABLE} SET tickets = tickets - 1
+        WHERE pipeline_id = OLD.pipeline_id AND status_id = OLD.status_id;
+    END""",
+    f"""CREATE TRIGGER tickets_board_count_update AFTER UPDATE OF pipeline_id, status_id
+    ON tickets WHEN OLD.pipeline_id IS NOT NEW.pipeline_id OR OLD.status_id IS NOT NEW.status_id
+    BEGIN
+        UPDATE {TABLE} SET tickets = tickets - 1
+        WHERE pipeline_id = OLD.pipeline_id AND status_id = OLD.status_id;
+        INSERT INTO {TABLE} (pipeline_id, status_id, tickets)
+        VALUES (NEW.pipeline_id, NEW.status_id, 1)
+        ON CONFLICT (pipeline_id, status_id) DO UPDATE SET tickets = tickets + 1;
+    END""",
+)
+
+# PostgreSQL: one statement-level trigger per kind, with transition tables, so a batched insert
+# of 500 tickets costs one upsert per (pipeline, status) it touched, not 500 (issue 16 item 2).
+# The rows are changed in key order, so two transactions never wait on each other in a circle.
+_PG_FUNCTION = f"""
+CREATE FUNCTION tickets_board_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO {TABLE} (pipeline_id, status_id, tickets)
+        SELECT pipeline_id, status_id, count(*) FROM new_rows
+        GROUP BY pipeline_id, status_id ORDER BY pipeline_id, status_id
+        ON CONFLICT (pipeline_id, status_id)
+        DO UPDATE SET tickets = {TABLE}.tickets + EXCLUDED.tickets;
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE {TABLE} b SET tickets = b.tickets - d.n
+        FROM (SELECT pipeline_id, status_id, count(*) AS n FROM old_rows
+              GROUP BY pipeline_id, status_id) d
+        WHERE b.pipeline_id = d.pipeline_id AND b.status_id = d.status_id;
+    ELSE
+        INSERT INTO {TABLE} (pipeline_id, status_id, tickets)
+        SELECT pipeline_id, status_id, sum(n) FROM (
+            SELECT n.pipeline_id, n.status_id, 1 AS n FROM new_rows n
+            UNION ALL
+            SELECT o.pipeline_id, o.status_id, -1 FROM old_rows o
+        ) moves GROUP BY pipeline_id, status_id HAVING sum(n) <> 0
+        ORDER BY pipeline_id, status_id
+        ON CONFLICT (pipeline_id, status_id)
+        DO UPDATE SET tickets = {TABLE}.tickets + EXCLUDED.tickets;
+    END IF;
+    RETURN NULL;
+END $$
+"""
+_PG_TRIGGERS = (
+    "CREATE TRIGGER tickets_board_count_insert AFTER INSERT ON tickets "
+    "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tickets_board_count()",
+    "CREATE TRIGGER tickets_board_count_delete AFTER DELETE ON tickets "
+    "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION tickets_board_count()",
+    "CREATE TRIGGER tickets_board_count_update AFTER UPDATE ON tickets "
+    "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION tickets_board_count()",
+)
+_NAMES = ("tickets_board_count_insert", "tickets_board_count_delete", "tickets_board_count_update")
+
+
+def create_triggers(connection: Connection) -> None:
+    """Keep `board_counts` in every transaction that changes a ticket's column (SPEC B8.6)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(_PG_FUNCTION))
+        for statement in _PG_TRIGGERS:
+            connection.execute(text(statement))
+        return
+    for statement in _SQLITE:
+        connection.execute(text(statement))
+
+
+def drop_triggers(connection: Connection) -> None:
+    for name in _NAMES:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"DROP TRIGGER IF EXISTS {name} ON tickets"))
+        else:
+            connection.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("DROP FUNCTION IF EXISTS tickets_board_count()"))
+
+
+def recount(connection: Connection) -> None:
+    """Rebuild the counts from the tickets (the migration's backfill; a repair), in the caller's
+    transaction. On PostgreSQL the tickets are locked against changes while it counts."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("LOCK TABLE tickets IN SHARE MODE"))
+    connection.execute(text(f"DELETE FROM {TABLE}"))
+    connection.execute(
+        text(
+            f"INSERT INTO {TABLE} (pipeline_id, status_id, tickets) "
+            "SELECT pipeline_id, status_id, count(*) FROM tickets "
+            "GROUP BY pipeline_id, status_id"
+        )
+    )
