@@ -75,12 +75,20 @@ def fork_command(run: Callable[[], int], *, env: dict[str, str]) -> Child:
     return Child(pid, os.pidfd_open(pid), fds)
 
 
-def fork_service(run: Callable[[], int]) -> int:
-    """A long-lived helper (the mail worker) with the server's stdout and stderr."""
+def fork_service(run: Callable[[], int], *, keep: tuple[int, ...] = ()) -> int:
+    """A long-lived helper (the mail worker, the web server) with the server's stdout and
+    stderr; `keep`: descriptors it inherits (the web server's listening socket)."""
     pid = _fork()
     if pid == 0:
         os.setsid()
-        _child(run, dict(os.environ), stdin=os.open(os.devnull, os.O_RDONLY), stdout=1, stderr=2)
+        _child(
+            run,
+            dict(os.environ),
+            stdin=os.open(os.devnull, os.O_RDONLY),
+            stdout=1,
+            stderr=2,
+            keep=keep,
+        )
     return pid
 
 
@@ -101,7 +109,13 @@ def _fork() -> int:
 
 
 def _child(
-    run: Callable[[], int], env: dict[str, str], *, stdin: int, stdout: int, stderr: int
+    run: Callable[[], int],
+    env: dict[str, str],
+    *,
+    stdin: int,
+    stdout: int,
+    stderr: int,
+    keep: tuple[int, ...] = (),
 ) -> None:
     """In the child: its three standard descriptors, nothing else of the parent's (listening
     sockets, other sessions' ptys, the event loop), default signals, a fresh event loop; never
@@ -112,7 +126,11 @@ def _child(
         for target, fd in ((0, stdin), (1, stdout), (2, stderr)):
             if fd != target:
                 os.dup2(fd, target)
-        os.closerange(3, min(os.sysconf("SC_OPEN_MAX"), 65536))
+        low = 3
+        for fd in sorted(fd for fd in keep if fd >= 3):
+            os.closerange(low, fd)
+            low = fd + 1
+        os.closerange(low, min(os.sysconf("SC_OPEN_MAX"), 65536))
         signal.set_wakeup_fd(-1)
         for number in (
             signal.SIGINT,

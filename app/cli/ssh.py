@@ -9,6 +9,7 @@ import logging
 import os
 import shlex
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ from app.cli.output import clean
 from app.cli.shared import act, opened
 from app.cli.tables import Col, print_table
 from automation.admin import ssh_keys
-from runtime import files, ssh_children, ssh_server
+from runtime import files, identity, ssh_children, ssh_server
+from runtime.web import server as web_server
 from storage.repository import SqlRepository
 
 # Remote commands a key may run (SPEC S4): read-only, each as (command, action) or (command,).
@@ -66,6 +68,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-mail", action="store_true", default=argparse.SUPPRESS)
     p.add_argument("--sessions-per-user", type=int, default=5, metavar="N")
     p.add_argument("--idle-minutes", type=float, default=60, metavar="N")
+    p.add_argument(
+        "--http",
+        metavar="ADDR:PORT",
+        help="also serve the web pages of form and chat channels here (off unless given)",
+    )
+    p.add_argument(
+        "--no-ssh",
+        action="store_true",
+        help="no SSH door (with --http: only the web pages and the mail worker)",
+    )
     p.set_defaults(func=cmd_serve)
 
 
@@ -187,10 +199,16 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     # Imported once here: every session forked from this process shares it (S5).
     from app.tui import run_app
 
+    if args.no_ssh and not args.http:
+        raise UserError("--no-ssh leaves nothing to serve: give --http ADDR:PORT", exit_code=2)
+    web_sock = _bind_http(args.http) if args.http else None
     try:
         host, port = ssh_server.parse_listen(args.listen)
     except (ValueError, OSError) as exc:
         raise UserError(str(exc), exit_code=2) from exc
+    if args.no_ssh:
+        assert web_sock is not None
+        return await _serve_web_only(args, web_sock)
     key_path = (
         Path(args.host_key)
         if args.host_key
@@ -204,11 +222,13 @@ async def cmd_serve(args: argparse.Namespace) -> int:
         # the app and files travel over `ssh desk attachment get`.
         files.refuse_server_files(SERVER_FILES_REFUSED)
         os.environ["VISUAL"] = os.environ["EDITOR"] = NO_EDITOR
+        identity.bind_session_user(name)  # the key said who (S7: not the server's login)
         return run_app(url, as_user=name, mail=False)  # sessions run no mail worker (S5)
 
     def command(name: str, argv: list[str]) -> int:
         from app.cli.main import main
 
+        identity.bind_session_user(name)
         return main(["--db", url, "--as", name, *argv])
 
     limits = ssh_server.DoorLimits(
@@ -218,20 +238,74 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     mail_pid = None
     if not getattr(args, "no_mail", False):
         mail_pid = ssh_children.fork_service(lambda: command_as_system(url))
+    web_where = web_server.base_url(web_sock) if web_sock is not None else None
+    web_pid = _fork_web(url, web_sock)
     try:
         await door.start(host, port, host_key)
     except OSError as exc:
         _stop_child(mail_pid)
+        _stop_child(web_pid)
         raise UserError(f"cannot listen on {args.listen}: {exc.strerror or exc}") from exc
     print(f"Deskline serves {clean(door_where(args.db))} over SSH on {host}:{port}")
     print(f"Host key {host_key.get_fingerprint('sha256')} ({'new, ' if made else ''}{key_path})")
-    print(
-        "Mail worker: " + ("off (--no-mail)" if mail_pid is None else f"running (pid {mail_pid})")
-    )
-    sys.stdout.flush()
+    _say_services(mail_pid, web_pid, web_where)
     await _until_stopped()
     await door.close()
     _stop_child(mail_pid)
+    _stop_child(web_pid)
+    return 0
+
+
+def _bind_http(address: str) -> socket.socket:
+    """The web side's listening socket, bound now so a bad or busy address is said at once
+    (C1: the web side runs only when --http is given)."""
+    try:
+        host, port = web_server.parse_address(address)
+    except (ValueError, OSError) as exc:
+        raise UserError(str(exc), exit_code=2) from exc
+    try:
+        return web_server.bind(host, port)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {address}: {exc.strerror or exc}") from exc
+
+
+def _fork_web(url: str, sock: socket.socket | None) -> int | None:
+    """The web server in its own process (S5: the parent holds no database connection)."""
+    if sock is None:
+        return None
+    pid = ssh_children.fork_service(
+        lambda: web_server.run_in_child(url, sock), keep=(sock.fileno(),)
+    )
+    sock.close()
+    return pid
+
+
+def _say_services(mail_pid: int | None, web_pid: int | None, web_where: str | None) -> None:
+    print(
+        "Mail worker: " + ("off (--no-mail)" if mail_pid is None else f"running (pid {mail_pid})")
+    )
+    if web_where is not None:
+        print(
+            f"Web pages: {web_where} (pid {web_pid}); "
+            "`deskline channel list` shows each form's and chat's address"
+        )
+    sys.stdout.flush()
+
+
+async def _serve_web_only(args: argparse.Namespace, sock: socket.socket) -> int:
+    """`serve --http ADDR --no-ssh`: the web pages and the mail worker, no SSH door (and so
+    no host key)."""
+    url = args.db
+    mail_pid = None
+    if not getattr(args, "no_mail", False):
+        mail_pid = ssh_children.fork_service(lambda: command_as_system(url))
+    where = web_server.base_url(sock)
+    web_pid = _fork_web(url, sock)
+    print(f"Deskline serves {clean(door_where(args.db))} on the web (no SSH door)")
+    _say_services(mail_pid, web_pid, where)
+    await _until_stopped()
+    _stop_child(mail_pid)
+    _stop_child(web_pid)
     return 0
 
 

@@ -1,0 +1,104 @@
+"""What every route module of the web side gets (`Web`): the desk, the settings (`WebConfig`),
+the page renderer and the rate limiters; and the Content-Security-Policy of a page (`csp`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from runtime.desk import Desk
+from runtime.web.limits import RateLimiter
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+TEMPLATES = HERE / "templates"
+
+# C1: nothing but the desk's own files; no inline script or style; forms post only here.
+CSP_BASE = (
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "base-uri 'none'",
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def csp(frame_ancestors: Sequence[str] = ("'none'",)) -> str:
+    """The policy of a page; `frame_ancestors` are the origins that may embed it (an iframe)."""
+    return "; ".join((*CSP_BASE, "frame-ancestors " + " ".join(frame_ancestors)))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class WebConfig:
+    """How the web side behaves. `clock` is the limits' and the fill time's clock (tests move
+    it instead of sleeping); `min_fill_seconds` etc. are the SPEC C5 limits."""
+
+    clock: Callable[[], datetime] = utcnow
+    min_fill_seconds: float = 3.0  # C5: a form posted sooner is a robot's
+    form_posts_per_minute: int = 10  # C5: per client address
+    form_message_bytes: int = 100_000  # C5
+    form_lifetime_seconds: float = 24 * 3600  # a form page's token expires after a day
+    trust_forwarded: bool = False  # take the client address from X-Forwarded-For (a proxy)
+    secure_cookies: bool = False  # C3: cookies are Secure under TLS (a proxy in front)
+
+
+@dataclass
+class Web:
+    """What every route module gets: the desk (its own, in this process), the config, the
+    templates, and the rate limiters by name (`limiter`)."""
+
+    desk: Desk
+    config: WebConfig
+    templates: Environment
+    limiters: dict[str, RateLimiter] = field(default_factory=dict)
+
+    def limiter(self, name: str, per_minute: int) -> RateLimiter:
+        if name not in self.limiters:
+            self.limiters[name] = RateLimiter(per_minute, 60.0, clock=self.config.clock)
+        return self.limiters[name]
+
+    def page(
+        self,
+        template: str,
+        *,
+        status_code: int = 200,
+        frame_ancestors: Sequence[str] = ("'none'",),
+        headers: dict[str, str] | None = None,
+        **values: Any,
+    ) -> HTMLResponse:
+        html = self.templates.get_template(template).render(**values)
+        response = HTMLResponse(html, status_code=status_code, headers=headers)
+        response.headers["Content-Security-Policy"] = csp(frame_ancestors)
+        return response
+
+    def client_address(self, request: Request) -> str:
+        if self.config.trust_forwarded:
+            forwarded = request.headers.get("x-forwarded-for", "")
+            if forwarded:
+                return forwarded.split(",")[0].strip()
+        return request.client.host if request.client else "unknown"
+
+
+def template_environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
