@@ -22,9 +22,11 @@ from automation.ports import (
     Repository,
     TicketLike,
 )
+from mail.attach import MAX_SEND_BYTES, MAX_SEND_SETTING
 from mail.classify import is_never_notify_address
 from mail.compose import (
     HeaderInjectionError,
+    OutgoingAttachment,
     OutgoingMail,
     build_message,
     make_message_id,
@@ -32,6 +34,39 @@ from mail.compose import (
     with_ticket_token,
 )
 from mail.parse import Address
+
+
+class MailRefused(ValueError):
+    """A person's email that cannot be queued as asked (too big, say); the message is one line
+    for the person, and nothing was written."""
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """Who a person's email goes to (D16): To and Cc are headers, Bcc only the envelope's."""
+
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...] = ()
+    bcc: tuple[Address, ...] = ()
+
+    @property
+    def envelope(self) -> list[str]:
+        return list(dict.fromkeys(a.addr for a in (*self.to, *self.cc, *self.bcc)))
+
+
+def max_send_bytes(repo: Repository) -> int:
+    return int(repo.setting(MAX_SEND_SETTING, MAX_SEND_BYTES))
+
+
+def check_size(repo: Repository, raw: bytes) -> None:
+    """D15: the limit is on the encoded message, attachments included, checked before
+    anything is queued."""
+    limit = max_send_bytes(repo)
+    if len(raw) > limit:
+        raise MailRefused(
+            f"the email is {len(raw):,} bytes encoded, over the limit of {limit:,}: "
+            "remove an attachment or send a link"
+        )
 
 
 @dataclass(frozen=True)
@@ -214,14 +249,23 @@ def queue_conversation_mail(
     template_name: str | None = None,
     extra_hold: str | None = None,
     wait_seconds: int | None = None,
+    recipients: Recipients | None = None,
+    attachments: tuple[OutgoingAttachment, ...] = (),
+    forwarded_reason: str | None = None,
 ) -> Queued:
     """An email to the conversation's contact, stored as an outbound message of the thread.
 
     `wait_seconds`: the undo window of a person's own email (D2); by default, mail waits as
-    long as the person's change it descends from asks (none for mail no person caused)."""
+    long as the person's change it descends from asks (none for mail no person caused).
+    `recipients`: a person's To, Cc and Bcc (D16; automated mail never has them);
+    `attachments`: files sent with it, whose encoded size is checked first (D15)."""
     channel = conversation.channel
     contact = conversation.contact
     recipient = contact.email if contact is not None else ""
+    if recipients is None or automated_kind(kind):
+        recipients = Recipients((Address(recipient, contact.name if contact else ""),))
+    elif recipients.to:
+        recipient = recipients.to[0].addr
     in_reply_to, references = thread_headers(repo, conversation)
     automated = kind == "automated"
     number = ticket.id if ticket is not None else None
@@ -232,7 +276,7 @@ def queue_conversation_mail(
     raw, unbuildable = _build(
         OutgoingMail(
             from_addr=Address(channel.address or "", channel.name),
-            to=(Address(recipient, contact.name if contact else ""),),
+            to=recipients.to,
             subject=full_subject,
             text=body,
             message_id=message_id,
@@ -240,11 +284,14 @@ def queue_conversation_mail(
             references=references,
             auto_submitted="auto-replied" if automated else None,
             loop_marker=repo.instance_id(),
+            cc=recipients.cc,
+            attachments=attachments,
         )
     )
+    check_size(repo, raw)
     held = (
         unbuildable
-        or hold_reason(repo, recipient, automated=automated, contact=contact, ticket_id=number)
+        or _first_hold(repo, recipients, automated=automated, contact=contact, ticket_id=number)
         or extra_hold
         or old_mail_hold(repo, cause_id)
     )
@@ -256,13 +303,19 @@ def queue_conversation_mail(
         references=list(references),
         from_addr=channel.address or "",
         from_name=channel.name,
-        to=[recipient],
+        to=[a.addr for a in recipients.to],
         subject=full_subject,
         body=body,
         sent_from=sent_from,
         author_user_id=actor.id if actor.kind == "user" else None,
         template_name=template_name,
+        cc=[a.addr for a in recipients.cc],
+        bcc=[a.addr for a in recipients.bcc],
+        attachments=[(a.filename, a.content_type, a.data) for a in attachments],
+        forwarded_reason=forwarded_reason,
     )
+    if recipients.cc or len(recipients.to) > 1:  # E10: who was in copy may answer in the thread
+        repo.add_participants(conversation.id, [a.addr for a in (*recipients.to, *recipients.cc)])
     outbox_id = repo.add_outbox(
         message_row_id=message_row_id,
         ticket_id=number,
@@ -271,7 +324,7 @@ def queue_conversation_mail(
         template_name=template_name,
         message_id=message_id,
         mail_from=channel.address or "",
-        rcpt_to=[recipient],
+        rcpt_to=recipients.envelope if recipient else [recipient],
         subject=full_subject,
         raw=raw,
         held_reason=held,
@@ -288,7 +341,7 @@ def queue_conversation_mail(
         message_row_id=message_row_id,
         cause_id=cause_id,
         summary=(
-            f"Email “{full_subject}” to {recipient or '(nobody)'} "
+            f"Email “{full_subject}” to {_who(recipients) if recipient else '(nobody)'} "
             + (f"held: {held}" if held else "queued" + _waits(wait))
         ),
         data={
@@ -299,9 +352,68 @@ def queue_conversation_mail(
             "sent_from": sent_from,
             "held_reason": held,
             **({"wait_seconds": wait} if wait else {}),
+            **_copies(recipients, attachments),
         },
     )
     return Queued(outbox_id, message_row_id, timeline_id, state)
+
+
+def automated_kind(kind: str) -> bool:
+    return kind != "reply"
+
+
+def _first_hold(
+    repo: Repository,
+    recipients: Recipients,
+    *,
+    automated: bool,
+    contact: ContactLike | None,
+    ticket_id: int | None,
+) -> str | None:
+    """The first recipient's reason to hold, as for one recipient (SPEC §7); a person's Cc and
+    Bcc are checked as they typed them (validated by mail.recipients), our own addresses
+    excepted (D16)."""
+    addresses = [a.addr for a in (*recipients.to, *recipients.cc, *recipients.bcc)]
+    if not addresses:
+        return "no recipient address"
+    first, rest = addresses[0], addresses[1:]
+    reason = hold_reason(repo, first, automated=automated, contact=contact, ticket_id=ticket_id)
+    if reason:
+        return reason
+    own = repo.own_addresses()
+    for addr in rest:
+        if addr in own:
+            return f"{addr} is one of Deskline's own addresses"
+    return None
+
+
+def _who(recipients: Recipients) -> str:
+    shown = ", ".join(a.addr for a in recipients.to)
+    if recipients.cc:
+        shown += " (cc " + ", ".join(a.addr for a in recipients.cc) + ")"
+    if recipients.bcc:
+        shown += " (bcc " + ", ".join(a.addr for a in recipients.bcc) + ")"
+    return shown
+
+
+def _copies(
+    recipients: Recipients, attachments: tuple[OutgoingAttachment, ...]
+) -> dict[str, object]:
+    """The timeline's record of a person's To, Cc, Bcc (D16: Bcc is shown here, never in a
+    header) and attached files."""
+    found: dict[str, object] = {}
+    if len(recipients.to) > 1:
+        found["to_all"] = [a.addr for a in recipients.to]
+    if recipients.cc:
+        found["cc"] = [a.addr for a in recipients.cc]
+    if recipients.bcc:
+        found["bcc"] = [a.addr for a in recipients.bcc]
+    if attachments:
+        found["attachments"] = [
+            {"name": a.filename, "content_type": a.content_type, "size": len(a.data)}
+            for a in attachments
+        ]
+    return found
 
 
 def _wait(

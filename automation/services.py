@@ -23,6 +23,7 @@ from automation.ports import (
     TicketLike,
     UserLike,
 )
+from automation.recipients import Addressing, resolve
 from automation.tickets import PRIORITIES, change_status, open_ticket, record_property, set_owner
 from mail.classify import strip_subject_prefixes
 
@@ -148,8 +149,10 @@ def reply(
     from_contact_record: bool = False,
     conversation_id: int | None = None,
     send_now: bool = False,
+    addressing: Addressing | None = None,
 ) -> int:
-    """A rep's email to the contact, into the chosen thread (default: the origin, E3).
+    """A rep's email to the contact, into the chosen thread (default: the origin, E3), with
+    the thread's others in Cc and any Bcc and files the rep chose (`addressing`, D15, D16).
 
     From the ticket record it fires R-T1 through the engine; from the contact record it does not.
     It waits the undo window unless `send_now` (D2). Returns the outbox id.
@@ -161,7 +164,7 @@ def reply(
     sent_from = "contact" if from_contact_record else "ticket"
     subject = "Re: " + strip_subject_prefixes(conversation.subject or ticket.subject)
     start = undo.before(repo, ticket=ticket)
-    email = Email(subject, body, sent_from, undo.window(repo, send_now=send_now))
+    email = Email(subject, body, sent_from, undo.window(repo, send_now=send_now), addressing)
     return _send(repo, user, start, conversation, email, "reply", f"reply on #{number}")
 
 
@@ -174,10 +177,11 @@ def compose(
     body: str,
     *,
     send_now: bool = False,
+    addressing: Addressing | None = None,
 ) -> int:
     """A new email thread composed on the ticket (E4): associated with it, sent from the ticket
     record, so it fires R-T1. It waits the undo window unless `send_now`. Returns the outbox
-    id."""
+    id. `addressing`: Cc, Bcc and files (a new thread has no default Cc)."""
     ticket = get_ticket(repo, number)
     start = undo.before(repo, ticket=ticket)
     if ticket.contact is None:
@@ -194,7 +198,7 @@ def compose(
     conversation.ticket_id = ticket.id
     conversation.association = "composed"
     repo.flush()
-    email = Email(subject, body, "ticket", undo.window(repo, send_now=send_now))
+    email = Email(subject, body, "ticket", undo.window(repo, send_now=send_now), addressing)
     return _send(
         repo, user, start, conversation, email, "compose", f"email “{subject}” on #{number}"
     )
@@ -208,6 +212,7 @@ class Email:
     body: str
     sent_from: str  # ticket / contact
     wait_seconds: int  # the undo window (D2)
+    addressing: Addressing | None = None  # Cc, Bcc, files (D15, D16)
 
 
 def _send(
@@ -233,6 +238,8 @@ def _send(
         sent_from=email.sent_from,
         cause_id=None,
         wait_seconds=email.wait_seconds,
+        recipients=resolve(repo, conversation, email.addressing),
+        attachments=email.addressing.attachments if email.addressing else (),
     )
     now = repo.now()
     if ticket.first_response_at is None:
@@ -261,6 +268,7 @@ def email_conversation(
     body: str,
     *,
     send_now: bool = False,
+    addressing: Addressing | None = None,
 ) -> int:
     """A rep's email from the contact record into a conversation (E3, D5): with a ticket it is
     a contact-record reply; without one, no status moves anywhere. Like every person's email it
@@ -275,6 +283,7 @@ def email_conversation(
             from_contact_record=True,
             conversation_id=conversation.id,
             send_now=send_now,
+            addressing=addressing,
         )
     if not body.strip():
         raise DomainError("the email is empty")
@@ -291,6 +300,8 @@ def email_conversation(
         sent_from="contact",
         cause_id=None,
         wait_seconds=seconds,
+        recipients=resolve(repo, conversation, addressing),
+        attachments=addressing.attachments if addressing else (),
     )
     assert queued.message_row_id is not None
     repo.emit(EmailSent(queued.message_row_id, cause_id=queued.timeline_id))

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import quoprimime
 from email.header import Header
+from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 
 from mail.classify import strip_subject_prefixes
@@ -59,6 +61,15 @@ class HeaderInjectionError(ValueError):
 
 
 @dataclass(frozen=True)
+class OutgoingAttachment:
+    """A file sent with a rep's email (SPEC D15): its bytes exactly, a name and a type."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class OutgoingMail:
     from_addr: Address
     to: tuple[Address, ...]
@@ -70,6 +81,8 @@ class OutgoingMail:
     auto_submitted: str | None  # "auto-replied" / "auto-generated" / None for rep replies
     loop_marker: str  # instance id, goes into X-Deskline-Loop
     extra_headers: tuple[tuple[str, str], ...] = ()
+    cc: tuple[Address, ...] = ()  # D16: Bcc is never a header, only the envelope's
+    attachments: tuple[OutgoingAttachment, ...] = ()
 
 
 def one_line(value: str) -> str:
@@ -83,13 +96,15 @@ def build_message(mail: OutgoingMail, now: datetime | None = None) -> bytes:
     Assembled by hand from validated parts: every value is one line (`one_line`), non-ASCII
     text is RFC 2047 encoded and the body quoted-printable, so the result is 7-bit. This is
     several times faster than `EmailMessage` with the header registry, and outgoing mail is
-    built for every acknowledgement a bulk import queues.
+    built for every acknowledgement a bulk import queues. With attachments the text is the
+    first part of a multipart/mixed message and each file follows, base64 (D15).
     """
     if not mail.to:
         raise HeaderInjectionError("an outgoing message needs at least one recipient")
     headers = [
         ("From", _header_address(mail.from_addr)),
-        ("To", ", ".join(_header_address(a) for a in mail.to)),
+        ("To", _address_list(mail.to)),
+        *([("Cc", _address_list(mail.cc))] if mail.cc else []),
         ("Subject", _header_text("Subject", mail.subject)),
         ("Date", format_datetime((now or datetime.now(UTC)).astimezone(UTC))),
         ("Message-ID", _checked_id(mail.message_id)),
@@ -97,15 +112,88 @@ def build_message(mail: OutgoingMail, now: datetime | None = None) -> bytes:
         *_automation_headers(mail),
         *((_checked_name(name), _header_text(name, value)) for name, value in mail.extra_headers),
         ("MIME-Version", "1.0"),
+    ]
+    text_part = [
         ("Content-Type", 'text/plain; charset="utf-8"'),
         ("Content-Transfer-Encoding", "quoted-printable"),
     ]
     text = mail.text.replace("\r\n", "\n").replace("\r", "\n")
     # quoprimime works on one character per byte: hand it the UTF-8 bytes as latin-1 text
     body = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"), maxlinelen=76, eol="\r\n")
-    head = "\r\n".join(f"{name}: {value}" for name, value in headers)
     ending = "" if body.endswith("\r\n") else "\r\n"
-    return f"{head}\r\n\r\n{body}{ending}".encode("ascii")
+    if not mail.attachments:
+        head = "\r\n".join(f"{name}: {value}" for name, value in [*headers, *text_part])
+        return f"{head}\r\n\r\n{body}{ending}".encode("ascii")
+    boundary = f"=_dl_{secrets.token_hex(12)}"
+    head = "\r\n".join(
+        f"{name}: {value}"
+        for name, value in [*headers, ("Content-Type", f'multipart/mixed; boundary="{boundary}"')]
+    )
+    first = "\r\n".join(f"{name}: {value}" for name, value in text_part)
+    parts = [f"{first}\r\n\r\n{body}{ending}".encode("ascii")]
+    parts += [attachment_part(a) for a in mail.attachments]
+    delimiter = f"--{boundary}\r\n".encode("ascii")
+    out = [f"{head}\r\n\r\n".encode("ascii")]
+    for part in parts:
+        out += [delimiter, part if part.endswith(b"\r\n") else part + b"\r\n"]
+    out.append(f"--{boundary}--\r\n".encode("ascii"))
+    return b"".join(out)
+
+
+def _address_list(addresses: Sequence[Address]) -> str:
+    return ",\r\n ".join(_header_address(a) for a in addresses)
+
+
+def attachment_part(attachment: OutgoingAttachment) -> bytes:
+    """One attached file as a MIME part: base64 of its exact bytes, the name in
+    Content-Disposition with RFC 2231 encoding when it is not ASCII (and in Content-Type's
+    `name` for old readers). A message/rfc822 part (a forwarded .eml) is kept as a message
+    when it is 7-bit text, else sent as a file."""
+    name = attachment_name(attachment.filename)
+    maintype, _, subtype = attachment.content_type.lower().partition("/")
+    if not re.fullmatch(r"[a-z0-9!#$&^_.+-]+", maintype) or not re.fullmatch(
+        r"[a-z0-9!#$&^_.+-]+", subtype
+    ):
+        maintype, subtype = "application", "octet-stream"
+    if maintype == "message":
+        if subtype == "rfc822" and _seven_bit_crlf(attachment.data):
+            head = (
+                "Content-Type: message/rfc822\r\n"
+                f"Content-Disposition: {_disposition(name)}\r\n"
+                "Content-Transfer-Encoding: 7bit\r\n\r\n"
+            )
+            return head.encode("ascii") + attachment.data
+        maintype, subtype = "application", "octet-stream"
+    part = EmailMessage(policy=SMTP)
+    part.set_content(  # bytes: always base64
+        attachment.data,
+        maintype=maintype,
+        subtype=subtype,
+        disposition="attachment",
+        filename=name,
+    )
+    del part["MIME-Version"]
+    return part.as_bytes(policy=SMTP)
+
+
+def _disposition(name: str) -> str:
+    part = EmailMessage(policy=SMTP)
+    part["Content-Disposition"] = "attachment"
+    part.set_param("filename", name, header="Content-Disposition")
+    value = part.as_string(policy=SMTP).split(":", 1)[1].strip()
+    return value.split("\r\n\r\n", 1)[0].strip()
+
+
+def _seven_bit_crlf(data: bytes) -> bool:
+    lone = data.replace(b"\r\n", b"")
+    return data.isascii() and b"\n" not in lone and b"\r" not in lone
+
+
+def attachment_name(filename: str) -> str:
+    """The last path component of a file's name, one line without controls (SPEC §7)."""
+    name = one_line(filename.replace("\\", "/").rsplit("/", 1)[-1])
+    name = re.sub(r"[\u202a-\u202e\u2066-\u2069\x80-\x9f]", "", name).strip()
+    return name or "attachment"
 
 
 def _header_text(name: str, value: str) -> str:
@@ -145,12 +233,16 @@ def _automation_headers(mail: OutgoingMail) -> list[tuple[str, str]]:
 
 
 def _header_address(address: Address) -> str:
-    addr = one_line(address.addr).strip()
+    return formataddr((one_line(address.name), check_address(address.addr)), charset="utf-8")
+
+
+def check_address(value: str) -> str:
+    """`local@domain` with an ASCII (IDNA) domain, or HeaderInjectionError."""
+    addr = one_line(value).strip()
     local, at, domain = addr.rpartition("@")
     if not at or not _LOCAL.fullmatch(local) or ".." in local:
         raise HeaderInjectionError(f"not a valid email address: {addr!r}")
-    ascii_domain = _ascii_domain(domain)
-    return formataddr((one_line(address.name), f"{local}@{ascii_domain}"), charset="utf-8")
+    return f"{local}@{_ascii_domain(domain)}"
 
 
 def _ascii_domain(domain: str) -> str:

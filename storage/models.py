@@ -225,6 +225,8 @@ class Message(Base):
     from_name: Mapped[str] = mapped_column(String(200), default="")
     to_addrs: Mapped[list[Any]] = mapped_column(JSON, default=list)
     cc_addrs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Our own email's Bcc (SPEC D16): on its timeline, never in a header.
+    bcc_addrs: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     subject: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -586,6 +588,20 @@ class Draft(Base):
     scope: Mapped[str] = mapped_column(String(100), primary_key=True)
     body: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DraftAttachment(Base):
+    """A file attached to a draft (SPEC D18): kept with it until the email is sent or dropped."""
+
+    __tablename__ = "draft_attachments"
+    __table_args__ = (Index("ix_draft_attachments_scope", "user_id", "scope", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ScheduledStep(Base):

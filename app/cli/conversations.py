@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from app.cli.errors import UserError
+from app.cli.outgoing import addressing_of, outgoing_flags
 from app.cli.shared import act, read_body, send_now_flag, undoable
 from automation import services
 
@@ -33,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     body = p.add_mutually_exclusive_group(required=True)
     body.add_argument("--body-file", metavar="F", help="file with the text ('-' for stdin)")
     body.add_argument("--text", help="the text itself")
+    outgoing_flags(p)
     send_now_flag(p)
     p.set_defaults(func=cmd_conversation_email)
 
@@ -62,10 +64,11 @@ async def cmd_conversation_close(args: argparse.Namespace) -> int:
 
 async def cmd_conversation_email(args: argparse.Namespace) -> int:
     body = read_body(args)
+    addressing = addressing_of(args)
     outbox_id, hint = await undoable(
         args,
         lambda repo, user: services.email_conversation(
-            repo, user, args.conversation, body, send_now=args.send_now
+            repo, user, args.conversation, body, send_now=args.send_now, addressing=addressing
         ),
     )
     print(

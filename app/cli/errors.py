@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from automation.actions import ActionFailed
 from automation.admin import SettingsError
 from automation.delivery import DeliveryError
+from automation.outbound import MailRefused
 from automation.services import DomainError
 from mail.sources import SourceError
 from runtime.desk import DeskError
@@ -33,6 +34,7 @@ SAID = (
     DeskError,
     ActionFailed,
     DeliveryError,
+    MailRefused,
     UnknownFilter,
     BadCursor,
 )

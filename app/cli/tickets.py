@@ -9,6 +9,7 @@ from typing import Any
 
 from app.cli import output
 from app.cli.errors import UserError
+from app.cli.outgoing import addressing_of, outgoing_flags
 from app.cli.shared import (
     act,
     opened,
@@ -34,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     body.add_argument("--text", help="the text itself")
     p.add_argument("--from-contact-record", action="store_true", help="the ticket's status stays")
     p.add_argument("--conversation", type=int, help="thread to reply in (default: the origin)")
+    outgoing_flags(p)
     send_now_flag(p)
     p.set_defaults(func=cmd_reply)
 
@@ -46,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     body = p.add_mutually_exclusive_group(required=True)
     body.add_argument("--body-file", metavar="F", help="file with the text ('-' for stdin)")
     body.add_argument("--text", help="the text itself")
+    outgoing_flags(p, default_cc=False)
     send_now_flag(p)
     p.set_defaults(func=cmd_compose)
 
@@ -129,6 +132,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 async def cmd_reply(args: argparse.Namespace) -> int:
     body = read_body(args)
+    addressing = addressing_of(args)
     outbox_id, hint = await undoable(
         args,
         lambda repo, user: services.reply(
@@ -139,6 +143,7 @@ async def cmd_reply(args: argparse.Namespace) -> int:
             from_contact_record=args.from_contact_record,
             conversation_id=args.conversation,
             send_now=args.send_now,
+            addressing=addressing,
         ),
     )
     print(f"Reply queued (outbox {outbox_id}){hint}")
@@ -147,10 +152,17 @@ async def cmd_reply(args: argparse.Namespace) -> int:
 
 async def cmd_compose(args: argparse.Namespace) -> int:
     body = read_body(args)
+    addressing = addressing_of(args)
     outbox_id, hint = await undoable(
         args,
         lambda repo, user: services.compose(
-            repo, user, args.ticket, args.subject, body, send_now=args.send_now
+            repo,
+            user,
+            args.ticket,
+            args.subject,
+            body,
+            send_now=args.send_now,
+            addressing=addressing,
         ),
     )
     print(f"Email queued in a new thread of #{args.ticket} (outbox {outbox_id}){hint}")

@@ -263,7 +263,13 @@ class ConversationsMixin(ChannelsMixin):
         sent_from: str,
         author_user_id: int | None,
         template_name: str | None,
+        cc: Sequence[str] = (),
+        bcc: Sequence[str] = (),
+        attachments: Sequence[tuple[str, str, bytes]] = (),
+        forwarded_reason: str | None = None,
     ) -> int:
+        """`bcc`: kept on the message for its timeline, never in its headers (SPEC D16);
+        `attachments`: (name, type, bytes) of the files sent, listed like received ones."""
         now = self.now()
         message_id_row = self._insert(
             m.Message,
@@ -275,7 +281,8 @@ class ConversationsMixin(ChannelsMixin):
             from_addr=from_addr,
             from_name=from_name,
             to_addrs=to,
-            cc_addrs=[],
+            cc_addrs=list(cc),
+            bcc_addrs=list(bcc),
             subject=subject,
             sent_at=now,
             created_at=now,
@@ -285,9 +292,30 @@ class ConversationsMixin(ChannelsMixin):
             template_name=template_name,
             thread_reason="written in this conversation",
             refs=references,
+            forwarded=forwarded_reason is not None,
+            forwarded_reason=forwarded_reason,
         )
+        if attachments:
+            self.session.connection().execute(
+                insert(cast(Table, m.Attachment.__table__)),
+                [
+                    {
+                        "message_row_id": message_id_row,
+                        "filename": name,
+                        "content_type": ctype,
+                        "size": len(data),
+                        "inline": False,
+                        "data": data,
+                    }
+                    for name, ctype, data in attachments
+                ],
+            )
         self._index_message(
-            message_id_row, subject=subject, sender=[from_name, from_addr], recipients=to, body=body
+            message_id_row,
+            subject=subject,
+            sender=[from_name, from_addr],
+            recipients=[*to, *cc],
+            body=body,
         )
         return message_id_row
 

@@ -127,3 +127,20 @@ class OutboxMixin(RepositoryBase):
                 select(m.OutboxMail).where(m.OutboxMail.state == state).order_by(m.OutboxMail.id)
             )
         )
+
+    def newest_inbound_addresses(self, conversation_id: int) -> list[str]:
+        """From, To and Cc of the conversation's newest non-automated inbound message: who a
+        reply keeps in copy (SPEC D16)."""
+        row = self.session.execute(
+            select(m.Message.from_addr, m.Message.to_addrs, m.Message.cc_addrs)
+            .where(
+                m.Message.conversation_id == conversation_id,
+                m.Message.direction == "inbound",
+                m.Message.automated_kind.is_(None),
+            )
+            .order_by(m.Message.id.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return []
+        return [row.from_addr, *(row.to_addrs or []), *(row.cc_addrs or [])]
