@@ -375,6 +375,7 @@ class Repository(Protocol):
 
     # --- channels and import
     def channel(self, channel_id: int) -> ChannelLike: ...
+    def reply_channel(self, channel: ChannelLike) -> ChannelLike | None: ...  # a form's (C2)
     def add_import_failure(
         self, channel_id: int | None, source: str, reason: str, raw: bytes
     ) -> None: ...
