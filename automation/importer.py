@@ -9,9 +9,13 @@ raw bytes and reason, and the import goes on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +36,9 @@ from mail.sources import (
 )
 
 BATCH = 200
+# Issue 16: an import of at least this many batches parses in worker processes, a batch ahead of
+# the one being stored, so parsing overlaps the database writes (one core each on two cores).
+PARALLEL_FROM_BATCHES = 3
 PENDING_FIRST = 1000  # older events a batch handles before its own (the rest: the next drain)
 log = logging.getLogger("deskline.import")
 PENDING_PER_MESSAGE = (
@@ -76,6 +83,19 @@ class Prepared:
 
 def prepare(item: RawItem, max_bytes: int = max_message_bytes(None)) -> Prepared:
     """Load and parse one message; one over `max_bytes` is refused by its size (D11)."""
+    loaded = _loaded(item, max_bytes)
+    return loaded if loaded.error is not None else _parsed(loaded.label, loaded.raw)
+
+
+def _parsed(label: str, raw: bytes) -> Prepared:
+    try:
+        return Prepared(label, raw, parse_message(raw), None)
+    except Exception as exc:  # any parser failure is reported and skipped, never fatal
+        return Prepared(label, raw, None, f"unparseable: {exc}")
+
+
+def _loaded(item: RawItem, max_bytes: int) -> Prepared:
+    """`prepare` up to the parse: the raw bytes, or why there are none (D11, a read error)."""
     if refused := too_large(item.size, max_bytes):
         return Prepared(item.label, b"", None, refused)
     try:
@@ -84,10 +104,61 @@ def prepare(item: RawItem, max_bytes: int = max_message_bytes(None)) -> Prepared
         return Prepared(item.label, b"", None, f"cannot read: {exc.strerror or exc}")
     if refused := too_large(len(raw), max_bytes):
         return Prepared(item.label, b"", None, refused)
+    return Prepared(item.label, raw, None, None)
+
+
+def _parse_chunk(chunk: list[tuple[str, bytes]]) -> list[tuple[ParsedMail | None, str | None]]:
+    """In a worker process: parse each raw message (its bytes stay in the importer)."""
+    out: list[tuple[ParsedMail | None, str | None]] = []
+    for label, raw in chunk:
+        done = _parsed(label, raw)
+        out.append((done.mail, done.error))
+    return out
+
+
+def parse_workers() -> int:
+    """Worker processes for parsing: the cores left beside the one storing, at least one."""
+    return max(1, min(4, (os.cpu_count() or 1) - 1))
+
+
+@contextmanager
+def _parse_pool(batches: int) -> Iterator[Executor | None]:
+    if batches < PARALLEL_FROM_BATCHES:
+        yield None
+        return
+    # spawn: the importer's process holds database threads a fork would copy mid-flight
+    pool = ProcessPoolExecutor(parse_workers(), mp_context=multiprocessing.get_context("spawn"))
     try:
-        return Prepared(item.label, raw, parse_message(raw), None)
-    except Exception as exc:  # any parser failure is reported and skipped, never fatal
-        return Prepared(item.label, raw, None, f"unparseable: {exc}")
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def _prepare_batch(
+    pool: Executor | None, items: Sequence[RawItem], max_bytes: int
+) -> list[Prepared]:
+    """The batch as `prepare` makes it; with a pool, parsed in its worker processes."""
+    if pool is None:
+        return [prepare(item, max_bytes) for item in items]
+    loaded = [_loaded(item, max_bytes) for item in items]
+    todo = [(n, p) for n, p in enumerate(loaded) if p.error is None]
+    chunks = _chunks(todo, parse_workers())
+    loop = asyncio.get_running_loop()
+    answers = await asyncio.gather(
+        *(
+            loop.run_in_executor(pool, _parse_chunk, [(p.label, p.raw) for _, p in chunk])
+            for chunk in chunks
+        )
+    )
+    for chunk, answer in zip(chunks, answers, strict=True):
+        for (n, p), (mail, error) in zip(chunk, answer, strict=True):
+            loaded[n] = Prepared(p.label, p.raw, mail, error)
+    return loaded
+
+
+def _chunks(todo: list[Any], parts: int) -> list[list[Any]]:
+    size = max(1, -(-len(todo) // parts))
+    return [todo[i : i + size] for i in range(0, len(todo), size)]
 
 
 def store_batch(
@@ -185,13 +256,25 @@ async def import_paths(
     summary = ImportSummary()
     max_bytes = await message_limit(db)
     await db.drain()  # E6: older events first; then each batch handles its own
-    for start in range(0, len(items), batch_size):
-        prepared = [prepare(item, max_bytes) for item in items[start : start + batch_size]]
-        part = await _store(db, channel_id, prepared, historical)
-        _merge(summary, part)
-        await db.drain()  # anything a batch left pending (a failed event to retry)
-        if progress is not None:
-            progress(min(start + batch_size, len(items)), len(items))
+    batches = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
+    with _parse_pool(len(batches)) as pool:
+        # The first batch is parsed here while the pool starts; each later one in the pool
+        # while the batch before it is stored. Batches are still stored one after another.
+        ahead: asyncio.Future[list[Prepared]] | None = None
+        try:
+            for n, batch in enumerate(batches):
+                prepared = await (ahead or _prepare_batch(None, batch, max_bytes))
+                ahead = None
+                if n + 1 < len(batches):
+                    ahead = asyncio.ensure_future(_prepare_batch(pool, batches[n + 1], max_bytes))
+                part = await _store(db, channel_id, prepared, historical)
+                _merge(summary, part)
+                await db.drain()  # anything a batch left pending (a failed event to retry)
+                if progress is not None:
+                    progress(min((n + 1) * batch_size, len(items)), len(items))
+        finally:
+            if ahead is not None:
+                ahead.cancel()
     return summary
 
 

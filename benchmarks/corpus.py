@@ -72,15 +72,25 @@ def _message(
     return bytes(msg), mid
 
 
-def generate(count: int, seed: int = 1) -> tuple[list[bytes], list[Thread]]:
+# SPEC B8.5, D1: the corpus is dated inside `old_mail_hours` (24) of the run's clock, so its
+# acknowledgements are queued as live mail's are, not held as old mail.
+SPAN = timedelta(hours=18)
+
+
+def generate(
+    count: int, seed: int = 1, now: datetime | None = None
+) -> tuple[list[bytes], list[Thread]]:
     """Phase one: `count` mails, about 70% new threads and 30% replies to the customer's own
-    earlier mail; 15% HTML-only, 5% with an attachment, 2% auto-replies."""
+    earlier mail; 15% HTML-only, 5% with an attachment, 2% auto-replies. Dated over the 18
+    hours before `now` (the run's clock), at most 30 s apart, the newest an hour before it."""
     rng = random.Random(seed)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    step = min(timedelta(seconds=30), SPAN / max(count, 1))
+    start = now - timedelta(hours=1) - step * count
     threads: list[Thread] = []
     mails: list[bytes] = []
     for n in range(count):
-        when = start + timedelta(seconds=30 * n)
+        when = start + step * n
         roll = rng.random()
         kind = (
             "html"
@@ -110,18 +120,22 @@ def generate(count: int, seed: int = 1) -> tuple[list[bytes], list[Thread]]:
 
 
 def replies_to_ours(
-    acks: list[tuple[str, str, str]], count: int, seed: int = 2
+    acks: list[tuple[str, str, str]], count: int, seed: int = 2, now: datetime | None = None
 ) -> Iterator[tuple[bytes, str]]:
-    """Phase two: customers answer our acknowledgements (to, subject, our Message-ID)."""
+    """Phase two: customers answer our acknowledgements (to, subject, our Message-ID), dated
+    in the last hour before `now`, after every phase-one mail."""
     rng = random.Random(seed)
-    start = datetime(2026, 6, 1, tzinfo=UTC)
-    for n, (to, subject, our_id) in enumerate(rng.sample(acks, min(count, len(acks)))):
+    now = now or datetime.now(UTC)
+    start = now - timedelta(hours=1) + timedelta(seconds=1)
+    chosen = rng.sample(acks, min(count, len(acks)))
+    step = min(timedelta(seconds=1), timedelta(minutes=50) / max(len(chosen), 1))
+    for n, (to, subject, our_id) in enumerate(chosen):
         raw, _ = _message(
             rng,
             10_000_000 + n,
             to,
             f"Re: {subject}",
-            start + timedelta(seconds=n),
+            start + step * n,
             "plain",
             [our_id],
         )

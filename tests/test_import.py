@@ -101,3 +101,22 @@ async def test_importing_twice_stores_nothing_new(db, tmp_path: Path) -> None:
     again = await import_paths(desk.runner, channel, [tmp_path])
     assert (again.stored, again.duplicates) == (0, 2)
     assert len(await desk.outbox()) == 1
+
+
+async def test_parsing_in_worker_processes_stores_the_same(db, tmp_path: Path) -> None:
+    # Issue 16: an import of several batches parses in worker processes, a batch ahead of the
+    # store; what it stores, threads and reports is what the in-process path gives (E1, D11)
+    desk = await Desk.create(db)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    first, mid = make_mail(subject="Broken invoice")
+    mails = [first, b"", make_mail(subject="Printer")[0]]
+    mails += [
+        make_mail(subject="Re: Broken invoice", in_reply_to=mid, body=f"{i}")[0] for i in range(3)
+    ]
+    for i, raw in enumerate(mails):
+        (folder / f"{i}.eml").write_bytes(raw)
+    summary = await import_paths(desk.runner, await _channel_id(desk), [folder], batch_size=2)
+    assert (summary.total, summary.stored, summary.threaded, summary.failed) == (6, 5, 3, 1)
+    assert "1.eml" in summary.failures[0][0] and "unparseable" in summary.failures[0][1]
+    assert sorted(t["subject"] for t in await desk.tickets()) == ["Broken invoice", "Printer"]
