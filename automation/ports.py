@@ -37,6 +37,7 @@ class UserLike(Protocol):
     email: str | None
     is_admin: bool
     away: bool
+    login: str | None  # the OS login acting as this user (SPEC S7)
 
 
 class TeamLike(Protocol):
@@ -535,7 +536,13 @@ class AdminRepository(Repository, Protocol):
     # --- people
     def users(self) -> Sequence[UserLike]: ...
     def add_user(
-        self, name: str, *, display_name: str, email: str | None, is_admin: bool
+        self,
+        name: str,
+        *,
+        display_name: str,
+        email: str | None,
+        is_admin: bool,
+        login: str | None = None,
     ) -> UserLike: ...
     def team_by_name(self, name: str) -> TeamLike | None: ...
     def teams(self) -> Sequence[TeamLike]: ...

@@ -194,3 +194,60 @@ def launch_opener(command: list[str]) -> None:
         )
     except OSError as exc:
         raise FileRefused(f"cannot start {command[0]}: {_reason(exc)}") from exc
+
+
+# --- the desk's own files (SPEC S9) -------------------------------------------------------------
+
+PRIVATE_UMASK = 0o077
+DESK_FILE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def data_dir() -> Path:
+    """Deskline's data directory (platformdirs): the default desk and the host key live here."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("deskline"))
+
+
+def private_umask() -> None:
+    """Every file and directory this process makes is its account's alone (S9)."""
+    os.umask(PRIVATE_UMASK)
+
+
+def desk_files(database: Path) -> list[Path]:
+    """The SQLite file and its companions that exist (-wal, -shm, -journal)."""
+    found = [database.with_name(database.name + suffix) for suffix in DESK_FILE_SUFFIXES]
+    return [path for path in found if path.exists()]
+
+
+def open_to_others(database: Path, data_dir: Path | None = None) -> list[Path]:
+    """The desk's files (and the data directory, when the desk is in it) that an account other
+    than the owner may read or enter: group or others have a permission bit."""
+    loose = [path for path in desk_files(database) if path.stat().st_mode & 0o077]
+    mine = data_dir is not None and database.parent == data_dir and data_dir.is_dir()
+    if mine and data_dir is not None and data_dir.stat().st_mode & 0o077:
+        loose.insert(0, data_dir)
+    return loose
+
+
+def open_warning(database: Path, data_dir: Path | None = None) -> str | None:
+    """One line when the desk is open to other accounts, with the command that closes it."""
+    try:
+        loose = open_to_others(database, data_dir)
+    except OSError:
+        return None
+    if not loose:
+        return None
+    return (
+        f"{loose[0]} can be read by other accounts on this machine (every email of the desk): "
+        "run `deskline init --fix-permissions`"
+    )
+
+
+def close_to_others(database: Path, data_dir: Path | None = None) -> list[Path]:
+    """Make the desk's files 0600 (and its data directory 0700); returns what changed."""
+    changed = []
+    for path in open_to_others(database, data_dir):
+        os.chmod(path, DIR_MODE if path.is_dir() else FILE_MODE, follow_symlinks=False)
+        changed.append(path)
+    return changed

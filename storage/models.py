@@ -109,6 +109,8 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     away: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The OS login that acts as this user on the local CLI and app (SPEC S7; default its name).
+    login: Mapped[str | None] = mapped_column(String(100), unique=True)
 
 
 class Team(Base):
@@ -687,6 +689,49 @@ class SshLogin(Base):
     ended_at: Mapped[datetime | None]
     # open, ended, refused: too many sessions
     outcome: Mapped[str] = mapped_column(String(200), default="open")
+
+
+class SettingsChange(Base):
+    """One change of the desk's settings (SPEC S11): append-only, never updated or deleted.
+    One `automation apply` shares one apply_id."""
+
+    __tablename__ = "settings_audit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    actor_name: Mapped[str] = mapped_column(String(100))  # kept when the user is removed
+    apply_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # channel, trigger, template, user, ...
+    object_key: Mapped[str] = mapped_column(String(300))  # the object's name or id
+    action: Mapped[str] = mapped_column(String(16))  # added, changed, removed
+    old: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    new: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class UserKeymap(Base):
+    """A user's own keys (SPEC S3): action id -> key, kept in the desk, not in a file."""
+
+    __tablename__ = "user_keymaps"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    keys: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime]
+
+
+class StagedAttachment(Base):
+    """A file a user sent with `attachment put NAME < file` (SPEC S3), waiting for the user's
+    next composer draft to take it (then deleted)."""
+
+    __tablename__ = "staged_attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    added_at: Mapped[datetime]
 
 
 class TicketTag(Base):

@@ -20,6 +20,7 @@ from automation.ingest import IngestResult, ingest_message
 from mail.parse import parse_message
 from mail.sources import EPOCH, RawItem
 from runtime.desk import Desk as RuntimeDesk
+from runtime.identity import login_name
 from runtime.standard import CLOSED, RECEIVED, ChannelSpec, RepSpec, Setup, build_standard
 from storage import queries
 from storage.database import Database
@@ -67,6 +68,14 @@ def make_mail(
     return bytes(msg), mid
 
 
+def _made_by_this_login(repo: SqlRepository) -> None:
+    """As `deskline init` does (SPEC S7): the login that made the desk acts as its admin."""
+    admin = repo.user_by_name("admin")
+    login = login_name()
+    if admin is not None and login and repo.user_by_login(login) is None:
+        admin.login = login
+
+
 class Desk(RuntimeDesk):
     """A help desk on a real database: the standard desk (defaults, one email channel, an admin
     and a rep), driven through the runtime like every entry point."""
@@ -82,6 +91,7 @@ class Desk(RuntimeDesk):
         setup = Setup(channels=tuple(channels), reps=(RITA,), actions=tuple(actions))
         await db.migrate()
         await db.run(lambda repo: build_standard(repo, setup))
+        await db.run(_made_by_this_login)
         return cls(db)
 
     async def receive(self, raw: bytes, channel: str = "support") -> IngestResult:

@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from app.cli.errors import UserError, run_command, user_errors
 from app.cli.setup import open_app
+from runtime import files
 from storage.database import default_database_url
 
 # The command groups: each module of app.cli named here has a `register(sub)` that adds its
@@ -54,8 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--as",
         dest="as_user",
         metavar="USER",
-        help="act as this Deskline user (default: "
-        "$DESKLINE_USER, else your login name if it is a user, else the first admin)",
+        help="act as this Deskline user, for admins (default: $DESKLINE_USER, else the user "
+        "your OS login maps to: user add --login)",
     )
     parser.add_argument(
         "--no-mail", action="store_true", help="the app neither fetches nor sends mail"
@@ -87,8 +88,8 @@ def _global_options(parser: argparse.ArgumentParser, default: object = None) -> 
         dest="as_user",
         metavar="USER",
         default=default,
-        help="act as this Deskline user (default: $DESKLINE_USER, else your login name if it "
-        "is a user, else the first admin)",
+        help="act as this Deskline user, for admins (default: $DESKLINE_USER, else the user "
+        "your OS login maps to: user add --login)",
     )
 
 
@@ -102,6 +103,7 @@ def _leaves(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    files.private_umask()  # SPEC S9: what Deskline creates is its account's alone
     parser = build_parser()
     args = parser.parse_args(argv)
     args.parser = parser  # `help`, `man` and `completion` read the commands from it

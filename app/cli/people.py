@@ -26,14 +26,18 @@ def _register_users(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--email")
     p.add_argument("--display-name", default="")
     p.add_argument("--admin", action="store_true")
+    p.add_argument(
+        "--login", help="the OS login that acts as this user here (default: the user's name)"
+    )
     p.set_defaults(func=cmd_user_add)
     p = usub.add_parser("list", help="list users")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_user_list)
-    p = usub.add_parser("edit", help="change a user's email address or shown name")
+    p = usub.add_parser("edit", help="change a user's email address, shown name or login")
     p.add_argument("name")
     p.add_argument("--email", help="the new address ('' for none)")
     p.add_argument("--display-name")
+    p.add_argument("--login", help="the OS login that acts as this user here")
     p.set_defaults(func=cmd_user_edit)
     p = usub.add_parser("role", help="make a user an admin or a rep")
     p.add_argument("name")
@@ -80,7 +84,13 @@ async def cmd_user_add(args: argparse.Namespace) -> int:
     await act(
         args,
         lambda repo, user: admin.add_user(
-            repo, user, args.name, email=args.email, display_name=args.display_name, role=role
+            repo,
+            user,
+            args.name,
+            email=args.email,
+            display_name=args.display_name,
+            role=role,
+            login=args.login,
         ),
     )
     print(f"User {clean(args.name)} added{' (admin)' if args.admin else ''}")
@@ -97,6 +107,7 @@ async def cmd_user_list(args: argparse.Namespace) -> int:
                     "email": u.email,
                     "admin": u.is_admin,
                     "away": u.away,
+                    "login": u.login,
                 }
                 for u in repo.users()
             ]
@@ -106,7 +117,8 @@ async def cmd_user_list(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             role = "admin" if row["admin"] else "rep"
-            print(f"{row['name']:<16} {role:<6} {row['email'] or ''}")
+            login = f"login {row['login']}" if row["login"] else "no login"
+            print(f"{row['name']:<16} {role:<6} {login:<22} {row['email'] or ''}")
     return 0
 
 
@@ -119,7 +131,10 @@ async def cmd_user_edit(args: argparse.Namespace) -> int:
             if args.display_name is not None
             else (target.display_name if target else "")
         )
-        return admin.edit_user(repo, user, args.name, email=email, display_name=shown)
+        edited = admin.edit_user(repo, user, args.name, email=email, display_name=shown)
+        if args.login is not None:
+            admin.set_login(repo, user, args.name, args.login)
+        return edited
 
     await act(args, edit)
     print(f"User {clean(args.name)} saved")

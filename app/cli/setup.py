@@ -18,13 +18,22 @@ from automation.importer import import_paths
 from demo import DemoExists, build_demo
 from demo.build import demo_target
 from mail.sources import holds_mail
+from runtime import files
 from runtime.dry_run import import_dry_run
+from runtime.identity import bootstrap_login
 from storage import pages
+from storage.repository import SqlRepository
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init", help="create or upgrade the database and its defaults (safe twice)")
     p.add_argument("--admin", default="admin", help="name of the admin user to create")
+    p.add_argument(
+        "--fix-permissions",
+        action="store_true",
+        help="make the database file (and its -wal, -shm) 0600 and the data directory 0700, "
+        "so no other account on this machine can read the desk",
+    )
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("app", help="open the terminal app (the same as no command)")
@@ -85,7 +94,7 @@ async def cmd_init(args: argparse.Namespace) -> int:
     async with opened(args, initialized=False) as desk:
         new_file = not desk.db.exists()
         await desk.db.migrate()
-        created = await desk.store(lambda repo: admin.ensure_defaults(repo, args.admin))
+        created = await desk.store(lambda repo: _defaults(repo, args.admin))
     if new_file:  # the full path: a mistyped --db shows at once
         print(f"Created a new database file: {desk.db.where}")
     print(f"Database ready: {desk.db.where}")
@@ -93,7 +102,36 @@ async def cmd_init(args: argparse.Namespace) -> int:
         print(f"  created {item}")
     if not created:
         print("  nothing to create: already initialised")
+    if desk.db.path is not None:
+        _private_files(desk.db.path, fix=args.fix_permissions)
     return 0
+
+
+def _private_files(path: Path, *, fix: bool) -> None:
+    """SPEC S9: a new desk is 0600 in a 0700 data directory; `--fix-permissions` closes an
+    old one, and without it an open desk is said."""
+    data_dir = files.data_dir()
+    if not fix:
+        warning = files.open_warning(path, data_dir)
+        if warning:
+            print(f"deskline: warning: {warning}", file=sys.stderr)
+        return
+    changed = files.close_to_others(path, data_dir)
+    for item in changed:
+        print(f"  made {item} {'0700' if item.is_dir() else '0600'}")
+    if not changed:
+        print("  permissions: nothing to fix (only this account can read the desk)")
+
+
+def _defaults(repo: SqlRepository, admin_name: str) -> list[str]:
+    """The defaults; a new desk's admin is the login that made it (SPEC S7: the bootstrap, the
+    same on PostgreSQL, where no file has an owner)."""
+    created = admin.ensure_defaults(repo, admin_name)
+    if any(item.startswith("admin user") for item in created):
+        login = bootstrap_login(repo, admin_name)
+        if login:
+            created.append(f"the login “{login}” as {admin_name}")
+    return created
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:
@@ -155,7 +193,7 @@ async def _create_if_missing(args: argparse.Namespace) -> None:
     async with opened(args, initialized=False) as desk:
         if await desk.db.schema_revision() is None:
             await desk.db.migrate()
-            await desk.store(lambda repo: admin.ensure_defaults(repo, "admin"))
+            await desk.store(lambda repo: _defaults(repo, "admin"))
             print(f"Created a new help desk in {desk.db.where}", file=sys.stderr)
         elif desk.db.read_only:
             raise UserError(

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from app.cli.errors import UserError
 from automation import undo
 from automation.action_kinds.branch import condition_from_json
+from runtime import files
 from runtime.desk import Desk, DeskError
 from storage.pages import DEFAULT_LIMIT, Page
 from storage.repository import SqlRepository
@@ -28,6 +29,10 @@ async def opened(args: argparse.Namespace, *, initialized: bool = True) -> Async
         desk = await Desk.open(args.db, as_user=args.as_user, initialized=initialized)
     except DeskError as exc:
         raise UserError(str(exc)) from exc
+    if desk.db.path is not None and not hasattr(args, "fix_permissions"):  # init says it
+        warning = files.open_warning(desk.db.path, files.data_dir())  # SPEC S9
+        if warning:
+            print(f"deskline: warning: {warning}", file=sys.stderr)
     try:
         yield desk
     finally:

@@ -70,6 +70,7 @@ from automation.admin.people import (
     remove_user,
     rename_team,
     set_away,
+    set_login,
     set_role,
     tickets_of,
 )
@@ -177,6 +178,7 @@ __all__ = [
     "set_branding",
     "set_channel",
     "set_channel_mail",
+    "set_login",
     "set_loop_limits",
     "set_old_mail_hours",
     "set_role",

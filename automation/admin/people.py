@@ -110,15 +110,41 @@ def add_user(
     email: str | None,
     display_name: str = "",
     role: str = "rep",
+    login: str | None = None,
 ) -> UserLike:
+    """`login`: the OS login that acts as the user locally (SPEC S7; default its name)."""
     require_admin(user)
     name = _check_user_name(repo, name)
     email = clean_email(email)
     _check_email_free(repo, email, None)
     if role not in ROLES:
         raise SettingsError("a user is an admin or a rep")
+    login = check_login(repo, login or name, None)
     display_name = " ".join((display_name or "").split())[:200]
-    return repo.add_user(name, display_name=display_name, email=email, is_admin=role == "admin")
+    return repo.add_user(
+        name, display_name=display_name, email=email, is_admin=role == "admin", login=login
+    )
+
+
+def check_login(repo: PeopleRepository, login: str, user_id: int | None) -> str:
+    """A login is one word and belongs to one user (SPEC S7)."""
+    login = (login or "").strip()
+    if not _USER_NAME.match(login):
+        raise SettingsError(
+            "a login is one word of letters, digits, '.', '_' or '-' (up to 100), e.g. rita"
+        )
+    other = next((u for u in repo.users() if u.login == login and u.id != user_id), None)
+    if other is not None:
+        raise SettingsError(f"the login {login!r} acts as {other.name} already")
+    return login
+
+
+def set_login(repo: PeopleRepository, user: UserLike, name: str, login: str) -> UserLike:
+    """Which OS login acts as the user `name` on this host's CLI and app (SPEC S7)."""
+    require_admin(user)
+    target = user_named(repo, name)
+    target.login = check_login(repo, login, target.id)
+    return target
 
 
 def edit_user(

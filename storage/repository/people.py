@@ -34,14 +34,26 @@ class PeopleMixin(RepositoryBase):
     def user_by_name(self, name: str) -> m.User | None:
         return self.session.scalar(select(m.User).where(m.User.name == name))
 
+    def user_by_login(self, login: str) -> m.User | None:
+        """The user an OS login acts as (SPEC S7)."""
+        return self.session.scalar(select(m.User).where(m.User.login == login))
+
     def users(self) -> list[m.User]:
         return list(self.session.scalars(select(m.User).order_by(m.User.id)))
 
     def add_user(
-        self, name: str, *, display_name: str, email: str | None, is_admin: bool
+        self,
+        name: str,
+        *,
+        display_name: str,
+        email: str | None,
+        is_admin: bool,
+        login: str | None = None,
     ) -> m.User:
         user = m.User(
             name=name,
+            login=login if login is not None else name,  # S7: a user's login is its name
+
             display_name=display_name,
             email=email.lower() if email else None,
             is_admin=is_admin,
