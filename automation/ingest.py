@@ -48,13 +48,18 @@ def ingest_message(
     raw: bytes,
     *,
     historical: bool = False,
+    unthreaded: str | None = None,
 ) -> IngestResult:
+    """`unthreaded`: the message always starts a new conversation, for this reason (a web
+    form's: an unverified sender never threads into an existing one, SPEC C2)."""
     if repo.message_exists(channel.id, mail.message_id):
         return IngestResult("duplicate")
     sender = mail.sender.addr if mail.sender else ""
     own_mail = _is_own_mail(repo, mail, sender)
-    bounce_target = _bounced_message(repo, mail)
-    if bounce_target is not None:
+    bounce_target = None if unthreaded else _bounced_message(repo, mail)
+    if unthreaded:
+        match = ThreadMatch(None, None, unthreaded)
+    elif bounce_target is not None:
         match = ThreadMatch(
             repo.conversation(bounce_target.conversation_id),
             None,
@@ -97,7 +102,7 @@ def ingest_message(
             new=match.conversation is None,
         )
     old = not historical and is_old_mail(repo, mail)
-    cause = _record_received(repo, conversation, message, user, old=old)
+    cause = _record_received(repo, conversation, message, user, old=old, source=channel.kind)
     if not historical and not automated and user is None and not own_mail:
         actor = Actor("contact", conversation.contact_id, message.from_addr)
         snooze.customer_wrote(repo, conversation, actor, cause)  # SPEC D23
@@ -196,6 +201,7 @@ def _record_received(
     user: UserLike | None,
     *,
     old: bool,
+    source: str = "email",
 ) -> int:
     if user is not None:
         actor = Actor("user", user.id, user.name)
@@ -211,7 +217,8 @@ def _record_received(
         "automated_reason": message.automated_reason,
         "forwarded": message.forwarded_reason,
     }
-    summary = f"{'Email' if user is None else 'Email from a user'}: {message.subject}"
+    word = "Form" if source == "form" else "Email"  # the timeline names the source (C2)
+    summary = f"{word if user is None else word + ' from a user'}: {message.subject}"
     if old:  # D1: the email this message causes is held (automation.outbound.old_mail_hold)
         data["old_mail"] = True
         summary += f" (old mail, dated {message.sent_at:%Y-%m-%d}: the email it causes is held)"

@@ -260,6 +260,8 @@ def queue_conversation_mail(
     `recipients`: a person's To, Cc and Bcc (D16; automated mail never has them);
     `attachments`: files sent with it, whose encoded size is checked first (D15)."""
     channel = conversation.channel
+    if channel.kind == "form":  # C2: a form's thread is answered through its email channel
+        channel = repo.reply_channel(channel) or channel
     contact = conversation.contact
     recipient = contact.email if contact is not None else ""
     if recipients is None or automated_kind(kind):

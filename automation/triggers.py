@@ -62,6 +62,8 @@ def _why_customer_reply_does_not_fire(
         return f"{ticket.source} tickets are excluded from triggers"
     if message.forwarded:
         return "the message is a forward or a reply to one"
+    if repo.conversation(message.conversation_id).association == "forward":
+        return "a reply in the thread of a forward"  # D17: never fires, never reopens
     common = _trigger_state(trigger)
     if common is not None:
         return common
@@ -84,7 +86,10 @@ def on_email_sent(repo: Repository, event: EmailSent) -> None:
     assert ticket is not None
     trigger = repo.trigger(ticket.pipeline_id, EMAIL_SENT)
     reason = None
-    if message.sent_from != "ticket":
+    contact = ticket.contact.email if ticket.contact is not None else None
+    if message.sent_from == "forward" and contact not in (message.to_addrs or []):
+        reason = "a forward to someone other than the contact"  # D17
+    elif message.sent_from not in ("ticket", "forward"):
         reason = f"sent from the {message.sent_from} record, not the ticket record"
     elif skips_live_sources(ticket):
         reason = f"{ticket.source} tickets are excluded from triggers"

@@ -157,6 +157,21 @@ class Channel(Base):
     pipeline: Mapped[Pipeline] = relationship()
 
 
+class FormSettings(Base):
+    """A form channel's web settings (SPEC C2, C5): the email channel its mail goes out through
+    (none: no email is queued, the timeline says why) and the site origins that may embed its
+    page (an iframe; its frame-ancestors)."""
+
+    __tablename__ = "form_settings"
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    origins: Mapped[list[Any]] = mapped_column(JSON, default=list)  # https://www.example.com
+    reply_channel_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channels.id", ondelete="SET NULL")
+    )
+
+
 class Contact(Base):
     __tablename__ = "contacts"
     id: Mapped[int] = mapped_column(primary_key=True)

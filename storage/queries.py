@@ -223,17 +223,29 @@ def outbox_raw(session: Session, outbox_id: int) -> bytes | None:
 
 
 def channel_rows(session: Session) -> list[dict[str, Any]]:
-    return [
-        {
+    from automation.web_paths import web_path
+
+    channels = list(session.scalars(select(m.Channel).order_by(m.Channel.id)))
+    names = {c.id: c.name for c in channels}
+    forms = {f.channel_id: f for f in session.scalars(select(m.FormSettings))}
+    rows = []
+    for c in channels:
+        row: dict[str, Any] = {
             "name": c.name,
             "kind": c.kind,
             "address": c.address,
             "pipeline": c.pipeline.name,
             "ticket_automation": c.ticket_automation,
             "bulk_opens_tickets": c.bulk_opens_tickets,
+            "web_path": web_path(c.kind, c.id),  # C1: its page on `serve --http`'s address
         }
-        for c in session.scalars(select(m.Channel).order_by(m.Channel.id))
-    ]
+        if c.kind == "form":
+            form = forms.get(c.id)
+            reply = form.reply_channel_id if form is not None else None
+            row["reply_through"] = names.get(reply) if reply is not None else None
+            row["origins"] = list(form.origins) if form is not None else []
+        rows.append(row)
+    return rows
 
 
 def automation_view(session: Session, pipeline: m.Pipeline) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from app.cli import output
 from app.cli.shared import ON_OFF, act, on_off, opened
-from automation import admin
+from automation import admin, forms
 from automation.admin import CHANNEL_KINDS
 from mail.imap import ImapError
 from mail.imap import check as check_imap
@@ -37,6 +37,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pipeline")
     p.add_argument("--ticket-automation", choices=ON_OFF)
     p.add_argument("--bulk-opens-tickets", choices=ON_OFF, help="let bulk/list mail open tickets")
+    web = p.add_argument_group("form channels (deskline serve --http)")
+    web.add_argument(
+        "--reply-through",
+        metavar="EMAIL_CHANNEL",
+        help="the email channel a form's tickets are answered through ('-': none, no email)",
+    )
+    web.add_argument(
+        "--origins",
+        metavar="ORIGINS",
+        help="sites that may embed the form, space separated (https://www.example.com; '': none)",
+    )
     servers = p.add_argument_group(
         "mail servers (secrets: env:VAR, file:PATH, keyring:S/U, "
         "command:CMD — never the password itself)"
@@ -97,6 +108,14 @@ async def cmd_channel_set(args: argparse.Namespace) -> int:
         )
         if any(value is not None for value in mail.values()):
             admin.set_channel_mail(repo, user, args.name, **mail)
+        if args.reply_through is not None or args.origins is not None:
+            forms.set_form_channel(
+                repo,
+                user,
+                args.name,
+                reply_through=args.reply_through,
+                origins=args.origins.split() if args.origins is not None else None,
+            )
 
     await act(args, change)
     print(f"Channel {args.name} updated")

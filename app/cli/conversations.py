@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from app.cli import forward
 from app.cli.errors import UserError
 from app.cli.outgoing import addressing_of, outgoing_flags
 from app.cli.shared import act, read_body, send_now_flag, undoable
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     outgoing_flags(p)
     send_now_flag(p)
     p.set_defaults(func=cmd_conversation_email)
+    forward.register(sub)
 
 
 async def cmd_conversation_assign(args: argparse.Namespace) -> int:

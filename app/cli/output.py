@@ -243,13 +243,25 @@ def print_channels(rows: list[dict[str, Any]], *, as_json: bool) -> None:
             [
                 clean(row["name"]),
                 row["kind"],
-                clean(row["address"] or "-"),
+                clean(row["address"] or _web_address(row)),
                 clean(row["pipeline"]),
                 "on" if row["ticket_automation"] else "off",
             ]
             for row in rows
         ],
     )
+
+
+def _web_address(row: dict[str, Any]) -> str:
+    """A form's or chat's page on the address `serve --http` listens on (C1), and for a form
+    the email channel it replies through."""
+    path = row.get("web_path")
+    if not path:
+        return "-"
+    if row["kind"] == "form":
+        through = row.get("reply_through")
+        return f"{path} (replies via {through})" if through else f"{path} (no email replies)"
+    return str(path)
 
 
 def print_automation(view: dict[str, Any], *, as_json: bool) -> None:

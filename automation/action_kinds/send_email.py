@@ -72,7 +72,7 @@ def _run(step: Step) -> str:
         raise ActionFailed("its template was deleted")
     conversation = repo.conversation_for_automated_mail(ticket)
     if conversation is None:
-        raise ActionSkipped("the ticket has no email conversation to write in")
+        raise ActionSkipped(_no_email_thread(ticket))
     if conversation.contact is None:
         raise ActionSkipped("the ticket has no contact")
     try:
@@ -116,6 +116,16 @@ def _run(step: Step) -> str:
         data={"template": template.name, "ticket": ticket.id, "outbox_id": queued.outbox_id},
     )
     return f"email “{template.name}” {queued.state} to {conversation.contact.email}"
+
+
+def _no_email_thread(ticket: TicketLike) -> str:
+    channel = ticket.channel
+    if channel is not None and channel.kind == "form":  # C2: the timeline says why
+        return (
+            f"the form channel {channel.name} names no email channel to reply through: "
+            "no email queued"
+        )
+    return "the ticket has no email conversation to write in"
 
 
 KIND = ActionKind(

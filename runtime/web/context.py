@@ -32,7 +32,7 @@ CSP_BASE = (
 )
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make a form post's Origin "null"
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 

@@ -1,11 +1,299 @@
-"""The form channel's pages (SPEC C2, C5): filled in below."""
+"""The form channel's page (SPEC C2, C5): GET /form/ID shows a contact form that works without
+JavaScript; POST /form/ID takes a submission and stores it through the one ingest path (B8.2) as
+an inbound message on the form channel, always a new conversation, so R-C1 opens its ticket and
+its status actions run ("Ticket received" goes out through the channel's email channel).
+
+Against robots and floods (C5), in this order, each refusing before anything is stored:
+- at most `form_posts_per_minute` posts per client address (429 with Retry-After);
+- a body over the D15 limit (413); a post from another site's page (Origin, 403);
+- a CSRF token, issued with the page, signed with the desk's secret, spent by one submission
+  and good for a day (403 without a valid one);
+- the honeypot field (filled in: a thank-you page and nothing stored);
+- the minimum fill time since the page was issued (`min_fill_seconds`; sooner: the form again).
+
+The page may be embedded (an iframe, `?embed=1`) by the sites on the channel's origin list
+(frame-ancestors); everything a visitor typed is shown as text (autoescaped templates).
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import base64
+import hashlib
+import hmac
+import secrets
+import struct
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from automation import forms
+from automation.ingest import ingest_message
+from automation.web_paths import FORM_PATH
+from mail.parse import parse_message
 from runtime.web.context import Web
+from storage.repository import SqlRepository
+
+FIELDS = ("name", "email", "subject", "message")
+HONEYPOT = "website"  # C5: hidden from people by CSS; robots fill it in
+TOKEN = "token"
+BODY_LIMIT = forms.ENCODED_LIMIT + 200_000  # the encoded file plus the fields and boundaries
+
+
+@dataclass(frozen=True)
+class FormChannel:
+    id: int
+    name: str
+    origins: tuple[str, ...]
+    replies: bool  # names an email channel to reply through
 
 
 def routes(web: Web) -> list[BaseRoute]:
-    return []
+    page = FormPage(web)
+    path = FORM_PATH.replace("{channel_id}", "{channel_id:int}")
+    return [Route(path, page.get, methods=["GET"]), Route(path, page.post, methods=["POST"])]
+
+
+class FormPage:
+    def __init__(self, web: Web) -> None:
+        self.web = web
+        self._key: bytes | None = None
+        self._spent: dict[bytes, float] = {}  # token nonce -> when it expires
+
+    # --- GET ----------------------------------------------------------------------------------
+
+    async def get(self, request: Request) -> Response:
+        channel = await self._channel(request)
+        if channel is None:
+            return self._missing()
+        return await self._form(request, channel, values={}, problems={})
+
+    # --- POST ---------------------------------------------------------------------------------
+
+    async def post(self, request: Request) -> Response:
+        config = self.web.config
+        address = self.web.client_address(request)
+        wait = self.web.limiter("form posts", config.form_posts_per_minute).hit(address)
+        if wait is not None:  # C5: refused, nothing stored
+            return self._said(
+                request,
+                429,
+                "Too many messages",
+                "Too many messages from your address: please wait a minute and send again.",
+                headers={"Retry-After": self.web.limiter("form posts", 1).retry_after(wait)},
+            )
+        channel = await self._channel(request)
+        if channel is None:
+            return self._missing()
+        length = request.headers.get("content-length", "")
+        if not length.isdigit():
+            return self._said(request, 411, "Not sent", "The form was sent without a length.")
+        if int(length) > BODY_LIMIT:
+            return self._said(request, 413, "Too large", _too_large())
+        if not _same_origin(request):
+            return self._said(request, 403, "Not sent", "This form only takes posts from its page.")
+        try:
+            data = await request.form(max_files=1, max_fields=len(FIELDS) + 4)
+        except MultiPartException:
+            return self._said(request, 400, "Not sent", "The form could not be read.")
+        try:
+            return await self._submitted(request, channel, data)
+        finally:
+            await data.close()
+
+    async def _submitted(self, request: Request, channel: FormChannel, data: FormData) -> Response:
+        values = {name: _text(data.get(name)) for name in FIELDS}
+        issued = self._check_token(await self._token_key(), _text(data.get(TOKEN)), channel.id)
+        if issued is None:  # C5: no valid CSRF token
+            return self._said(
+                request,
+                403,
+                "This form has expired",
+                "The form was not sent: reload the page and send it again.",
+            )
+        if _text(data.get(HONEYPOT)).strip():  # C5: looks accepted, stores nothing
+            return self._thanks(request, channel, values)
+        if self._now() - issued < self.web.config.min_fill_seconds:  # C5
+            note = "That was quick: please check your message, then send it again."
+            return await self._form(request, channel, values, {"form": note}, status_code=400)
+        upload = await _upload(data.get("file"))
+        submission = forms.Submission(
+            values["name"], values["email"], values["subject"], values["message"], upload
+        )
+        problems = forms.check_submission(submission)
+        if problems:
+            return await self._form(request, channel, values, problems, status_code=400)
+        try:
+            raw = forms.submission_mail(
+                submission, now=self.web.config.clock(), channel_name=channel.name
+            )
+        except ValueError as exc:
+            return await self._form(request, channel, values, {"file": str(exc)}, status_code=413)
+        if not self._spend(_text(data.get(TOKEN))):  # sent twice at once: the first one counts
+            return self._thanks(request, channel, values)
+        await self.web.desk.run(lambda repo: _store(repo, channel.id, raw))
+        return self._thanks(request, channel, values)
+
+    # --- pages --------------------------------------------------------------------------------
+
+    async def _form(
+        self,
+        request: Request,
+        channel: FormChannel,
+        values: dict[str, str],
+        problems: dict[str, str],
+        *,
+        status_code: int = 200,
+    ) -> Response:
+        embedded = request.query_params.get("embed") == "1"
+        return self.web.page(
+            "form.html",
+            status_code=status_code,
+            frame_ancestors=("'self'", *channel.origins),
+            title=f"Contact us — {channel.name}",
+            channel=channel.name,
+            action=request.url.path + ("?embed=1" if embedded else ""),
+            token=await self._issue(channel.id),
+            values=values,
+            problems=problems,
+            embedded=embedded,
+            honeypot=HONEYPOT,
+            file_mb=forms.ENCODED_LIMIT * 3 // 4 // 1_000_000,
+            message_kb=forms.MESSAGE_BYTES // 1000,
+        )
+
+    def _thanks(self, request: Request, channel: FormChannel, values: dict[str, str]) -> Response:
+        return self.web.page(
+            "form_thanks.html",
+            frame_ancestors=("'self'", *channel.origins),
+            title="Thank you",
+            values=values,
+            embedded=request.query_params.get("embed") == "1",
+        )
+
+    def _said(
+        self,
+        request: Request,
+        status_code: int,
+        title: str,
+        text: str,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        return self.web.page(
+            "error.html", status_code=status_code, title=title, text=text, headers=headers
+        )
+
+    def _missing(self) -> Response:
+        return self.web.page("error.html", status_code=404, title="Not found", text="No such form.")
+
+    # --- the channel --------------------------------------------------------------------------
+
+    async def _channel(self, request: Request) -> FormChannel | None:
+        channel_id = int(request.path_params["channel_id"])
+
+        def load(repo: SqlRepository) -> FormChannel | None:
+            channel = repo.channel_or_none(channel_id)
+            if channel is None or channel.kind != "form":
+                return None
+            settings = repo.form_settings(channel.id)
+            return FormChannel(
+                channel.id,
+                channel.name,
+                tuple(settings.origins) if settings is not None else (),
+                settings is not None and settings.reply_channel_id is not None,
+            )
+
+        return await self.web.desk.read(load)
+
+    # --- the CSRF token: channel, time issued, nonce, signed -------------------------------------
+
+    async def _issue(self, channel_id: int) -> str:
+        key = await self._token_key()
+        body = struct.pack(">Id", channel_id, self._now()) + secrets.token_bytes(16)
+        sig = hmac.new(key, body, hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(body + sig).decode().rstrip("=")
+
+    def _check_token(self, key: bytes, token: str, channel_id: int) -> float | None:
+        """When the token was issued, if it is ours, for this channel, unexpired and unspent."""
+        if not token or len(token) > 100:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except ValueError:
+            return None
+        body, sig = raw[:-16], raw[-16:]
+        if len(body) != 28 or not hmac.compare_digest(
+            hmac.new(key, body, hashlib.sha256).digest()[:16], sig
+        ):
+            return None
+        channel, issued = struct.unpack(">Id", body[:12])
+        now = self._now()
+        lifetime = self.web.config.form_lifetime_seconds
+        if channel != channel_id or not issued - 60 <= now < issued + lifetime:
+            return None
+        if body[12:] in self._spent:
+            return None
+        return float(issued)
+
+    def _spend(self, token: str) -> bool:
+        """Mark the token used (False: it was already). Spent tokens are kept until expiry."""
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        nonce, issued = raw[12:28], struct.unpack(">d", raw[4:12])[0]
+        now = self._now()
+        for old in [n for n, until in self._spent.items() if until <= now]:
+            del self._spent[old]
+        if nonce in self._spent:
+            return False
+        self._spent[nonce] = issued + self.web.config.form_lifetime_seconds
+        return True
+
+    async def _token_key(self) -> bytes:
+        if self._key is None:
+            secret = await self.web.desk.store(lambda repo: repo.secret())
+            self._key = hmac.new(secret, b"deskline web form token", hashlib.sha256).digest()
+        return self._key
+
+    def _now(self) -> float:
+        return self.web.config.clock().timestamp()
+
+
+def _store(repo: SqlRepository, channel_id: int, raw: bytes) -> None:
+    """C2: the submission enters as mail does, on the form channel, never threaded."""
+    ingest_message(
+        repo, repo.channel(channel_id), parse_message(raw), raw, unthreaded=forms.UNTHREADED
+    )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+async def _upload(value: Any) -> forms.Upload | None:
+    if not isinstance(value, UploadFile) or not value.filename:
+        return None
+    data = await value.read()
+    if not data:
+        return None
+    return forms.Upload(value.filename, value.content_type or "application/octet-stream", data)
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser's post names the page it came from; ours is this host (the embedded form's
+    page is ours too). No Origin (an old browser, curl): allowed, the token still rules."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    return bool(host) and urlsplit(origin).netloc == host
+
+
+def _too_large() -> str:
+    return (
+        f"The form was not sent: it is too large (a file of at most about "
+        f"{forms.ENCODED_LIMIT * 3 // 4 // 1_000_000} MB)."
+    )

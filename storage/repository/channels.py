@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from storage import models as m
@@ -52,6 +54,29 @@ class ChannelsMixin(RepositoryBase):
         self.session.flush()
         self._own = None
         return channel
+
+    def form_settings(self, channel_id: int) -> m.FormSettings | None:
+        return self.session.get(m.FormSettings, channel_id)
+
+    def set_form_settings(self, channel_id: int, **values: Any) -> m.FormSettings:
+        """Change a form channel's web settings (origins, reply_channel_id), made if missing."""
+        row = self.session.get(m.FormSettings, channel_id)
+        if row is None:
+            row = m.FormSettings(channel_id=channel_id, origins=[], reply_channel_id=None)
+            self.session.add(row)
+        for name, value in values.items():
+            setattr(row, name, value)
+        self.session.flush()
+        return row
+
+    def reply_channel(self, channel: Any) -> m.Channel | None:
+        """The email channel a form channel's mail goes out through (SPEC C2), if it names one."""
+        if channel.kind != "form":
+            return None
+        row = self.session.get(m.FormSettings, channel.id)
+        if row is None or row.reply_channel_id is None:
+            return None
+        return self.session.get(m.Channel, row.reply_channel_id)
 
     def add_import_failure(
         self, channel_id: int | None, source: str, reason: str, raw: bytes

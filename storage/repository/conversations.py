@@ -133,17 +133,26 @@ class ConversationsMixin(ChannelsMixin):
         )
 
     def conversation_for_automated_mail(self, ticket: Any) -> m.Conversation | None:
-        """The origin thread if it is an email thread, else the newest email thread."""
+        """The origin thread if it is an email thread, else the newest email thread. A form's
+        thread is one when its channel names an email channel to reply through (SPEC C2)."""
         if ticket.origin_conversation_id is not None:
             origin = self.conversation(ticket.origin_conversation_id)
-            if origin.channel.address:
+            if self._emails(origin.channel):
                 return origin
         for conversation in [
             c for c in self.ticket_conversations(ticket.id) if c.id == ticket.origin_conversation_id
         ] + list(reversed(self.ticket_conversations(ticket.id))):
-            if conversation.channel.address:
+            if self._emails(conversation.channel):
                 return conversation
         return None
+
+    def _emails(self, channel: m.Channel) -> bool:
+        if channel.address:
+            return True
+        if channel.kind != "form":
+            return False
+        form = self.session.get(m.FormSettings, channel.id)
+        return form is not None and form.reply_channel_id is not None
 
     def message(self, message_row_id: int) -> m.Message:
         return self.session.get_one(m.Message, message_row_id)

@@ -144,3 +144,28 @@ class OutboxMixin(RepositoryBase):
         if row is None:
             return []
         return [row.from_addr, *(row.to_addrs or []), *(row.cc_addrs or [])]
+
+    def forward_source(self, message_row_id: int) -> dict[str, Any] | None:
+        """What a forward carries of a stored message (SPEC D17): its headers as shown, its
+        text and its attachments' bytes in their stored (D13) order. None for a note or a
+        message that does not exist."""
+        message = self.session.get(m.Message, message_row_id)
+        if message is None or message.direction == "note":
+            return None
+        files = self.session.scalars(
+            select(m.Attachment)
+            .where(m.Attachment.message_row_id == message.id)
+            .order_by(m.Attachment.id)
+        )
+        return {
+            "id": message.id,
+            "conversation_id": message.conversation_id,
+            "from_addr": message.from_addr,
+            "from_name": message.from_name,
+            "to": list(message.to_addrs or []),
+            "cc": list(message.cc_addrs or []),
+            "subject": message.subject,
+            "sent_at": message.sent_at,
+            "body": message.body_text,
+            "attachments": [(a.filename, a.content_type, bytes(a.data)) for a in files],
+        }

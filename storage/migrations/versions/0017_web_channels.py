@@ -18,10 +18,41 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     _upgrade_chat()
+    _upgrade_forms()
 
 
 def downgrade() -> None:
+    _downgrade_forms()
     _downgrade_chat()
+
+
+# --- web forms (SPEC C2, C5) -------------------------------------------------------------------
+
+
+def _upgrade_forms() -> None:
+    op.create_table(
+        "form_settings",
+        sa.Column("channel_id", sa.Integer(), nullable=False),
+        sa.Column("origins", sa.JSON(), nullable=False),
+        sa.Column("reply_channel_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["channel_id"],
+            ["channels.id"],
+            name=op.f("fk_form_settings_channel_id_channels"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["reply_channel_id"],
+            ["channels.id"],
+            name=op.f("fk_form_settings_reply_channel_id_channels"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("channel_id", name=op.f("pk_form_settings")),
+    )
+
+
+def _downgrade_forms() -> None:
+    op.drop_table("form_settings")
 
 
 # --- live chat (SPEC C3-C7) --------------------------------------------------------------------

@@ -1,0 +1,392 @@
+"""The form channel on the web (SPEC C1, C2, C5): the real server on loopback, posts as a browser
+without JavaScript sends them, and a real headless Chromium (tests/web_helpers.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from automation import admin, forms
+from runtime.standard import SUPPORT
+from runtime.worker import Worker
+from storage import models as m
+from storage.database import Database
+from tests.helpers import Desk
+from tests.servers.smtp import SmtpServer, smtp_server
+from tests.web_helpers import WebServer, browser, web
+
+__all__ = ["browser", "smtp_server", "web"]  # fixtures used below
+
+XSS = "<img src=x onerror=alert(1)>"
+CUSTOMER = "dana@customer.example"
+
+
+@pytest_asyncio.fixture
+async def desk(db: Database) -> Desk:
+    """The standard desk ("Ticket received" on New) plus a form channel `web` that replies
+    through the email channel `support`."""
+    desk = await Desk.create(db)
+    await desk.admin(
+        lambda repo, user: admin.add_channel(
+            repo,
+            user,
+            name="web",
+            kind="form",
+            address=None,
+            pipeline_name=None,
+            ticket_automation=True,
+        )
+    )
+    await desk.admin(
+        lambda repo, user: forms.set_form_channel(
+            repo, user, "web", reply_through="support", origins=["https://www.shop.example"]
+        )
+    )
+    return desk
+
+
+async def form_path(desk: Desk) -> str:
+    channel_id = await desk.store(lambda repo: admin.channel_named(repo, "web").id)
+    return f"/form/{channel_id}"
+
+
+def token_of(page: str) -> str:
+    found = re.search(r'name="token" value="([^"]+)"', page)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+def fields(server: WebServer, path: str, **given: str) -> dict[str, str]:
+    """A filled form with a fresh token, its minimum fill time already past (C5)."""
+    page = server.get(path)
+    assert page.status == 200
+    server.clock.advance(forms_fill_seconds(server))
+    return {
+        "token": token_of(page.text),
+        "name": "Dana Scully",
+        "email": CUSTOMER,
+        "subject": "My order 4711",
+        "message": "It arrived broken.",
+        "website": "",
+        **given,
+    }
+
+
+def forms_fill_seconds(server: WebServer) -> float:
+    return server.config.min_fill_seconds + 0.5
+
+
+async def stored(desk: Desk) -> tuple[int, int]:
+    """(conversations, tickets) on the desk."""
+
+    def count(session: Any) -> tuple[int, int]:
+        from sqlalchemy import func, select
+
+        return (
+            session.scalar(select(func.count()).select_from(m.Conversation)),
+            session.scalar(select(func.count()).select_from(m.Ticket)),
+        )
+
+    return await desk.query(count)
+
+
+# --- the page (C1) -----------------------------------------------------------------------------
+
+
+async def test_form_page_is_our_own_with_a_strict_policy_c1(desk: Desk, web: Callable) -> None:
+    """C1: no script, no inline style, nothing from another site; the policy says so; only
+    'self' and the channel's listed sites may embed it."""
+    server = web(desk.db.url)
+    page = server.get(await form_path(desk))
+    assert page.status == 200
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "default-src 'none'" in policy
+    assert "frame-ancestors 'self' https://www.shop.example" in policy
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "<script" not in page.text and "style=" not in page.text and "<style" not in page.text
+    assert re.findall(r'(?:href|src)="([^"]+)"', page.text) == ["/static/deskline.css"]
+    assert 'enctype="multipart/form-data"' in page.text  # a plain form: no JavaScript needed
+    css = server.get("/static/deskline.css")
+    assert css.status == 200 and "frame-ancestors 'none'" in css.headers["content-security-policy"]
+    assert server.get("/form/999").status == 404
+    support_id = await desk.store(lambda repo: admin.channel_named(repo, "support").id)
+    assert server.get(f"/form/{support_id}").status == 404  # an email channel has no form
+
+
+# --- a submission (C2, R-C1) -------------------------------------------------------------------
+
+
+async def test_a_submission_opens_a_form_ticket_and_its_ack_goes_through_email_c2(
+    desk: Desk, web: Callable
+) -> None:
+    """C2 + R-C1: the post is an inbound message on the form channel, a new conversation with
+    source form and a ticket in New, and "Ticket received" is queued through `support`."""
+    server = web(desk.db.url)
+    path = await form_path(desk)
+    answer = server.post_form(path, fields(server, path))
+    assert answer.status == 200, answer.text
+    assert "Thank you" in answer.text
+    [ticket] = await desk.tickets()
+    assert (ticket["number"], ticket["source"], ticket["status"]) == (1, "form", "New")
+    detail = await desk.ticket(1)
+    assert detail["ticket"]["contact"] == CUSTOMER
+    [ack] = await desk.outbox()
+    assert ack["template"] == "Ticket received"
+    raw = (await desk.outbox_raw(ack["id"])).decode()
+    assert f"To: Dana Scully <{CUSTOMER}>" in raw
+    assert f"From: support <{SUPPORT}>" in raw  # the form replies through support
+    summaries = [e["summary"] for e in detail["timeline"]]
+    assert any(s.startswith("Form: My order 4711") for s in summaries), summaries
+
+    # C2: a subject naming that ticket never threads: a new conversation, a new ticket
+    again = server.post_form(path, fields(server, path, subject="Re: [#1] My order 4711"))
+    assert again.status == 200
+    assert sorted(t["number"] for t in await desk.tickets()) == [1, 2]
+    assert await stored(desk) == (2, 2)
+
+
+async def test_without_a_reply_channel_no_email_and_the_timeline_says_why_c2(
+    desk: Desk, web: Callable
+) -> None:
+    await desk.admin(
+        lambda repo, user: forms.set_form_channel(repo, user, "web", reply_through="-")
+    )
+    server = web(desk.db.url)
+    path = await form_path(desk)
+    assert server.post_form(path, fields(server, path)).status == 200
+    assert [t["number"] for t in await desk.tickets()] == [1]
+    assert await desk.outbox() == []
+    timeline = " | ".join(e["summary"] for e in (await desk.ticket(1))["timeline"])
+    assert "names no email channel to reply through" in timeline
+
+
+# --- against robots and floods (C5) ------------------------------------------------------------
+
+
+async def test_without_a_valid_csrf_token_the_post_is_refused_c5(desk: Desk, web: Callable) -> None:
+    server = web(desk.db.url)
+    path = await form_path(desk)
+    filled = fields(server, path)
+    del filled["token"]
+    assert server.post_form(path, filled).status == 403
+    assert server.post_form(path, {**filled, "token": "forged"}).status == 403
+    good = fields(server, path)
+    assert server.post_form(path, good).status == 200
+    assert server.post_form(path, good).status == 403  # a token is spent by one submission
+    assert await stored(desk) == (1, 1)
+
+
+async def test_a_post_from_another_sites_page_is_refused_c5(desk: Desk, web: Callable) -> None:
+    server = web(desk.db.url)
+    path = await form_path(desk)
+    answer = server.post_form(path, fields(server, path), {"Origin": "https://evil.example"})
+    assert answer.status == 403
+    assert await stored(desk) == (0, 0)
+
+
+async def test_a_filled_honeypot_looks_accepted_and_stores_nothing_c5(
+    desk: Desk, web: Callable
+) -> None:
+    server = web(desk.db.url)
+    path = await form_path(desk)
+    answer = server.post_form(path, fields(server, path, website="http://spam.example"))
+    assert answer.status == 200 and "Thank you" in answer.text
+    assert await stored(desk) == (0, 0)
+
+
+async def test_a_form_sent_before_the_minimum_fill_time_is_shown_again_c5(
+    desk: Desk, web: Callable
+) -> None:
+    server = web(desk.db.url)
+    path = await form_path(desk)
+    page = server.get(path)
+    filled = {"token": token_of(page.text), "email": CUSTOMER, "message": "hi", "name": "Dana"}
+    server.clock.advance(server.config.min_fill_seconds - 1)
+    answer = server.post_form(path, filled)
+    assert answer.status == 400 and "That was quick" in answer.text
+    assert 'value="Dana"' in answer.text  # what was typed is kept
+    assert await stored(desk) == (0, 0)
+    server.clock.advance(forms_fill_seconds(server))  # the new page, its own fill time
+    assert server.post_form(path, {**filled, "token": token_of(answer.text)}).status == 200
+    assert await stored(desk) == (1, 1)
+
+
+async def test_a_burst_of_posts_gets_429_and_nothing_is_stored_c5(
+    desk: Desk, web: Callable
+) -> None:
+    """C5: 10 posts a minute per address; the 11th: 429 with Retry-After, nothing stored."""
+    server = web(desk.db.url)
+    path = await form_path(desk)
+    ready = [fields(server, path, subject=f"Burst {n}") for n in range(12)]
+    answers = [server.post_form(path, filled) for filled in ready]
+    assert [a.status for a in answers] == [200] * 10 + [429] * 2
+    assert 1 <= int(answers[10].headers["retry-after"]) <= 60
+    assert await stored(desk) == (10, 10)
+    server.clock.advance(61)
+    assert server.post_form(path, fields(server, path)).status == 200
+    assert await stored(desk) == (11, 11)
+
+
+async def test_a_message_over_100_kb_and_a_bad_address_are_refused_c5(
+    desk: Desk, web: Callable
+) -> None:
+    server = web(desk.db.url)
+    path = await form_path(desk)
+    big = server.post_form(path, fields(server, path, message="x" * 100_001))
+    assert big.status == 400 and "too long" in big.text
+    bad = server.post_form(path, fields(server, path, email="dana@"))
+    assert bad.status == 400 and "email address" in bad.text
+    assert await stored(desk) == (0, 0)
+
+
+# --- in a real browser -------------------------------------------------------------------------
+
+
+def _fill_and_send(browser: Any, server: WebServer, path: str, **values: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(server.url + path)
+    for name, value in values.items():
+        field = browser.find_element(By.NAME, name)
+        field.clear() if name != "file" else None
+        field.send_keys(value)
+    server.clock.advance(server.config.min_fill_seconds + 0.5)
+    browser.find_element(By.ID, "send").click()
+
+
+@pytest.mark.sqlite_only
+async def test_in_chromium_a_form_becomes_a_ticket_and_its_ack_reaches_smtp(
+    desk: Desk, web: Callable, browser: Any, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    """The form page in Chromium (no script on it), a file attached: the ticket, the file on its
+    message, and "Ticket received" delivered to the test SMTP server through `support`."""
+    from selenium.webdriver.common.by import By
+
+    await desk.admin(
+        lambda repo, user: admin.set_channel_mail(
+            repo,
+            user,
+            "support",
+            smtp_host="127.0.0.1",
+            smtp_port=smtp_server.port,
+            smtp_tls="none",
+        )
+    )
+    server = web(desk.db.url)
+    path = await form_path(desk)
+    receipt = tmp_path / "receipt.txt"
+    receipt.write_text("order 4711, paid\n")
+    _fill_and_send(
+        browser,
+        server,
+        path,
+        name="Dana Scully",
+        email=CUSTOMER,
+        subject="Broken on arrival",
+        message="The box was crushed.\nPhotos to follow.",
+        file=str(receipt),
+    )
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Thank you, Dana Scully"
+    [ticket] = await desk.tickets()
+    assert (ticket["source"], ticket["subject"]) == ("form", "Broken on arrival")
+    attachments = await desk.query(
+        lambda s: [(a.filename, a.size) for a in s.query(m.Attachment).all()]
+    )
+    assert attachments == [("receipt.txt", len("order 4711, paid\n"))]
+    summary = await Worker(desk).run_once()
+    assert summary.delivery.sent == 1
+    [mail] = smtp_server.received
+    assert mail.rcpt_to == [CUSTOMER]
+    assert b"[#1]" in mail.data and f"From: support <{SUPPORT}>".encode() in mail.data
+
+
+@pytest.mark.sqlite_only
+async def test_markup_in_a_name_or_message_is_text_in_the_browser_tui_and_cli(
+    desk: Desk, web: Callable, browser: Any, tmp_path: Path
+) -> None:
+    """An `<img onerror>` typed into the form is shown literally: on the confirmation page
+    Chromium renders, in the terminal app (Pilot) and in `deskline ticket show`."""
+    from selenium.webdriver.common.by import By
+
+    server = web(desk.db.url)
+    path = await form_path(desk)
+    _fill_and_send(
+        browser,
+        server,
+        path,
+        name=f"Eve {XSS}",
+        email="eve@customer.example",
+        subject=f"Hello {XSS}",
+        message=f"Look: {XSS}",
+    )
+    assert browser.find_element(By.ID, "thanks-name").text == f"Eve {XSS}"
+    assert browser.find_element(By.ID, "thanks-message").text == f"Look: {XSS}"
+    assert browser.find_elements(By.TAG_NAME, "img") == []
+    [ticket] = await desk.tickets()
+    assert ticket["subject"] == f"Hello {XSS}"
+
+    listed = await _cli(desk.db.url, "conversations")
+    assert f"Hello {XSS}" in listed
+    shown = json.loads(await _cli(desk.db.url, "ticket", "show", "1", "--json"))
+    assert shown["ticket"]["contact_name"] == f"Eve {XSS}"
+    first = shown["conversations"][0]["messages"][0]
+    assert (first["from_name"], first["text"]) == (f"Eve {XSS}", f"Look: {XSS}\n")
+
+    from tests.app_helpers import make_app, ready, screen_text, wait_for
+
+    db_path = Path(desk.db.url.split(":///", 1)[1])
+    app = make_app(db_path, as_user="rita")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await wait_for(pilot, lambda: "Hello <img src=x" in screen_text(app), what="the subject")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: f"Look: {XSS}" in screen_text(app), what="the message")
+
+
+async def _cli(url: str, *args: str, ok: bool = True) -> str:
+    """`deskline ARGS` as the admin would run it, in a real process: its stdout (or stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        "--db",
+        url,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "DESKLINE_USER": "admin"},
+    )
+    out, err = await proc.communicate()
+    assert (proc.returncode == 0) == ok, err.decode()
+    return out.decode() if ok else err.decode()
+
+
+@pytest.mark.sqlite_only
+async def test_channel_list_shows_the_forms_address_and_channel_set_checks_c1(
+    desk: Desk,
+) -> None:
+    """C1: `channel list` shows the form's page and the channel it replies through; `channel
+    set` refuses a reply channel that is not an email channel and an origin with a path."""
+    out = await _cli(desk.db.url, "channel", "list")
+    path = await form_path(desk)
+    assert f"{path} (replies via support)" in out
+    listed = await _cli(desk.db.url, "channel", "list", "--json")
+    assert '"origins": [\n        "https://www.shop.example"\n      ]' in listed
+    bad = await _cli(desk.db.url, "channel", "set", "web", "--reply-through", "web", ok=False)
+    assert "a form replies through an email channel" in bad
+    bad = await _cli(
+        desk.db.url, "channel", "set", "web", "--origins", "https://a.example/x", ok=False
+    )
+    assert "an origin is scheme://host[:port]" in bad
+    await _cli(desk.db.url, "channel", "set", "web", "--reply-through", "-", "--origins", "")
+    assert f"{path} (no email replies)" in await _cli(desk.db.url, "channel", "list")
