@@ -37,9 +37,9 @@ _SQLITE = (
     END""",
 )
 
-# PostgreSQL: one statement-level trigger per kind, with transition tables, so a batched insert
-# of 500 tickets costs one upsert per (pipeline, status) it touched, not 500 (issue 16 item 2).
-# The rows are changed in key order, so two transactions never wait on each other in a circle.
+# PostgreSQL: inserts and deletes have statement-level triggers with transition tables, so a
+# batched insert of 500 tickets costs one upsert per (pipeline, status) it touched, not 500
+# (issue 16 item 2); their rows are changed in key order.
 _PG_FUNCTION = f"""
 CREATE FUNCTION tickets_board_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -49,22 +49,25 @@ BEGIN
         GROUP BY pipeline_id, status_id ORDER BY pipeline_id, status_id
         ON CONFLICT (pipeline_id, status_id)
         DO UPDATE SET tickets = {TABLE}.tickets + EXCLUDED.tickets;
-    ELSIF TG_OP = 'DELETE' THEN
+    ELSE
         UPDATE {TABLE} b SET tickets = b.tickets - d.n
         FROM (SELECT pipeline_id, status_id, count(*) AS n FROM old_rows
               GROUP BY pipeline_id, status_id) d
         WHERE b.pipeline_id = d.pipeline_id AND b.status_id = d.status_id;
-    ELSE
-        INSERT INTO {TABLE} (pipeline_id, status_id, tickets)
-        SELECT pipeline_id, status_id, sum(n) FROM (
-            SELECT n.pipeline_id, n.status_id, 1 AS n FROM new_rows n
-            UNION ALL
-            SELECT o.pipeline_id, o.status_id, -1 FROM old_rows o
-        ) moves GROUP BY pipeline_id, status_id HAVING sum(n) <> 0
-        ORDER BY pipeline_id, status_id
-        ON CONFLICT (pipeline_id, status_id)
-        DO UPDATE SET tickets = {TABLE}.tickets + EXCLUDED.tickets;
     END IF;
+    RETURN NULL;
+END $$
+"""
+# A ticket's move is one row: a row trigger that runs only when its column changes (an UPDATE
+# that sets neither column, such as updated_at, never calls it).
+_PG_MOVE = f"""
+CREATE FUNCTION tickets_board_count_move() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE {TABLE} SET tickets = tickets - 1
+    WHERE pipeline_id = OLD.pipeline_id AND status_id = OLD.status_id;
+    INSERT INTO {TABLE} (pipeline_id, status_id, tickets)
+    VALUES (NEW.pipeline_id, NEW.status_id, 1)
+    ON CONFLICT (pipeline_id, status_id) DO UPDATE SET tickets = {TABLE}.tickets + 1;
     RETURN NULL;
 END $$
 """
@@ -73,9 +76,10 @@ _PG_TRIGGERS = (
     "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tickets_board_count()",
     "CREATE TRIGGER tickets_board_count_delete AFTER DELETE ON tickets "
     "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION tickets_board_count()",
-    "CREATE TRIGGER tickets_board_count_update AFTER UPDATE ON tickets "
-    "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
-    "FOR EACH STATEMENT EXECUTE FUNCTION tickets_board_count()",
+    "CREATE TRIGGER tickets_board_count_update AFTER UPDATE OF pipeline_id, status_id ON tickets "
+    "FOR EACH ROW WHEN (OLD.pipeline_id IS DISTINCT FROM NEW.pipeline_id "
+    "OR OLD.status_id IS DISTINCT FROM NEW.status_id) "
+    "EXECUTE FUNCTION tickets_board_count_move()",
 )
 _NAMES = ("tickets_board_count_insert", "tickets_board_count_delete", "tickets_board_count_update")
 
@@ -84,6 +88,7 @@ def create_triggers(connection: Connection) -> None:
     """Keep `board_counts` in every transaction that changes a ticket's column (SPEC B8.6)."""
     if connection.dialect.name == "postgresql":
         connection.execute(text(_PG_FUNCTION))
+        connection.execute(text(_PG_MOVE))
         for statement in _PG_TRIGGERS:
             connection.execute(text(statement))
         return
@@ -99,6 +104,7 @@ def drop_triggers(connection: Connection) -> None:
             connection.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
     if connection.dialect.name == "postgresql":
         connection.execute(text("DROP FUNCTION IF EXISTS tickets_board_count()"))
+        connection.execute(text("DROP FUNCTION IF EXISTS tickets_board_count_move()"))
 
 
 def recount(connection: Connection) -> None:
