@@ -8,7 +8,10 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +20,13 @@ import pytest_asyncio
 
 from automation import admin, forms
 from runtime.standard import SUPPORT
+from runtime.web.context import WebConfig
 from runtime.worker import Worker
 from storage import models as m
 from storage.database import Database
 from tests.helpers import Desk
 from tests.servers.smtp import SmtpServer, smtp_server
-from tests.web_helpers import WebServer, browser, web
+from tests.web_helpers import MovableClock, WebServer, browser, web
 
 __all__ = ["browser", "smtp_server", "web"]  # fixtures used below
 
@@ -390,3 +394,132 @@ async def test_channel_list_shows_the_forms_address_and_channel_set_checks_c1(
     assert "an origin is scheme://host[:port]" in bad
     await _cli(desk.db.url, "channel", "set", "web", "--reply-through", "-", "--origins", "")
     assert f"{path} (no email replies)" in await _cli(desk.db.url, "channel", "list")
+
+
+# --- deskline serve --http (C1) ----------------------------------------------------------------
+
+
+@pytest.mark.sqlite_only
+async def test_serve_http_serves_the_form_pages_in_a_process_of_their_own_c1(desk: Desk) -> None:
+    """C1: `serve --http ADDR` (here with --no-ssh: no host key needed) answers the form page
+    on that address; SIGTERM stops it and its web process; --no-ssh alone is refused."""
+    refused = await _cli(desk.db.url, "serve", "--no-ssh", ok=False)
+    assert "--no-ssh leaves nothing to serve" in refused
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        "--db",
+        desk.db.url,
+        "serve",
+        "--http",
+        "127.0.0.1:0",
+        "--no-ssh",
+        "--no-mail",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        said = ""
+        while "Web pages:" not in said:
+            line = await asyncio.wait_for(proc.stdout.readline(), 30)
+            assert line, (said, await proc.stderr.read() if proc.stderr else b"")
+            said += line.decode()
+        url = re.search(r"Web pages: (http://127\.0\.0\.1:\d+)", said)
+        assert url, said
+        page = await asyncio.to_thread(
+            WebServer(url.group(1), WebConfig(), MovableClock()).get, await form_path(desk)
+        )
+        assert page.status == 200 and 'name="token"' in page.text
+    finally:
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+@pytest.mark.sqlite_only
+async def test_in_chromium_the_form_embeds_only_in_listed_sites_c5(
+    desk: Desk, web: Callable, browser: Any
+) -> None:
+    """The README's snippet (an iframe of /form/ID?embed=1) on a listed site's page works and
+    its submission opens a ticket; on a page of a site not listed, the browser refuses to show
+    the form (frame-ancestors)."""
+    from selenium.webdriver.common.by import By
+
+    server = web(desk.db.url)
+    path = await form_path(desk)
+    with _site(f'<iframe id="desk" src="{server.url}{path}?embed=1"></iframe>') as site:
+        browser.get(site)
+        browser.switch_to.frame(browser.find_element(By.ID, "desk"))
+        assert browser.find_elements(By.NAME, "message") == []  # not listed: not shown
+        browser.switch_to.default_content()
+        origin = site.rsplit("/", 1)[0]
+        await desk.admin(
+            lambda repo, user: forms.set_form_channel(repo, user, "web", origins=[origin])
+        )
+        browser.get(site)
+        browser.switch_to.frame(browser.find_element(By.ID, "desk"))
+        browser.find_element(By.NAME, "email").send_keys(CUSTOMER)
+        browser.find_element(By.NAME, "message").send_keys("From the shop's page.")
+        server.clock.advance(server.config.min_fill_seconds + 0.5)
+        browser.find_element(By.ID, "send").click()
+        assert browser.find_element(By.TAG_NAME, "h1").text == "Thank you"
+        browser.switch_to.default_content()
+    [ticket] = await desk.tickets()
+    assert (ticket["source"], ticket["subject"]) == ("form", forms.NO_SUBJECT)
+
+
+@contextmanager
+def _site(body: str) -> Iterator[str]:
+    """Another site (another origin: its own port) with one page holding `body`."""
+    page = f"<!doctype html><html><body>{body}</body></html>".encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/shop.html"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.sqlite_only
+async def test_settings_say_where_a_form_lives_and_that_messenger_has_no_transport(
+    desk: Desk,
+) -> None:
+    """C1 in the app: a form channel's settings name its page; messenger says it has no
+    transport (it needs Meta's servers)."""
+    from tests.app_helpers import make_app
+    from tests.test_app_settings import SIZE, details_text, go_to, key_of, open_settings
+
+    await desk.admin(
+        lambda repo, user: admin.add_channel(
+            repo,
+            user,
+            name="fb",
+            kind="messenger",
+            address=None,
+            pipeline_name=None,
+            ticket_automation=None,
+        )
+    )
+    path = await form_path(desk)
+    app = make_app(Path(desk.db.url.split(":///", 1)[1]), as_user="admin")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot)
+        await go_to(pilot, screen, key_of(screen, "channel", {"name": "web"}))
+        assert f"Its page is {path} on the address of" in details_text(screen)
+        await go_to(pilot, screen, key_of(screen, "channel", {"name": "fb"}))
+        assert "Messenger has no transport in Deskline" in details_text(screen)

@@ -16,6 +16,7 @@ from app.screens.settings.pages import LIVE_NOTE
 from app.screens.settings.rows import Hint, PagedRow, Row, box, count, hint, on_off
 from app.screens.template_editor import TemplateEditor
 from automation import admin
+from automation.web_paths import web_path
 from storage import settings_views, views
 from storage.repository import SqlRepository
 from widgets.text import block, line
@@ -167,6 +168,7 @@ class ChannelRow(Row):
         ]
         if d["live"]:
             rows.append(Content(LIVE_NOTE))
+        rows.extend(Content(note) for note in _web_notes(d))
         return rows
 
     def open(self, screen: SettingsHost) -> None:
@@ -178,6 +180,22 @@ class ChannelRow(Row):
             lambda repo, me: admin.set_channel(repo, me, name, ticket_automation=on),
             f"Ticket automation of {line(name)}: {on_off(on)}",
         )
+
+
+def _web_notes(channel: dict[str, Any]) -> list[str]:
+    """Where a form or chat channel lives (C1), and that messenger has no transport."""
+    if channel["kind"] == "messenger":
+        return [
+            "Messenger has no transport in Deskline: receiving it needs Meta's servers, so "
+            "nothing arrives on this channel by itself."
+        ]
+    path = web_path(channel["kind"], channel["id"])
+    if path is None:
+        return []
+    return [
+        f"Its page is {path} on the address of `deskline serve --http ADDR:PORT`; "
+        "`deskline channel list` shows it and `channel set` changes its web settings."
+    ]
 
 
 class TriggerRow(PagedRow):
