@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from app.cli import output
+from app.cli import output, undo_window
 from app.cli.errors import UserError
 from app.cli.outgoing import addressing_of, outgoing_flags
 from app.cli.shared import (
@@ -77,13 +77,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "undo",
-        help="take back your latest change while its undo window is open",
+        help="take back your latest change, or what a rule or person did since a time",
         description="Takes back your latest change (a close, a move, a reply, an assignment…), "
         "made in any session, while its undo window is open and none of its email has been "
         "handed to the mail server: the ticket's values return, its waiting email is "
-        "cancelled, and no status action or trigger runs. Exits 1 when nothing can be undone.",
+        "cancelled, and no status action or trigger runs. Exits 1 when nothing can be undone. "
+        "With --rule, --workflow or --user and --since, reverts what that rule, workflow or "
+        "person changed since then, field by field, where the field still holds the value it "
+        "set (else says 'changed since'); what they created is listed, not removed.",
     )
     p.add_argument("--json", action="store_true")
+    undo_window.add_flags(p)
     p.set_defaults(func=cmd_undo)
 
     p = sub.add_parser("assign", help="set a ticket's owner")
@@ -201,6 +205,8 @@ async def _status_command(
 
 
 async def cmd_undo(args: argparse.Namespace) -> int:
+    if undo_window.asked(args):
+        return await undo_window.cmd_undo_window(args)
     try:
         undone = await act(args, undo.undo_last)
     except undo.UndoError as exc:
