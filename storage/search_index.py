@@ -6,7 +6,8 @@ attachment names). The words come from `automation.search.tokens`, so both datab
 same words:
 
 - SQLite: an FTS5 table `message_search` (contentless; rowid = the message id), one column per
-  field, the words joined by spaces;
+  field, the words joined by spaces, with prefix indexes for two and three characters (a short
+  prefix such as `inv*` reads one index entry instead of merging every word it starts);
 - PostgreSQL: a table `message_search(message_id, document tsvector)` with a GIN index; the
   tsvector is written as a literal with our own positions and a weight per field (A subject,
   B sender, C recipients, D body), so PostgreSQL's parser never re-reads the words.
@@ -16,7 +17,8 @@ A gap of one position between fields keeps a phrase from matching across two of 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,8 @@ TABLE = "message_search"
 FIELDS = ("subject", "sender", "recipients", "body")
 WEIGHTS = {"subject": "A", "sender": "B", "recipients": "C", "body": "D"}
 _CAPS = {"subject": 200, "sender": 50, "recipients": 300}  # the body gets what is left
+SQLITE_PREFIX = "prefix='2 3'"  # issue 16: prefix queries read a prefix index (FTS5)
+REBUILD_BATCH = 2000
 
 
 def is_search_table(name: str | None) -> bool:
@@ -118,9 +122,69 @@ def create(connection: Connection) -> None:
     connection.execute(
         text(
             f"CREATE VIRTUAL TABLE {TABLE} USING fts5({', '.join(FIELDS)}, content='', "
-            "tokenize='unicode61 remove_diacritics 0')"
+            f"{SQLITE_PREFIX}, tokenize='unicode61 remove_diacritics 0')"
         )
     )
+
+
+def has_prefix_index(connection: Connection) -> bool:
+    """Is the SQLite index built with `SQLITE_PREFIX` (a desk made before it is not)?"""
+    sql = connection.execute(
+        text("SELECT sql FROM sqlite_master WHERE name = :name"), {"name": TABLE}
+    ).scalar()
+    return SQLITE_PREFIX in str(sql or "")
+
+
+def rebuild(connection: Connection, progress: Callable[[int, int], None] | None = None) -> None:
+    """Make the index again from the messages, in the caller's transaction (the index is
+    contentless, so its options change only this way)."""
+    drop(connection)
+    create(connection)
+    total = connection.execute(text("SELECT count(*) FROM messages")).scalar_one()
+    done, last = 0, 0
+    while True:
+        rows = connection.execute(
+            text(
+                "SELECT id, subject, from_name, from_addr, to_addrs, cc_addrs, body_text "
+                "FROM messages WHERE id > :last ORDER BY id LIMIT :batch"
+            ),
+            {"last": last, "batch": REBUILD_BATCH},
+        ).all()
+        if not rows:
+            return
+        files: dict[int, list[str]] = {}
+        for message_id, filename in connection.execute(
+            text(
+                "SELECT message_row_id, filename FROM attachments "
+                "WHERE message_row_id BETWEEN :first AND :last ORDER BY id"
+            ),
+            {"first": rows[0].id, "last": rows[-1].id},
+        ):
+            files.setdefault(message_id, []).append(filename or "")
+        index(
+            connection,
+            [
+                document(
+                    row.id,
+                    subject=row.subject or "",
+                    sender=[row.from_name or "", row.from_addr or ""],
+                    recipients=[*_addresses(row.to_addrs), *_addresses(row.cc_addrs)],
+                    body=row.body_text or "",
+                    files=files.get(row.id, []),
+                )
+                for row in rows
+            ],
+        )
+        done, last = done + len(rows), rows[-1].id
+        if progress is not None:
+            progress(done, total)
+
+
+def _addresses(value: object) -> list[str]:
+    """A JSON list of addresses: text on SQLite, a list already on PostgreSQL."""
+    if isinstance(value, str):
+        value = json.loads(value or "[]")
+    return [str(a) for a in value] if isinstance(value, list) else []
 
 
 def drop(connection: Connection) -> None:

@@ -5,11 +5,13 @@ Revises: 0017
 Create Date: 2026-12-05 03:30:00
 """
 
+import sys
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
+from storage import search_index
 from storage.repository import board_counts
 
 revision: str = "0018"
@@ -34,6 +36,14 @@ def upgrade() -> None:
     connection = op.get_bind()
     board_counts.recount(connection)
     board_counts.create_triggers(connection)
+    # Issue 16: SQLite's search index gains prefix indexes (2 and 3 characters); a contentless
+    # index changes its options only by being built again from the messages.
+    if connection.dialect.name == "sqlite" and not search_index.has_prefix_index(connection):
+        search_index.rebuild(connection, _progress)
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"Indexing messages for search: {done:,} of {total:,}", file=sys.stderr)
 
 
 def downgrade() -> None:
