@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
-from automation import undo
+from automation import chat, undo
 from automation.events import Actor, Timeline
 from automation.ports import (
     ChannelLike,
@@ -259,6 +259,18 @@ def queue_conversation_mail(
     long as the person's change it descends from asks (none for mail no person caused).
     `recipients`: a person's To, Cc and Bcc (D16; automated mail never has them);
     `attachments`: files sent with it, whose encoded size is checked first (D15)."""
+    if chat.is_chat(conversation):  # C4: a chat gets the message live, never by email
+        row, timeline_id = chat.deliver_rep_message(
+            repo,
+            ticket=ticket,
+            conversation=conversation,
+            body=body,
+            actor=actor,
+            sent_from=sent_from,
+            cause_id=cause_id,
+            template_name=template_name,
+        )
+        return Queued(0, row, timeline_id, "live")
     channel = conversation.channel
     if channel.kind == "form":  # C2: a form's thread is answered through its email channel
         channel = repo.reply_channel(channel) or channel

@@ -26,6 +26,7 @@ GROUPS = (
     "templates",
     "tickets",
     "conversations",
+    "chat",
     "search",
     "tags",
     "explain",

@@ -150,6 +150,9 @@ async def cmd_reply(args: argparse.Namespace) -> int:
             addressing=addressing,
         ),
     )
+    if outbox_id == 0:  # C4: on a chat the reply goes to the visitor live, no email
+        print("Chat message sent to the visitor")
+        return 0
     print(f"Reply queued (outbox {outbox_id}){hint}")
     return 0
 

@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime.desk import Desk
-from runtime.web import forms
+from runtime.web import chat, forms
 from runtime.web.context import SECURITY_HEADERS, STATIC, Web, WebConfig, csp, template_environment
 
 __all__ = ["Web", "WebConfig", "create_app", "csp"]
@@ -35,7 +35,7 @@ RouteModule = Callable[[Web], list[BaseRoute]]
 
 # Every route module of the web side, in order; a new module (the chat channel's,
 # runtime.web.chat) imports itself above and adds its `routes` here.
-ROUTE_MODULES: list[RouteModule] = [forms.routes]
+ROUTE_MODULES: list[RouteModule] = [forms.routes, chat.routes]
 
 
 def create_app(desk: Desk, config: WebConfig | None = None) -> Starlette:

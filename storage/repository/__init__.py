@@ -16,6 +16,7 @@ from automation.ports import AdminRepository, Repository
 from storage.repository.actions import ActionsMixin
 from storage.repository.base import Clock
 from storage.repository.channels import ChannelsMixin
+from storage.repository.chat import ChatMixin
 from storage.repository.conversations import ConversationsMixin
 from storage.repository.coordination import CoordinationMixin
 from storage.repository.events import EventsMixin, LocalEvent
@@ -47,6 +48,7 @@ class SqlRepository(
     CoordinationMixin,
     SshKeysMixin,
     TagsMixin,
+    ChatMixin,
 ):
     """One transaction's repository: `SqlRepository(session, clock=...)`."""
 
