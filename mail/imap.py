@@ -136,7 +136,7 @@ class ImapAccount:
         if not self.secret_ref:
             raise ImapError("auth", f"no IMAP {what} is configured for {self.user or 'the user'}")
         try:
-            secret = secrets.resolve(self.secret_ref)
+            secret = secrets.resolve(self.secret_ref, host=self.host)  # S8: allowed here
         except secrets.SecretError as exc:
             raise ImapError("auth", f"cannot get the IMAP {what}: {exc}") from None
         return ImapSettings(

@@ -11,7 +11,7 @@ from typing import Any
 from automation.inbound import InboundStats, sync_once, watch
 from mail.imap import ImapAccount, ImapError, mailbox_factory
 from runtime.desk import Desk
-from runtime.mail_settings import imap_account
+from runtime.mail_settings import imap_account, refused_secrets
 from runtime.worker import holder_alive, holder_name
 from storage.inbound import InboundDatabase
 
@@ -22,8 +22,13 @@ def _accounts(repo: Any) -> list[tuple[int, str, ImapAccount]]:
     found = []
     for channel in repo.channels():
         account = imap_account(channel)
-        if account is not None:
-            found.append((channel.id, channel.name, account))
+        if account is None:
+            continue
+        refused = refused_secrets(channel)
+        if refused:  # SPEC S8: this channel stops here, the others go on
+            log.warning("channel %s stopped: %s", channel.name, refused)
+            continue
+        found.append((channel.id, channel.name, account))
     return found
 
 

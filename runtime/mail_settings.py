@@ -10,7 +10,7 @@ import ssl
 from typing import Any
 
 from mail.imap import ImapAccount
-from mail.secrets import SecretError, resolve
+from mail.secrets import SecretError, check_allowed, resolve
 from mail.smtp import SmtpError, SmtpSettings
 
 SMTP_PORTS = {"implicit": 465, "starttls": 587, "none": 25}
@@ -31,12 +31,27 @@ def imap_account(channel: Any) -> ImapAccount | None:
     )
 
 
+def refused_secrets(channel: Any) -> str | None:
+    """Why this channel may not use its secrets on this machine (S8), or None: the first
+    reference the host-local allow-list does not allow for its host."""
+    pairs = [(channel.imap_secret, channel.imap_host), (channel.smtp_secret, channel.smtp_host)]
+    for reference, host in pairs:
+        if reference and host:
+            try:
+                check_allowed(reference, host)
+            except SecretError as exc:
+                return str(exc)
+    return None
+
+
 def smtp_settings(channel: Any, ssl_context: ssl.SSLContext | None = None) -> SmtpSettings:
     """The channel's SMTP settings with its secret resolved now (tokens expire)."""
     if not channel.smtp_host:
         raise SmtpError("permanent", f"channel {channel.name} has no SMTP server configured")
     try:
-        secret = resolve(channel.smtp_secret) if channel.smtp_secret else None
+        secret = (  # S8: the reference must be allowed for this host on this machine
+            resolve(channel.smtp_secret, host=channel.smtp_host) if channel.smtp_secret else None
+        )
     except SecretError as exc:
         raise SmtpError("auth", f"channel {channel.name}: {exc}") from None
     return SmtpSettings(

@@ -156,5 +156,24 @@ async def db(db_url: str) -> AsyncIterator[Database]:
     await database.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def secrets_allowed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The host-local allow-list of secret references (SPEC S8) for the references the tests'
+    mail servers take, in a private file (subprocesses inherit it through the environment)."""
+    folder = tmp_path_factory.mktemp("allow")
+    folder.chmod(0o700)
+    path = folder / "secrets.allow"
+    refs = ("DESKLINE_TEST_IMAP_PASSWORD", "SUPPORT_IMAP_PASSWORD", "DESK_IMAP_PASSWORD")
+    path.write_text("".join(f"127.0.0.1,localhost env:{ref}\n" for ref in refs))
+    path.chmod(0o600)
+    before = os.environ.get("DESKLINE_SECRETS_ALLOW")
+    os.environ["DESKLINE_SECRETS_ALLOW"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("DESKLINE_SECRETS_ALLOW", None)
+    else:
+        os.environ["DESKLINE_SECRETS_ALLOW"] = before
+
+
 # A real Dovecot IMAP server for the inbound tests (tests/servers/dovecot.py).
 from tests.servers.dovecot import imap_folder, imap_server  # noqa: E402, F401
