@@ -132,15 +132,15 @@ def one_line(text: str, limit: int) -> str:
     return " ".join(_CONTROL.sub(" ", text.replace("\r", " ").replace("\n", " ")).split())[:limit]
 
 
-def check_submission(submission: Submission) -> dict[str, str]:
+def check_submission(submission: Submission, message_bytes: int = MESSAGE_BYTES) -> dict[str, str]:
     """What is wrong with a submission, by field (empty: nothing)."""
     problems: dict[str, str] = {}
     if not _EMAIL.match(submission.email.strip()) or len(submission.email.strip()) > 254:
         problems["email"] = "Please give an email address we can answer (name@example.com)."
     if not submission.message.strip():
         problems["message"] = "Please write a message."
-    elif len(submission.message.encode("utf-8")) > MESSAGE_BYTES:
-        problems["message"] = f"The message is too long (at most {MESSAGE_BYTES // 1000} kB)."
+    elif len(submission.message.encode("utf-8")) > message_bytes:
+        problems["message"] = f"The message is too long (at most {message_bytes // 1000} kB)."
     if len(submission.name) > NAME_CHARS:
         problems["name"] = f"The name is too long (at most {NAME_CHARS} characters)."
     if len(submission.subject) > SUBJECT_CHARS:

@@ -235,6 +235,8 @@ async def test_a_burst_of_posts_gets_429_and_nothing_is_stored_c5(
     answers = [server.post_form(path, filled) for filled in ready]
     assert [a.status for a in answers] == [200] * 10 + [429] * 2
     assert 1 <= int(answers[10].headers["retry-after"]) <= 60
+    # shown where the form was: the listed site's iframe may show the refusal too
+    assert "https://www.shop.example" in answers[10].headers["content-security-policy"]
     assert await stored(desk) == (10, 10)
     server.clock.advance(61)
     assert server.post_form(path, fields(server, path)).status == 200

@@ -54,7 +54,7 @@ class WebConfig:
     clock: Callable[[], datetime] = utcnow
     min_fill_seconds: float = 3.0  # C5: a form posted sooner is a robot's
     form_posts_per_minute: int = 10  # C5: per client address
-    form_message_bytes: int = 100_000  # C5
+    form_message_bytes: int = 100_000  # C5: the message, in UTF-8 bytes
     form_lifetime_seconds: float = 24 * 3600  # a form page's token expires after a day
     trust_forwarded: bool = False  # take the client address from X-Forwarded-For (a proxy)
     secure_cookies: bool = False  # C3: cookies are Secure under TLS (a proxy in front)

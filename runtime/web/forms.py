@@ -37,6 +37,7 @@ from automation.ingest import ingest_message
 from automation.web_paths import FORM_PATH
 from mail.parse import parse_message
 from runtime.web.context import Web
+from runtime.web.limits import RateLimiter
 from storage.repository import SqlRepository
 
 FIELDS = ("name", "email", "subject", "message")
@@ -64,6 +65,7 @@ class FormPage:
         self.web = web
         self._key: bytes | None = None
         self._spent: dict[bytes, float] = {}  # token nonce -> when it expires
+        self._origins: dict[int, tuple[str, ...]] = {}  # channel -> who may frame its pages
 
     # --- GET ----------------------------------------------------------------------------------
 
@@ -85,7 +87,7 @@ class FormPage:
                 429,
                 "Too many messages",
                 "Too many messages from your address: please wait a minute and send again.",
-                headers={"Retry-After": self.web.limiter("form posts", 1).retry_after(wait)},
+                headers={"Retry-After": RateLimiter.retry_after(wait)},
             )
         channel = await self._channel(request)
         if channel is None:
@@ -125,7 +127,7 @@ class FormPage:
         submission = forms.Submission(
             values["name"], values["email"], values["subject"], values["message"], upload
         )
-        problems = forms.check_submission(submission)
+        problems = forms.check_submission(submission, self.web.config.form_message_bytes)
         if problems:
             return await self._form(request, channel, values, problems, status_code=400)
         try:
@@ -164,7 +166,7 @@ class FormPage:
             embedded=embedded,
             honeypot=HONEYPOT,
             file_mb=forms.ENCODED_LIMIT * 3 // 4 // 1_000_000,
-            message_kb=forms.MESSAGE_BYTES // 1000,
+            message_kb=self.web.config.form_message_bytes // 1000,
         )
 
     def _thanks(self, request: Request, channel: FormChannel, values: dict[str, str]) -> Response:
@@ -184,8 +186,15 @@ class FormPage:
         text: str,
         headers: dict[str, str] | None = None,
     ) -> Response:
+        """A refusal, shown where the form was (in its site's iframe too)."""
+        channel_id = int(request.path_params["channel_id"])
         return self.web.page(
-            "error.html", status_code=status_code, title=title, text=text, headers=headers
+            "error.html",
+            status_code=status_code,
+            frame_ancestors=("'self'", *self._origins.get(channel_id, ())),
+            title=title,
+            text=text,
+            headers=headers,
         )
 
     def _missing(self) -> Response:
@@ -208,7 +217,10 @@ class FormPage:
                 settings is not None and settings.reply_channel_id is not None,
             )
 
-        return await self.web.desk.read(load)
+        found = await self.web.desk.read(load)
+        if found is not None:
+            self._origins[found.id] = found.origins
+        return found
 
     # --- the CSRF token: channel, time issued, nonce, signed -------------------------------------
 
