@@ -525,3 +525,19 @@ async def test_settings_say_where_a_form_lives_and_that_messenger_has_no_transpo
         assert f"Its page is {path} on the address of" in details_text(screen)
         await go_to(pilot, screen, key_of(screen, "channel", {"name": "fb"}))
         assert "Messenger has no transport in Deskline" in details_text(screen)
+
+
+async def test_behind_a_proxy_each_client_address_has_its_own_budget_c5(
+    desk: Desk, web: Callable
+) -> None:
+    """serve --behind-proxy: the limit counts the address the proxy appended last to
+    X-Forwarded-For, whatever a client wrote before it."""
+    server = web(desk.db.url, WebConfig(trust_forwarded=True))
+    path = await form_path(desk)
+
+    def post(client: str, forged: str = "") -> int:
+        chain = f"{forged}, {client}" if forged else client
+        return server.post_form(path, fields(server, path), {"X-Forwarded-For": chain}).status
+
+    assert [post("192.0.2.1", forged=f"10.0.0.{n}") for n in range(11)] == [200] * 10 + [429]
+    assert post("192.0.2.2") == 200

@@ -23,6 +23,7 @@ from app.cli.tables import Col, print_table
 from automation.admin import ssh_keys
 from runtime import files, identity, ssh_children, ssh_server
 from runtime.web import server as web_server
+from runtime.web.context import WebConfig
 from storage.repository import SqlRepository
 
 # Remote commands a key may run (SPEC S4): read-only, each as (command, action) or (command,).
@@ -77,6 +78,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--no-ssh",
         action="store_true",
         help="no SSH door (with --http: only the web pages and the mail worker)",
+    )
+    p.add_argument(
+        "--behind-proxy",
+        action="store_true",
+        help="with --http: a TLS reverse proxy is in front (the client address is the last "
+        "X-Forwarded-For entry; cookies are Secure)",
     )
     p.set_defaults(func=cmd_serve)
 
@@ -239,7 +246,7 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     if not getattr(args, "no_mail", False):
         mail_pid = ssh_children.fork_service(lambda: command_as_system(url))
     web_where = web_server.base_url(web_sock) if web_sock is not None else None
-    web_pid = _fork_web(url, web_sock)
+    web_pid = _fork_web(url, web_sock, behind_proxy=args.behind_proxy)
     try:
         await door.start(host, port, host_key)
     except OSError as exc:
@@ -269,12 +276,13 @@ def _bind_http(address: str) -> socket.socket:
         raise UserError(f"cannot listen on {address}: {exc.strerror or exc}") from exc
 
 
-def _fork_web(url: str, sock: socket.socket | None) -> int | None:
+def _fork_web(url: str, sock: socket.socket | None, *, behind_proxy: bool) -> int | None:
     """The web server in its own process (S5: the parent holds no database connection)."""
     if sock is None:
         return None
+    config = WebConfig(trust_forwarded=behind_proxy, secure_cookies=behind_proxy)
     pid = ssh_children.fork_service(
-        lambda: web_server.run_in_child(url, sock), keep=(sock.fileno(),)
+        lambda: web_server.run_in_child(url, sock, config), keep=(sock.fileno(),)
     )
     sock.close()
     return pid
@@ -300,7 +308,7 @@ async def _serve_web_only(args: argparse.Namespace, sock: socket.socket) -> int:
     if not getattr(args, "no_mail", False):
         mail_pid = ssh_children.fork_service(lambda: command_as_system(url))
     where = web_server.base_url(sock)
-    web_pid = _fork_web(url, sock)
+    web_pid = _fork_web(url, sock, behind_proxy=args.behind_proxy)
     print(f"Deskline serves {clean(door_where(args.db))} on the web (no SSH door)")
     _say_services(mail_pid, web_pid, where)
     await _until_stopped()

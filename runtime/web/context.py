@@ -56,7 +56,7 @@ class WebConfig:
     form_posts_per_minute: int = 10  # C5: per client address
     form_message_bytes: int = 100_000  # C5: the message, in UTF-8 bytes
     form_lifetime_seconds: float = 24 * 3600  # a form page's token expires after a day
-    trust_forwarded: bool = False  # take the client address from X-Forwarded-For (a proxy)
+    trust_forwarded: bool = False  # a proxy in front: the client address from X-Forwarded-For
     secure_cookies: bool = False  # C3: cookies are Secure under TLS (a proxy in front)
 
 
@@ -90,10 +90,12 @@ class Web:
         return response
 
     def client_address(self, request: Request) -> str:
+        """Who is asking, for the rate limits: the peer, or behind a proxy the address the
+        proxy added last to X-Forwarded-For (earlier entries are the client's to forge)."""
         if self.config.trust_forwarded:
             forwarded = request.headers.get("x-forwarded-for", "")
-            if forwarded:
-                return forwarded.split(",")[0].strip()
+            if forwarded.strip():
+                return forwarded.split(",")[-1].strip()
         return request.client.host if request.client else "unknown"
 
 

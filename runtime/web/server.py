@@ -83,8 +83,8 @@ async def serve(
         await desk.close()
 
 
-def run_in_child(url: str, sock: socket.socket) -> int:
+def run_in_child(url: str, sock: socket.socket, config: WebConfig | None = None) -> int:
     """The body of `serve --http`'s serving process."""
     logging.basicConfig(level=logging.WARNING, format="deskline serve (web): %(message)s")
-    asyncio.run(serve(url, sock))
+    asyncio.run(serve(url, sock, config=config))
     return 0
