@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -26,9 +27,9 @@ from storage import models as m
 from storage.database import Database
 from tests.helpers import Desk
 from tests.servers.smtp import SmtpServer, smtp_server
-from tests.web_helpers import MovableClock, WebServer, browser, web
+from tests.web_helpers import MovableClock, WebServer, browser, browser_without_js, web
 
-__all__ = ["browser", "smtp_server", "web"]  # fixtures used below
+__all__ = ["browser", "browser_without_js", "smtp_server", "web"]  # fixtures used below
 
 XSS = "<img src=x onerror=alert(1)>"
 CUSTOMER = "dana@customer.example"
@@ -541,3 +542,40 @@ async def test_behind_a_proxy_each_client_address_has_its_own_budget_c5(
 
     assert [post("192.0.2.1", forged=f"10.0.0.{n}") for n in range(11)] == [200] * 10 + [429]
     assert post("192.0.2.2") == 200
+
+
+@pytest.mark.sqlite_only
+async def test_in_chromium_without_javascript_the_form_still_sends_c1(
+    desk: Desk, web: Callable, browser_without_js: Any
+) -> None:
+    """C1: the form works without JavaScript (the page has none; here the browser runs none)."""
+    from selenium.webdriver.common.by import By
+
+    server = web(desk.db.url)
+    path = await form_path(desk)
+    browser = browser_without_js
+    browser.get("data:text/html,<p id=x></p><script>document.getElementById('x').id='ran'</script>")
+    assert browser.find_elements(By.ID, "x") and not browser.find_elements(By.ID, "ran")
+    _fill_and_send(browser, server, path, email=CUSTOMER, message="No scripts here.")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Thank you"
+    assert await stored(desk) == (1, 1)
+
+
+async def test_a_body_over_the_mail_limit_or_without_a_length_is_refused_unread_c5(
+    desk: Desk, web: Callable
+) -> None:
+    """D15 + C5: the body's declared length is checked before a byte of it is read (413), and
+    a post without one (chunked) is refused (411); nothing is stored."""
+    server = web(desk.db.url)
+    path = await form_path(desk)
+    host, port = server.url.removeprefix("http://").split(":")
+
+    def raw(headers: str) -> str:
+        with socket.create_connection((host, int(port)), timeout=30) as conn:
+            conn.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{headers}\r\n".encode())
+            return conn.recv(200).decode("latin-1")
+
+    assert raw("Content-Length: 30000000\r\nConnection: close\r\n").startswith("HTTP/1.1 413")
+    chunked = raw("Transfer-Encoding: chunked\r\nConnection: close\r\n")
+    assert chunked.startswith("HTTP/1.1 411")
+    assert await stored(desk) == (0, 0)

@@ -6,10 +6,12 @@ Selenium (Debian's `chromium` and `chromium-driver`, installed by tests/run).
   own event loop and its own desk on the same database, so a test's blocking browser calls never
   stall it. The server's clock is a `MovableClock`: a test moves it past the form's minimum fill
   time (C5) instead of sleeping.
-- `browser`: a headless Chromium (one per worker process, its cookies cleared for each test).
+- `browser`: a headless Chromium (one per worker process, its cookies cleared for each test);
+  `browser_without_js` the same with JavaScript switched off.
   Without Chromium the browser tests are skipped locally; under CI they fail instead.
 
-Use from a test module: `from tests.web_helpers import browser, web  # noqa: F401` (fixtures).
+Use from a test module: `from tests.web_helpers import browser, web` and name them in `__all__`
+(they are fixtures).
 """
 
 from __future__ import annotations
@@ -175,13 +177,14 @@ def chromium_missing() -> str | None:
     return None
 
 
-_DRIVER: list[Any] = []  # one Chromium per test process, quit when the process ends
+_DRIVERS: dict[bool, Any] = {}  # one Chromium per test process and JavaScript switch
 
 
-def chromium_driver() -> Any:
-    """The process's headless Chromium (started at the first use)."""
-    if _DRIVER:
-        return _DRIVER[0]
+def chromium_driver(*, javascript: bool = True) -> Any:
+    """The process's headless Chromium (started at the first use; quit when the process ends);
+    `javascript=False`: one with JavaScript switched off, as some visitors browse."""
+    if javascript in _DRIVERS:
+        return _DRIVERS[javascript]
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -200,10 +203,14 @@ def chromium_driver() -> Any:
         "--disable-background-networking",
     ):
         options.add_argument(arg)
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2}
+        )
     path = CHROMEDRIVER if os.path.exists(CHROMEDRIVER) else shutil.which("chromedriver")
     driver = webdriver.Chrome(options=options, service=Service(executable_path=path))
     driver.set_page_load_timeout(30)
-    _DRIVER.append(driver)
+    _DRIVERS[javascript] = driver
     atexit.register(driver.quit)
     return driver
 
@@ -212,12 +219,22 @@ def chromium_driver() -> Any:
 def browser() -> Iterator[Any]:
     """A headless Chromium (a selenium WebDriver) with no cookies from an earlier test. Without
     Chromium: skipped, or failed under CI (where tests/run installs it)."""
+    yield from _fresh(javascript=True)
+
+
+@pytest.fixture
+def browser_without_js() -> Iterator[Any]:
+    """The same with JavaScript switched off."""
+    yield from _fresh(javascript=False)
+
+
+def _fresh(*, javascript: bool) -> Iterator[Any]:
     missing = chromium_missing()
     if missing:
         if os.environ.get("CI") == "true":
             pytest.fail(missing)
         pytest.skip(missing)
-    driver = chromium_driver()
+    driver = chromium_driver(javascript=javascript)
     driver.delete_all_cookies()
     yield driver
     try:
