@@ -237,7 +237,7 @@ def channel_rows(session: Session) -> list[dict[str, Any]]:
             "pipeline": c.pipeline.name,
             "ticket_automation": c.ticket_automation,
             "bulk_opens_tickets": c.bulk_opens_tickets,
-            "web_path": web_path(c.kind, c.id),  # C1: its page on `serve --http`'s address
+            "web_path": web_path(c.kind, c.id, c.name),  # C1: its page on `serve --http`'s address
         }
         if c.kind == "form":
             form = forms.get(c.id)

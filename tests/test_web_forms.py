@@ -384,9 +384,11 @@ async def test_channel_list_shows_the_forms_address_and_channel_set_checks_c1(
 ) -> None:
     """C1: `channel list` shows the form's page and the channel it replies through; `channel
     set` refuses a reply channel that is not an email channel and an origin with a path."""
+    await _cli(desk.db.url, "channel", "add", "help chat", "--kind", "chat")
     out = await _cli(desk.db.url, "channel", "list")
     path = await form_path(desk)
     assert f"{path} (replies via support)" in out
+    assert "/chat/help%20chat" in out  # the chat page's path, as runtime.web.chat serves it
     listed = await _cli(desk.db.url, "channel", "list", "--json")
     assert '"origins": [\n        "https://www.shop.example"\n      ]' in listed
     bad = await _cli(desk.db.url, "channel", "set", "web", "--reply-through", "web", ok=False)

@@ -189,7 +189,7 @@ def _web_notes(channel: dict[str, Any]) -> list[str]:
             "Messenger has no transport in Deskline: receiving it needs Meta's servers, so "
             "nothing arrives on this channel by itself."
         ]
-    path = web_path(channel["kind"], channel["id"])
+    path = web_path(channel["kind"], channel["id"], channel["name"])
     if path is None:
         return []
     return [
