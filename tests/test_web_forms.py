@@ -581,3 +581,44 @@ async def test_a_body_over_the_mail_limit_or_without_a_length_is_refused_unread_
     chunked = raw("Transfer-Encoding: chunked\r\nConnection: close\r\n")
     assert chunked.startswith("HTTP/1.1 411")
     assert await stored(desk) == (0, 0)
+
+
+# --- the submission as mail (automation.forms) -------------------------------------------------
+
+
+def test_a_submission_cannot_add_headers_and_is_checked_within_d15() -> None:
+    """What a visitor types never becomes a header of its own (CR/LF in the name or subject),
+    the address is checked, and a file that would take the message over 20,000,000 encoded
+    bytes is refused with a sentence for the visitor (D15)."""
+    from datetime import UTC, datetime
+    from email import message_from_bytes, policy
+
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    sneaky = forms.Submission(
+        "Eve\r\nBcc: all@victims.example",
+        CUSTOMER,
+        "Hi\r\nX-Evil: 1",
+        "Hello",
+        forms.Upload("../../etc/passwd\r\nX-Evil: 2", "text/plain\r\nX-Evil: 3", b"data"),
+    )
+    mail = message_from_bytes(
+        forms.submission_mail(sneaky, now=now, channel_name="web"), policy=policy.default
+    )
+    assert mail["Bcc"] is None and mail["X-Evil"] is None
+    assert str(mail["Subject"]) == "Hi X-Evil: 1"
+    [part] = list(mail.iter_attachments())
+    assert part.get_content_type() == "application/octet-stream"
+    assert "\n" not in (part.get_filename() or "")
+    assert forms.check_submission(forms.Submission("", "a@b", "", "x")) == {
+        "email": "Please give an email address we can answer (name@example.com)."
+    }
+    assert forms.check_submission(forms.Submission("", CUSTOMER, "", " ")).keys() == {"message"}
+    big = forms.Upload("big.bin", "application/octet-stream", b"\0" * 15_000_000)
+    with pytest.raises(ValueError, match="The file is too large"):
+        forms.submission_mail(
+            forms.Submission("", CUSTOMER, "", "x", big), now=now, channel_name="web"
+        )
+    assert forms.normalize_origin("HTTPS://Shop.Example:8443/") == "https://shop.example:8443"
+    for bad in ("shop.example", "ftp://shop.example", "https://shop.example/x", "https://*.a.b"):
+        with pytest.raises(admin.SettingsError):
+            forms.normalize_origin(bad)
