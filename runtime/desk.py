@@ -26,6 +26,7 @@ from automation.engine import Engine
 from runtime.identity import current_user
 from storage.database import HEAD_REVISION, Database, known_revisions
 from storage.repository import SqlRepository
+from storage.repository.audit import set_actor
 
 T = TypeVar("T")
 log = logging.getLogger("deskline.runtime")
@@ -165,9 +166,10 @@ class Desk:
         self.mail_ready.set()
 
     def _user(self, repo: SqlRepository) -> Any:
-        if self.me is not None:
-            return repo.user(self.me.id)
-        return current_user(repo, self.acting_as)
+        user = repo.user(self.me.id) if self.me is not None else None
+        user = user or current_user(repo, self.acting_as)
+        set_actor(repo.session, user)  # SPEC S11: the settings audit's who
+        return user
 
 
 class _Runner:
@@ -215,6 +217,7 @@ def _user_named(repo: SqlRepository, name: str) -> Any:
     user = repo.user_by_name(name)
     if user is None:
         raise DeskError(f"no user {name!r}")
+    set_actor(repo.session, user)
     return user
 
 

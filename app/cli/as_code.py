@@ -107,7 +107,11 @@ async def _lint_templates(args: argparse.Namespace, data: dict[str, Any]) -> Non
 async def cmd_apply(args: argparse.Namespace) -> int:
     data = _read(args.file)
     await _lint_templates(args, data)
-    changes = await act(args, lambda repo, user: apply(repo, user, data))
+    def one_apply(repo: SqlRepository, user: Any) -> Any:
+        repo.begin_apply()  # SPEC S11: the audit shows this apply's changes under one id
+        return apply(repo, user, data)
+
+    changes = await act(args, one_apply)
     for change in changes:
         print(change)
     print(f"Applied {args.file}: {len(changes)} change(s)" if changes else "Nothing changed")

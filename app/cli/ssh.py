@@ -20,8 +20,10 @@ from app.cli.errors import UserError
 from app.cli.output import clean
 from app.cli.shared import act, opened
 from app.cli.tables import Col, print_table
+from automation import admin
 from automation.admin import ssh_keys
 from runtime import files, identity, ssh_children, ssh_server
+from runtime.identity import current_user
 from runtime.web import server as web_server
 from runtime.web.context import WebConfig
 from storage.repository import SqlRepository
@@ -50,12 +52,19 @@ WRITING_WORDS = {"held": ("release", "drop"), "notifications": ("read",)}
 
 def register(sub: argparse._SubParsersAction) -> None:
     _register_keys(_actions_of(sub.choices["user"]))
-    audit = sub.add_parser("audit", help="who logged in over SSH (admins)")
+    audit = sub.add_parser("audit", help="who logged in over SSH, who changed settings (admins)")
     asub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     p = asub.add_parser("logins", help="SSH logins, newest first: user, key, address, times")
     p.add_argument("--limit", type=int, default=1000, metavar="N", help="at most N (1000)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_audit_logins)
+    p = asub.add_parser(
+        "settings", help="every settings change, newest first: when, who, what, old -> new"
+    )
+    p.add_argument("--limit", type=int, default=1000, metavar="N", help="at most N (1000)")
+    p.add_argument("--apply", metavar="ID", help="only the changes of this automation apply")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit_settings)
 
     p = sub.add_parser(
         "serve",
@@ -153,6 +162,56 @@ async def cmd_key_remove(args: argparse.Namespace) -> int:
     )
     print(f"Key {args.fingerprint} of {args.user} removed")
     return 0
+
+
+async def cmd_audit_settings(args: argparse.Namespace) -> int:
+    """SPEC S11: the append-only settings audit, for admins."""
+
+    def rows(repo: SqlRepository, user: Any) -> list[dict[str, Any]]:
+        admin.require_admin(user)
+        return [
+            {
+                "at": change.at.isoformat(),
+                "actor": change.actor_name,
+                "apply_id": change.apply_id,
+                "kind": change.kind,
+                "object": change.object_key,
+                "action": change.action,
+                "old": change.old,
+                "new": change.new,
+            }
+            for change in repo.settings_changes(limit=args.limit, apply_id=args.apply)
+        ]
+
+    async with opened(args) as desk:
+        found = await desk.read(lambda repo: rows(repo, current_user(repo, args.as_user)))
+    if args.json:
+        print(json.dumps({"version": 1, "changes": found}, indent=2))
+        return 0
+    print_table(
+        (Col("When", fixed=True), Col("Who"), Col("What"), Col("Change")),
+        [
+            [
+                r["at"][:19].replace("T", " "),
+                clean(r["actor"]) + (f" (apply {r['apply_id']})" if r["apply_id"] else ""),
+                clean(f"{r['kind']} {r['object']} {r['action']}"),
+                clean(_old_new(r["old"], r["new"])),
+            ]
+            for r in found
+        ],
+    )
+    return 0
+
+
+def _old_new(old: dict[str, Any], new: dict[str, Any]) -> str:
+    keys = list(dict.fromkeys([*old, *new]))
+    parts = [f"{k}: {_short(old.get(k))} -> {_short(new.get(k))}" for k in keys if k != "id"]
+    return "; ".join(parts)
+
+
+def _short(value: Any) -> str:
+    text = "-" if value is None else json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 async def cmd_audit_logins(args: argparse.Namespace) -> int:

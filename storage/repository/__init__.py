@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from automation.ports import AdminRepository, Repository
 from storage.repository.actions import ActionsMixin
+from storage.repository.audit import AuditMixin
 from storage.repository.base import Clock
 from storage.repository.channels import ChannelsMixin
 from storage.repository.chat import ChatMixin
@@ -49,6 +50,7 @@ class SqlRepository(
     SshKeysMixin,
     TagsMixin,
     ChatMixin,
+    AuditMixin,
 ):
     """One transaction's repository: `SqlRepository(session, clock=...)`."""
 
