@@ -105,6 +105,8 @@ class Timeline:
     PROPERTY_CHANGED = "property_changed"
     TAGS_CHANGED = "tags_changed"  # tags added to or removed from a ticket
     CONVERSATION_ATTACHED = "conversation_attached"
+    MERGED = "merged"  # one ticket merged into another: on both (SPEC B3.1)
+    SPLIT = "split"  # a message split off into a new ticket: on both (SPEC B3.2)
     BOUNCE = "bounce"
     DEPTH_CAP = "depth_cap"
     AUTOMATION_ERROR = "automation_error"

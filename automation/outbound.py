@@ -187,7 +187,8 @@ def old_mail_hold(repo: Repository, cause_id: int | None) -> str | None:
     if cause_id is None:
         return None
     root = repo.cause_root(cause_id)
-    if root is not None and root.type == Timeline.MESSAGE_RECEIVED and root.data.get("old_mail"):
+    kinds = (Timeline.MESSAGE_RECEIVED, Timeline.SPLIT)  # B3.2: a split of an old message
+    if root is not None and root.type in kinds and root.data.get("old_mail"):
         return OLD_MAIL
     return None
 

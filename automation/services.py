@@ -59,6 +59,11 @@ def get_ticket(repo: Repository, number: int) -> TicketLike:
     ticket = repo.ticket(number)
     if ticket is None:
         raise DomainError(f"no ticket #{number}")
+    if ticket.merged_into_id is not None:  # SPEC B3.1: writes go to the survivor
+        raise DomainError(
+            f"ticket #{number} was merged into #{ticket.merged_into_id}: "
+            f"act on #{ticket.merged_into_id}"
+        )
     return ticket
 
 

@@ -63,6 +63,12 @@ def resolve_thread(
         if ticket is None:
             return ThreadMatch(None, None, f"subject token [#{token}] names no ticket: new thread")
         reason = f"subject token [#{token}] matched ticket {token}"
+        while ticket.merged_into_id is not None:  # B3.1: the token of a merged ticket
+            survivor = repo.ticket(ticket.merged_into_id)
+            if survivor is None or survivor.id == token:
+                break
+            reason += f", merged into #{survivor.id}"
+            ticket = survivor
         if _belongs_to_ticket(repo, sender, ticket):
             return ThreadMatch(None, ticket, f"{reason}: new conversation on the ticket")
         return ThreadMatch(

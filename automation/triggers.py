@@ -68,7 +68,8 @@ def _why_customer_reply_does_not_fire(
     if common is not None:
         return common
     conversation_id = message.conversation_id
-    if conversation_id != ticket.origin_conversation_id:
+    merged_origin = repo.conversation(conversation_id).association == "merged"  # B3.1
+    if conversation_id != ticket.origin_conversation_id and not merged_origin:
         if not ticket.reopened:
             return "not the ticket's origin thread"
         associated = {c.id for c in repo.ticket_conversations(ticket.id)}

@@ -307,6 +307,10 @@ class Ticket(Base):
     last_rep_reply_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None] = mapped_column(index=True)  # SPEC D23
+    # SPEC B3.1: set when this ticket was merged into another (closed; writes are refused)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), index=True
+    )
     pipeline: Mapped[Pipeline] = relationship()
     status: Mapped[Status] = relationship()
     owner: Mapped[User | None] = relationship()

@@ -43,6 +43,7 @@ def ticket_row(ticket: m.Ticket) -> dict[str, Any]:
         "last_customer_reply_at": iso(ticket.last_customer_reply_at),
         "last_rep_reply_at": iso(ticket.last_rep_reply_at),
         "closed_at": iso(ticket.closed_at),
+        "merged_into": ticket.merged_into_id,  # SPEC B3.1
         "tags": [t.tag for t in ticket.tags],
     }
 

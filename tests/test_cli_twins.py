@@ -71,6 +71,8 @@ TWINS: dict[str, tuple[str, ...]] = {
     "ticket.snooze": ("snooze", "unsnooze"),
     "ticket.tags": ("tag", "untag"),
     "ticket.explain": ("explain",),
+    "ticket.merge": ("ticket merge --into",),
+    "ticket.split": ("ticket split",),
     "ticket.open_attachment": ("attachment get",),
     "ticket.save_attachment": ("attachment get",),
     # the composer

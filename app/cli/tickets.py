@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from app.cli import output, undo_window
+from app.cli import merging, output, undo_window
 from app.cli.errors import UserError
 from app.cli.outgoing import addressing_of, outgoing_flags
 from app.cli.shared import (
@@ -122,6 +122,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("number", type=int)
     p.add_argument("subject", metavar="TEXT", help="the new subject")
     p.set_defaults(func=cmd_ticket_subject)
+    merging.register(tsub)
 
     p = sub.add_parser("conversations", help="list inbox conversations, latest activity first")
     p.add_argument(

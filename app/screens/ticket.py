@@ -17,7 +17,7 @@ from app.screens.compose import ComposeScreen, Draft
 from app.screens.dialogs import PickerScreen, PromptScreen
 from app.screens.explain import ExplainScreen
 from app.screens.snooze import ask_snooze, snooze_binding, snoozed_text
-from automation import services, tags
+from automation import merge, services, split, tags
 from automation.services import PRIORITIES, DomainError
 from storage import views
 from storage.repository import SqlRepository
@@ -45,6 +45,8 @@ class TicketScreen(AttachmentKeys, DeskScreen):
         Binding("e", "close", "Close", id="ticket.close"),
         Binding("u", "undo", "Undo", id="ticket.undo"),
         Binding("E", "explain", "Explain", id="ticket.explain"),
+        Binding("M", "merge", "Merge into…", show=False, id="ticket.merge"),
+        Binding("X", "split", "Split message off", show=False, id="ticket.split"),
         snooze_binding("ticket"),
         *attachment_bindings("ticket"),
         Binding(
@@ -172,6 +174,47 @@ class TicketScreen(AttachmentKeys, DeskScreen):
     def action_explain(self) -> None:
         """Why each message went where it did and what it caused (read-only)."""
         self.app.push_screen(ExplainScreen(self.number))
+
+    def action_merge(self) -> None:
+        """Merge this ticket into another, picked by its number (B3.1)."""
+        number = self.number
+
+        def typed(text: str | None) -> None:
+            if text is None:
+                return
+            target = text.strip().lstrip("#")
+            if not target.isdigit():
+                self.notify(f"Not a ticket number: {line(text)}", severity="warning")
+                return
+            into = int(target)
+            self.change(
+                lambda repo, me: merge.merge(repo, me, number, into).describe(),
+                lambda said: said,
+            )
+
+        self.app.push_screen(PromptScreen(f"Merge #{number} into ticket number", ""), typed)
+
+    def action_split(self) -> None:
+        """Split a received message of the shown conversation off into a new ticket (B3.2)."""
+        view = self.query_one(ConversationView).view
+        received = [m for m in (view or {}).get("messages", []) if m["direction"] == "inbound"]
+        if len(received) < 2:
+            self.notify("No message to split off: the first message stays", severity="warning")
+            return
+        choices = [
+            (f"{stamp(m['sent_at'])} {m['from']}: {m['subject']}", m["id"]) for m in received[1:]
+        ]
+
+        def chosen(message_id: int | None) -> None:
+            if message_id is not None:
+                self.change(
+                    lambda repo, me: split.split_message(repo, me, message_id).id,
+                    lambda made: f"Message split off into ticket #{made}",
+                )
+
+        self.app.push_screen(
+            PickerScreen("Split off into a new ticket", choices, choices[-1][1]), chosen
+        )
 
     def action_toggle_view(self) -> None:
         switcher = self.query_one(ContentSwitcher)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from storage import models as m
@@ -66,6 +66,44 @@ class TicketsMixin(RepositoryBase):
                 select(m.Ticket).where(m.Ticket.status_id == status_id).order_by(m.Ticket.id)
             )
         )
+
+    def stop_ticket_work(self, ticket_id: int) -> tuple[int, int]:
+        """A merged ticket's waiting workflow steps and open tasks end (SPEC B3.1); returns how
+        many of each."""
+        now = self.now()
+        steps = self.session.execute(
+            update(m.ScheduledStep)
+            .where(m.ScheduledStep.ticket_id == ticket_id, m.ScheduledStep.done_at.is_(None))
+            .values(done_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        tasks = self.session.execute(
+            update(m.Task)
+            .where(m.Task.ticket_id == ticket_id, m.Task.done_at.is_(None))
+            .values(done_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(steps, "rowcount", 0)), int(getattr(tasks, "rowcount", 0))
+
+    def conversation_messages(self, conversation_id: int) -> list[m.Message]:
+        """A thread's messages in the order they were stored (SPEC B3.2)."""
+        return list(
+            self.session.scalars(
+                select(m.Message)
+                .where(m.Message.conversation_id == conversation_id)
+                .order_by(m.Message.id)
+            )
+        )
+
+    def move_message_lines(self, message_row_ids: list[int], conversation_id: int) -> None:
+        """The timeline lines of messages split off follow them to their new thread."""
+        if message_row_ids:
+            self.session.execute(
+                update(m.TimelineEvent)
+                .where(m.TimelineEvent.message_row_id.in_(message_row_ids))
+                .values(conversation_id=conversation_id)
+                .execution_options(synchronize_session=False)
+            )
 
     def latest_ticket(self) -> m.Ticket | None:
         return self.session.scalar(select(m.Ticket).order_by(m.Ticket.id.desc()).limit(1))
