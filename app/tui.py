@@ -49,9 +49,11 @@ from app.screens.notifications import NotificationsScreen
 from app.screens.settings import SettingsScreen
 from app.screens.tasks import TasksScreen
 from runtime.desk import Desk
+from runtime.files import server_files_refused
 from runtime.inbound import run_inbound
 from runtime.worker import Worker as MailWorker
 from storage.database import DatabaseError, describe_error
+from storage.repository import SqlRepository
 
 log = logging.getLogger("deskline.app")
 LIVE_INTERVAL = 0.5  # seconds between checks for changes by other sessions and the mail worker
@@ -250,7 +252,8 @@ class DesklineApp(App[None]):
         await super().on_event(event)
 
     def on_mount(self) -> None:
-        keymap, problem = load_keymap(self.keymap_file)
+        # An SSH session reads no file of the server (S3): its keys come from the desk.
+        keymap, problem = ({}, None) if server_files_refused() else load_keymap(self.keymap_file)
         if keymap:
             self.set_keymap(keymap)
             problem = problem or unknown_ids_warning(keymap, binding_ids(), self.keymap_file)
@@ -272,6 +275,7 @@ class DesklineApp(App[None]):
             self.failure = str(exc) if said else describe_error(exc)
             self.exit(return_code=1, message=f"deskline: {self.failure}")
             return
+        await self._desk_keymap()
         for name, service in self.services:
             self.backend.run_service(name, service)
         self.coordinator = Coordinator(self.backend)
@@ -281,6 +285,14 @@ class DesklineApp(App[None]):
         self.set_interval(CHECK_EVERY, self._check_coordination)
         self._check_coordination()
         self._settle_after_first_visit("inbox")
+
+    async def _desk_keymap(self) -> None:
+        """SPEC S3: the user's keymap kept in the desk (`user keymap set`) wins over keys.toml;
+        in an SSH session it is the only one."""
+        me = self.backend.me.id
+        keys = await self.backend.query(lambda session: SqlRepository(session).user_keymap(me))
+        if keys:
+            self.set_keymap(keys)
 
     async def _prepared(self, prepare: Prepare) -> bool:
         """Run `prepare` (the demo's build) on a thread while the Opening screen shows its

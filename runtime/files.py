@@ -52,6 +52,11 @@ def refuse_server_files(reason: str) -> None:
     _SERVER_FILES_REFUSED = reason
 
 
+def server_files_refused() -> bool:
+    """This process is an SSH session's (S3): it reads, writes and opens no file of the server."""
+    return _SERVER_FILES_REFUSED is not None
+
+
 def _check_server_files() -> None:
     if _SERVER_FILES_REFUSED is not None:
         raise FileRefused(_SERVER_FILES_REFUSED)

@@ -310,6 +310,10 @@ class DoorSession(asyncssh.SSHServerSession[bytes]):
         self.outcome = "ended"
         self.tasks: set[asyncio.Task[Any]] = set()
         self.exited = False
+        # What the client sent before its child was forked (`attachment put < file`: the bytes
+        # and the EOF may arrive at once), handed over when the child is there.
+        self.early_input: list[bytes] = []
+        self.early_eof = False
 
     # --- requests -------------------------------------------------------------------------
 
@@ -372,6 +376,11 @@ class DoorSession(asyncssh.SSHServerSession[bytes]):
         self.login_id = await self.door.open_login(self.who, self.address, self._kind(), "open")
         self.child = await self.door.fork(start)
         self._watch_child()
+        early, self.early_input = self.early_input, []
+        for data in early:
+            self.data_received(data, None)
+        if self.early_eof:
+            self.eof_received()
 
     def _session_child(self, env: dict[str, str]) -> Callable[[], children.Child]:
         env = {k: v for k, v in os.environ.items() if k not in children.SESSION_ENV_DROPPED} | env
@@ -485,6 +494,9 @@ class DoorSession(asyncssh.SSHServerSession[bytes]):
 
     def data_received(self, data: bytes, datatype: int | None) -> None:
         self.last_input = time.monotonic()
+        if self.child is None and not self.exited:
+            self.early_input.append(data)
+            return
         if self.child is None or self.exited:
             return
         fd = self.child.fds.get("master", self.child.fds.get("stdin"))
@@ -493,6 +505,9 @@ class DoorSession(asyncssh.SSHServerSession[bytes]):
                 _write_all(fd, data)
 
     def eof_received(self) -> bool:
+        if self.child is None:
+            self.early_eof = True
+            return True
         if self.child is not None and "stdin" in self.child.fds and not self.exited:
             with contextlib.suppress(OSError):
                 os.close(self.child.fds.pop("stdin"))

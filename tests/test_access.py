@@ -69,7 +69,7 @@ def test_s7_init_makes_its_login_the_admin_and_a_user_logs_in_as_its_name(cli: C
     as_login(cli, "thomas")
     code, _, err = cli.run("tasks")
     assert code == 1
-    assert err.strip() == (
+    assert err.strip().splitlines()[-1] == (  # after a warning if the file is open to others
         "deskline: error: your login 'thomas' is no Deskline user: an admin runs "
         "`deskline user add NAME --login thomas` (or `deskline user edit NAME --login thomas`)"
     )
@@ -128,3 +128,15 @@ def test_s7_an_ssh_session_acts_as_its_key_and_refuses_another_as(
     code, _, err = cli.run("pipeline", "add", "Sales", "--as", "admin")
     assert code == 1 and "not accepted over SSH" in err
     assert cli.run("tasks", "--as", "rita")[0] == 0
+
+
+def test_s7_the_app_refuses_an_unknown_login_in_one_line_before_it_starts(cli: Cli) -> None:
+    cli.run("init")
+    as_login(cli, "stranger")
+    code, _, err = cli.run("app", "--no-mail")  # refused before any screen is drawn
+    assert code == 1
+    assert err.strip().splitlines()[-1] == (
+        "deskline: error: your login 'stranger' is no Deskline user: an admin runs "
+        "`deskline user add NAME --login stranger` (or `deskline user edit NAME --login "
+        "stranger`)"
+    )

@@ -110,7 +110,12 @@ TWINS: dict[str, tuple[str, ...]] = {
     "settings.rename": ("pipeline rename", "pipeline status rename", "team rename"),
     "settings.new": ("pipeline add", "pipeline status add", "template set", "user add", "team add"),
     "settings.role": ("user role",),
-    "settings.members": ("team member add", "team member remove"),
+    "settings.members": (
+        "team member add",
+        "team member remove",
+        "user key add",  # on a user row: its SSH keys
+        "user key remove",
+    ),
     "settings.clone_workflow": ("workflow clone",),
     "settings.reenroll": ("workflow reenroll",),
     "settings.conditions": ("workflow condition",),

@@ -238,6 +238,19 @@ async def test_a_key_runs_read_only_commands_as_its_user(door: Door, tmp_path: P
     named = door.ssh(door.keys["rita"], "tickets", options=("-l", "admin"))
     assert named.returncode == 0
 
+    # S3: a file comes from the client's side on stdin and waits for rita's next draft.
+    put = subprocess.run(
+        [*door.ssh_args(door.keys["rita"], "-o", "BatchMode=yes"), "attachment", "put", "a.txt"],
+        input="from my laptop\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert put.returncode == 0 and "Kept a.txt (15 bytes)" in put.stdout, put.stderr
+    staged = json.loads(door.ssh(door.keys["rita"], "attachment", "staged", "--json").stdout)
+    assert [row["filename"] for row in staged["staged"]] == ["a.txt"]
+    assert door.ssh(door.keys["rita"], "user", "keymap", "set", "/etc/passwd").returncode == 2
+
     logins = json.loads(deskline(door.url, "--as", "admin", "audit", "logins", "--json").stdout)
     assert {(row["user"], row["address"], row["kind"]) for row in logins} == {
         ("rita", "127.0.0.1", "command")
@@ -498,6 +511,12 @@ async def test_a_session_takes_the_colours_and_not_the_identity_from_the_client(
         (["ticket", "close", "3"], False),
         (["init"], False),
         ([], False),
+        (["attachment", "put", "invoice.pdf"], True),  # S3: the file comes on stdin
+        (["attachment", "staged", "--json"], True),
+        (["user", "keymap", "set", "-"], True),
+        (["user", "keymap", "set", "keys.toml"], False),  # a path on the server
+        (["user", "keymap", "show"], True),
+        (["user", "add", "mallory"], False),
     ],
 )
 def test_remote_commands_are_an_allow_list(argv: list[str], allowed: bool):

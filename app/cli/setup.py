@@ -20,7 +20,7 @@ from demo.build import demo_target
 from mail.sources import holds_mail
 from runtime import files
 from runtime.dry_run import import_dry_run
-from runtime.identity import bootstrap_login
+from runtime.identity import bootstrap_login, current_user
 from storage import pages
 from storage.repository import SqlRepository
 
@@ -145,6 +145,8 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     except DemoExists as exc:
         raise UserError(str(exc)) from exc
     args.db = str(path)
+    # The demo's file is this account's own: it acts as the demo's admin (S7, the file owner).
+    args.as_user = args.as_user or "admin"
     if not (args.no_app or args.json):
         # main() opens the app once this event loop is closed; the app paints at once and
         # builds the demo on a thread of its own, showing how far it got.
@@ -203,6 +205,8 @@ async def _create_if_missing(args: argparse.Namespace) -> None:
             )
         else:
             await desk.check_schema()
+        # S7: who acts is known before the app starts; an unknown login reads the fix here.
+        await desk.read(lambda repo: current_user(repo, args.as_user))
 
 
 async def cmd_import(args: argparse.Namespace) -> int:

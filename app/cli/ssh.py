@@ -38,7 +38,10 @@ REMOTE_COMMANDS = (
     ("held",),
     ("attachment", "list"),
     ("attachment", "get"),
+    ("attachment", "put"),
+    ("attachment", "staged"),
     ("notifications",),
+    ("user", "keymap"),
 )
 REFUSED_OPTIONS = ("--db", "--as")
 SERVER_FILES_REFUSED = (
@@ -52,6 +55,8 @@ WRITING_WORDS = {"held": ("release", "drop"), "notifications": ("read",)}
 
 def register(sub: argparse._SubParsersAction) -> None:
     _register_keys(_actions_of(sub.choices["user"]))
+    _register_keymap(_actions_of(sub.choices["user"]))
+    _register_staging(_actions_of(sub.choices["attachment"]))
     audit = sub.add_parser("audit", help="who logged in over SSH, who changed settings (admins)")
     asub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     p = asub.add_parser("logins", help="SSH logins, newest first: user, key, address, times")
@@ -119,6 +124,139 @@ def _register_keys(usub: argparse._SubParsersAction) -> None:
     p.add_argument("user")
     p.add_argument("fingerprint")
     p.set_defaults(func=cmd_key_remove)
+
+
+def _register_keymap(usub: argparse._SubParsersAction) -> None:
+    keymap = usub.add_parser(
+        "keymap", help="your own keys, kept in the desk (they follow you over SSH)"
+    )
+    ksub = keymap.add_subparsers(dest="keymap_command", metavar="ACTION", required=True)
+    p = ksub.add_parser("show", help="your keymap: binding id = keys")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_keymap_show)
+    p = ksub.add_parser(
+        "set", help="replace your keymap with the [keys] of a keys.toml (- reads stdin)"
+    )
+    p.add_argument("file", metavar="FILE|-")
+    p.set_defaults(func=cmd_keymap_set)
+    p = ksub.add_parser("clear", help="back to the default keys (and keys.toml, locally)")
+    p.set_defaults(func=cmd_keymap_clear)
+
+
+def _register_staging(asub: argparse._SubParsersAction) -> None:
+    p = asub.add_parser(
+        "put",
+        help="keep a file (stdin) for your next reply: the composer attaches it",
+        description="Reads the file from standard input (`ssh desk attachment put NAME < FILE` "
+        "from your own machine) and keeps it for you; the next reply or note you open in the "
+        "composer takes every file kept this way as its attachments.",
+    )
+    p.add_argument("name", metavar="NAME", help="the file's name in the email")
+    p.set_defaults(func=cmd_attachment_put)
+    p = asub.add_parser("staged", help="the files kept for your next reply (attachment put)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_attachment_staged)
+
+
+# --- keymaps and staged files (SPEC S3) ------------------------------------------------------
+
+MAX_STAGED_BYTES = 25 * 1024 * 1024
+
+
+async def cmd_keymap_show(args: argparse.Namespace) -> int:
+    keys = await act(args, lambda repo, user: repo.user_keymap(user.id))
+    if args.json:
+        print(json.dumps({"version": 1, "keys": keys}, indent=2))
+    elif not keys:
+        print("No keymap of your own in the desk: the default keys (and keys.toml locally)")
+    else:
+        print("[keys]")
+        for name, value in sorted(keys.items()):
+            print(f"{name} = {json.dumps(value)}")
+    return 0
+
+
+async def cmd_keymap_set(args: argparse.Namespace) -> int:
+    import tomllib
+
+    from app.tui import binding_ids
+
+    text = sys.stdin.read() if args.file == "-" else _read_text(args.file)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{args.file}: {exc}") from exc
+    keys = data.get("keys", {})
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+        raise UserError('[keys] must map binding ids to strings like "j,down"')
+    unknown = sorted(set(keys) - binding_ids())
+    if unknown:
+        raise UserError(f"unknown binding ids: {', '.join(unknown)} (`deskline help keys`)")
+    await act(args, lambda repo, user: repo.set_user_keymap(user.id, keys))
+    print(f"Keymap saved in the desk: {len(keys)} binding{'s' if len(keys) != 1 else ''}")
+    return 0
+
+
+async def cmd_keymap_clear(args: argparse.Namespace) -> int:
+    await act(args, lambda repo, user: repo.set_user_keymap(user.id, {}))
+    print("Keymap cleared: the default keys")
+    return 0
+
+
+def _read_text(path: str) -> str:
+    if files.server_files_refused():
+        raise UserError("over SSH the keymap comes on stdin: `user keymap set - < keys.toml`")
+    try:
+        return Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {path}: {exc}") from exc
+
+
+async def cmd_attachment_put(args: argparse.Namespace) -> int:
+    import mimetypes
+
+    from mail.filenames import safe_filename
+
+    name = safe_filename(args.name, 1, "application/octet-stream")
+    data = sys.stdin.buffer.read(MAX_STAGED_BYTES + 1)
+    if len(data) > MAX_STAGED_BYTES:
+        raise UserError(f"{name}: more than {MAX_STAGED_BYTES // (1024 * 1024)} MB")
+    if not data:
+        raise UserError(f"{name}: nothing on standard input (attachment put NAME < FILE)")
+    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    count = await act(
+        args,
+        lambda repo, user: (
+            repo.stage_attachment(user.id, name, kind, data),
+            len(repo.staged_attachments(user.id)),
+        )[1],
+    )
+    print(f"Kept {clean(name)} ({len(data)} bytes); {count} file(s) wait for your next reply")
+    return 0
+
+
+async def cmd_attachment_staged(args: argparse.Namespace) -> int:
+    rows = await act(
+        args,
+        lambda repo, user: [
+            {
+                "id": row.id,
+                "filename": row.filename,
+                "content_type": row.content_type,
+                "size": len(row.data),
+                "added_at": row.added_at.isoformat(),
+            }
+            for row in repo.staged_attachments(user.id)
+        ],
+    )
+    if args.json:
+        print(json.dumps({"version": 1, "staged": rows}, indent=2))
+    elif not rows:
+        print("No file waits for your next reply")
+    else:
+        for row in rows:
+            print(f"{clean(row['filename'])}  {row['content_type']}  {row['size']} bytes")
+    return 0
 
 
 # --- keys -------------------------------------------------------------------------------------
@@ -419,6 +557,8 @@ def remote_refusal(argv: list[str]) -> str | None:
             return f"`{argv[0]} {word}` changes the desk: over SSH only reading commands run"
     if argv[:2] == ["attachment", "get"]:
         return _output_refusal(argv[2:])
+    if argv[:3] == ["user", "keymap", "set"] and argv[3:] != ["-"]:
+        return "over SSH the keymap comes on stdin: `user keymap set - < keys.toml`"
     return None
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from storage.models import SshKey, SshLogin
+from storage.models import DraftAttachment, SshKey, SshLogin, StagedAttachment, UserKeymap
 from storage.repository.base import RepositoryBase
 
 
@@ -72,3 +72,59 @@ class SshKeysMixin(RepositoryBase):
     def ssh_login_times(self, login_id: int) -> tuple[datetime, datetime | None] | None:
         login = self.session.get(SshLogin, login_id)
         return None if login is None else (login.started_at, login.ended_at)
+
+    # --- files sent over SSH for the composer (SPEC S3) ------------------------------------------
+
+    def stage_attachment(
+        self, user_id: int, filename: str, content_type: str, data: bytes
+    ) -> StagedAttachment:
+        row = StagedAttachment(
+            user_id=user_id,
+            filename=filename,
+            content_type=content_type,
+            data=data,
+            added_at=self.now(),
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def staged_attachments(self, user_id: int) -> list[StagedAttachment]:
+        query = select(StagedAttachment).where(StagedAttachment.user_id == user_id)
+        return list(self.session.scalars(query.order_by(StagedAttachment.id)))
+
+    def take_staged_attachments(self, user_id: int, scope: str) -> list[DraftAttachment]:
+        """The composer's side: the user's staged files become attachments of the draft
+        `scope` (the draft's key, as the composer saves it) and leave the staging table."""
+        taken = []
+        for row in self.staged_attachments(user_id):
+            draft = DraftAttachment(
+                user_id=user_id,
+                scope=scope,
+                filename=row.filename,
+                content_type=row.content_type,
+                data=row.data,
+                added_at=self.now(),
+            )
+            self.session.add(draft)
+            self.session.delete(row)
+            taken.append(draft)
+        self.session.flush()
+        return taken
+
+    # --- keymaps (SPEC S3: in the desk, per user) -------------------------------------------------
+
+    def user_keymap(self, user_id: int) -> dict[str, str]:
+        row = self.session.get(UserKeymap, user_id)
+        return dict(row.keys) if row is not None else {}
+
+    def set_user_keymap(self, user_id: int, keys: dict[str, str]) -> None:
+        row = self.session.get(UserKeymap, user_id)
+        if not keys:
+            if row is not None:
+                self.session.delete(row)
+            return
+        if row is None:
+            self.session.add(UserKeymap(user_id=user_id, keys=dict(keys), updated_at=self.now()))
+        else:
+            row.keys, row.updated_at = dict(keys), self.now()

@@ -3,8 +3,8 @@
 automation.admin refuses a rep anyway).
 
 Removing a user who owns tickets asks who takes them (or nobody); each ticket gets a line on its
-timeline. SSH keys (the SSH door) will be a user's third kind of detail here, beside role and
-away: a line in the user's pane and keys to add and remove one.
+timeline. A user's SSH keys (the SSH door, SPEC §11) are listed in its pane; `m` on a user adds
+one (a pasted public key line) or removes one, for admins.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from app.screens.dialogs import ConfirmScreen, PickerScreen, PromptScreen
 from app.screens.settings.host import SettingsHost
 from app.screens.settings.rows import HeaderRow, Hint, Row, count, hint
 from automation import admin
-from automation.admin import SettingsError
+from automation.admin import SettingsError, ssh_keys
 from storage import models as m
 from widgets.text import line
 
@@ -40,6 +40,7 @@ def people_view(session: Session) -> dict[str, Any]:
         ).all()
     )
     teams = list(session.scalars(select(m.Team).order_by(m.Team.name)))
+    keys = list(session.scalars(select(m.SshKey).order_by(m.SshKey.id)))
     users = [
         {
             "id": u.id,
@@ -50,6 +51,11 @@ def people_view(session: Session) -> dict[str, Any]:
             "away": u.away,
             "tickets": int(owned.get(u.id, 0)),
             "teams": [t.name for t in teams if any(x.id == u.id for x in t.members)],
+            "keys": [
+                {"fingerprint": k.fingerprint, "comment": k.comment, "type": k.key_type}
+                for k in keys
+                if k.user_id == u.id
+            ],
         }
         for u in session.scalars(select(m.User).order_by(m.User.name))
     ]
@@ -162,6 +168,7 @@ class UserRow(Row):
         hint("edit email and name", "settings.edit"),
         hint("role admin/rep", "settings.role"),
         hint("away on/off", SWITCH),
+        hint("SSH keys: add or remove", "settings.members"),
         hint("new user", "settings.new"),
         hint("remove (asks who takes their tickets)", "settings.delete"),
     )
@@ -197,8 +204,36 @@ class UserRow(Row):
                 else "Away: no."
             ),
             Content(f"Owns {count(d['tickets'], 'ticket')}. Teams: {teams}."),
-            # SSH keys (the SSH door) will be listed here.
+            Content(f"SSH keys ({len(d['keys'])}): " + (_keys_line(d["keys"]) or "none.")),
         ]
+
+    def members(self, screen: SettingsHost) -> None:
+        """SSH keys (admins): add a pasted public key, or remove one."""
+        if screen.me.is_admin:
+            screen.ask(self._keys(screen))
+
+    async def _keys(self, screen: SettingsHost) -> None:
+        name = self.data["name"]
+        choices = [("Add a key (paste its public key line)", "")]
+        choices += [(f"Remove {_key_label(k)}", k["fingerprint"]) for k in self.data["keys"]]
+        picked = await screen.app.push_screen_wait(PickerScreen(f"SSH keys of {name}", choices))
+        if picked is None:
+            return
+        if picked:
+            if await screen.app.push_screen_wait(ConfirmScreen(f"Remove the key {picked}?")):
+                screen.change(
+                    lambda repo, me: ssh_keys.remove_ssh_key(repo, me, name, picked),
+                    f"Key removed from {line(name)}",
+                )
+            return
+        text = await screen.app.push_screen_wait(
+            PromptScreen(f"Public key of {name} (ssh-ed25519 AAAA... comment)", value="")
+        )
+        if text:
+            screen.change(
+                lambda repo, me: ssh_keys.add_ssh_keys(repo, me, name, text),
+                f"Key added to {line(name)}",
+            )
 
     def open(self, screen: SettingsHost) -> None:
         if screen.me.is_admin:
@@ -285,6 +320,14 @@ class UserRow(Row):
                 + (f"; {count(moved, 'ticket')} to {heir or 'nobody'}" if moved else "")
             ),
         )
+
+
+def _key_label(key: dict[str, Any]) -> str:
+    return f"{key['fingerprint']}" + (f" ({key['comment']})" if key["comment"] else "")
+
+
+def _keys_line(keys: list[dict[str, Any]]) -> str:
+    return ", ".join(line(_key_label(k)) for k in keys)
 
 
 class TeamRow(Row):
