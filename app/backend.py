@@ -136,6 +136,11 @@ class Backend:
         """A change as the signed-in user, committed, then handled by the engine."""
         return await self._call(self.desk.act(fn))
 
+    async def read(self, fn: Callable[[SqlRepository, Any], T]) -> T:
+        """A read through the repository as the signed-in user (snippets): no write lock."""
+        desk = self.desk
+        return await self._call(desk.read(lambda repo: fn(repo, desk.user_of(repo))))
+
     async def store(self, fn: Callable[[SqlRepository], None]) -> None:
         """A bookkeeping write (drafts): no actor, no engine."""
         await self._call(self.desk.store(fn))

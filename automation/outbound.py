@@ -253,6 +253,7 @@ def queue_conversation_mail(
     recipients: Recipients | None = None,
     attachments: tuple[OutgoingAttachment, ...] = (),
     forwarded_reason: str | None = None,
+    html: str | None = None,
 ) -> Queued:
     """An email to the conversation's contact, stored as an outbound message of the thread.
 
@@ -301,6 +302,7 @@ def queue_conversation_mail(
             loop_marker=repo.instance_id(),
             cc=recipients.cc,
             attachments=attachments,
+            html=None if automated else html,  # D18: a rep's Markdown reply only
         )
     )
     check_size(repo, raw)

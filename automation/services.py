@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Concatenate, ParamSpec, TypeVar
 
 from automation import notifications, snooze, undo
@@ -26,6 +26,7 @@ from automation.ports import (
 from automation.recipients import Addressing, resolve
 from automation.tickets import PRIORITIES, change_status, open_ticket, record_property, set_owner
 from mail.classify import strip_subject_prefixes
+from mail.markdown import to_html
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -155,6 +156,7 @@ def reply(
     conversation_id: int | None = None,
     send_now: bool = False,
     addressing: Addressing | None = None,
+    markdown: bool = False,
 ) -> int:
     """A rep's email to the contact, into the chosen thread (default: the origin, E3), with
     the thread's others in Cc and any Bcc and files the rep chose (`addressing`, D15, D16).
@@ -170,6 +172,8 @@ def reply(
     subject = "Re: " + strip_subject_prefixes(conversation.subject or ticket.subject)
     start = undo.before(repo, ticket=ticket)
     email = Email(subject, body, sent_from, undo.window(repo, send_now=send_now), addressing)
+    if markdown:  # D18: opt-in, sent with a text/html alternative
+        email = replace(email, html=to_html(body))
     return _send(repo, user, start, conversation, email, "reply", f"reply on #{number}")
 
 
@@ -218,6 +222,7 @@ class Email:
     sent_from: str  # ticket / contact
     wait_seconds: int  # the undo window (D2)
     addressing: Addressing | None = None  # Cc, Bcc, files (D15, D16)
+    html: str | None = None  # a Markdown reply's text/html (D18)
 
 
 def _send(
@@ -245,6 +250,7 @@ def _send(
         wait_seconds=email.wait_seconds,
         recipients=resolve(repo, conversation, email.addressing),
         attachments=email.addressing.attachments if email.addressing else (),
+        html=email.html,
     )
     now = repo.now()
     if ticket.first_response_at is None:

@@ -20,6 +20,7 @@ from email.utils import format_datetime, formataddr
 
 from mail.classify import strip_subject_prefixes
 from mail.headers import dedupe, normalize_message_id
+from mail.markdown import alternative
 from mail.model import Address
 
 LOOP_HEADER = "X-Deskline-Loop"
@@ -82,6 +83,7 @@ class OutgoingMail:
     loop_marker: str  # instance id, goes into X-Deskline-Loop
     extra_headers: tuple[tuple[str, str], ...] = ()
     cc: tuple[Address, ...] = ()  # D16: Bcc is never a header, only the envelope's
+    html: str | None = None  # D18: a Markdown reply's text/html alternative
     attachments: tuple[OutgoingAttachment, ...] = ()
 
 
@@ -121,6 +123,8 @@ def build_message(mail: OutgoingMail, now: datetime | None = None) -> bytes:
     # quoprimime works on one character per byte: hand it the UTF-8 bytes as latin-1 text
     body = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"), maxlinelen=76, eol="\r\n")
     ending = "" if body.endswith("\r\n") else "\r\n"
+    if mail.html is not None:  # D18: text/plain first, then its text/html
+        text_part, body = alternative(text_part, body, mail.html)
     if not mail.attachments:
         head = "\r\n".join(f"{name}: {value}" for name, value in [*headers, *text_part])
         return f"{head}\r\n\r\n{body}{ending}".encode("ascii")

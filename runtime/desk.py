@@ -165,6 +165,10 @@ class Desk:
         self.engine.wake()
         self.mail_ready.set()
 
+    def user_of(self, repo: SqlRepository) -> Any:
+        """This desk's user, in a read or a change of `repo`."""
+        return self._user(repo)
+
     def _user(self, repo: SqlRepository) -> Any:
         user = repo.user(self.me.id) if self.me is not None else None
         user = user or current_user(repo, self.acting_as)

@@ -823,3 +823,27 @@ class BoardCount(Base):
         ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     tickets: Mapped[int] = mapped_column(default=0)
+
+class Snippet(Base):
+    """A canned response (SPEC D18): a named Jinja text, shared (no owner, kept by admins) or a
+    rep's own; a rep's own shadows a shared one of the same name."""
+
+    __tablename__ = "snippets"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class Signature(Base):
+    """A signature (SPEC D18) for a rep on a channel, a rep, or a channel: most specific wins."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (UniqueConstraint("user_id", "channel_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

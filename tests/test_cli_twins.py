@@ -77,6 +77,9 @@ TWINS: dict[str, tuple[str, ...]] = {
     "ticket.save_attachment": ("attachment get",),
     # the composer
     "compose.send": ("reply", "compose", "note", "conversation email"),
+    "compose.snippet": ("reply --snippet",),
+    "compose.signature": ("reply --no-signature",),
+    "compose.markdown": ("reply --markdown",),
     # my tasks
     "tasks.done": ("task done",),
     "tasks.open": ("ticket show",),
@@ -154,6 +157,9 @@ NAVIGATION = frozenset(
         "board.left",
         "board.right",
         "compose.editor",
+        "snippets.close",  # the snippet list: back to the text
+        "snippets.down",
+        "snippets.up",
         "compose.keep",  # the draft of the open composer
         "compose.record",  # which record the composer writes from (a flag of reply)
         "dialog.accept",

@@ -24,6 +24,7 @@ GROUPS = (
     "pipelines",
     "workflows",
     "templates",
+    "snippets",
     "tickets",
     "conversations",
     "chat",

@@ -19,6 +19,7 @@ from app.cli.shared import (
     send_now_flag,
     undoable,
 )
+from app.cli.snippets import reply_body, reply_text_flags
 from automation import services, undo
 from automation.tickets import PRIORITIES
 from storage import pages, queries
@@ -30,11 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="email the ticket's contact (its trigger 'Email sent to customer' moves the ticket)",
     )
     p.add_argument("ticket", type=int)
-    body = p.add_mutually_exclusive_group(required=True)
+    body = p.add_mutually_exclusive_group()
     body.add_argument("--body-file", metavar="F", help="file with the text ('-' for stdin)")
     body.add_argument("--text", help="the text itself")
     p.add_argument("--from-contact-record", action="store_true", help="the ticket's status stays")
     p.add_argument("--conversation", type=int, help="thread to reply in (default: the origin)")
+    reply_text_flags(p)
     outgoing_flags(p)
     send_now_flag(p)
     p.set_defaults(func=cmd_reply)
@@ -136,7 +138,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 async def cmd_reply(args: argparse.Namespace) -> int:
-    body = read_body(args)
+    body = await reply_body(args, read_body(args) if args.body_file or args.text else "")
     addressing = addressing_of(args)
     outbox_id, hint = await undoable(
         args,
@@ -149,6 +151,7 @@ async def cmd_reply(args: argparse.Namespace) -> int:
             conversation_id=args.conversation,
             send_now=args.send_now,
             addressing=addressing,
+            markdown=args.markdown,
         ),
     )
     if outbox_id == 0:  # C4: on a chat the reply goes to the visitor live, no email

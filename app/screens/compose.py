@@ -26,6 +26,7 @@ from textual.widgets import Footer, Label, TextArea
 
 from app.backend import Backend, backend_of
 from app.screens.base import EXPECTED
+from app.screens.compose_extras import EXTRA_BINDINGS, ReplyExtras
 from app.screens.dialogs import ConfirmScreen
 from automation import services
 from storage import coordination_views, views
@@ -78,7 +79,7 @@ class RefusedScreen(ModalScreen[None]):
             )
 
 
-class ComposeScreen(ModalScreen[bool]):
+class ComposeScreen(ReplyExtras, ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s,ctrl+j", "send", "Send", priority=True, id="compose.send"),
         Binding("ctrl+e", "editor", "$EDITOR", priority=True, id="compose.editor"),
@@ -86,6 +87,7 @@ class ComposeScreen(ModalScreen[bool]):
             "ctrl+t", "toggle_record", "Ticket/contact record", priority=True, id="compose.record"
         ),
         Binding("escape", "keep", "Keep draft, close", id="compose.keep"),
+        *EXTRA_BINDINGS,
     ]
 
     def __init__(self, draft: Draft) -> None:
@@ -106,6 +108,7 @@ class ComposeScreen(ModalScreen[bool]):
                 )
             )
             yield TextArea(id="compose-body", soft_wrap=True, show_line_numbers=False)
+            yield self.extras_label()
         yield Footer()
 
     @property
@@ -116,6 +119,7 @@ class ComposeScreen(ModalScreen[bool]):
         self._show_title()
         self.query_one(TextArea).focus()
         self._load_draft()
+        self.load_signature()
 
     def _show_title(self) -> None:
         self.query_one("#compose-title", Label).update(Content(TITLES[self.draft.kind]))
@@ -132,6 +136,7 @@ class ComposeScreen(ModalScreen[bool]):
 
     @on(TextArea.Changed)
     def _typed(self) -> None:
+        self.check_trigger()
         if self._save_timer is not None:
             self._save_timer.stop()
         self._save_timer = self.set_timer(1.0, self._save)
@@ -205,11 +210,12 @@ class ComposeScreen(ModalScreen[bool]):
         draft, me = self.draft, self.backend.me
         if self._save_timer is not None:
             self._save_timer.stop()
+        sent = self.signed(text)  # D18: the signature, unless left off
 
         def send(repo: Any, user: Any) -> None:
             if draft.ticket is None:  # the contact record is all there is (SPEC D5, E3)
                 assert draft.conversation is not None
-                services.email_conversation(repo, user, draft.conversation, text)
+                services.email_conversation(repo, user, draft.conversation, sent)
             elif draft.kind == "note":
                 services.add_note(repo, user, draft.ticket, text)
             else:
@@ -217,9 +223,10 @@ class ComposeScreen(ModalScreen[bool]):
                     repo,
                     user,
                     draft.ticket,
-                    text,
+                    sent,
                     from_contact_record=draft.kind == "contact",
                     conversation_id=draft.conversation,
+                    markdown=self.markdown,
                 )
             repo.discard_draft(me.id, draft.scope)
 

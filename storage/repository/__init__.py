@@ -26,6 +26,7 @@ from storage.repository.people import PeopleMixin
 from storage.repository.pipelines import PipelinesMixin
 from storage.repository.runs import RunsMixin
 from storage.repository.settings import SettingsMixin
+from storage.repository.snippets import SnippetsMixin
 from storage.repository.ssh_keys import SshKeysMixin
 from storage.repository.tags import TagsMixin
 from storage.repository.tickets import TicketsMixin
@@ -49,6 +50,7 @@ class SqlRepository(
     CoordinationMixin,
     SshKeysMixin,
     TagsMixin,
+    SnippetsMixin,
     ChatMixin,
     AuditMixin,
 ):
