@@ -824,6 +824,7 @@ class BoardCount(Base):
     )
     tickets: Mapped[int] = mapped_column(default=0)
 
+
 class Snippet(Base):
     """A canned response (SPEC D18): a named Jinja text, shared (no owner, kept by admins) or a
     rep's own; a rep's own shadows a shared one of the same name."""
