@@ -38,7 +38,7 @@ COOKIE = "deskline_chat"
 NAME_CHARS = 100
 
 
-class ChatError(Exception):
+class ChatError(ValueError):
     """A chat request that cannot be carried out; the message is shown as is."""
 
 

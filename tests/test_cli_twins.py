@@ -47,6 +47,7 @@ TWINS: dict[str, tuple[str, ...]] = {
     "inbox.search": ("search",),
     "inbox.filter": ("conversations", "tickets --status"),
     "inbox.snooze": ("snooze --conversation", "unsnooze --conversation"),
+    "inbox.end_chat": ("chat end",),
     # the board
     "board.assign": ("assign",),
     "board.close": ("close",),

@@ -23,6 +23,7 @@ import pytest
 import websockets
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import select
 
 from app.screens.inbox import InboxScreen
 from automation import admin, chat, chat_settings
@@ -30,7 +31,7 @@ from automation.actions import SET_PROPERTY
 from storage import models as m
 from storage.database import Database
 from storage.repository import chat as chat_store
-from tests.app_helpers import make_app, ready, screen_text, wait_for
+from tests.app_helpers import make_app, ready, screen_text, wait_for, wait_for_async
 from tests.helpers import Desk, make_mail
 from tests.web_helpers import WebServer, browser, web  # noqa: F401 (fixtures)
 
@@ -154,6 +155,19 @@ async def wait_db(check: Any, timeout: float = 10.0) -> Any:
     raise AssertionError(f"timed out waiting for {check}")
 
 
+async def tickets(desk: Desk, count: int) -> list[dict[str, Any]]:
+    """The desk's tickets once there are `count` (the web side opens a chat's ticket right
+    after it answered the visitor)."""
+
+    async def enough() -> list[dict[str, Any]] | None:
+        found = await desk.tickets()
+        return found if len(found) >= count else None
+
+    found = await wait_db(enough)
+    assert len(found) == count
+    return found
+
+
 # --- the browser -------------------------------------------------------------------------------
 
 
@@ -174,7 +188,7 @@ async def test_visitor_writes_and_a_reps_cli_reply_shows_within_a_second(
     assert [(x.direction, x.body_text.strip()) for x in messages] == [
         ("inbound", "Is the blue kettle in stock?")
     ]
-    [ticket] = await desk.tickets()
+    [ticket] = await tickets(desk, 1)
     assert (ticket["source"], ticket["contact_name"]) == ("chat", "Vera Visitor")
     detail = await desk.ticket(ticket["number"])
     assert "enrollment_skipped" in [e["type"] for e in detail["timeline"]]  # E9
@@ -209,6 +223,7 @@ async def test_long_poll_fallback_delivers_a_reply_and_a_returning_visitor_conti
     start(chromium, "Paul Poller")
     say(chromium, "First question")
     [first] = await wait_db(lambda: chat_messages(desk))
+    await tickets(desk, 1)
     # the reply, written while the page long-polls
     await asyncio.sleep(0.5)
     result = deskline(url, "reply", "1", "--text", "Polled answer")
@@ -237,7 +252,7 @@ async def test_long_poll_fallback_delivers_a_reply_and_a_returning_visitor_conti
     say(chromium, "One more thing")
     rows = await wait_db(lambda: _when(chat_messages(desk), lambda rows: len(rows) == 5 and rows))
     assert rows[-1].conversation_id != first.conversation_id  # C3: a new chat
-    assert len(await desk.tickets()) == 2
+    await tickets(desk, 2)
     await desk.db.close()
 
 
@@ -256,7 +271,7 @@ async def test_markup_a_visitor_types_is_text_in_the_browser_the_app_and_the_cli
     open_chat(chromium, server)
     start(chromium, HOSTILE)
     say(chromium, "Look: " + HOSTILE)
-    await wait_db(lambda: chat_messages(desk))
+    await tickets(desk, 1)
     assert deskline(url, "reply", "1", "--text", "Echo " + HOSTILE).returncode == 0
     WebDriverWait(chromium, 5).until(lambda d: any("Echo" in b for b in bubbles(d)))
     shown = bubbles(chromium)
@@ -284,7 +299,8 @@ async def test_markup_a_visitor_types_is_text_in_the_browser_the_app_and_the_cli
 async def test_a_new_chat_appears_live_in_the_apps_inbox(
     tmp_path: Path, serve: Any, chromium: Any
 ) -> None:
-    """The conversation appears in a running app's inbox as the visitor writes."""
+    """The conversation appears in a running app's inbox as the visitor writes; E ends the
+    chat and the visitor's page says so."""
     url = sqlite_url(tmp_path)
     desk = await chat_desk(url)
     server = serve(url)
@@ -301,6 +317,15 @@ async def test_a_new_chat_appears_live_in_the_apps_inbox(
             what="the chat in the inbox",
         )
         assert "Chat on chat" in text
+        await pilot.press("E")  # the rep ends the chat (inbox.end_chat, twin of `chat end`)
+
+        async def ended() -> Any:
+            return await desk.db.query(lambda s: s.scalar(select(m.Chat.ended_by)))
+
+        assert await wait_for_async(pilot, ended, what="the chat to end") == "rita"
+        WebDriverWait(chromium, 5).until(
+            lambda d: "The chat has ended" in d.find_element(By.CSS_SELECTOR, ".dlc-log").text
+        )
     await desk.db.close()
 
 
@@ -397,8 +422,8 @@ async def test_the_visitor_cookie_is_unguessable_httponly_lax_and_the_contact_un
     assert token not in token_hash and len(token_hash) == 64
     assert email == "same@example.org" and unverified
     assert contact_email != "same@example.org"
-    tickets = await desk.tickets()
-    assert sorted((t["source"], t["contact"]) for t in tickets) == [
+    both = await tickets(desk, 2)
+    assert sorted((t["source"], t["contact"]) for t in both) == [
         ("chat", contact_email),
         ("email", "same@example.org"),
     ]
@@ -485,6 +510,7 @@ async def test_transcript_goes_by_email_through_the_reply_channel(db_url: str, s
     visitor = Visitor(server)
     visitor.call("start", {"name": "Tess", "email": "tess@example.org"})
     visitor.call("messages", {"text": "Question about my order"})
+    await tickets(desk, 1)
     await desk.reply(1, "It ships today.")
     assert await desk.outbox() == []
     assert visitor.call("transcript", {})[0] == 200
@@ -522,17 +548,17 @@ async def test_cloned_workflow_with_source_chat_applies_to_chat_tickets(
     visitor.call("start", {"name": "Cleo"})
     assert visitor.call("messages", {"text": "Chat ticket please"})[0] == 200
     await desk.receive_queued(make_mail(subject="Email ticket")[0])
-    tickets = {t["source"]: t for t in await desk.tickets()}
-    assert tickets["chat"]["priority"] == "high"
-    assert tickets["email"]["priority"] == "normal"
-    timeline = (await desk.ticket(tickets["chat"]["number"]))["timeline"]
+    by_source = {t["source"]: t for t in await tickets(desk, 2)}
+    assert by_source["chat"]["priority"] == "high"
+    assert by_source["email"]["priority"] == "normal"
+    timeline = (await desk.ticket(by_source["chat"]["number"]))["timeline"]
     assert "enrolled" in [e["type"] for e in timeline]
     # the clone's copy of the "Ticket received" action sends no email to a chat (C4)
     lines = await desk.db.query(
-        lambda s: chat_store.feed(s, tickets["chat"]["origin_conversation"])
+        lambda s: chat_store.feed(s, by_source["chat"]["origin_conversation"])
     )
     assert [line.mine for line in lines] == [True]
-    assert all(o["to"] != [tickets["chat"]["contact"]] for o in await desk.outbox())
+    assert all(o["to"] != [by_source["chat"]["contact"]] for o in await desk.outbox())
     await desk.db.close()
 
 

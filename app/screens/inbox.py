@@ -17,7 +17,7 @@ from app.screens.compose import ComposeScreen, Draft, RefusedScreen
 from app.screens.dialogs import PickerScreen
 from app.screens.snooze import ask_snooze, snooze_binding
 from app.sources import InboxSource
-from automation import services
+from automation import chat, services
 from automation.search.query import highlight_pattern
 from storage import search, views
 from widgets.conversation_view import ConversationView
@@ -58,6 +58,7 @@ class InboxScreen(AttachmentKeys, DeskScreen):
         snooze_binding("inbox"),
         *attachment_bindings("inbox"),
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
+        Binding("E", "end_chat", "End chat", show=False, id="inbox.end_chat"),
     ]
 
     def __init__(self) -> None:
@@ -290,6 +291,19 @@ class InboxScreen(AttachmentKeys, DeskScreen):
                 lambda repo, me: services.close_conversation(repo, me, conversation_id),
                 "Conversation closed",
             )
+
+    def action_end_chat(self) -> None:
+        """End the live chat of this conversation: its visitor's next message starts a new one
+        (SPEC C3)."""
+        row = self.conversation
+        if row is None or row.get("source") != "chat":
+            self.notify("This conversation is not a live chat.", severity="warning")
+            return
+        conversation_id = row["id"]
+        self.change(
+            lambda repo, me: chat.end_chat(repo, conversation_id, services.actor_of(me)),
+            "Chat ended",
+        )
 
     def action_create_ticket(self) -> None:
         row = self.conversation

@@ -178,6 +178,8 @@ class ChatRoutes:
         self.hub = ChatHub(web)
         self._limits: tuple[float, dict[str, int]] = (0.0, dict(LIMITS))
         self._typing_written: dict[int, float] = {}
+        self._unsettled = False
+        self._settler: asyncio.Task[None] | None = None
 
     # --- lookups --------------------------------------------------------------------------
 
@@ -366,11 +368,25 @@ class ChatRoutes:
         if len(text.encode("utf-8", "surrogatepass")) > size:
             raise Refused(413, f"the message is over {size // 1000} kB")
         self.limited("chat_messages", str(visitor.id), limits["chat_messages_per_minute"])
-        written = await self.web.desk.run(
+        written = await self.web.desk.store(
             lambda repo: chat_visitors.write(repo, visitor.id, text, limit_bytes=size)
         )
         self.hub.wake()
+        self.settle_soon()
         return written
+
+    def settle_soon(self) -> None:
+        """The automation the stored messages caused (R-C1's ticket, the workflows), handled
+        right after the answer rather than before it: one drain at a time covers every message
+        stored meanwhile (their events wait in the durable queue, E2)."""
+        self._unsettled = True
+        if self._settler is None or self._settler.done():
+            self._settler = asyncio.create_task(self._settle(), name="chat-settle")
+
+    async def _settle(self) -> None:
+        while self._unsettled:
+            self._unsettled = False
+            await self.web.desk.settle()
 
     async def typing(self, request: Request, channel: Channel) -> Response:
         visitor = await self._require(request, channel)
