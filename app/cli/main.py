@@ -31,6 +31,7 @@ GROUPS = (
     "search",
     "tags",
     "explain",
+    "backtest",
     "archive",
     "tasks",
     "notifications",

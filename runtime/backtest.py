@@ -1,0 +1,375 @@
+"""Backtest (SPEC B2.1): replay the desk's recorded inbound mail and rep actions of a window
+twice, on two scratch copies of the desk, once under its own rules and once under a file's
+(automation as code), on a simulated clock, and compare what each would have done.
+
+The copies are made with the backup's machinery (SQLite's online backup API, runtime.backup),
+in a private temporary directory removed afterwards; the real desk is only read. Each copy
+forgets what happened from the start of the window on (tickets, threads, messages, timeline,
+emails, events, enrollments, tasks made since then) and loses its channels' secret references,
+so nothing can resolve a secret; nothing is sent (no sender runs, no transport is made) and no
+socket is opened. The replay then stores each recorded inbound message at the time it arrived
+and makes each recorded rep action (a move, close or reopen; a reply) at the time it was made,
+running the automation it causes and every delayed step that falls due in between, as the
+engine would have.
+
+PostgreSQL desks are refused with a one-line reason: a copy of one would be a second
+PostgreSQL database (pg_dump into a server the backtest would have to create or be given). The
+way there is a SQLite desk made from it: `automation export` then `automation apply` on a fresh
+SQLite desk, and `export --format mbox` then `import --historical` (the rep actions of the
+PostgreSQL desk are then not replayed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, delete, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from automation import services
+from automation.as_code.apply import apply as apply_rules
+from automation.backtest import BacktestReport, Outcome, compare
+from automation.events import Timeline
+from automation.importer import prepare, store_batch
+from mail.sources import RawItem
+from runtime.backup import BackupError, backup
+from runtime.desk import Desk
+from storage import models as m
+from storage.database import Database, normalize_url
+
+
+class BacktestError(Exception):
+    """The backtest cannot run; the message says why."""
+
+
+class SimulatedClock:
+    """The time the replay's changes see; the replay sets it to each recorded step's time."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass(frozen=True)
+class Step:
+    at: datetime
+    kind: str  # message / status / reply
+    key: str = ""  # the ticket's first Message-ID (status, reply)
+    channel_id: int = 0
+    raw: bytes = b""
+    user: str = ""
+    status: str = ""
+    body: str = ""
+
+
+REPLAYED = {"move": "status", "close": "status", "reopen": "status", "reply": "reply"}
+
+
+async def backtest(
+    url: str, rules: dict[str, Any], since: datetime, until: datetime
+) -> BacktestReport:
+    """The differences between the desk's rules and `rules` (a checked automation file)."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite":
+        raise BacktestError(
+            "backtest replays on private SQLite copies and refuses a PostgreSQL desk: make a "
+            "SQLite desk of it (automation export/apply, export --format mbox, import "
+            "--historical) and backtest that"
+        )
+    source = Path(parsed.database or "")
+    report = BacktestReport(since.isoformat(), until.isoformat())
+    db = Database(normalize_url(url))
+    try:
+        steps, skipped, admin = await db.query(lambda s: _recorded(s, since, until))
+    finally:
+        await db.close()
+    report.skipped = skipped
+    report.messages = sum(1 for s in steps if s.kind == "message")
+    report.actions = len(steps) - report.messages
+    with tempfile.TemporaryDirectory(prefix="deskline-backtest-") as scratch:
+        outcomes = []
+        for name, file_rules in (("current", None), ("file", rules)):
+            copy = Path(scratch) / f"{name}.db"
+            try:
+                await asyncio.to_thread(backup, f"sqlite:///{source}", copy)
+            except BackupError as exc:
+                raise BacktestError(f"cannot copy the desk: {exc}") from exc
+            await asyncio.to_thread(_forget_since, copy, since)
+            outcomes.append(
+                await _replay(copy, steps, since, until, admin, file_rules, report.skipped)
+            )
+    current, changed = outcomes
+    report.tickets = len(set(current) | set(changed))
+    report.differences = compare(current, changed)
+    return report
+
+
+# --- what was recorded ------------------------------------------------------------------------
+
+
+def _recorded(
+    session: Session, since: datetime, until: datetime
+) -> tuple[list[Step], list[str], str]:
+    steps: list[Step] = []
+    inbound = session.scalars(
+        select(m.Message)
+        .where(
+            m.Message.direction == "inbound",
+            m.Message.raw.is_not(None),
+            m.Message.created_at >= since,
+            m.Message.created_at < until,
+        )
+        .order_by(m.Message.created_at, m.Message.id)
+    )
+    for message in inbound:
+        steps.append(
+            Step(
+                message.created_at, "message", channel_id=message.channel_id, raw=message.raw or b""
+            )
+        )
+    skipped: list[str] = []
+    actions = session.scalars(
+        select(m.PersonAction)
+        .where(m.PersonAction.at >= since, m.PersonAction.at < until)
+        .order_by(m.PersonAction.at, m.PersonAction.id)
+    )
+    for action in actions:
+        step = _action_step(session, action)
+        if isinstance(step, str):
+            skipped.append(f"{action.summary}: {step}")
+        else:
+            steps.append(step)
+    steps.sort(key=lambda s: (s.at, s.kind != "message"))
+    admin = session.scalar(select(m.User.name).where(m.User.is_admin).order_by(m.User.id))
+    return steps, skipped, admin or ""
+
+
+def _action_step(session: Session, action: m.PersonAction) -> Step | str:
+    kind = REPLAYED.get(action.kind)
+    if kind is None:
+        return f"a {action.kind} is not replayed"
+    if action.undone_at is not None:
+        return "undone"
+    if action.ticket_id is None or action.event_id is None:
+        return "not on a ticket"
+    key = _key(session, action.ticket_id)
+    if key is None:
+        return "its ticket has no first message"
+    user = session.get(m.User, action.user_id)
+    name = user.name if user is not None else ""
+    if kind == "status":
+        line = session.scalar(
+            select(m.TimelineEvent)
+            .where(
+                m.TimelineEvent.ticket_id == action.ticket_id,
+                m.TimelineEvent.type == Timeline.STATUS_CHANGED,
+                m.TimelineEvent.id <= action.event_id,
+            )
+            .order_by(m.TimelineEvent.id.desc())
+            .limit(1)
+        )
+        if line is None:
+            return "its status change is not on the timeline"
+        return Step(action.at, kind, key=key, user=name, status=str(line.data.get("to")))
+    message = session.scalar(
+        select(m.Message)
+        .where(m.Message.direction == "outbound", m.Message.author_user_id == action.user_id)
+        .where(m.Message.created_at >= action.at)
+        .join(m.Conversation, m.Conversation.id == m.Message.conversation_id)
+        .where(m.Conversation.ticket_id == action.ticket_id)
+        .order_by(m.Message.id)
+        .limit(1)
+    )
+    if message is None:
+        return "its email is not stored"
+    return Step(action.at, kind, key=key, user=name, body=message.body_text)
+
+
+def _key(session: Session, ticket_id: int) -> str | None:
+    ticket = session.get(m.Ticket, ticket_id)
+    if ticket is None or ticket.origin_conversation_id is None:
+        return None
+    return session.scalar(
+        select(m.Message.message_id)
+        .where(m.Message.conversation_id == ticket.origin_conversation_id)
+        .order_by(m.Message.id)
+        .limit(1)
+    )
+
+
+# --- the scratch copy -------------------------------------------------------------------------
+
+
+def _forget_since(path: Path, since: datetime) -> None:
+    """The copy as the desk stood when the window began (rows made since are gone), without
+    secret references."""
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.execute(update(m.Channel).values(imap_secret=None, smtp_secret=None))
+            for model, column in (
+                (m.Ticket, m.Ticket.created_at),
+                (m.Conversation, m.Conversation.created_at),
+                (m.Message, m.Message.created_at),
+                (m.TimelineEvent, m.TimelineEvent.at),
+                (m.OutboxMail, m.OutboxMail.created_at),
+                (m.DomainEvent, m.DomainEvent.created_at),
+                (m.PersonAction, m.PersonAction.at),
+                (m.Enrollment, m.Enrollment.at),
+                (m.Task, m.Task.created_at),
+                (m.ActionRun, m.ActionRun.at),
+            ):
+                conn.execute(delete(model).where(column >= since))
+            _drop_orphans(conn)
+            # what was still to happen when the copy was taken is not part of the replay
+            conn.execute(
+                update(m.DomainEvent)
+                .where(m.DomainEvent.processed_at.is_(None))
+                .values(processed_at=since)
+            )
+            conn.execute(
+                update(m.OutboxMail)
+                .where(m.OutboxMail.state.in_(("queued", "held")))
+                .values(state="cancelled")
+            )
+    finally:
+        engine.dispose()
+
+
+_PARENTS = {
+    "ticket_id": m.Ticket.id,
+    "conversation_id": m.Conversation.id,
+    "message_row_id": m.Message.id,
+    "enrollment_id": m.Enrollment.id,
+}
+
+
+def _drop_orphans(conn: Any) -> None:
+    """Rows that hang off a row made since are gone with it; a thread older than the window
+    whose ticket is newer stays, without its ticket (as it was when the window began)."""
+    conn.execute(
+        update(m.Conversation)
+        .where(
+            m.Conversation.ticket_id.is_not(None),
+            m.Conversation.ticket_id.not_in(select(m.Ticket.id)),
+        )
+        .values(ticket_id=None, association=None)
+    )
+    for table in m.Base.metadata.sorted_tables:
+        for column, parent in _PARENTS.items():
+            if column in table.c and table.name not in ("tickets",):
+                col = table.c[column]
+                conn.execute(delete(table).where(col.is_not(None), col.not_in(select(parent))))
+
+
+# --- the replay -------------------------------------------------------------------------------
+
+
+async def _replay(
+    path: Path,
+    steps: list[Step],
+    since: datetime,
+    until: datetime,
+    admin: str,
+    rules: dict[str, Any] | None,
+    skipped: list[str],
+) -> dict[str, Outcome]:
+    clock = SimulatedClock(since)
+    db = Database(f"sqlite:///{path}", clock=clock)
+    desk = Desk(db)
+    try:
+        if rules is not None:
+            await desk.act_as(admin, lambda repo, user: apply_rules(repo, user, rules))
+        for step in steps:
+            clock.now = max(clock.now, step.at)
+            await desk.drain()  # delayed steps due before it
+            try:
+                await _step(desk, step)
+            except services.DomainError as exc:
+                if rules is None:  # said once, for the replay under the desk's rules
+                    skipped.append(f"{step.kind} on {step.key} at {step.at:%H:%M}: {exc}")
+        clock.now = max(clock.now, until)
+        await desk.drain()
+        return await db.query(lambda s: _outcomes(s, since))
+    finally:
+        await db.close()
+
+
+async def _step(desk: Desk, step: Step) -> None:
+    if step.kind == "message":
+        item = prepare(RawItem("backtest", step.at, 0, lambda: step.raw, len(step.raw)))
+        channel_id = step.channel_id
+        await desk.run(lambda repo: store_batch(repo, channel_id, [item], historical=False))
+        return
+    number = await desk.db.query(lambda s: _number(s, step.key))
+    if number is None:
+        raise services.DomainError(f"no ticket for {step.key} in the replay")
+    change: Callable[[Any, Any], Any]
+    if step.kind == "status":
+        status = step.status
+        change = lambda repo, user: services.move_ticket(repo, user, number, status)  # noqa: E731
+    else:
+        body = step.body
+        change = lambda repo, user: services.reply(  # noqa: E731
+            repo, user, number, body, send_now=True
+        )
+    await desk.act_as(step.user, change)
+
+
+def _number(session: Session, key: str) -> int | None:
+    first = session.scalar(select(m.Message).where(m.Message.message_id == key).limit(1))
+    if first is None:
+        return None
+    return session.scalar(
+        select(m.Ticket.id).where(m.Ticket.origin_conversation_id == first.conversation_id)
+    )
+
+
+def _outcomes(session: Session, since: datetime) -> dict[str, Outcome]:
+    touched = select(m.TimelineEvent.ticket_id).where(
+        m.TimelineEvent.at >= since, m.TimelineEvent.ticket_id.is_not(None)
+    )
+    found: dict[str, Outcome] = {}
+    for ticket in session.scalars(select(m.Ticket).where(m.Ticket.id.in_(touched))):
+        key = _key(session, ticket.id)
+        if key is None:
+            continue
+        path = []
+        for line in session.scalars(
+            select(m.TimelineEvent)
+            .where(
+                m.TimelineEvent.ticket_id == ticket.id,
+                m.TimelineEvent.at >= since,
+                m.TimelineEvent.type.in_((Timeline.TICKET_CREATED, Timeline.STATUS_CHANGED)),
+            )
+            .order_by(m.TimelineEvent.id)
+        ):
+            label = line.data.get("status" if line.type == Timeline.TICKET_CREATED else "to")
+            path.append(str(label))
+        emails = tuple(
+            f"{row.template_name or row.kind}: {row.subject} ({row.state})"
+            for row in session.scalars(
+                select(m.OutboxMail)
+                .where(m.OutboxMail.ticket_id == ticket.id, m.OutboxMail.created_at >= since)
+                .order_by(m.OutboxMail.id)
+            )
+        )
+        tasks = tuple(
+            session.scalars(
+                select(m.Task.title)
+                .where(m.Task.ticket_id == ticket.id, m.Task.created_at >= since)
+                .order_by(m.Task.id)
+            )
+        )
+        found[key] = Outcome(key, ticket.subject, tuple(path), emails, tasks)
+    return found

@@ -1,0 +1,120 @@
+"""Backtest (SPEC B2.1; issue 15 B2): the recorded mail and rep actions of a window replayed
+under the desk's rules and under a file's, on scratch copies and a simulated clock; the
+differences per ticket. An unchanged file reports none; no socket is opened, no secret read,
+and the real desk is not written."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from automation.as_code.export import export_text
+from automation.as_code.schema.check import check
+from runtime.backtest import BacktestError, backtest
+from storage.database import Database
+from tests.helpers import Desk, make_mail
+
+
+@pytest_asyncio.fixture
+async def recorded(tmp_path: Path) -> AsyncIterator[tuple[Desk, str]]:
+    """A SQLite desk with a day's work: a ticket answered by the rep and by the customer, and a
+    second ticket the rep moved."""
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    desk = await Desk.create(Database(url))
+    first, mid = make_mail(subject="Printer on fire")
+    await desk.receive(first)
+    await desk.reply(1, send_now=True)
+    again, _ = make_mail(subject="Re: Printer on fire", in_reply_to=mid)
+    await desk.receive(again)
+    second, _ = make_mail(sender="dave@other.example", subject="Invoice")
+    await desk.receive(second)
+    await desk.as_user("rita", lambda repo, user: _move(repo, user, 2))
+    yield desk, url
+    await desk.close()
+
+
+def _move(repo: Any, user: Any, number: int) -> Any:
+    from automation import services
+
+    return services.move_ticket(repo, user, number, "Waiting on contact")
+
+
+def _rules(text: str) -> dict[str, Any]:
+    data, problems = check(text)
+    assert not problems and data is not None, problems
+    return data
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every outgoing connection attempt is recorded and refused."""
+    tried: list[Any] = []
+
+    def refuse(self: socket.socket, address: Any) -> None:
+        tried.append(address)
+        raise OSError("no network in a backtest")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    return tried
+
+
+async def test_an_unchanged_file_reports_no_difference_b2_1(
+    recorded: tuple[Desk, str], no_network: list[Any]
+) -> None:
+    desk, url = recorded
+    text = await desk.read(lambda repo: export_text(repo))
+    before = await desk.tickets()
+    since = datetime.now(UTC) - timedelta(hours=1)
+    report = await backtest(url, _rules(text), since, datetime.now(UTC) + timedelta(minutes=1))
+    assert report.messages == 3 and report.actions == 2
+    assert report.tickets == 2
+    assert report.differences == []
+    assert no_network == []  # B2.1: no socket opened
+    assert await desk.tickets() == before  # the real desk is only read
+
+
+async def test_a_changed_trigger_target_shows_in_the_status_path_b2_1(
+    recorded: tuple[Desk, str], no_network: list[Any]
+) -> None:
+    desk, url = recorded
+    text = await desk.read(lambda repo: export_text(repo))
+    changed = text.replace(
+        '[pipelines."Support Pipeline".triggers.customer-replied]\nenabled = true\n'
+        'target = "Waiting on us"',
+        '[pipelines."Support Pipeline".triggers.customer-replied]\nenabled = true\ntarget = "New"',
+    )
+    assert changed != text
+    since = datetime.now(UTC) - timedelta(hours=1)
+    report = await backtest(url, _rules(changed), since, datetime.now(UTC) + timedelta(minutes=1))
+    [difference] = report.differences
+    assert difference.aspect == "statuses" and difference.subject == "Printer on fire"
+    assert difference.current == ("New", "Waiting on contact", "Waiting on us")
+    assert difference.changed == ("New", "Waiting on contact", "New")
+    assert no_network == []
+    assert await desk.status(1) == "Waiting on us"  # the real desk is unchanged
+
+
+async def test_a_postgresql_desk_is_refused_with_the_way_round_b2_1() -> None:
+    with pytest.raises(BacktestError, match="SQLite"):
+        await backtest("postgresql://x@localhost/desk", {}, datetime.now(UTC), datetime.now(UTC))
+
+
+def test_backtest_command_b2_1(tmp_path: Path) -> None:
+    from tests.test_cli import desk_cli
+
+    cli = desk_cli(tmp_path)
+    raw, _ = make_mail(to="help@acme.example", subject="Broken")
+    assert cli.deliver(raw)["stored"] == 1
+    rules = tmp_path / "desk.toml"
+    rules.write_text(cli.run("automation", "export").stdout, "utf-8")
+    out = cli.run("backtest", str(rules), "--since", "1h")
+    assert "No differences" in out.stdout
+    data = cli.json("backtest", str(rules), "--since", "1h")
+    assert data["differences"] == [] and data["messages"] == 1
