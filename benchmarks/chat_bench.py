@@ -12,7 +12,8 @@ that looks for unanswered chat messages every 0.2 s and answers each chat throug
 `services.reply`, the path of the app's composer and `deskline reply`.
 
 Every visitor (a `websockets` client in this process) starts a chat over HTTP (its cookie),
-opens the WebSocket and writes a message every `--every` seconds (random phase). Measured:
+opens the WebSocket and writes a message every `--every` seconds (random phase); the visitors
+arrive over the first `--ramp` seconds. Measured:
 
 - visitor -> inbox: from sending the frame until the server says it is stored (the `sent` frame
   comes after the commit, when the message is in every session's inbox query);
@@ -195,7 +196,10 @@ class Stats:
         self.sent = 0
 
 
-async def visitor(base: str, n: int, stop_at: float, every: float, stats: Stats) -> None:
+async def visitor(
+    base: str, n: int, stop_at: float, every: float, ramp: float, stats: Stats
+) -> None:
+    await asyncio.sleep(ramp * n)  # visitors arrive over the first seconds, not all at once
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         answer = await client.post("/chat/chat/api/start", json={"name": f"Visitor {n}"})
         if answer.status_code != 200:
@@ -266,7 +270,10 @@ async def main(args: argparse.Namespace) -> None:
     stats = Stats()
     started = time.time()
     await asyncio.gather(
-        *(visitor(base, n, stop_at, args.every, stats) for n in range(args.visitors))
+        *(
+            visitor(base, n, stop_at, args.every, args.ramp / args.visitors, stats)
+            for n in range(args.visitors)
+        )
     )
     elapsed = time.time() - started
     server_pss = pss_kib(server.pid or 0)
@@ -310,6 +317,7 @@ def cli() -> None:
     parser.add_argument(
         "--every", type=float, default=6.0, help="seconds between a visitor's messages"
     )
+    parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which they arrive")
     parser.add_argument("--db", help="an empty database URL (default: a fresh SQLite file)")
     asyncio.run(main(parser.parse_args()))
 

@@ -42,6 +42,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from automation import chat, chat_visitors
 from automation.chat import ChatError
 from runtime.web.context import Web
+from storage.database import DatabaseError
 from storage.repository import chat as chat_store
 
 log = logging.getLogger("deskline.web.chat")
@@ -261,6 +262,11 @@ class ChatRoutes:
                 return response if exc.status == 403 else self._cors(response, origin, None)
             except ChatError as exc:
                 response = JSONResponse({"error": str(exc)}, 400)
+            except DatabaseError:  # busy (a writer held the lock too long): nothing stored
+                log.warning("the database was busy; the visitor was asked to retry")
+                response = JSONResponse(
+                    {"error": "busy: try again shortly"}, 503, headers={"Retry-After": "1"}
+                )
             return self._cors(response, origin, None)
 
         return run
@@ -588,6 +594,9 @@ class _Live:
             return
         except ChatError as exc:
             await self._send_error(400, str(exc), nonce)
+            return
+        except DatabaseError:
+            await self._send_error(503, "busy: try again shortly", nonce, "1")
             return
         await self.ws.send_json({"type": "sent", "id": written.message_row_id, "nonce": nonce})
         self.follow(written.conversation_id)
