@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
 
 from storage import models as m
 from storage.repository.base import RepositoryBase
@@ -75,3 +78,16 @@ class SnippetsMixin(RepositoryBase):
         self.session.delete(row)
         self.session.flush()
         return True
+
+
+def snippets_view(session: Session, user_id: int) -> list[dict[str, Any]]:
+    """The shared snippets and this user's own, by name (a read for the settings screen)."""
+    query = (
+        select(m.Snippet)
+        .where(or_(m.Snippet.owner_id.is_(None), m.Snippet.owner_id == user_id))
+        .order_by(m.Snippet.name, m.Snippet.id)
+    )
+    return [
+        {"id": s.id, "name": s.name, "body": s.body, "shared": s.owner_id is None}
+        for s in session.scalars(query)
+    ]

@@ -15,6 +15,7 @@ from app.screens.settings.desk_rows import (
 from app.screens.settings.limit_rows import LimitRow, limit_rows
 from app.screens.settings.people_rows import NewRow, TeamRow, UserRow, people_rows
 from app.screens.settings.rows import HeaderRow, Row
+from app.screens.settings.snippet_rows import SnippetRow
 from app.screens.settings.status_rows import StatusRow, WorkflowRow
 
 ROW_TYPES: tuple[type[Row], ...] = (
@@ -26,6 +27,7 @@ ROW_TYPES: tuple[type[Row], ...] = (
     ActionRow,
     PathRow,
     TemplateRow,
+    SnippetRow,
     BrandingRow,
     LimitRow,
     UserRow,
@@ -57,6 +59,11 @@ def build_rows(view: dict[str, Any]) -> list[Row]:
             rows.extend(flow_rows(workflow, status["status"]))
     rows.append(HeaderRow.title("templates", "Email templates"))
     rows.extend(TemplateRow.of(template) for template in view["templates"])
+    if "snippets" in view:  # issue 12: the shared snippets and the user's own
+        rows.append(HeaderRow.title("snippets", "Snippets (canned responses)"))
+        if not view["snippets"]:
+            rows.append(HeaderRow.note("snippets-none", "No snippets yet."))
+        rows.extend(SnippetRow.of(snippet) for snippet in view["snippets"])
     rows.append(HeaderRow.title("other", "Automated email"))
     rows.append(BrandingRow.of(view["branding"]))
     if view.get("limits"):

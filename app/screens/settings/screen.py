@@ -34,6 +34,7 @@ from app.screens.settings.people_rows import people_view
 from app.screens.settings.rows import Row
 from app.screens.settings_dialogs import READ_ONLY
 from storage import settings_views
+from storage.repository.snippets import snippets_view
 from widgets.option_list import OptionList
 from widgets.text import line
 
@@ -96,11 +97,12 @@ class SettingsScreen(DeskScreen):
 
     @work(group="settings-load", exclusive=True)
     async def _load(self) -> None:
-        pipeline_id = self.pipeline_id
+        pipeline_id, me = self.pipeline_id, self.backend.me.id
         view = await self.backend.query(
             lambda s: (
                 {**settings_views.settings_view(s, pipeline_id), "limits": read_limits(s)}
                 | {"people": people_view(s)}
+                | {"snippets": snippets_view(s, me)}
             )
         )
         self._show(view)
