@@ -143,7 +143,7 @@ async def _rep(url: str, name: str, parity: int, stop_at: float, out: Any) -> No
             .join(m.Conversation, m.Conversation.id == newest.c.conversation_id)
             .join(msg, msg.id == newest.c.last)
         )
-        return [tuple(r) for r in s.execute(query)]  # type: ignore[misc]
+        return [tuple(r) for r in s.execute(query)]
 
     while time.time() < stop_at:
         now = time.time()
@@ -200,6 +200,13 @@ async def visitor(
     base: str, n: int, stop_at: float, every: float, ramp: float, stats: Stats
 ) -> None:
     await asyncio.sleep(ramp * n)  # visitors arrive over the first seconds, not all at once
+    try:
+        await _visit(base, n, stop_at, every, stats)
+    except (OSError, httpx.HTTPError, websockets.exceptions.WebSocketException) as exc:
+        stats.errors.append(f"visitor {n}: {exc!r}")
+
+
+async def _visit(base: str, n: int, stop_at: float, every: float, stats: Stats) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         answer = await client.post("/chat/chat/api/start", json={"name": f"Visitor {n}"})
         if answer.status_code != 200:
