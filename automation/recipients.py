@@ -62,3 +62,19 @@ def resolve(
     if addressing.to is None and not cc and not bcc:
         return None
     return Recipients(to, cc, bcc)
+
+
+def reply_defaults(
+    repo: Repository, ticket_number: int | None, conversation_id: int | None
+) -> tuple[tuple[Address, ...], tuple[Address, ...]]:
+    """The To and Cc a composer starts with (D16): the contact, and the thread's others; the
+    thread is the one chosen, else the ticket's origin."""
+    if conversation_id is None and ticket_number is not None:
+        ticket = repo.ticket(ticket_number)
+        conversation_id = ticket.origin_conversation_id if ticket is not None else None
+    if conversation_id is None:
+        return (), ()
+    conversation = repo.conversation(conversation_id)
+    contact = conversation.contact
+    to = (Address(contact.email, contact.name),) if contact is not None else ()
+    return to, default_cc(repo, conversation)

@@ -47,6 +47,7 @@ TWINS: dict[str, tuple[str, ...]] = {
     "inbox.search": ("search",),
     "inbox.filter": ("conversations", "tickets --status"),
     "inbox.snooze": ("snooze --conversation", "unsnooze --conversation"),
+    "inbox.forward": ("forward --to --note",),
     "inbox.end_chat": ("chat end",),
     # the board
     "board.assign": ("assign",),
@@ -76,8 +77,11 @@ TWINS: dict[str, tuple[str, ...]] = {
     "ticket.split": ("ticket split",),
     "ticket.open_attachment": ("attachment get",),
     "ticket.save_attachment": ("attachment get",),
+    "ticket.forward": ("forward --to --note",),
     # the composer
     "compose.send": ("reply", "compose", "note", "conversation email"),
+    "compose.attach": ("reply --attach", "compose --attach", "conversation email --attach"),
+    "compose.detach": ("reply --attach",),  # the files are what --attach names
     "compose.snippet": ("reply --snippet",),
     "compose.signature": ("reply --no-signature",),
     "compose.markdown": ("reply --markdown",),
@@ -171,6 +175,9 @@ NAVIGATION = frozenset(
         "snippets.up",
         "compose.keep",  # the draft of the open composer
         "compose.record",  # which record the composer writes from (a flag of reply)
+        "file_picker.cancel",
+        "file_picker.path",
+        "file_picker.up",
         "dialog.accept",
         "dialog.cancel",
         "dialog.down",

@@ -27,8 +27,10 @@ from textual.widgets import Footer, Label, TextArea
 from app.backend import Backend, backend_of
 from app.screens.base import EXPECTED
 from app.screens.compose_extras import EXTRA_BINDINGS, ReplyExtras
+from app.screens.compose_mail import MAIL_BINDINGS, MailFields
 from app.screens.dialogs import ConfirmScreen
 from automation import services
+from mail.recipients import RecipientError
 from storage import coordination_views, views
 from widgets.text import line, stamp
 
@@ -79,7 +81,7 @@ class RefusedScreen(ModalScreen[None]):
             )
 
 
-class ComposeScreen(ReplyExtras, ModalScreen[bool]):
+class ComposeScreen(MailFields, ReplyExtras, ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s,ctrl+j", "send", "Send", priority=True, id="compose.send"),
         Binding("ctrl+e", "editor", "$EDITOR", priority=True, id="compose.editor"),
@@ -87,6 +89,7 @@ class ComposeScreen(ReplyExtras, ModalScreen[bool]):
             "ctrl+t", "toggle_record", "Ticket/contact record", priority=True, id="compose.record"
         ),
         Binding("escape", "keep", "Keep draft, close", id="compose.keep"),
+        *MAIL_BINDINGS,
         *EXTRA_BINDINGS,
     ]
 
@@ -107,6 +110,7 @@ class ComposeScreen(ReplyExtras, ModalScreen[bool]):
                     subject=line(self.draft.subject),
                 )
             )
+            yield from self.mail_fields()
             yield TextArea(id="compose-body", soft_wrap=True, show_line_numbers=False)
             yield self.extras_label()
         yield Footer()
@@ -119,6 +123,7 @@ class ComposeScreen(ReplyExtras, ModalScreen[bool]):
         self._show_title()
         self.query_one(TextArea).focus()
         self._load_draft()
+        self.show_mail_fields()
         self.load_signature()
 
     def _show_title(self) -> None:
@@ -210,12 +215,20 @@ class ComposeScreen(ReplyExtras, ModalScreen[bool]):
         draft, me = self.draft, self.backend.me
         if self._save_timer is not None:
             self._save_timer.stop()
+        try:
+            addressing = self.addressing()  # D16: a bad address keeps the composer open
+        except RecipientError as exc:
+            self.sending = False
+            self.notify(str(exc), severity="warning", markup=False)
+            return
         sent = self.signed(text)  # D18: the signature, unless left off
 
         def send(repo: Any, user: Any) -> None:
             if draft.ticket is None:  # the contact record is all there is (SPEC D5, E3)
                 assert draft.conversation is not None
-                services.email_conversation(repo, user, draft.conversation, sent)
+                services.email_conversation(
+                    repo, user, draft.conversation, sent, addressing=addressing
+                )
             elif draft.kind == "note":
                 services.add_note(repo, user, draft.ticket, text)
             else:
@@ -227,8 +240,10 @@ class ComposeScreen(ReplyExtras, ModalScreen[bool]):
                     from_contact_record=draft.kind == "contact",
                     conversation_id=draft.conversation,
                     markdown=self.markdown,
+                    addressing=addressing,
                 )
             repo.discard_draft(me.id, draft.scope)
+            self.forget_files(repo)
 
         if not await self._still_wanted(draft):
             self.sending = False

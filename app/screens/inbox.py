@@ -15,6 +15,7 @@ from app.screens.attachments import AttachmentKeys, attachment_bindings
 from app.screens.base import DeskScreen, pick_user
 from app.screens.compose import ComposeScreen, Draft, RefusedScreen
 from app.screens.dialogs import PickerScreen
+from app.screens.forwarding import ForwardKeys, forward_binding
 from app.screens.snooze import ask_snooze, snooze_binding
 from app.sources import InboxSource
 from automation import chat, services
@@ -40,7 +41,7 @@ NOTE_WITHOUT_TICKET = (
 )
 
 
-class InboxScreen(AttachmentKeys, DeskScreen):
+class InboxScreen(ForwardKeys, AttachmentKeys, DeskScreen):
     MODE = "inbox"
     HELP_TITLE = "Inbox"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -57,6 +58,7 @@ class InboxScreen(AttachmentKeys, DeskScreen):
         Binding("slash", "search", "Search", id="inbox.search"),
         snooze_binding("inbox"),
         *attachment_bindings("inbox"),
+        forward_binding("inbox"),
         Binding("escape", "back", "Back", show=False, id="inbox.back"),
         Binding("E", "end_chat", "End chat", show=False, id="inbox.end_chat"),
     ]

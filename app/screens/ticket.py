@@ -16,6 +16,7 @@ from app.screens.base import DeskScreen, pick_owner
 from app.screens.compose import ComposeScreen, Draft
 from app.screens.dialogs import PickerScreen, PromptScreen
 from app.screens.explain import ExplainScreen
+from app.screens.forwarding import ForwardKeys, forward_binding
 from app.screens.snooze import ask_snooze, snooze_binding, snoozed_text
 from automation import merge, services, split, tags
 from automation.services import PRIORITIES, DomainError
@@ -26,7 +27,7 @@ from widgets.suggest import ListItemSuggester
 from widgets.text import line, stamp
 
 
-class TicketScreen(AttachmentKeys, DeskScreen):
+class TicketScreen(ForwardKeys, AttachmentKeys, DeskScreen):
     MODE = ""
     HELP_TITLE = "Ticket record"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -49,6 +50,7 @@ class TicketScreen(AttachmentKeys, DeskScreen):
         Binding("X", "split", "Split message off", show=False, id="ticket.split"),
         snooze_binding("ticket"),
         *attachment_bindings("ticket"),
+        forward_binding("ticket"),
         Binding(
             "bracketleft",
             "conversation(-1)",
