@@ -172,3 +172,21 @@ async def test_cli_attach_refuses_a_directory_and_a_missing_file(db, tmp_path) -
         args = parser.parse_args(["reply", "1", "--text", "hi", "--attach", bad])
         with pytest.raises(UserError, match=said):
             addressing_of(args)
+
+
+def test_the_size_limit_is_an_admin_setting(tmp_path) -> None:
+    # D15: `automation limits --max-send-bytes` sets it; a rep cannot; JSON and text show it
+    from tests.test_cli import desk_cli
+
+    cli = desk_cli(tmp_path)
+    assert cli.json("automation", "limits")["max_send_bytes"] == 20_000_000
+    cli.run("automation", "limits", "--max-send-bytes", "5000")
+    assert cli.json("automation", "limits")["max_send_bytes"] == 5000
+    refused = cli.run("automation", "limits", "--max-send-bytes", "10", ok=False)
+    assert refused.returncode == 1 and "between 1,000" in refused.stderr
+    rep = cli.run("automation", "limits", "--max-send-bytes", "9000", "--as", "rita", ok=False)
+    assert rep.returncode == 1
+    cli.deliver(make_mail()[0])
+    (tmp_path / "big.bin").write_bytes(os.urandom(6000))
+    big = cli.run("reply", "1", "--text", "x", "--attach", str(tmp_path / "big.bin"), ok=False)
+    assert big.returncode == 1 and "over the limit of 5,000" in big.stderr

@@ -14,8 +14,12 @@ from app.cli.shared import ON_OFF, act, on_off, opened
 from app.cli.workflows import cmd_workflow_clone, cmd_workflow_delete
 from automation import admin
 from automation.admin import TRIGGER_KINDS
-from automation.admin.limits import max_message_mb, set_max_message_mb
-from automation.outbound import old_mail_hours
+from automation.admin.limits import (
+    max_message_mb,
+    set_max_message_mb,
+    set_max_send_bytes,
+)
+from automation.outbound import max_send_bytes, old_mail_hours
 from storage import queries
 from storage.repository import SqlRepository
 
@@ -56,6 +60,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="MB",
         help="a bigger message is not stored by import or IMAP: it goes to `deskline failed` "
         "with its size (default 50)",
+    )
+    p.add_argument(
+        "--max-send-bytes",
+        type=int,
+        metavar="N",
+        help="the largest email a person sends, attachments included, once encoded: a bigger "
+        "one is refused before it is queued (default 20000000)",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_limits)
@@ -138,6 +149,7 @@ async def cmd_limits(args: argparse.Namespace) -> int:
         args.undo_seconds,
         args.old_mail_hours,
         args.max_message_mb,
+        args.max_send_bytes,
     )
     if any(x is not None for x in changes):
         await act(args, lambda repo, user: _set_limits(repo, user, args))
@@ -146,6 +158,7 @@ async def cmd_limits(args: argparse.Namespace) -> int:
         hours = await desk.read(old_mail_hours)
         megabytes = await desk.read(max_message_mb)
         undo_seconds = await desk.read(admin.undo_window)
+        send_bytes = await desk.read(max_send_bytes)
     if args.json:
         output.dump(
             {
@@ -154,6 +167,7 @@ async def cmd_limits(args: argparse.Namespace) -> int:
                 "undo_seconds": undo_seconds,
                 "old_mail_hours": hours,
                 "max_message_mb": megabytes,
+                "max_send_bytes": send_bytes,
             }
         )
         return 0
@@ -163,6 +177,7 @@ async def cmd_limits(args: argparse.Namespace) -> int:
     print(f"undo window: {undo_seconds} s (a person's change, and its email waits as long)")
     print(f"old mail: the email caused by mail over {hours} hours old when it arrives is held")
     print(f"largest message stored: {megabytes:g} MB (a bigger one goes to `deskline failed`)")
+    print(f"largest email sent: {send_bytes:,} bytes encoded, attachments included")
     return 0
 
 
@@ -177,6 +192,8 @@ def _set_limits(repo: SqlRepository, user: Any, args: argparse.Namespace) -> Non
         admin.set_old_mail_hours(repo, user, args.old_mail_hours)
     if args.max_message_mb is not None:
         set_max_message_mb(repo, user, args.max_message_mb)
+    if args.max_send_bytes is not None:
+        set_max_send_bytes(repo, user, args.max_send_bytes)
 
 
 async def cmd_branding(args: argparse.Namespace) -> int:

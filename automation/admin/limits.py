@@ -11,6 +11,7 @@ from automation.outbound import (
     PER_TICKET_LIMITS,
 )
 from automation.ports import AdminRepository, UserLike
+from mail.attach import MAX_SEND_SETTING
 from mail.sources import MAX_MESSAGE_MB, MAX_MESSAGE_SETTING
 
 
@@ -90,6 +91,24 @@ def set_max_message_mb(repo: AdminRepository, user: UserLike, megabytes: float) 
 
 def max_message_mb(repo: AdminRepository) -> float:
     return float(repo.setting(MAX_MESSAGE_SETTING, MAX_MESSAGE_MB))
+
+
+MAX_SEND_LIMIT = 1_000_000_000
+
+
+def set_max_send_bytes(repo: AdminRepository, user: UserLike, count: int) -> int:
+    """D15: a person's email, attachments included, may be this many bytes once encoded."""
+    require_admin(user)
+    if (
+        isinstance(count, bool)
+        or not isinstance(count, int)
+        or not 1_000 <= count <= MAX_SEND_LIMIT
+    ):
+        raise SettingsError(
+            f"the largest email sent is between 1,000 and {MAX_SEND_LIMIT:,} bytes, not {count!r}"
+        )
+    repo.set_setting(MAX_SEND_SETTING, count)
+    return count
 
 
 # --- settings screen: pipelines, statuses and branding (SPEC §1, §5, R-A3) ----------------------
