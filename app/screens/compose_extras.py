@@ -123,10 +123,10 @@ class ReplyExtras:
     def action_snippet(self) -> None:
         if not self.picking:
             self.picking = True
-            self._pick()
+            self._pick_snippet()
 
-    @work(group="snippet")
-    async def _pick(self) -> None:
+    @work(group="snippet-pick")
+    async def _pick_snippet(self) -> None:
         try:
             found = await self.backend.read(snippets.visible)
             chosen = await self.app.push_screen_wait(SnippetPicker(found))  # type: ignore[attr-defined]
