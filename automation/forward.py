@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from automation import undo
+from automation import signatures, undo
 from automation.events import EmailSent
 from automation.outbound import Recipients, queue_conversation_mail
 from automation.ports import Repository, UserLike
@@ -32,6 +32,7 @@ def forward(
     cc: tuple[Address, ...] = (),
     bcc: tuple[Address, ...] = (),
     send_now: bool = False,
+    signature: str | None = None,
 ) -> int:
     """Queue the forward; returns its outbox id. The addresses were checked by the caller
     (mail.recipients); an encoded message over the size limit is refused (D15)."""
@@ -63,7 +64,7 @@ def forward(
         ticket=ticket,
         conversation=conversation,
         subject=subject,
-        body=forward_text(note, source),
+        body=signatures.place(forward_text(note, source), signature),  # D18: before the quote
         actor=actor_of(user),
         kind="reply",
         sent_from=SENT_FROM,

@@ -94,3 +94,17 @@ async def compose_text(
     rendered = [await render_snippet(sources, body) for body in sources.snippets]
     body = snippets.reply_text(text, rendered)
     return signatures.place(body, await render_signature(sources))
+
+
+async def forward_signature(desk: Desk, message_row_id: int) -> str | None:
+    """D18: the signature of the desk's user for a forward of this message (its channel's)."""
+
+    def read(repo: SqlRepository) -> Sources | None:
+        source = repo.forward_source(message_row_id)
+        if source is None:
+            return None
+        user = desk.user_of(repo)
+        return read_sources(repo, user, conversation=int(source["conversation_id"]))
+
+    sources = await desk.read(read)
+    return await render_signature(sources) if sources is not None else None

@@ -16,6 +16,8 @@ import pytest_asyncio
 from automation import admin, signatures, snippets
 from automation.admin.common import SettingsError
 from automation.delivery import deliver_due
+from automation.forward import forward
+from mail.model import Address
 from runtime import reply_text
 from runtime.smtp import SmtpTransport
 from storage.database import Database
@@ -204,3 +206,31 @@ def test_place_without_quote_and_with_a_forward() -> None:
     )
     # a `>` line in the middle of the text is the rep's own, not a quote to move
     assert signatures.place("> quoted\nmy answer", "Sig") == "> quoted\nmy answer\n\n-- \nSig"
+
+
+async def test_d18_a_forward_gets_the_signature_after_the_note_before_the_forwarded_message(
+    desk: Desk, smtp_server: SmtpServer
+) -> None:
+    await desk.as_user("rita", lambda repo, user: signatures.save(repo, user, "{{ me.name }}"))
+    detail = await desk.ticket(1)
+    message = int(detail["conversations"][0]["messages"][0]["id"])
+    signature = await reply_text.forward_signature(_rita(desk), message)
+    assert signature == "Rita Rep"
+    await desk.as_user(
+        "rita",
+        lambda repo, user: forward(
+            repo,
+            user,
+            message,
+            (Address("dev@partner.example", ""),),
+            note="Can you look?",
+            send_now=True,
+            signature=signature,
+        ),
+    )
+    before = len(smtp_server.received)
+    assert await _send(desk) == 1
+    wire = _text(smtp_server.received[before].data)
+    assert wire.startswith(
+        "Can you look?\n\n-- \nRita Rep\n\n---------- Forwarded message ---------\n"
+    )

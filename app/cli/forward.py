@@ -8,6 +8,7 @@ from typing import Any
 
 from app.cli.errors import UserError
 from app.cli.shared import opened, send_now_flag, undoable
+from app.cli.snippets import forward_signature
 from automation import forward as forwarding
 from mail.recipients import RecipientError, parse_recipients
 from storage.attachments import find_message
@@ -33,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--bcc", action="append", default=[], metavar="ADDRESS", help="blind copy (envelope only)"
     )
     p.add_argument("--note", default="", metavar="TEXT", help="a line above the forwarded message")
+    p.add_argument("--no-signature", action="store_true", help="send this one without signature")
     send_now_flag(p)
     p.set_defaults(func=cmd_forward)
 
@@ -53,10 +55,19 @@ async def cmd_forward(args: argparse.Namespace) -> int:
         message_id = await desk.query(lambda s: _message_id(s, args.message))
     if message_id is None:
         raise UserError(f"no message {args.message!r} (a number from ticket show, or <Message-ID>)")
+    signature = None if args.no_signature else await forward_signature(args, message_id)
     outbox_id, hint = await undoable(
         args,
         lambda repo, user: forwarding.forward(
-            repo, user, message_id, to, note=args.note, cc=cc, bcc=bcc, send_now=args.send_now
+            repo,
+            user,
+            message_id,
+            to,
+            note=args.note,
+            cc=cc,
+            bcc=bcc,
+            send_now=args.send_now,
+            signature=signature,
         ),
     )
     print(f"Forward of message {message_id} to {to[0].addr} queued (outbox {outbox_id}){hint}")

@@ -229,3 +229,12 @@ async def reply_body(args: argparse.Namespace, text: str) -> str:
             )
         except TemplateRenderError as exc:
             raise UserError(f"cannot render the reply's snippets or signature: {exc}") from exc
+
+
+async def forward_signature(args: argparse.Namespace, message_row_id: int) -> str | None:
+    """The signature a forward of this message gets, rendered (SPEC D18), or none."""
+    async with opened(args) as desk:
+        try:
+            return await reply_text.forward_signature(desk, message_row_id)
+        except TemplateRenderError as exc:
+            raise UserError(f"cannot render the signature: {exc}") from exc
