@@ -82,7 +82,9 @@ async def test_colons_open_the_picker_and_insert_the_rendered_snippet_at_the_cur
     await desk.db.close()
 
 
-async def test_ctrl_g_leaves_the_signature_off_this_message_only(tmp_path: Path) -> None:
+async def test_ctrl_g_leaves_the_signature_off_this_message_only_and_the_palette_has_the_keys(
+    tmp_path: Path,
+) -> None:
     desk = await _desk(tmp_path / "desk.db")
     app = make_app(tmp_path / "desk.db")
 
@@ -98,6 +100,13 @@ async def test_ctrl_g_leaves_the_signature_off_this_message_only(tmp_path: Path)
 
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposeScreen), what="the composer")
+        titles = " | ".join(c.title for c in app.get_system_commands(app.screen))
+        for words in ("Snippet", "Signature on/off", "Markdown on/off"):  # the palette has them
+            assert words in titles, titles
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, InboxScreen), what="closed")
         await send("Without", "ctrl+g")
         await wait_for_async(pilot, lambda: _count(desk, 1))
         await send("With")
