@@ -28,6 +28,10 @@ from storage.database import Database
 
 TEMPLATE_DB = "deskline_template"
 
+# As `deskline` itself runs (SPEC S9): the desks the fixtures create are 0600, so no command
+# warns that other accounts can read them.
+os.umask(0o077)
+
 
 def _pg_bindir() -> str | None:
     dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(d.split("/")[4]))

@@ -86,7 +86,8 @@ def test_s9_an_open_desk_warns_in_one_line_and_init_fix_permissions_closes_it(
 
 def test_s9_a_desk_elsewhere_is_checked_by_its_files_only(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
-    shared.mkdir(mode=0o755)
+    shared.mkdir()
+    shared.chmod(0o755)  # a folder of the user's, open to others
     database = shared / "desk.db"
     deskline("init", home=tmp_path, db=database)
     assert mode(database) == 0o600 and mode(shared) == 0o755  # a folder we did not make
