@@ -28,8 +28,9 @@ from automation.events import (
     Timeline,
     event_from_row,
 )
-from automation.ports import Repository
-from automation.render_budget import RenderNeeded, deferring, render_outside
+from automation.outbound import uncounted_if_failed
+from automation.ports import LocalEventLike, Repository
+from automation.render_budget import RenderNeeded, deferring, is_deferring, render_outside
 from automation.triggers import on_email_sent, on_message_received
 
 log = logging.getLogger("deskline.engine")
@@ -107,8 +108,13 @@ def _probe_ahead(repo: Repository, rows: Sequence[Any], renders: list[RenderNeed
     for row in rows:
         if len(renders) >= PROBE_RENDERS:
             return
+        if row.type != StatusEntered.type:
+            # only a status entered renders (its status actions); probing a message received
+            # would make its ticket in a savepoint rolled back, and on PostgreSQL that ticket's
+            # number would be lost to the sequence (the next ticket skipping one)
+            continue
         try:
-            with repo.savepoint():
+            with uncounted_if_failed(), repo.savepoint():
                 handle(repo, event_from_row(row.type, row.payload))
                 raise _Probed
         except RenderNeeded as need:
@@ -127,15 +133,37 @@ def process_local(repo: Repository, *, isolate: bool = True) -> int:
     """
     taken = 0
     while rows := repo.take_local_events():
-        for row in rows:
-            if row.id is None or not isolate:
-                handle(repo, event_from_row(row.type, row.payload))
-                if row.id is not None:
-                    repo.mark_event_processed(row.id)
-                taken += 1
-            elif _process_one(repo, row.id, row.type, row.payload, retry_later=True):
-                taken += 1
+        for index, row in enumerate(rows):
+            mark = repo.untaken_events()
+            try:
+                if row.id is None or not isolate:
+                    _handle_local(repo, row)
+                    if row.id is not None:
+                        repo.mark_event_processed(row.id)
+                    taken += 1
+                elif _process_one(repo, row.id, row.type, row.payload, retry_later=True):
+                    taken += 1
+            except RenderNeeded:
+                # D10: the render is done with no transaction open: this event and the ones
+                # after it wait in the queue, in order, for the engine's next drain.
+                repo.leave_to_queue(rows[index:], mark)
+                raise
     return taken
+
+
+def _handle_local(repo: Repository, row: LocalEventLike) -> None:
+    """Handle an inline event. While renders are deferred, a status entered (the only event
+    whose handling renders: its status actions) runs in a savepoint, so an action that needs
+    a render leaves nothing of the event behind."""
+    event = event_from_row(row.type, row.payload)
+    if not (isinstance(event, StatusEntered) and is_deferring()):
+        try:
+            handle(repo, event)
+        except RenderNeeded as need:  # its writes cannot be undone alone: the caller's whole
+            raise RuntimeError(f"{row.type} needed a render outside a savepoint") from need
+        return
+    with uncounted_if_failed(), repo.savepoint():
+        handle(repo, event)
 
 
 def process_due(repo: Repository, limit: int, *, renders: list[RenderNeeded] | None = None) -> int:
@@ -180,7 +208,7 @@ def _process_one(
 ) -> bool:
     """Handle one event in a savepoint; True when it is done (handled or given up)."""
     try:
-        with repo.savepoint():
+        with uncounted_if_failed(), repo.savepoint():
             handle(repo, event_from_row(type_, payload))
     except RenderNeeded:
         raise  # rolled back; handled again once its render is done (D10)

@@ -25,6 +25,7 @@ from automation.engine import AutomatedRunner, TransactionRunner, process_local,
 from automation.ingest import IngestResult, ingest_message
 from automation.outbound import MailTally, collecting, counting_mail
 from automation.ports import ChannelLike, Repository
+from automation.render_budget import RenderNeeded, deferring, render_outside
 from mail.parse import ParsedMail, parse_message
 from mail.sources import (
     MAX_MESSAGE_SETTING,
@@ -39,6 +40,7 @@ BATCH = 200
 # Issue 16: an import of at least this many batches parses in worker processes, a batch ahead of
 # the one being stored, so parsing overlaps the database writes (one core each on two cores).
 PARALLEL_FROM_BATCHES = 3
+STALLED_PARTS = 8  # D10: parts stopped for renders with no message stored, before rendering inside
 PENDING_FIRST = 1000  # older events a batch handles before its own (the rest: the next drain)
 log = logging.getLogger("deskline.import")
 PENDING_PER_MESSAGE = (
@@ -59,6 +61,13 @@ class ImportSummary:
     # One per message of this batch, in order (a failure's outcome is "failed"); store_batch's
     # own, not merged across batches nor shown in the summary.
     results: list[IngestResult] = field(default_factory=list)
+    # Templates to render before the rest (D10): the batch stopped after `total` messages, the
+    # rest of its last message's automation waiting in the queue (see `store_batch`).
+    renders: list[RenderNeeded] = field(default_factory=list)
+
+    @property
+    def deferred(self) -> bool:
+        return bool(self.renders)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -168,26 +177,46 @@ def store_batch(
     historical: bool,
     *,
     isolate: bool = True,
+    defer_renders: bool = False,
+    resumed: bool = False,
 ) -> ImportSummary:
     """Store a batch; with `isolate`, each message and each event in its own savepoint.
 
     Without it nothing is isolated and the first error aborts the transaction: the caller then
     runs the batch again isolated. Savepoints cost a flush and two statements each, and the
     happy path needs none of them.
+
+    With `defer_renders` (D10), the first event whose automated email needs a template render
+    stops the batch after its message: that event and the message's later ones wait in the
+    queue, and the batch ends with `renders` after `total` messages. The caller commits, does
+    the renders with no transaction open (`render_deferred`) and stores the rest `resumed`:
+    the waiting events are handled first, finding their renders done, so each message is
+    still evaluated after the automation of the ones before it (E6), and their emails count
+    as the batch's. Without it (dry runs, which commit nothing) renders run at once, in a
+    worker within the budget.
     """
     summary = ImportSummary()
     channel = repo.channel(channel_id)
+    defer = defer_renders and not historical
+    earlier = MailTally()
     if not historical:
         # E6, B8.2: events another session committed after the caller's opening drain (a rep's
-        # reply) happened before this batch: handle them first, as the queue would.
-        process_pending(repo, PENDING_FIRST)
-    if not isolate:
+        # reply) happened before this batch: handle them first, as the queue would. One that
+        # needs a render (D10) stops the batch before its first message.
+        renders: list[RenderNeeded] | None = [] if defer else None
+        with counting_mail() if resumed else nullcontext(earlier) as earlier:
+            process_pending(repo, PENDING_FIRST, renders=renders)
+        summary.renders += renders or ()
+    if not isolate and not summary.deferred:
         repo.handle_events_inline()
     # The emails this batch's messages cause, as they are stored (a delayed step's come later).
-    # With `isolate`, a failed event's savepoint rolls its emails back but not their count.
-    with counting_mail() as emails:
+    with counting_mail() as emails, deferring() if defer else nullcontext():
         for item in batch:
+            if summary.deferred:
+                break
             _store_one(repo, summary, channel, item, historical, isolate)
+    if resumed:
+        emails.add(earlier)
     summary.emails = emails
     if (collector := _STORED_MAIL.get()) is not None:
         collector.add(emails)
@@ -221,8 +250,12 @@ def _store_one(
     summary.stored += 1
     summary.threaded += result.threaded
     summary.automated += result.automated
-    if not historical:
+    if historical:
+        return
+    try:
         process_local(repo, isolate=isolate)
+    except RenderNeeded as need:
+        summary.renders.append(need)
 
 
 _STORED_MAIL: ContextVar[MailTally | None] = ContextVar("deskline_stored_mail", default=None)
@@ -251,7 +284,9 @@ async def import_paths(
     historical: bool = False,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = BATCH,
+    defer_renders: bool = True,
 ) -> ImportSummary:
+    """Import `paths` in batches; `defer_renders` as in `store_batch` (off for a dry run)."""
     items = ordered(list(scan(paths)))
     summary = ImportSummary()
     max_bytes = await message_limit(db)
@@ -267,7 +302,7 @@ async def import_paths(
                 ahead = None
                 if n + 1 < len(batches):
                     ahead = asyncio.ensure_future(_prepare_batch(pool, batches[n + 1], max_bytes))
-                part = await _store(db, channel_id, prepared, historical)
+                part = await _store(db, channel_id, prepared, historical, defer_renders)
                 _merge(summary, part)
                 await db.drain()  # anything a batch left pending (a failed event to retry)
                 if progress is not None:
@@ -284,18 +319,60 @@ async def message_limit(db: TransactionRunner) -> int:
     return max_message_bytes(setting)
 
 
+async def render_deferred(part: ImportSummary) -> None:
+    """Do the renders a stopped batch asked for, with no transaction open (D10)."""
+    for need in part.renders:
+        await asyncio.to_thread(render_outside, need)
+
+
 async def _store(
-    db: TransactionRunner, channel_id: int, prepared: list[Prepared], historical: bool
+    db: TransactionRunner,
+    channel_id: int,
+    prepared: list[Prepared],
+    historical: bool,
+    defer_renders: bool = True,
+    resumed: bool = False,
 ) -> ImportSummary:
-    try:
-        return await db.run_bulk(
-            lambda repo: store_batch(repo, channel_id, prepared, historical, isolate=False)
+    """Store `prepared` in as few transactions as it takes: one, unless templates need
+    renders (D10), each done between two (see `store_batch`)."""
+    summary = ImportSummary()
+    stalled = 0
+    while prepared or resumed:
+        defer = defer_renders and stalled < STALLED_PARTS  # then renders inside, in budget
+        part = await _store_part(db, channel_id, prepared, historical, defer, resumed)
+        _merge(summary, part)
+        summary.results += part.results
+        prepared = prepared[part.total :]
+        await render_deferred(part)
+        resumed = part.deferred
+        stalled = stalled + 1 if part.deferred and not part.total else 0
+    return summary
+
+
+async def _store_part(
+    db: TransactionRunner,
+    channel_id: int,
+    prepared: list[Prepared],
+    historical: bool,
+    defer_renders: bool,
+    resumed: bool,
+) -> ImportSummary:
+    def batch(isolate: bool) -> Callable[[Repository], ImportSummary]:
+        return lambda repo: store_batch(
+            repo,
+            channel_id,
+            prepared,
+            historical,
+            isolate=isolate,
+            defer_renders=defer_renders,
+            resumed=resumed,
         )
+
+    try:
+        return await db.run_bulk(batch(False))
     except Exception:
         log.info("a batch failed as a whole; storing it message by message", exc_info=True)
-        return await db.run_bulk(
-            lambda repo: store_batch(repo, channel_id, prepared, historical, isolate=True)
-        )
+        return await db.run_bulk(batch(True))
 
 
 def _merge(total: ImportSummary, part: ImportSummary) -> None:
@@ -324,10 +401,25 @@ async def retry_failure(db: AutomatedRunner, failure_id: int) -> ImportSummary:
     except Exception as exc:
         item = Prepared(label, raw, None, f"unparseable: {exc}")
 
-    def store(repo: Repository) -> ImportSummary:
-        repo.delete_import_failure(failure_id)
-        return store_batch(repo, channel_id, [item], historical=False)
+    def store(resumed: bool, defer: bool) -> Callable[[Repository], ImportSummary]:
+        def fn(repo: Repository) -> ImportSummary:
+            part = store_batch(
+                repo, channel_id, [item], False, defer_renders=defer, resumed=resumed
+            )
+            if part.total:  # stored, or failed anew (its new failure replaces this one)
+                repo.delete_import_failure(failure_id)
+            return part
 
-    summary = await db.run_bulk(store)
+        return fn
+
+    summary, resumed, tries = ImportSummary(), False, 0
+    while not summary.total:  # older events' renders first (D10), then the message
+        part = await db.run_bulk(store(resumed, defer=tries < STALLED_PARTS))
+        _merge(summary, part)
+        summary.results += part.results
+        await render_deferred(part)
+        resumed, tries = part.deferred, tries + 1
+    if resumed:  # the rest of its automation, its renders done
+        _merge(summary, await _store(db, channel_id, [], False, resumed=True))
     await db.drain()
     return summary

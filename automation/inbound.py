@@ -35,7 +35,14 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from automation.engine import AutomatedRunner, TransactionRunner
-from automation.importer import ImportSummary, Prepared, message_limit, prepare, store_batch
+from automation.importer import (
+    ImportSummary,
+    Prepared,
+    message_limit,
+    prepare,
+    render_deferred,
+    store_batch,
+)
 from automation.ports import Repository
 from mail.sources import EPOCH, Fetched, RawItem
 
@@ -206,10 +213,17 @@ async def _sync(
         if not items:
             break
         stats.fetched += len(items)
-        last_uid = items[-1][0]
-        point = (folder, uidvalidity, last_uid)
-        stats.add(await _store(db, channel_id, [p for _, p in items], point, lease))
-        wrote = True
+        remaining, resumed = items, False
+        while remaining or resumed:  # more than one transaction when templates render (D10)
+            point = (folder, uidvalidity, last_uid)
+            part = await _store(db, channel_id, remaining, point, lease, resumed)
+            stats.add(part)
+            wrote = True
+            if part.total:
+                last_uid = remaining[part.total - 1][0]
+            remaining = remaining[part.total :]
+            await render_deferred(part)
+            resumed = part.deferred
         if len(items) < batch:
             break  # the folder held no more at the time of this batch's SEARCH
     if not wrote and (stored is None or stats.resynced):
@@ -243,17 +257,31 @@ def _raw_item(label: str, raw: bytes | None, size: int) -> RawItem:
 async def _store(
     db: TransactionRunner,
     channel_id: int,
-    prepared: Sequence[Prepared],
-    point: tuple[str, int, int],
+    items: Sequence[tuple[int, Prepared]],
+    before: tuple[str, int, int],
     lease: _Lease | None,
+    resumed: bool,
 ) -> ImportSummary:
     """The batch and its checkpoint in one transaction: optimistic first, then each message
-    isolated in its own savepoint (automation.importer._store)."""
+    isolated in its own savepoint (automation.importer._store). The checkpoint is the last
+    message stored: a batch stopped for a render (D10) goes on from there."""
+    prepared = [p for _, p in items]
 
     def write(isolate: bool) -> Callable[[Any], ImportSummary]:
         def fn(repo: Any) -> ImportSummary:
-            summary = store_batch(repo, channel_id, prepared, False, isolate=isolate)
-            _checkpoint(repo, channel_id, point, lease)
+            summary = store_batch(
+                repo,
+                channel_id,
+                prepared,
+                False,
+                isolate=isolate,
+                defer_renders=True,
+                resumed=resumed,
+            )
+            folder, uidvalidity, last_uid = before
+            if summary.total:
+                last_uid = items[summary.total - 1][0]
+            _checkpoint(repo, channel_id, (folder, uidvalidity, last_uid), lease)
             return summary
 
         return fn

@@ -511,3 +511,18 @@ def queue_notification_mail(
         },
     )
     return Queued(outbox_id, None, timeline_id, "held" if held else "queued")
+
+
+@contextmanager
+def uncounted_if_failed() -> Iterator[None]:
+    """Around a savepoint: the emails counted inside are uncounted when it rolls back."""
+    tally = _TALLY.get()
+    if tally is None:
+        yield
+        return
+    queued, held = tally.queued, tally.held
+    try:
+        yield
+    except BaseException:
+        tally.queued, tally.held = queued, held
+        raise

@@ -59,6 +59,10 @@ def deferring() -> Iterator[None]:
         _deferring.reset(token)
 
 
+def is_deferring() -> bool:
+    return _deferring.get()
+
+
 def render_for_action(
     subject: str, body: str, variables: dict[str, Any], budget: Budget
 ) -> Rendered:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from automation.engine import Engine
+from automation.render_budget import RenderNeeded, deferring, render_outside
 from runtime.identity import current_user
 from storage.database import HEAD_REVISION, Database, known_revisions
 from storage.repository import SqlRepository
@@ -30,6 +31,7 @@ from storage.repository.audit import set_actor
 
 T = TypeVar("T")
 log = logging.getLogger("deskline.runtime")
+RENDERS_PER_CHANGE = 8  # D10: a change rolled back for a render at most this often
 Clock = Callable[[], datetime]
 
 
@@ -112,7 +114,7 @@ class Desk:
 
     async def act(self, fn: Callable[[SqlRepository, Any], T]) -> T:
         """A change as this desk's user, committed, then handled by the engine."""
-        result = await self.db.run(lambda repo: fn(repo, self._user(repo)))
+        result = await self._change(self.db.run, lambda repo: fn(repo, self._user(repo)))
         await self.settle()
         return result
 
@@ -122,15 +124,31 @@ class Desk:
         """A change as the user `name` (tests, the demo's simulated reps). `bulk` runs it and
         its automation on the synchronous SQLite connection (a burst of changes)."""
         run = self.db.run_bulk if bulk else self.db.run
-        result = await run(lambda repo: fn(repo, _user_named(repo, name)))
+        result = await self._change(run, lambda repo: fn(repo, _user_named(repo, name)))
         await self.settle(bulk=bulk)
         return result
 
     async def run(self, fn: Callable[[SqlRepository], T]) -> T:
         """A change with no acting user (mail arriving, setup), then handled by the engine."""
-        result = await self.db.run(fn)
+        result = await self._change(self.db.run, fn)
         await self.settle()
         return result
+
+    async def _change(
+        self, run: Callable[[Callable[[SqlRepository], T]], Awaitable[T]], fn: Callable[..., T]
+    ) -> T:
+        """Run a change's transaction; no template renders inside it (D10). A command of
+        several changes handles the events of the first before the next (E6, `in_order`); when
+        one of them needs a render, the transaction rolls back, the render is done with none
+        open, and the change runs again (it finds the render done). After a few, renders are
+        done in the transaction, still in a worker within the budget."""
+        for _ in range(RENDERS_PER_CHANGE):
+            try:
+                with deferring():
+                    return await run(fn)
+            except RenderNeeded as need:
+                await asyncio.to_thread(render_outside, need)
+        return await run(fn)
 
     async def store(self, fn: Callable[[SqlRepository], T]) -> T:
         """A bookkeeping write that causes no automation (drafts, presence): no engine."""

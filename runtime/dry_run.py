@@ -69,7 +69,11 @@ class RollbackRunner:
 
 async def import_dry_run(db: Database, channel_id: int, paths: list[Path]) -> ImportSummary:
     """What `import PATH...` would do, live (not historical), keeping nothing."""
-    return await import_paths(RollbackRunner(db), channel_id, paths, historical=False)
+    # D10's deferral needs a commit before the render; a dry run commits nothing, so it
+    # renders at once (in a worker, within the budget) and keeps nothing.
+    return await import_paths(
+        RollbackRunner(db), channel_id, paths, historical=False, defer_renders=False
+    )
 
 
 async def explain_eml(db: Database, channel_id: int, path: Path) -> dict[str, Any]:

@@ -199,3 +199,106 @@ async def test_an_import_batch_with_a_template_over_budget_is_stored_and_fails_t
         timeline = (await desk.ticket(number))["timeline"]
         failed = [e for e in timeline if e["type"] == "action_failed"]
         assert len(failed) == 1 and "took more than 0.3 s" in failed[0]["summary"]
+
+
+def _ack_with(desk_template: str):
+    def setup(repo, user) -> None:
+        repo.set_setting("template_render_seconds", 2)
+        repo.add_template("Ack", "Got it", desk_template, builtin=False)
+        admin.add_action(
+            repo,
+            user,
+            pipeline_name=None,
+            status_label="New",
+            kind="send_email",
+            template_name="Ack",
+        )
+
+    return setup
+
+
+async def test_an_import_batch_renders_with_no_write_transaction_open(db, db_url) -> None:
+    # D10 on the import's fast path: the acknowledgement's slow render waits in the queue for
+    # the drain after the batch's commit, so another writer writes during the render
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the write lock of the whole file is SQLite's")
+    desk = await Desk.create(db, received=False, closed=False)
+    await desk.admin(_ack_with('{% if "Slow" in ticket.subject %}' + NESTED + "{% endif %}Hi"))
+    writer = _write_from_another_thread(db_url.split("///", 1)[1], after=1.0)
+    results = await desk.receive_batch([make_mail(subject=f"Slow {n}")[0] for n in range(2)])
+    done = time.monotonic()
+    await asyncio.to_thread(writer["thread"].join)  # type: ignore[attr-defined]
+    assert [r.outcome for r in results] == ["stored", "stored"]
+    assert writer["waited"] < 0.5
+    assert writer["at"] < done - 0.5  # written while a render was still going
+    for number in (1, 2):  # each ack failed its action on its ticket, none left pending
+        timeline = (await desk.ticket(number))["timeline"]
+        assert [e for e in timeline if e["type"] == "action_failed"]
+    pending = await desk.db.query(
+        lambda s: s.scalar(select(func.count()).where(DomainEvent.processed_at.is_(None)))
+    )
+    assert pending == 0
+
+
+async def test_a_deferred_batch_ends_as_the_inline_one_would(db) -> None:
+    # D10, B8.2: a batch whose acknowledgements are rendered after its commit threads, opens
+    # tickets and queues its emails exactly as the inline path: one ack per new ticket, in
+    # order, the reply in the batch threaded into its ticket, the summary counting the acks
+    desk = await Desk.create(db, received=False, closed=False)
+    await desk.admin(_ack_with("Hi {{ contact.name }}, about #{{ ticket.number }}"))
+    first, first_id = make_mail(subject="Printer")
+    reply, _ = make_mail(subject="Re: Printer", in_reply_to=first_id)
+    other, _ = make_mail(subject="Scanner", sender="bob@example.com")
+    results = await desk.receive_batch([first, reply, other])
+    assert [r.outcome for r in results] == ["stored", "stored", "stored"]
+    assert results[1].threaded
+    acks = [o for o in await desk.outbox() if o["template"] == "Ack"]
+    assert sorted(o["ticket"] for o in acks) == [1, 2]
+    assert [o["ticket"] for o in sorted(acks, key=lambda o: o["id"])] == [1, 2]
+    pending = await desk.db.query(
+        lambda s: s.scalar(select(func.count()).where(DomainEvent.processed_at.is_(None)))
+    )
+    assert pending == 0
+
+
+async def test_a_command_of_several_changes_renders_outside_its_transaction(db, db_url) -> None:
+    # D10 for a person's command: a reply and a close in one command (E6, `in_order`): the
+    # close's status action needs the reply's R-T1 handled first; its render is done with the
+    # command's transaction rolled back, then the command runs again and finds it done
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the write lock of the whole file is SQLite's")
+    desk = await Desk.create(db, received=False, closed=False)
+    slow = '{% if ticket.priority == "high" %}' + NESTED + "{% endif %}Waiting"
+
+    def setup(repo, user) -> None:
+        repo.set_setting("template_render_seconds", 2)
+        repo.add_template("Waiting", "We wait", slow, builtin=False)
+        admin.add_action(
+            repo,
+            user,
+            pipeline_name=None,
+            status_label="Waiting on contact",
+            kind="send_email",
+            template_name="Waiting",
+        )
+
+    await desk.admin(setup)
+    await desk.receive(make_mail(subject="Help")[0])
+    await desk.as_user("rita", lambda repo, u: services.set_priority(repo, u, 1, "high"))
+
+    def reply_then_note(repo, user) -> None:
+        services.reply(repo, user, 1, "Could you send a photo?", send_now=True)
+        services.set_priority(repo, user, 1, "high")  # a second change: R-T1 is handled first
+
+    writer = _write_from_another_thread(db_url.split("///", 1)[1], after=1.0)
+    await desk.as_user("rita", reply_then_note)
+    done = time.monotonic()
+    await asyncio.to_thread(writer["thread"].join)  # type: ignore[attr-defined]
+    assert writer["waited"] < 0.5
+    assert writer["at"] < done - 0.5
+    ticket = await desk.ticket(1)
+    assert ticket["ticket"]["status"] == "Waiting on contact"
+    replies = [o for o in ticket["outbox"] if o["template"] is None]
+    assert len(replies) == 1  # the command ran again, but its reply is queued once
+    failed = [e for e in ticket["timeline"] if e["type"] == "action_failed"]
+    assert "took more than 2 s" in failed[0]["summary"]

@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, bindparam, insert, select, update
 
 from automation.events import Actor, DomainEvent
+from automation.ports import LocalEventLike
 from storage import models as m
 from storage.repository.base import LocalEvent, RepositoryBase
 
@@ -152,6 +153,28 @@ class EventsMixin(RepositoryBase):
         """Events emitted through this repository and not yet taken (bulk import's fast path)."""
         taken, self._local_events = self._local_events, []
         return taken
+
+    def untaken_events(self) -> int:
+        """How many emitted events are not taken yet (a mark for `leave_to_queue`)."""
+        return len(self._local_events)
+
+    def leave_to_queue(self, rows: Sequence[LocalEventLike], emitted_before: int) -> None:
+        """Stop handling events in this transaction: `rows` (taken, not handled, in order) and
+        the first `emitted_before` untaken events go to the queue for the engine; untaken events
+        after the mark were emitted by a handler whose savepoint rolled back and are dropped.
+        Later events go to the queue as they are emitted."""
+        kept = [*rows, *self._local_events[:emitted_before]]
+        self._local_events, self._inline_events = [], False
+        for row in kept:
+            if row.id is None:
+                self.emit_payload(row.type, row.payload)
+        self._local_events = []
+
+    def emit_payload(self, type_: str, payload: dict[str, Any]) -> None:
+        """Write an event to the queue from its stored form."""
+        self.session.connection().execute(
+            _INSERT_EVENT, {"type": type_, "payload": payload, "created_at": self.now()}
+        )
 
     def record_event_failure(self, event_id: int, error: str) -> int:
         table = _EVENTS
