@@ -6,12 +6,15 @@ snapshot: `views.one_snapshot`), so mail stored meanwhile cannot shift the rows 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.backend import Backend
+from automation.search.query import parse
 from storage import views
+from storage.search import ticket_ids
 from widgets.row_list import PagesFor, Row, Snapshot, read_snapshot
 
 
@@ -66,15 +69,25 @@ class InboxSource(ViewSource):
 class ColumnSource(ViewSource):
     """The tickets of one status, newest activity first."""
 
-    def __init__(self, backend: Backend, status_id: int) -> None:
+    def __init__(
+        self, backend: Backend, status_id: int, search: str = "", viewer_id: int | None = None
+    ) -> None:
         super().__init__(backend)
         self.status_id = status_id
+        self.search = search  # the board's / (D19: its hits are tickets), checked first
+        self.viewer_id = viewer_id
+
+    def _only(self, s: Session) -> Any:
+        if not self.search.strip():
+            return None
+        query = parse(self.search)
+        return ticket_ids(s, query, viewer_id=self.viewer_id, now=datetime.now(UTC))
 
     def count(self, s: Session) -> int:
-        return views.column_count(s, self.status_id)
+        return views.column_count(s, self.status_id, self._only(s))
 
     def index_of(self, s: Session, key: Any) -> int | None:
-        return views.column_index_of(s, self.status_id, key)
+        return views.column_index_of(s, self.status_id, key, self._only(s))
 
     def window(self, s: Session, window: views.Window) -> list[Row]:
-        return views.column_rows(s, self.status_id, window)
+        return views.column_rows(s, self.status_id, window, self._only(s))

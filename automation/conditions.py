@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from automation import condition_fields
 from automation.ports import AdminRepository, Repository, TicketLike
 from automation.tickets import PRIORITIES, SOURCES
 
@@ -51,8 +52,10 @@ def check(tree: Any) -> None:
         for item in items:
             check(item)
         return
-    if tree.get("field") not in FIELDS:
-        raise ConditionError(f"field must be one of {', '.join(FIELDS)}")
+    field = tree.get("field")
+    if field not in FIELDS and not (isinstance(field, str) and condition_fields.find(field)):
+        extra = ", ".join(f.help for f in condition_fields.fields())  # issue 13: tag, prop.NAME
+        raise ConditionError(f"field must be one of {', '.join(FIELDS)}, {extra}")
     if tree.get("op", "is") not in OPS:
         raise ConditionError(f"op must be one of {', '.join(OPS)}")
 
@@ -76,7 +79,26 @@ def known_values(repo: AdminRepository) -> dict[str, list[str]]:
 def check_values(repo: AdminRepository, tree: dict[str, Any]) -> dict[str, Any]:
     """The tree with each value of a CHOSEN_FIELDS test spelled as the desk spells it; a value
     the desk does not have raises ConditionError naming the valid ones. Run `check` first."""
-    return with_known_values(tree, known_values(repo))
+    return with_known_values(_spelled_extra(repo, tree), known_values(repo))
+
+
+def _spelled_extra(repo: Repository, tree: dict[str, Any]) -> dict[str, Any]:
+    """The values of tag and prop.NAME tests in their stored form (issue 13)."""
+    for key in ("all", "any"):
+        if key in tree:
+            return {**tree, key: [_spelled_extra(repo, item) for item in tree[key]]}
+    field, op = str(tree.get("field")), str(tree.get("op", "is"))
+    extra = condition_fields.find(field)
+    if extra is None or extra.spell is None or op in EMPTY_OPS:
+        return tree
+    wanted = _listed(tree.get("value"))
+    if not wanted:
+        raise ConditionError(f"{field} {op.replace('_', ' ')} needs a value")
+    try:
+        values = extra.spell(repo, field, wanted)
+    except ValueError as exc:
+        raise ConditionError(str(exc)) from None
+    return {**tree, "value": values if op in LIST_OPS else values[0]}
 
 
 def with_known_values(tree: dict[str, Any], known: dict[str, list[str]]) -> dict[str, Any]:
@@ -132,6 +154,8 @@ def matches(repo: Repository, tree: dict[str, Any] | None, ticket: TicketLike) -
 
 
 def _values(repo: Repository, field: str, ticket: TicketLike) -> set[str]:
+    if (extra := condition_fields.find(field)) is not None:
+        return {_norm(value) for value in extra.values(repo, field, ticket)}
     contact = ticket.contact.email if ticket.contact else None
     single: dict[str, str | None] = {
         "pipeline": ticket.pipeline.name,

@@ -104,6 +104,7 @@ class Timeline:
     INBOX_NOTE = "inbox_note"
     PROPERTY_CHANGED = "property_changed"
     TAGS_CHANGED = "tags_changed"  # tags added to or removed from a ticket
+    CLOSED_WITHOUT = "closed_without_required"  # not a person's close: required props passed
     CONVERSATION_ATTACHED = "conversation_attached"
     MERGED = "merged"  # one ticket merged into another: on both (SPEC B3.1)
     SPLIT = "split"  # a message split off into a new ticket: on both (SPEC B3.2)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Concatenate, ParamSpec, TypeVar
 
-from automation import notifications, snooze, undo
+from automation import close_rules, notifications, snooze, undo
 from automation.engine import process_local
 from automation.events import Actor, EmailSent, Timeline
 from automation.outbound import queue_conversation_mail
@@ -137,6 +137,8 @@ def _status_change(
     send_now: bool,
 ) -> int | None:
     """A person's status change, recorded for undo; its status actions run after commit."""
+    if status.state == "CLOSED" and (refused := close_rules.refusal(repo, ticket)):
+        raise DomainError(refused)  # SPEC D21: only a person's close is held back
     start = undo.before(repo, ticket=ticket)
     event_id = change_status(repo, ticket, status, actor_of(user), cause_id=None, depth=0)
     summary = _STATUS_SUMMARIES[kind].format(number=ticket.id, label=status.label)

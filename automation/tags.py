@@ -9,23 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from automation.events import Actor, Timeline
+from automation import tag_rules
+from automation.events import Actor
 from automation.ports import Repository, UserLike
 from automation.services import DomainError, actor_of, get_ticket
 
-MAX_TAG = 64
+MAX_TAG = tag_rules.MAX_TAG
 
 
 def normalize(tag: str) -> str:
     """The stored form of a tag as typed; DomainError when it cannot be one."""
-    words = " ".join(tag.split()).casefold()
-    if not words:
-        raise DomainError("a tag needs at least one letter or digit")
-    if len(words) > MAX_TAG:
-        raise DomainError(f"the tag {words[:20]!r}… is longer than {MAX_TAG} characters")
-    if "," in words or any(ord(ch) < 32 or ord(ch) == 127 for ch in words):
-        raise DomainError(f"a tag has no commas or control characters: {words!r}")
-    return words
+    try:
+        return tag_rules.normalize(tag)
+    except tag_rules.TagError as exc:
+        raise DomainError(str(exc)) from None
 
 
 def split(typed: str) -> list[str]:
@@ -50,16 +47,4 @@ def _change(
     wanted = list(dict.fromkeys(normalize(tag) for tag in tags))
     if not wanted:
         raise DomainError("give at least one tag")
-    change = repo.add_ticket_tag if add else repo.remove_ticket_tag
-    changed = [tag for tag in wanted if change(ticket.id, tag)]
-    if changed:
-        verb = "Tagged" if add else "Untagged"
-        repo.add_timeline(
-            Timeline.TAGS_CHANGED,
-            actor,
-            ticket_id=ticket.id,
-            summary=f"{verb} {', '.join(changed)}",
-            data={"added" if add else "removed": changed},
-        )
-        ticket.updated_at = repo.now()
-    return changed
+    return tag_rules.change_ticket_tags(repo, actor, ticket, wanted, add=add)

@@ -25,6 +25,7 @@ class Variable:
     description: str
     kind: type | None = None  # a plain value's type: its methods may be used (`.upper()`)
     fields: Mapping[str, Variable] = field(default_factory=dict)
+    open: bool = False  # its fields are the desk's own (custom properties): any name passes
 
 
 def _text(description: str) -> Variable:
@@ -41,6 +42,11 @@ TEMPLATE_VARIABLES: Mapping[str, Variable] = {
             "priority": _text("low, normal, high or urgent"),
             "source": _text("where it came from: email, form, chat…"),
             "created_at": Variable("when it was opened (a date and time)", datetime),
+            "tags": Variable("its tags, a list of words (`{{ ticket.tags | join(', ') }}`)", list),
+            "properties": Variable(
+                "its custom properties by name: `ticket.properties.NAME` (none when unset)",
+                open=True,
+            ),
         },
     ),
     "contact": Variable(
@@ -149,6 +155,8 @@ class _Checker:
             return
         variable, dotted = self.variables[root], root
         for attribute in attributes:
+            if variable.open:
+                return  # a name the desk defines (the lint's renders check it)
             if attribute in variable.fields:
                 variable, dotted = variable.fields[attribute], f"{dotted}.{attribute}"
                 continue

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from automation import snooze
+from automation import close_rules, snooze
 from automation.events import MAX_DEPTH, Actor, StatusEntered, Timeline
 from automation.ports import (
     ConversationLike,
@@ -205,6 +205,7 @@ def change_status(
     if status.state == "CLOSED":
         ticket.closed_at = now
         snooze.closed(repo, actor, ticket=ticket, cause_id=event_id)  # SPEC D23
+        close_rules.note_if_missing(repo, ticket, actor, event_id)  # SPEC D21
     elif old.state == "CLOSED":
         event_id = _reopen(repo, ticket, actor, event_id, reason)
     repo.emit(StatusEntered(ticket.id, status.id, depth=depth, cause_id=event_id))

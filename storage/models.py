@@ -321,6 +321,7 @@ class Ticket(Base):
         foreign_keys=[Conversation.ticket_id], viewonly=True, order_by=Conversation.id
     )
     tags: Mapped[list[TicketTag]] = relationship(viewonly=True, order_by="TicketTag.tag")
+    property_values: Mapped[list[TicketProperty]] = relationship(viewonly=True)
 
 
 class TimelineEvent(Base):
@@ -848,3 +849,44 @@ class Signature(Base):
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     body: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class PropertyDef(Base):
+    """A custom ticket property an admin defined (issue 13, SPEC D21)."""
+
+    __tablename__ = "property_defs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)  # lower case, an identifier
+    kind: Mapped[str] = mapped_column(String(16))  # text, number, date, choice, checkbox
+    choices: Mapped[list[str]] = mapped_column(JSON, default=list)  # choice only
+    required_to_close: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class TicketProperty(Base):
+    """A ticket's value of a custom property, in its type's stored form."""
+
+    __tablename__ = "ticket_properties"
+    __table_args__ = (Index("ix_ticket_properties_value", "property_id", "value"),)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    property_id: Mapped[int] = mapped_column(
+        ForeignKey("property_defs.id", ondelete="CASCADE"), primary_key=True
+    )
+    value: Mapped[str] = mapped_column(String(1000))
+    updated_at: Mapped[datetime]
+    prop: Mapped[PropertyDef] = relationship(lazy="joined")
+
+
+class SavedView(Base):
+    """A search saved under a name (SPEC D20): the viewer's own, or shared (owner_id NULL)."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (Index("ix_saved_views_owner", "owner_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    query: Mapped[str] = mapped_column(Text)
+    list_name: Mapped[str] = mapped_column(String(16), default="inbox")  # inbox or board
+    created_at: Mapped[datetime]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select, tuple_
+from sqlalchemy import Select, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, defer, selectinload
 
 from storage import models as m
@@ -74,7 +74,9 @@ def ticket_page(
     """Tickets, newest number first; an unknown status or pipeline is an error that lists
     the known ones."""
     _check_ticket_filters(session, status, pipeline)
-    query = select(m.Ticket).options(selectinload(m.Ticket.tags))
+    query = select(m.Ticket).options(
+        selectinload(m.Ticket.tags), selectinload(m.Ticket.property_values)
+    )
     if status is not None:
         query = query.join(m.Status, m.Ticket.status_id == m.Status.id).where(
             func.lower(m.Status.label) == status.strip().lower()
@@ -90,12 +92,20 @@ def conversation_page(
     session: Session,
     *,
     automated: bool | None = None,
+    snoozed_at: datetime | None = None,
+    only_snoozed: bool = False,
     after: str | None = None,
     limit: int | None = DEFAULT_LIMIT,
 ) -> Page:
+    """Conversations; with `snoozed_at` (now) the ones snoozed past it are left out, as the
+    inbox leaves them out (SPEC D23), or only they are listed (`only_snoozed`)."""
     query = select(m.Conversation)
     if automated is not None:
         query = query.where(m.Conversation.automated == automated)
+    if snoozed_at is not None:
+        until = m.Conversation.snoozed_until
+        awake = or_(until.is_(None), until <= snoozed_at)
+        query = query.where(until > snoozed_at if only_snoozed else awake)
     return _paged(session, query, CONVERSATIONS, after, limit, _conversations)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from automation.property_types import json_value as property_json
 from storage import models as m
 
 JSON_VERSION = 1
@@ -45,7 +46,14 @@ def ticket_row(ticket: m.Ticket) -> dict[str, Any]:
         "closed_at": iso(ticket.closed_at),
         "merged_into": ticket.merged_into_id,  # SPEC B3.1
         "tags": [t.tag for t in ticket.tags],
+        "properties": ticket_properties(ticket),
     }
+
+
+def ticket_properties(ticket: m.Ticket) -> dict[str, Any]:
+    """The custom properties the ticket has a value for, by name, JSON-typed (issue 13)."""
+    found = sorted(ticket.property_values, key=lambda v: v.prop.name)
+    return {v.prop.name: property_json(v.prop.kind, v.value) for v in found}
 
 
 def list_tickets(
@@ -57,7 +65,7 @@ def list_tickets(
     limit: int = 1000,
 ) -> list[dict[str, Any]]:
     query = select(m.Ticket).where(m.Ticket.id > after_id).order_by(m.Ticket.id).limit(limit)
-    query = query.options(selectinload(m.Ticket.tags))
+    query = query.options(selectinload(m.Ticket.tags), selectinload(m.Ticket.property_values))
     if status is not None:
         query = query.join(m.Status, m.Ticket.status_id == m.Status.id).where(
             func.lower(m.Status.label) == status.lower()

@@ -24,12 +24,21 @@ from sqlalchemy import (
     exists,
     func,
     not_,
+    or_,
     select,
     text,
 )
 from sqlalchemy.orm import Session, aliased
 
-from automation.search.query import QueryError, SearchQuery, Term, date_bound, parse
+from automation import property_types
+from automation.search.query import (
+    QueryError,
+    SearchQuery,
+    Term,
+    date_bound,
+    parse,
+    prop_value,
+)
 from storage import models as m
 from storage.pages import DEFAULT_LIMIT, bad_cursor, pack_cursor, unpack_cursor
 from storage.queries import conversation_summary
@@ -101,6 +110,17 @@ def ticket_hits(
         m.Conversation.ticket_id.is_not(None)
     )
     return {int(t) for t in session.scalars(tickets) if t is not None}
+
+
+def ticket_ids(
+    session: Session, query: SearchQuery, *, viewer_id: int | None, now: datetime
+) -> Select[Any]:
+    """The tickets of the conversations the query finds, as a subquery the board's columns
+    select from (D19: the board's hits are tickets)."""
+    plan = _plan(session, query, viewer_id, now)
+    return plan.statement.with_only_columns(m.Conversation.ticket_id).where(
+        m.Conversation.ticket_id.is_not(None)
+    )
 
 
 def _plan(session: Session, query: SearchQuery, viewer_id: int | None, now: datetime) -> _Plan:
@@ -288,6 +308,11 @@ def _condition(
     if name == "is":
         if value.lower() == "unassigned":
             return owner.is_(None)
+        if value.lower() == "snoozed":  # SPEC D23: the conversation's or its ticket's time
+            return or_(
+                and_(conversation.snoozed_until.is_not(None), conversation.snoozed_until > now),
+                and_(ticket.snoozed_until.is_not(None), ticket.snoozed_until > now),
+            )  # never NULL, so -is:snoozed finds the rest
         return conversation.state == value.lower()
     if name == "ticket":
         closed = select(m.Status.id).where(m.Status.state == m.TicketState.CLOSED)
@@ -323,7 +348,31 @@ def _condition(
                 m.TicketTag.ticket_id == ticket.id, m.TicketTag.tag == wanted
             )
         )
+    if name == "prop":
+        return _property(session, value)
     raise QueryError(f"{name}: is not a filter")
+
+
+def _property(session: Session, value: str) -> ColumnElement[bool]:
+    """prop:NAME=VALUE (issue 13): the ticket's value of a custom property, read by its type
+    (prop:seats=3.0 finds 3; a choice in any case)."""
+    name, typed = prop_value(value)
+    prop = session.scalar(select(m.PropertyDef).where(m.PropertyDef.name == name.casefold()))
+    if prop is None:
+        known = ", ".join(session.scalars(select(m.PropertyDef.name).order_by(m.PropertyDef.name)))
+        raise QueryError(f"prop:{name} is not a property (properties: {known or 'none yet'})")
+    kind = property_types.find(prop.kind)
+    try:
+        stored = kind.parse(typed, list(prop.choices or ())) if kind is not None else typed
+    except property_types.BadValue as exc:
+        raise QueryError(f"prop:{name}: {exc}") from None
+    return exists(
+        select(m.TicketProperty.ticket_id).where(
+            m.TicketProperty.ticket_id == m.Ticket.id,
+            m.TicketProperty.property_id == prop.id,
+            m.TicketProperty.value == stored,
+        )
+    )
 
 
 def _user(session: Session, value: str, viewer_id: int | None) -> int:

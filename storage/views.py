@@ -211,7 +211,12 @@ def status_counts(session: Session, pipeline_id: int) -> dict[int, int]:
     return {status_id: count for status_id, count in rows if count}
 
 
-def column_count(session: Session, status_id: int) -> int:
+def column_count(session: Session, status_id: int, only: Any = None) -> int:
+    """A column's tickets; `only` (a subquery of ticket ids: a search) counts those."""
+    if only is not None:
+        t = m.Ticket
+        found = select(func.count()).where(t.status_id == status_id, t.id.in_(only))
+        return int(session.scalar(found) or 0)
     b = m.BoardCount
     return int(session.scalar(select(func.sum(b.tickets)).where(b.status_id == status_id)) or 0)
 
@@ -228,10 +233,15 @@ def _ticket_mail_at(ticket: Any) -> Any:
     )
 
 
-def column_rows(session: Session, status_id: int, window: Window) -> list[dict[str, Any]]:
+def column_rows(
+    session: Session, status_id: int, window: Window, only: Any = None
+) -> list[dict[str, Any]]:
     t = m.Ticket
     owner = aliased(m.User)
-    ids = _windowed(select(t.id).where(t.status_id == status_id), t.updated_at, t.id, window)
+    cards = select(t.id).where(t.status_id == status_id)
+    if only is not None:
+        cards = cards.where(t.id.in_(only))
+    ids = _windowed(cards, t.updated_at, t.id, window)
     query = (
         select(
             t.id,
@@ -275,7 +285,9 @@ def ticket_status_id(session: Session, number: int) -> int | None:
     return session.scalar(select(m.Ticket.status_id).where(m.Ticket.id == number))
 
 
-def column_index_of(session: Session, status_id: int, ticket_id: int) -> int | None:
+def column_index_of(
+    session: Session, status_id: int, ticket_id: int, only: Any = None
+) -> int | None:
     t = m.Ticket
     row = session.execute(select(t.status_id, t.updated_at).where(t.id == ticket_id)).first()
     if row is None or row[0] != status_id:
@@ -283,6 +295,8 @@ def column_index_of(session: Session, status_id: int, ticket_id: int) -> int | N
     ahead = select(func.count()).where(
         t.status_id == status_id, tuple_(t.updated_at, t.id) > tuple_(_dt(row[1]), ticket_id)
     )
+    if only is not None:
+        ahead = ahead.where(t.id.in_(only))
     return int(session.scalar(ahead) or 0)
 
 
@@ -361,6 +375,13 @@ def _message_view(message: m.Message, delivery: dict[str, Any] | None) -> dict[s
     }
 
 
+def _properties(session: Session, ticket: m.Ticket) -> list[tuple[str, str, bool]]:
+    """(name, value or "", required) of every property defined (issue 13)."""
+    values = {v.property_id: v.value for v in ticket.property_values}
+    defs = session.scalars(select(m.PropertyDef).order_by(m.PropertyDef.name))
+    return [(p.name, values.get(p.id, ""), p.required_to_close) for p in defs]
+
+
 def ticket_record(session: Session, number: int) -> dict[str, Any] | None:
     ticket = session.get(m.Ticket, number)
     if ticket is None:
@@ -396,6 +417,7 @@ def ticket_record(session: Session, number: int) -> dict[str, Any] | None:
         pipeline_id=ticket.pipeline_id,
         snoozed_until=ticket.snoozed_until,
         tags=[t.tag for t in ticket.tags],
+        properties=_properties(session, ticket),
     )
     return {
         "ticket": brief,

@@ -65,7 +65,10 @@ def test_the_known_variables_are_what_the_renderer_offers() -> None:
             return {k: shape(v) for k, v in tree.items()}
         return None
 
-    offered = {name: {f: None for f in v.fields} for name, v in TEMPLATE_VARIABLES.items()}
+    offered = {
+        name: {f: {} if field.open else None for f, field in v.fields.items()}
+        for name, v in TEMPLATE_VARIABLES.items()
+    }
     assert shape(SAMPLE_VARIABLES) == offered
     assert shape({**EMPTY_VARIABLES, "owner": SAMPLE_VARIABLES["owner"]}) == offered
     names = [name for name, _ in known_variables()]

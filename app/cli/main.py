@@ -30,6 +30,8 @@ GROUPS = (
     "chat",
     "search",
     "tags",
+    "properties",
+    "views",
     "explain",
     "backtest",
     "archive",

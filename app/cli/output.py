@@ -101,6 +101,9 @@ def print_ticket(detail: dict[str, Any], *, as_json: bool) -> None:
         f"priority {t['priority']}  source {t['source']}  channel {clean(t['channel'] or '-')}"
     )
     print(f"  created {t['created_at']}")
+    if t.get("properties"):
+        shown = ", ".join(f"{name} {value}" for name, value in t["properties"].items())
+        print(f"  properties: {clean(shown)}")
     for conversation in detail["conversations"]:
         origin = " (origin)" if conversation["id"] == t["origin_conversation"] else ""
         print(f"\nConversation {conversation['id']}{origin}: {clean(conversation['subject'])}")

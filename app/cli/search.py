@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.cli import output
 from app.cli.errors import UserError
 from app.cli.shared import opened, page_flags
+from automation import saved_views
 from automation.search.query import QueryError, parse
 from runtime.identity import current_user
 from storage.pages import DEFAULT_LIMIT, Page
@@ -31,7 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "recipients, attachment names) match the query, best first. " + QUERY_HELP,
     )
     p.add_argument(
-        "query", nargs="+", metavar="QUERY", help="the search, as typed after / in the app"
+        "query", nargs="*", metavar="QUERY", help="the search, as typed after / in the app"
+    )
+    p.add_argument(
+        "--view",
+        metavar="NAME",
+        help="run a saved view (yours, else the shared one); QUERY words narrow it",
     )
     page_flags(p, "conversations")
     p.add_argument("--json", action="store_true")
@@ -40,14 +46,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 async def cmd_search(args: argparse.Namespace) -> int:
     text = " ".join(args.query)
-    try:
-        query = parse(text)
-    except QueryError as exc:
-        raise UserError(f"search: {exc}") from exc
-    if query.empty:
-        raise UserError("search: nothing to search for: give words or filters")
     limit = None if args.all else (args.limit or DEFAULT_LIMIT)
     async with opened(args) as desk:
+        if args.view is not None:  # D20: the viewer's own view shadows a shared one
+            view = await desk.db.read(
+                lambda repo: saved_views.find_view(
+                    repo, current_user(repo, args.as_user), args.view
+                )
+            )
+            text = f"{view.query} {text}".strip()
+        try:
+            query = parse(text)
+        except QueryError as exc:
+            raise UserError(f"search: {exc}") from exc
+        if query.empty:
+            raise UserError("search: nothing to search for: give words or filters")
         now = desk.db.now()
 
         def read(session: Session) -> SearchPage:

@@ -132,6 +132,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="only automated mail (auto-replies, bounces, bulk mail)",
     )
+    p.add_argument(
+        "--snoozed",
+        action="store_true",
+        help="only the snoozed ones (without it they are left out, as in the inbox)",
+    )
     page_flags(p, "conversations")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_conversations)
@@ -283,6 +288,13 @@ async def cmd_ticket_subject(args: argparse.Namespace) -> int:
 async def cmd_conversations(args: argparse.Namespace) -> int:
     automated = True if args.automated else None
     async with opened(args) as desk:
-        page = await read_page(desk, args, pages.conversation_page, automated=automated)
+        page = await read_page(
+            desk,
+            args,
+            pages.conversation_page,
+            automated=automated,
+            snoozed_at=desk.db.now(),  # SPEC D23: snoozed ones are out, as in the inbox
+            only_snoozed=args.snoozed,
+        )
     output.print_conversations(page, as_json=args.json)
     return 0

@@ -10,13 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Label
+from textual.widgets import Input, Label
 
 from app.screens.base import DeskScreen, pick_owner
-from app.screens.dialogs import PickerScreen
+from app.screens.dialogs import PickerScreen, PromptScreen
 from app.sources import ColumnSource
-from automation import services
-from storage import views
+from automation import saved_views, services
+from storage import search, views
+from storage.repository import SqlRepository
 from widgets.lists import TicketCards
 from widgets.row_list import RowList
 from widgets.text import line
@@ -37,6 +38,10 @@ class BoardScreen(DeskScreen):
         Binding("e", "close", "Close", id="board.close"),
         Binding("u", "undo", "Undo", id="board.undo"),
         Binding("p", "pick_pipeline", "Pipeline", id="board.pipeline"),
+        Binding("slash", "search", "Search", id="board.search"),
+        Binding("f", "pick_view", "Views", id="board.views"),
+        Binding("V", "save_view", "Save view", show=False, id="board.save_view"),
+        Binding("escape", "clear_search", "Clear search", show=False, id="board.back"),
     ]
 
     def __init__(self) -> None:
@@ -47,14 +52,20 @@ class BoardScreen(DeskScreen):
         # the first move is done moves the same card on, from where it is going.
         self._in_flight: tuple[int, int] | None = None
         self._moves = asyncio.Lock()  # moves reach the database in the order they were typed
+        self.search = ""  # the board's search (D19: its hits are tickets); "" shows every card
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
         yield Horizontal(id="board-columns")
+        yield Input(
+            placeholder='Search tickets: words, "a phrase", tag: prop:NAME=VALUE …; enter applies',
+            id="board-search",
+        )
         yield from self.compose_bottom()
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#board-search", Input).display = False
         self.load_pipelines()
 
     @work(group="pipelines")
@@ -66,7 +77,8 @@ class BoardScreen(DeskScreen):
 
     async def show_pipeline(self, pipeline: dict[str, Any]) -> None:
         self.pipeline = pipeline
-        self.set_status(f"pipeline {line(pipeline['name'])} · p picks another")
+        searched = f" · “{line(self.search)}” (escape clears)" if self.search else ""
+        self.set_status(f"pipeline {line(pipeline['name'])} · p picks another{searched}")
         board = self.query_one("#board-columns", Horizontal)
         await board.remove_children()
         columns = []
@@ -80,7 +92,9 @@ class BoardScreen(DeskScreen):
             columns.append(column)
         await board.mount_all(columns)
         for cards in self.query(TicketCards):
-            cards.set_source(ColumnSource(self.backend, cards.status["id"]))
+            cards.set_source(
+                ColumnSource(self.backend, cards.status["id"], self.search, self.me.id)
+            )
         first = self.query(TicketCards).first()
         first.focus()
         self.count_tickets()
@@ -91,6 +105,13 @@ class BoardScreen(DeskScreen):
             return
         pipeline_id = self.pipeline["id"]
         counts = await self.backend.query(lambda s: views.status_counts(s, pipeline_id))
+        if self.search:
+            sources = [c.source for c in self.query(TicketCards)]
+            counts = await self.backend.query(
+                lambda s: {
+                    src.status_id: src.count(s) for src in sources if isinstance(src, ColumnSource)
+                }
+            )
         for cards in self.query(TicketCards):
             status = cards.status
             title = cards.parent.query_one(".column-title", Label)  # type: ignore[union-attr]
@@ -227,6 +248,83 @@ class BoardScreen(DeskScreen):
                 lambda repo, me: services.close_ticket(repo, me, number),
                 f"#{number} closed",
             )
+
+    # --- search and saved views (issue 13) ---------------------------------------------------
+
+    def action_search(self) -> None:
+        box = self.query_one("#board-search", Input)
+        box.display = True
+        box.value = self.search
+        box.focus()
+
+    @on(Input.Submitted, "#board-search")
+    def _searched(self, event: Input.Submitted) -> None:
+        self._check_and_search(event.value)
+
+    @work(group="search", exclusive=True)
+    async def _check_and_search(self, typed: str) -> None:
+        """Show only the cards of the tickets the search finds, once the desk can read it;
+        else say what is wrong and keep the text to mend."""
+        viewer = self.me.id
+        wrong = None
+        if typed.strip():
+            wrong = await self.backend.query(lambda s: search.problem(s, typed, viewer_id=viewer))
+        box = self.query_one("#board-search", Input)
+        if wrong is not None:
+            self.notify(wrong, title="Search", severity="error", markup=False)
+            box.focus()
+            return
+        box.display = False
+        self.search = typed.strip()
+        if self.pipeline is not None:
+            await self.show_pipeline(self.pipeline)
+
+    def action_clear_search(self) -> None:
+        box = self.query_one("#board-search", Input)
+        if box.display:
+            box.display = False
+            self._focus_first()
+            return
+        if self.search:
+            self._check_and_search("")
+
+    def _focus_first(self) -> None:
+        columns = self._columns()
+        if columns:
+            columns[0].focus()
+
+    @work(group="pickers")
+    async def action_pick_view(self) -> None:
+        """The saved views (SPEC D20: yours shadow shared ones); picking one runs its search."""
+        me = self.me
+        saved = await self.backend.query(lambda s: saved_views.views_of(SqlRepository(s), me))
+        if not saved:
+            self.notify("No saved views yet: / searches, then V saves the search.")
+            return
+        choices: list[tuple[str, Any]] = [("Every ticket (no search)", "")]
+        choices += [
+            (f"{v.name}{' (shared)' if v.shared else ''}: {v.query}", v.query) for v in saved
+        ]
+        query = await self.app.push_screen_wait(PickerScreen("Board view", choices, self.search))
+        if query is not None:
+            self._check_and_search(query)
+
+    def action_save_view(self) -> None:
+        query = self.search
+        if not query:
+            self.notify("Search first (/), then V saves the search as a view.")
+            return
+
+        def named(name: str | None) -> None:
+            if name is not None and name.strip():
+                self.change(
+                    lambda repo, me: saved_views.save_view(
+                        repo, me, name, query, list_name="board"
+                    )[0],
+                    lambda view: f"View {view.name} saved: f shows it",
+                )
+
+        self.app.push_screen(PromptScreen("Save this search as the view named", ""), named)
 
     def action_pick_pipeline(self) -> None:
         choices = [(p["name"], p["id"]) for p in self.pipelines]

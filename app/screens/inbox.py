@@ -14,13 +14,14 @@ from textual.widgets import Input, Label
 from app.screens.attachments import AttachmentKeys, attachment_bindings
 from app.screens.base import DeskScreen, pick_user
 from app.screens.compose import ComposeScreen, Draft, RefusedScreen
-from app.screens.dialogs import PickerScreen
+from app.screens.dialogs import PickerScreen, PromptScreen
 from app.screens.forwarding import ForwardKeys, forward_binding
 from app.screens.snooze import ask_snooze, snooze_binding
 from app.sources import InboxSource
-from automation import chat, services
+from automation import chat, saved_views, services
 from automation.search.query import highlight_pattern
 from storage import search, views
+from storage.repository import SqlRepository
 from widgets.conversation_view import ConversationView
 from widgets.lists import ConversationList
 from widgets.row_list import RowList
@@ -54,6 +55,7 @@ class InboxScreen(ForwardKeys, AttachmentKeys, DeskScreen):
         Binding("c", "create_ticket", "Create ticket", id="inbox.create_ticket"),
         Binding("t", "open_ticket", "Ticket", id="inbox.open_ticket"),
         Binding("f", "pick_view", "Filter", id="inbox.filter"),
+        Binding("V", "save_view", "Save view", show=False, id="inbox.save_view"),
         Binding("F", "pick_channel", "Channel", id="inbox.channel"),
         Binding("slash", "search", "Search", id="inbox.search"),
         snooze_binding("inbox"),
@@ -162,14 +164,35 @@ class InboxScreen(ForwardKeys, AttachmentKeys, DeskScreen):
         rows = self.query_one(ConversationList)
         rows.set_source(InboxSource(self.backend, self.selection), key=keep)
 
-    def action_pick_view(self) -> None:
-        choices = [(label, key) for key, label in VIEW_LABELS.items()]
+    @work(group="pickers")
+    async def action_pick_view(self) -> None:
+        """The built-in views, then the saved ones (SPEC D20: yours shadow shared ones); a saved
+        view is its search over the current view."""
+        me = self.me
+        saved = await self.backend.query(lambda s: saved_views.views_of(SqlRepository(s), me))
+        choices: list[tuple[str, Any]] = [(label, key) for key, label in VIEW_LABELS.items()]
+        choices += [(f"★ {v.name}{' (shared)' if v.shared else ''}: {v.query}", v) for v in saved]
+        view = await self.app.push_screen_wait(PickerScreen("Show", choices, self.selection.view))
+        if isinstance(view, saved_views.View):
+            self._check_and_search(view.query)
+        elif view is not None:
+            self._apply(view=view)
 
-        def chosen(view: str | None) -> None:
-            if view is not None:
-                self._apply(view=view)
+    def action_save_view(self) -> None:
+        """Save the search shown as a view of one's own (admins share with view save)."""
+        query = self.selection.search
+        if not query.strip():
+            self.notify("Search first (/), then V saves the search as a view.")
+            return
 
-        self.app.push_screen(PickerScreen("Show", choices, self.selection.view), chosen)
+        def named(name: str | None) -> None:
+            if name is not None and name.strip():
+                self.change(
+                    lambda repo, me: saved_views.save_view(repo, me, name, query)[0],
+                    lambda view: f"View {view.name} saved: f shows it",
+                )
+
+        self.app.push_screen(PromptScreen("Save this search as the view named", ""), named)
 
     def action_pick_channel(self) -> None:
         choices = [("All channels", 0), *((name, cid) for cid, name in self.channel_names.items())]

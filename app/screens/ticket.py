@@ -18,7 +18,7 @@ from app.screens.dialogs import PickerScreen, PromptScreen
 from app.screens.explain import ExplainScreen
 from app.screens.forwarding import ForwardKeys, forward_binding
 from app.screens.snooze import ask_snooze, snooze_binding, snoozed_text
-from automation import merge, services, split, tags
+from automation import merge, properties, property_types, services, split, tags
 from automation.services import PRIORITIES, DomainError
 from storage import views
 from storage.repository import SqlRepository
@@ -40,6 +40,7 @@ class TicketScreen(ForwardKeys, AttachmentKeys, DeskScreen):
         Binding("p", "priority", "Priority", id="ticket.priority"),
         Binding("t", "subject", "Subject", id="ticket.subject"),
         Binding("number_sign", "tags", "Tags", id="ticket.tags", key_display="#"),
+        Binding("P", "properties", "Properties", id="ticket.properties"),
         Binding("s", "status", "Status", id="ticket.status"),
         Binding("H", "move(-1)", "Previous status", id="ticket.move_prev"),
         Binding("L", "move(1)", "Next status", id="ticket.move_next"),
@@ -114,7 +115,7 @@ class TicketScreen(ForwardKeys, AttachmentKeys, DeskScreen):
             Content.from_markup(
                 "[b]#$number $subject[/b]\n"
                 "[$text-accent]$status[/] in $pipeline · owner [b]$owner[/b] · priority $priority"
-                "$reopened$tags\n[$text-muted]$contact <$address> · $source via $channel · "
+                "$reopened$tags$props\n[$text-muted]$contact <$address> · $source via $channel · "
                 "created $created · updated $updated[/]",
                 number=str(t["number"]),
                 subject=line(t["subject"]),
@@ -124,6 +125,7 @@ class TicketScreen(ForwardKeys, AttachmentKeys, DeskScreen):
                 priority=t["priority"],
                 reopened=(" · reopened" if t["reopened"] else "") + snoozed_text(t),
                 tags=" · tags " + line(", ".join(t["tags"])) if t.get("tags") else "",
+                props=_props_text(t.get("properties", [])),
                 contact=contact,
                 address=line(t["contact"]),
                 source=t["source"],
@@ -326,6 +328,69 @@ class TicketScreen(ForwardKeys, AttachmentKeys, DeskScreen):
         )
         self.app.push_screen(prompt, typed)
 
+    @work(group="properties", exclusive=True)
+    async def action_properties(self) -> None:
+        """Pick one of the desk's properties, then type or pick its value (empty clears)."""
+        number = self.number
+        defs = await self.backend.query(
+            lambda s: [
+                (p.name, p.kind, list(p.choices), p.required_to_close)
+                for p in SqlRepository(s).property_defs()
+            ]
+        )
+        if not defs:
+            self.notify("No properties defined: admins add them with property define.")
+            return
+        record = self.record["ticket"] if self.record else {}
+        shown = {name: value for name, value, _ in record.get("properties", [])}
+        choices = [
+            (f"{name} = {shown.get(name) or '(none)'}" + (" · required" if required else ""), i)
+            for i, (name, _, _, required) in enumerate(defs)
+        ]
+        index = await self.app.push_screen_wait(PickerScreen(f"Properties of #{number}", choices))
+        if index is None:
+            return
+        name, kind, values, _ = defs[index]
+
+        def save(value: str | None) -> None:
+            self.change(
+                lambda repo, me: properties.set_property(repo, me, number, name, value),
+                f"#{number} {name} " + (f"= {value}" if value else "cleared"),
+            )
+
+        if kind in ("choice", "checkbox"):
+            values = values if kind == "choice" else ["yes", "no"]
+            picked = await self.app.push_screen_wait(
+                PickerScreen(
+                    f"{name} of #{number}",
+                    [(v, v) for v in values] + [("(none)", "")],
+                    shown.get(name) or None,
+                )
+            )
+            if picked is not None:
+                save(picked or None)
+            return
+        prop_type = property_types.find(kind)
+
+        def fault(text: str) -> str | None:
+            if not text.strip() or prop_type is None:
+                return None
+            try:
+                prop_type.parse(text, values)
+            except property_types.BadValue as exc:
+                return f"{name}: {exc}"
+            return None
+
+        typed = await self.app.push_screen_wait(
+            PromptScreen(
+                f"{name} of #{number} ({prop_type.help if prop_type else kind}; empty clears)",
+                shown.get(name, ""),
+                check=fault,
+            )
+        )
+        if typed is not None:
+            save(typed.strip() or None)
+
     def _move_to(self, label: str) -> None:
         number = self.number
         self.change_ticket(
@@ -368,3 +433,10 @@ class TicketScreen(ForwardKeys, AttachmentKeys, DeskScreen):
 
     def viewing(self) -> tuple[int | None, int | None]:
         return self.number, self._current_conversation()
+
+
+def _props_text(found: list[tuple[str, str, bool]]) -> str:
+    """The properties set, and the required ones that are not ("region ?")."""
+    parts = [f"{name} {value}" for name, value, _ in found if value]
+    parts += [f"{name} ?" for name, value, required in found if required and not value]
+    return " · " + line(", ".join(parts)) if parts else ""

@@ -18,6 +18,7 @@ from automation.action_kinds.form import TEMPLATES, Choice, Pick
 from automation.events import Timeline
 from automation.outbound import queue_conversation_mail
 from automation.ports import AdminRepository, Repository, TicketLike
+from automation.property_types import json_value
 from automation.render_budget import budget_of, render_for_action
 from automation.templates import TemplateRenderError, with_branding
 
@@ -34,6 +35,8 @@ def template_variables(repo: Repository, ticket: TicketLike) -> dict[str, Any]:
             "priority": ticket.priority,
             "source": ticket.source,
             "created_at": ticket.created_at,
+            "tags": repo.ticket_tags(ticket.id),
+            "properties": _properties(repo, ticket),
         },
         "contact": {
             "name": contact.name if contact else "",
@@ -48,6 +51,15 @@ def template_variables(repo: Repository, ticket: TicketLike) -> dict[str, Any]:
             "name": channel.name if channel else "",
             "address": (channel.address or "") if channel else "",
         },
+    }
+
+
+def _properties(repo: Repository, ticket: TicketLike) -> dict[str, Any]:
+    """Every custom property by name (issue 13): the ticket's value, or None."""
+    values = repo.ticket_property_values(ticket.id)
+    return {
+        p.name: json_value(p.kind, values[p.id]) if p.id in values else None
+        for p in repo.property_defs()
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from automation import property_types
 from automation.action_kinds.base import (
     ActionFailed,
     ActionFields,
@@ -16,7 +17,7 @@ from automation.action_kinds.base import (
     Step,
 )
 from automation.action_kinds.form import USERS, Choice, Pick, Question, Text
-from automation.ports import AdminRepository, Repository
+from automation.ports import AdminRepository, PropertyDefLike, Repository
 from automation.tickets import PRIORITIES, record_property, set_owner
 
 SET_PROPERTY = "set_property"
@@ -42,7 +43,37 @@ def _config(repo: AdminRepository, fields: ActionFields) -> dict[str, Any]:
         if not text:
             raise SettingsError("the new subject is empty")
         return {"property": name, "value": text}
-    raise SettingsError(f"the property must be one of {', '.join(PROPERTIES)}")
+    prop = repo.property_def(name or "")  # issue 13: a custom property ("" clears it)
+    if prop is not None:
+        return {"property": prop.name, "custom": True, "value": _stored(prop, value)}
+    customs = [p.name for p in repo.property_defs()]
+    raise SettingsError(f"the property must be one of {', '.join([*PROPERTIES, *customs])}")
+
+
+def _stored(prop: PropertyDefLike, value: str | None) -> str | None:
+    kind = property_types.find(prop.kind)
+    if not (value or "").strip() or kind is None:
+        return None
+    try:
+        return kind.parse(value or "", list(prop.choices or ()))
+    except property_types.BadValue as exc:
+        raise SettingsError(f"{prop.name}: {exc}") from None
+
+
+def _run_custom(step: Step, name: str, value: Any) -> str:
+    """A custom property (issue 13): set or cleared, a timeline line like a person's."""
+    repo, ticket = step.repo, step.ticket
+    prop = repo.property_def(name)
+    if prop is None:
+        raise ActionFailed(f"the property {name} was removed")
+    new = None if value is None else str(value)
+    old = repo.ticket_property_values(ticket.id).get(prop.id)
+    if old == new:
+        raise ActionSkipped(f"{name} is already {new or '(none)'}")
+    repo.set_ticket_property_value(ticket.id, prop.id, new)
+    ticket.updated_at = repo.now()
+    record_property(repo, step.actor, ticket, name, old, new, step.cause_id)
+    return f"{name} set to {new or '(none)'}"
 
 
 def _describe(repo: Repository, config: dict[str, Any]) -> str:
@@ -58,6 +89,8 @@ def _run(step: Step) -> str:
     repo, ticket = step.repo, step.ticket
     name, value = step.config.get("property"), step.config.get("value")
     old: str | None
+    if step.config.get("custom"):
+        return _run_custom(step, str(name), value)
     if name == "priority":
         if value not in PRIORITIES:
             raise ActionFailed(f"priority {value!r} is not one of {', '.join(PRIORITIES)}")
@@ -128,7 +161,7 @@ KIND = ActionKind(
             {
                 "metavar": "PROPERTY=VALUE",
                 "help": "set a property: priority=low|normal|high|urgent, owner=NAME (owner= for "
-                "nobody), subject=TEXT",
+                "nobody), subject=TEXT, or a custom property NAME=VALUE (NAME= clears it)",
             },
         ),
         fields=_from_args,

@@ -32,6 +32,8 @@ SAMPLE_VARIABLES: dict[str, Any] = {
         "priority": "normal",
         "source": "email",
         "created_at": None,
+        "tags": ["vip"],
+        "properties": {},
     },
     "contact": {"name": "Sample Contact", "email": "contact@example.com"},
     "owner": {"name": "Sample Owner", "email": "owner@example.com"},
@@ -49,6 +51,8 @@ EMPTY_VARIABLES: dict[str, Any] = {
         "priority": "normal",
         "source": "email",
         "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+        "tags": [],
+        "properties": {},
     },
     "contact": {"name": "", "email": ""},
     "owner": None,
@@ -63,7 +67,15 @@ def preview_variables(repo: AdminRepository, ticket_number: int | None) -> dict[
     ticket = repo.ticket(ticket_number) if ticket_number else repo.latest_ticket()
     if ticket_number and ticket is None:
         raise SettingsError(f"no ticket #{ticket_number}")
-    return template_variables(repo, ticket) if ticket is not None else SAMPLE_VARIABLES
+    if ticket is not None:
+        return template_variables(repo, ticket)
+    return _with_properties(repo, SAMPLE_VARIABLES)
+
+
+def _with_properties(repo: AdminRepository, variables: dict[str, Any]) -> dict[str, Any]:
+    """A sample with every custom property the desk defines, unset (issue 13)."""
+    unset = {p.name: None for p in repo.property_defs()}
+    return {**variables, "ticket": {**variables["ticket"], "properties": unset}}
 
 
 # --- the static check and the lint --------------------------------------------------------------
@@ -103,7 +115,7 @@ def lint_samples(repo: AdminRepository) -> list[LintSample]:
         LintSample(ticket.id, template_variables(repo, ticket))
         for ticket in repo.newest_tickets(LINT_TICKETS)
     ]
-    return [*samples, LintSample(None, EMPTY_VARIABLES)]
+    return [*samples, LintSample(None, _with_properties(repo, EMPTY_VARIABLES))]
 
 
 def lint_renders(

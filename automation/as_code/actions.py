@@ -40,6 +40,8 @@ def fields_of(repo: AdminRepository, kind: str, config: dict[str, Any]) -> dict[
         return {"message": config.get("body")}
     if kind == "branch":
         return {"condition": config.get("if")}
+    if kind in ("add_tag", "remove_tag"):
+        return {"value": config.get("tag")}
     if kind in ("move_ticket", "clone_ticket"):
         return _place(repo, config.get("status_id"))
     if kind == "delay":

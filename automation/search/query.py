@@ -4,7 +4,8 @@
     refund OR return -spam             either word; no conversation with "spam"
     from:alice to:billing subject:"late order"
     status:"Waiting on contact" owner:me channel:support pipeline:Support tag:vip
-    is:open is:closed is:unassigned ticket:open ticket:closed has:attachment
+    is:open is:closed is:unassigned is:snoozed ticket:open ticket:closed has:attachment
+    prop:region=EMEA prop:seats=3          a custom property's value (as the desk spells it)
     after:2026-11-01 before:7d         UTC days of the sent time; 7d = seven days ago
 
 Words are matched in one message (a conversation is a hit when one of its messages has them
@@ -24,11 +25,11 @@ from automation.search.tokens import words
 MAX_QUERY = 1024
 TEXT_FIELDS = ("subject", "from", "to")
 VALUES = {
-    "is": ("open", "closed", "unassigned"),
+    "is": ("open", "closed", "unassigned", "snoozed"),
     "ticket": ("open", "closed"),
     "has": ("attachment",),
 }
-NAMED = ("status", "owner", "channel", "pipeline", "tag")  # checked against the desk
+NAMED = ("status", "owner", "channel", "pipeline", "tag", "prop")  # checked against the desk
 DATES = ("before", "after")
 FILTERS = (*TEXT_FIELDS, *VALUES, *NAMED, *DATES)
 _RELATIVE = re.compile(r"^(\d{1,4})([hdwm])$")
@@ -174,6 +175,8 @@ def _filter(reader: _Reader, name: str, value: str, negated: bool) -> _Item:
         raise QueryError(f"{name}:{value} is not known; use {known}")
     if name in DATES:
         date_bound(name, value, datetime.now(UTC))  # checked now, resolved when run
+    if name == "prop" and not prop_value(value)[0]:
+        raise QueryError(f"prop:{value} is not a property test; write it as {_example(name)}")
     return _Item(negated, filter=Filter(name, value.strip(), negated))
 
 
@@ -223,10 +226,19 @@ def _example(name: str) -> str:
         "channel": "channel:support",
         "pipeline": "pipeline:Support",
         "tag": "tag:vip",
+        "prop": "prop:region=EMEA",
         "before": "before:2026-11-30",
         "after": "after:7d",
     }
     return examples.get(name, f"{name}:{VALUES.get(name, ('…',))[0]}")
+
+
+def prop_value(value: str) -> tuple[str, str]:
+    """A prop: filter's property name and value ("region=EMEA"); ("", "") when it has none."""
+    name, equals, wanted = value.partition("=")
+    if not equals or not name.strip() or not wanted.strip():
+        return "", ""
+    return name.strip(), wanted.strip()
 
 
 def highlight_pattern(text: str) -> str | None:

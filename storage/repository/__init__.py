@@ -24,12 +24,14 @@ from storage.repository.events import EventsMixin, LocalEvent
 from storage.repository.outbox import OutboxMixin
 from storage.repository.people import PeopleMixin
 from storage.repository.pipelines import PipelinesMixin
+from storage.repository.properties import PropertiesMixin
 from storage.repository.runs import RunsMixin
 from storage.repository.settings import SettingsMixin
 from storage.repository.snippets import SnippetsMixin
 from storage.repository.ssh_keys import SshKeysMixin
 from storage.repository.tags import TagsMixin
 from storage.repository.tickets import TicketsMixin
+from storage.repository.views import SavedViewsMixin
 from storage.repository.workflows import WorkflowsMixin
 
 __all__ = ["Clock", "LocalEvent", "SqlRepository"]
@@ -50,6 +52,8 @@ class SqlRepository(
     CoordinationMixin,
     SshKeysMixin,
     TagsMixin,
+    PropertiesMixin,
+    SavedViewsMixin,
     SnippetsMixin,
     ChatMixin,
     AuditMixin,
