@@ -71,6 +71,8 @@ def _rich_desk(tmp_path: Path) -> Cli:
     clone = _workflow(cli, status="New", builtin=False)
     cli.run("workflow", "condition", str(clone["id"]), VIP)
     cli.run("automation", "set", "customer-replied", "off")
+    cli.run("snippet", "set", "refund", "--shared", "--text", "Refunds take {{ 5 }} days.")
+    cli.run("snippet", "set", "mine", "--text", "A rep's own: not in the file.")
     cli.run("automation", "limits", "--undo-seconds", "30", "--old-mail-hours", "48")
     cli.run(
         "channel",
@@ -128,9 +130,11 @@ def test_export_apply_export_is_byte_identical(tmp_path: Path) -> None:
     assert tomllib.loads(first)["templates"]["Nudge"]["body"].startswith(
         "Hello {{ contact.name }},\n"
     )
+    assert tomllib.loads(first)["snippets"] == {"refund": {"body": "Refunds take {{ 5 }} days."}}
     fresh = _fresh(tmp_path, "fresh")
     fresh.run("automation", "apply", str(tmp_path / "desk.toml"))
     assert fresh.run("automation", "export").stdout == first
+    assert [s["name"] for s in fresh.json("snippet", "list")["snippets"]] == ["refund"]
     for pipeline in ("Support Pipeline", "Sales"):
         for command in (("automation", "show"), ("workflow", "list")):
             args = (*command, "--pipeline", pipeline, "--json")
@@ -278,3 +282,25 @@ def test_a_template_that_does_not_lint_is_not_applied(tmp_path: Path) -> None:
     assert f"line {line}: template Nudge" in refused.stderr
     assert "nothing applied" in refused.stderr
     assert cli.run("automation", "export").stdout == text
+
+
+def test_shared_snippets_are_checked_applied_and_removed_as_the_file_says(tmp_path: Path) -> None:
+    # B4.1, B4.2, D10: a shared snippet naming an unknown variable is a problem on its line; the
+    # file's snippets replace the shared ones (a rep's own stay)
+    cli = _rich_desk(tmp_path)
+    text = _export(cli, tmp_path / "desk.toml")
+    bad = text.replace("Refunds take {{ 5 }} days.", "Hi {{ customer.name }}")
+    (tmp_path / "bad.toml").write_text(bad)
+    failed = cli.run("automation", "check", str(tmp_path / "bad.toml"), ok=False)
+    line = bad.splitlines().index('body = "Hi {{ customer.name }}"') + 1
+    assert failed.returncode == 1 and f"line {line}:" in failed.stdout + failed.stderr
+    assert "customer" in failed.stdout + failed.stderr
+    swapped = text.replace(
+        '[snippets.refund]\nbody = "Refunds take {{ 5 }} days."',
+        ('[snippets.thanks]\nbody = "Thanks, {{ contact.name }}."'),
+    )
+    assert swapped != text
+    (tmp_path / "swapped.toml").write_text(swapped)
+    cli.run("automation", "apply", str(tmp_path / "swapped.toml"))
+    names = {s["name"]: s["shared"] for s in cli.json("snippet", "list")["snippets"]}
+    assert names == {"thanks": True, "mine": False}

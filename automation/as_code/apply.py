@@ -7,9 +7,9 @@ stay as they are. Run `apply` in one transaction: any refusal leaves the desk un
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from automation import admin
+from automation import admin, snippets
 from automation.as_code.actions import FIELD_NAMES
 from automation.as_code.export import (
     CHANNEL_MAIL_FIELDS,
@@ -20,9 +20,10 @@ from automation.as_code.export import (
 from automation.conditions import ConditionError, check_values
 from automation.conditions import check as check_conditions
 from automation.ports import ActionLike, AdminRepository, UserLike, WorkflowLike
+from automation.snippets import SnippetRepository
 from automation.templates import BUILTIN_TEMPLATES, builtin_template_text
 
-SECTIONS = ("limits", "pipelines", "templates", "channels", "workflows")
+SECTIONS = ("limits", "pipelines", "templates", "snippets", "channels", "workflows")
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ def apply(repo: AdminRepository, user: UserLike, file: dict[str, Any]) -> list[C
         _limits(repo, user, file["limits"])
     if "templates" in file:
         _templates(repo, user, file["templates"])
+    if "snippets" in file:
+        _snippets(cast(SnippetRepository, repo), user, file["snippets"])
     for name, entry in file.get("pipelines", {}).items():
         _pipeline(repo, user, name, entry)
     if "workflows" in file:
@@ -119,6 +122,19 @@ def _templates(repo: AdminRepository, user: UserLike, templates: dict[str, Any])
             and (current.subject, current.body) != (subject, body)
         ):
             admin.set_template(repo, user, name, subject=subject, body=body)
+
+
+def _snippets(repo: SnippetRepository, user: UserLike, entries: dict[str, Any]) -> None:
+    """The shared snippets become the file's (their static check on save, D10); a rep's own
+    are not the file's business (B4.1)."""
+    for name, entry in entries.items():
+        row = repo.snippet_row(None, name)
+        if row is None or row.body != entry["body"]:
+            snippets.save(repo, user, name, entry["body"], shared=True)
+    wanted = {name.casefold() for name in entries}
+    for row in list(repo.snippets_for(None)):
+        if row.name.casefold() not in wanted:
+            snippets.delete(repo, user, row.name, shared=True)
 
 
 def _drop_templates(repo: AdminRepository, user: UserLike, templates: dict[str, Any]) -> None:

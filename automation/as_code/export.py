@@ -6,7 +6,7 @@ name (a workflow by "pipeline/status/name"), no secret and no secret reference.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from automation.admin.limits import loop_limits, max_message_mb, undo_window
 from automation.as_code.actions import fields_of
@@ -14,6 +14,7 @@ from automation.as_code.toml_out import dumps
 from automation.flow import PATHS, path
 from automation.outbound import old_mail_hours
 from automation.ports import ActionLike, AdminRepository, PipelineLike, WorkflowLike
+from automation.snippets import SnippetRepository
 from automation.templates import BUILTIN_TEMPLATES, builtin_template_text
 from automation.triggers import TRIGGER_NAMES
 
@@ -89,6 +90,12 @@ def templates_section(repo: AdminRepository) -> dict[str, Any]:
             continue
         found[template.name] = {"subject": template.subject, "body": template.body}
     return found
+
+
+def snippets_section(repo: AdminRepository) -> dict[str, Any]:
+    """The shared snippets by name; a rep's own never leave the desk (B4.1)."""
+    rows = cast(SnippetRepository, repo).snippets_for(None)
+    return {row.name: {"body": row.body} for row in sorted(rows, key=lambda r: r.name)}
 
 
 def channels_section(repo: AdminRepository, pipelines: set[int] | None) -> dict[str, Any]:
@@ -172,6 +179,7 @@ def document(repo: AdminRepository, pipeline_name: str | None = None) -> dict[st
         "limits": limits_section(repo),
         "pipelines": {p.name: pipeline_section(repo, p, positions[p.id]) for p in chosen},
         "templates": templates_section(repo),
+        "snippets": snippets_section(repo),
         "channels": channels_section(
             repo, {p.id for p in chosen} if pipeline_name is not None else None
         ),

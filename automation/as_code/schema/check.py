@@ -15,6 +15,8 @@ from automation.admin.limits import parse_limits
 from automation.as_code.actions import FIELD_NAMES
 from automation.as_code.export import CHANNEL_MAIL_FIELDS, FORMAT, TRIGGER_KEYS
 from automation.as_code.toml_out import key as toml_key
+from automation.snippets import NAME
+from automation.snippets import problems as snippet_problems
 from automation.template_check import check_template
 from automation.templates import BUILTIN_TEMPLATES
 
@@ -121,6 +123,7 @@ def check(text: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     _limits(checker, data.get("limits"))
     statuses = _pipelines(checker, data.get("pipelines", {}))
     templates = _templates(checker, data.get("templates", {}))
+    _snippets(checker, data.get("snippets", {}))
     _channels(checker, data.get("channels", {}), statuses if "pipelines" in data else None)
     _workflows(
         checker, data.get("workflows", {}), statuses if "pipelines" in data else None, templates
@@ -213,6 +216,24 @@ def _templates(checker: Checker, templates: Any) -> set[str]:
                 f"template {name}: {problem}",
             )
     return {*templates, *BUILTIN_TEMPLATES}
+
+
+def _snippets(checker: Checker, entries: Any) -> None:
+    if not isinstance(entries, dict):
+        checker.say(("snippets",), None, "snippets must be a table")
+        return
+    for name, entry in entries.items():
+        path = ("snippets", name)
+        if not checker.keys(path, entry, {"body"}, f"snippet {name}"):
+            continue
+        body = entry.get("body")
+        if not NAME.fullmatch(name):
+            checker.say(path, None, f"snippet {name!r}: not a snippet name")
+        if not isinstance(body, str) or not body.strip():
+            checker.say(path, None, f"snippet {name}: needs a body")
+            continue
+        for problem in snippet_problems(body):
+            checker.say(path, "body", f"snippet {name}: {problem}")
 
 
 def _channels(checker: Checker, channels: Any, statuses: dict[str, Any] | None) -> None:
