@@ -391,13 +391,13 @@ async def test_people_keys_are_in_help_and_the_palette(db_path) -> None:
         await _go_to(pilot, screen, _key(screen, "user", name="rita"))
         shown = {b.binding.description for b in screen.active_bindings.values()}
         assert {"Role admin/rep", "Delete", "Edit", "New"} <= shown
-        assert "Team members" not in shown  # a team's key, not a user's
+        assert "Members, SSH keys" in shown  # on a user: its SSH keys (SPEC §11)
         palette = [c.title for c in app.get_system_commands(screen)]
         assert any(title.startswith("Role admin/rep (o)") for title in palette)
         await pilot.press("question_mark")
         help_screen = await _dialog(pilot, HelpScreen)
         listed = "\n".join(str(row) for row in help_screen._rows())
-        assert "Role admin/rep" in listed and "Team members" in listed
+        assert "Role admin/rep" in listed and "Members, SSH keys" in listed
     await desk.db.close()
 
 

@@ -31,7 +31,7 @@ BINDINGS: list[BindingType] = [
     Binding("W", "workflows", "Workflows", key_display="W", id="settings.workflows"),
     Binding("p", "pick_pipeline", "Pipeline", id="settings.pipeline"),
     Binding("o", "role", "Role admin/rep", id="settings.role"),
-    Binding("m", "members", "Team members", id="settings.members"),
+    Binding("m", "members", "Members, SSH keys", id="settings.members"),
     Binding(
         "right_curly_bracket",
         "section(1)",
