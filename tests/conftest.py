@@ -167,7 +167,12 @@ def secrets_allowed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("allow")
     folder.chmod(0o700)
     path = folder / "secrets.allow"
-    refs = ("DESKLINE_TEST_IMAP_PASSWORD", "SUPPORT_IMAP_PASSWORD", "DESK_IMAP_PASSWORD")
+    refs = (
+        "DESKLINE_TEST_IMAP_PASSWORD",
+        "SUPPORT_IMAP_PASSWORD",
+        "DESK_IMAP_PASSWORD",
+        "DESKLINE_NO_SUCH_SECRET",  # allowed, and missing from the environment
+    )
     path.write_text("".join(f"127.0.0.1,localhost env:{ref}\n" for ref in refs))
     path.chmod(0o600)
     before = os.environ.get("DESKLINE_SECRETS_ALLOW")

@@ -86,9 +86,7 @@ def test_what_cannot_be_read_says_why_in_one_line(typed: str, says: str) -> None
 
 def test_tomorrow_9_ends_at_nine_the_next_day_in_its_zone() -> None:
     late_evening = datetime(2026, 12, 4, 23, 30, tzinfo=UTC)
-    assert due_time(parse_delay("tomorrow 9"), late_evening) == datetime(
-        2026, 12, 5, 9, tzinfo=UTC
-    )
+    assert due_time(parse_delay("tomorrow 9"), late_evening) == datetime(2026, 12, 5, 9, tzinfo=UTC)
     early = datetime(2026, 12, 4, 6, 0, tzinfo=UTC)  # 07:00 in Berlin: still the next day
     assert due_time(parse_delay("tomorrow 9 Europe/Berlin"), early) == datetime(
         2026, 12, 5, 8, tzinfo=UTC
@@ -114,8 +112,10 @@ async def test_a_wrong_delay_keeps_the_dialog_open_and_a_natural_one_is_stored(d
         await pilot.press(*"soon", "enter")
         error = await wait_for(
             pilot,
-            lambda: "cannot read the delay" in str(prompt.query_one("#prompt-error", Label).content)
-            and prompt.query_one("#prompt-error", Label),
+            lambda: (
+                "cannot read the delay" in str(prompt.query_one("#prompt-error", Label).content)
+                and prompt.query_one("#prompt-error", Label)
+            ),
             what="the error line",
         )
         assert app.screen is prompt and prompt.query_one(Input).value == "soon"

@@ -107,6 +107,7 @@ async def _lint_templates(args: argparse.Namespace, data: dict[str, Any]) -> Non
 async def cmd_apply(args: argparse.Namespace) -> int:
     data = _read(args.file)
     await _lint_templates(args, data)
+
     def one_apply(repo: SqlRepository, user: Any) -> Any:
         repo.begin_apply()  # SPEC S11: the audit shows this apply's changes under one id
         return apply(repo, user, data)

@@ -149,8 +149,8 @@ def _changed(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 @event.listens_for(Session, "before_flush")
 def _record(session: Session, _context: Any, _instances: Any) -> None:
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, m.SettingsChange):
-            raise RuntimeError("the settings audit is append-only (SPEC S11)")
+        if isinstance(obj, m.SettingsChange):  # SPEC S11
+            raise RuntimeError("the settings audit is append-only")
     rows: list[tuple[Any, str, dict[str, Any], dict[str, Any]]] = []
     for obj in session.new:
         if _audited(obj):

@@ -53,7 +53,6 @@ class PeopleMixin(RepositoryBase):
         user = m.User(
             name=name,
             login=login if login is not None else name,  # S7: a user's login is its name
-
             display_name=display_name,
             email=email.lower() if email else None,
             is_admin=is_admin,

@@ -90,7 +90,18 @@ def dovecot_available() -> bool:
 
 
 def start_dovecot(*, fsync: bool = False) -> DovecotServer:
-    """Write a config into a fresh /tmp directory, start Dovecot, wait for both greetings."""
+    """Write a config into a fresh /tmp directory, start Dovecot, wait for both greetings.
+
+    Under the suite's umask 077 (tests/conftest.py, as Deskline runs) Dovecot's unprivileged
+    processes could read neither its config nor its users file: its files are made under 022."""
+    previous = os.umask(0o022)
+    try:
+        return _start_dovecot(fsync=fsync)
+    finally:
+        os.umask(previous)
+
+
+def _start_dovecot(*, fsync: bool) -> DovecotServer:
     root = Path(tempfile.mkdtemp(prefix="deskline-imap.", dir="/tmp"))
     root.chmod(0o755)
     for sub in ("run", "state", "mail", "tls"):
