@@ -3,6 +3,8 @@ a closed composer or a crash loses none."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -25,10 +27,23 @@ def listed(session: Session, user_id: int, scope: str) -> list[tuple[int, str, s
 
 
 def add(
-    session: Session, user_id: int, scope: str, filename: str, content_type: str, data: bytes
+    session: Session,
+    user_id: int,
+    scope: str,
+    filename: str,
+    content_type: str,
+    data: bytes,
+    *,
+    added_at: datetime,
 ) -> int:
+    """A file kept with the draft; `added_at` from the desk's clock (`repo.now()`)."""
     row = m.DraftAttachment(
-        user_id=user_id, scope=scope, filename=filename, content_type=content_type, data=data
+        user_id=user_id,
+        scope=scope,
+        filename=filename,
+        content_type=content_type,
+        data=data,
+        added_at=added_at,
     )
     session.add(row)
     session.flush()

@@ -111,12 +111,12 @@ def test_the_app_says_in_one_line_why_a_database_cannot_open(
 ) -> None:
     locked_folder = tmp_path / "locked"
     locked_folder.mkdir()
-    locked_folder.chmod(0o555)
+    locked_folder.chmod(0o500)
     read_only.append(locked_folder)
     not_a_db = tmp_path / "notes.txt"
     not_a_db.write_text("shopping: milk, eggs\n" * 100)
     frozen = copy_of(desk, tmp_path / "frozen")
-    frozen.chmod(0o444)
+    frozen.chmod(0o400)
     read_only.append(frozen)
     unwritable = locked_folder / "new" / "desk.db"
 
@@ -192,7 +192,7 @@ def test_a_read_only_desk_is_read_and_never_written(
     tmp_path: Path, desk: Path, read_only: list[Path]
 ) -> None:
     db = copy_of(desk, tmp_path / "file")
-    db.chmod(0o444)
+    db.chmod(0o400)
     read_only.append(db)
     rows = deskline("--db", str(db), "tickets", "--json", rootless=True)
     assert rows.returncode == 0, rows.stderr
@@ -202,8 +202,8 @@ def test_a_read_only_desk_is_read_and_never_written(
     # In a read-only folder too, where SQLite can make no WAL file beside it
     folder = tmp_path / "folder"
     db = copy_of(desk, folder)
-    db.chmod(0o444)
-    folder.chmod(0o555)
+    db.chmod(0o400)
+    folder.chmod(0o500)
     read_only += [db, folder]
     shown = deskline("--db", str(db), "ticket", "show", "1", "--json", rootless=True)
     assert shown.returncode == 0, shown.stderr

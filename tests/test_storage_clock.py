@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from automation import admin, services
 from automation.actions import ADD_NOTE, CREATE_TASK, DELAY, NOTIFY
+from storage import draft_files
 from storage import models as m
 from storage.database import Database
 from storage.inbound import acquire_lease, save_checkpoint
@@ -78,6 +79,21 @@ async def _use_the_desk(desk: Desk) -> None:
     await desk.run(lambda repo: repo.add_import_failure(channel_id, "0.eml", "empty", b""))
     await desk.run(lambda repo: save_checkpoint(repo, channel_id, "INBOX", 7, 42))
     await desk.run(lambda repo: acquire_lease(repo, "outbox", "me", 60))
+    await desk.as_user(
+        "rita",
+        lambda repo, me: draft_files.add(
+            repo.session, me.id, "ticket:1:reply", "a.txt", "text/plain", b"a", added_at=repo.now()
+        ),
+    )
+
+    def chat(repo: SqlRepository) -> None:
+        visitor = repo.add_chat_visitor(
+            channel_id=channel_id, token_hash="0" * 64, name="V", email=None, address="127.0.0.1"
+        )
+        conversation_id = repo.session.scalar(select(m.Conversation.id))
+        repo.add_chat(conversation_id, visitor.id)
+
+    await desk.run(chat)
 
 
 def _times(session: Session) -> dict[tuple[str, str], list[datetime]]:

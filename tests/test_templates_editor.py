@@ -96,11 +96,12 @@ async def test_the_variable_picker_inserts_at_the_cursor(db_path):
         await pilot.press("ctrl+t")
         picker = await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen)
         shown = screen_text(app)
-        assert "owner.name — the owner's name" in shown
         assert "ticket.number — its number" in shown
         names = [name for name, _ in known_variables()]
         for _ in range(names.index("owner.name")):
             await pilot.press("j")
+        await pilot.pause()
+        assert "owner.name — the owner's name" in screen_text(app)  # scrolled to the cursor
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is editor, what="the picker to close")
         assert area.text.startswith("{{ owner.name }}")

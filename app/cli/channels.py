@@ -131,7 +131,7 @@ async def cmd_channel_test(args: argparse.Namespace) -> int:
         return admin.channel_named(repo, args.name)
 
     async with opened(args) as desk:
-        channel = await desk.read(channel_for_an_admin)
+        channel = await desk.store(channel_for_an_admin)  # its attributes stay loaded
     failures = 0
     account = imap_account(channel)
     if account is not None:

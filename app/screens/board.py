@@ -57,15 +57,16 @@ class BoardScreen(DeskScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
         yield Horizontal(id="board-columns")
-        yield Input(
+        box = Input(
             placeholder='Search tickets: words, "a phrase", tag: prop:NAME=VALUE …; enter applies',
             id="board-search",
         )
+        box.display = box.can_focus = False  # hidden: never focused while the columns load
+        yield box
         yield from self.compose_bottom()
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#board-search", Input).display = False
         self.load_pipelines()
 
     @work(group="pipelines")
@@ -253,7 +254,7 @@ class BoardScreen(DeskScreen):
 
     def action_search(self) -> None:
         box = self.query_one("#board-search", Input)
-        box.display = True
+        box.display = box.can_focus = True
         box.value = self.search
         box.focus()
 
@@ -274,7 +275,7 @@ class BoardScreen(DeskScreen):
             self.notify(wrong, title="Search", severity="error", markup=False)
             box.focus()
             return
-        box.display = False
+        box.display = box.can_focus = False
         self.search = typed.strip()
         if self.pipeline is not None:
             await self.show_pipeline(self.pipeline)
@@ -282,7 +283,7 @@ class BoardScreen(DeskScreen):
     def action_clear_search(self) -> None:
         box = self.query_one("#board-search", Input)
         if box.display:
-            box.display = False
+            box.display = box.can_focus = False
             self._focus_first()
             return
         if self.search:

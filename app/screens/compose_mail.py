@@ -153,7 +153,13 @@ class MailFields:
             a = attachment
             kept.append(
                 draft_files.add(
-                    repo.session, me.id, draft.scope, a.filename, a.content_type, a.data
+                    repo.session,
+                    me.id,
+                    draft.scope,
+                    a.filename,
+                    a.content_type,
+                    a.data,
+                    added_at=repo.now(),
                 )
             )
 
