@@ -168,7 +168,6 @@ class EventsMixin(RepositoryBase):
         for row in kept:
             if row.id is None:
                 self.emit_payload(row.type, row.payload)
-        self._local_events = []
 
     def emit_payload(self, type_: str, payload: dict[str, Any]) -> None:
         """Write an event to the queue from its stored form."""
