@@ -51,6 +51,34 @@ def test_s11_each_change_is_recorded_with_who_what_and_old_and_new(cli: Cli) -> 
     assert code == 1 and "not an admin" in err
 
 
+def test_s11_team_membership_changes_are_recorded_with_before_and_after(cli: Cli) -> None:
+    """SPEC S11: adding or removing a team's member (a join table with no row object of its
+    own) is a settings change with actor, time and the team's members before and after."""
+    cli.run("init")
+    for name in ("rita", "sam"):
+        assert cli.run("user", "add", name, "--email", f"{name}@acme.example")[0] == 0
+    assert cli.run("team", "add", "Billing", "--members", "rita")[0] == 0
+    assert cli.run("team", "member", "add", "Billing", "sam")[0] == 0
+    assert cli.run("team", "member", "remove", "Billing", "rita")[0] == 0
+    found = [c for c in changes(cli) if c["kind"] == "team member"]
+    assert [(c["object"], c["action"], c["old"], c["new"]) for c in found] == [
+        ("Billing / rita", "removed", {"members": ["rita", "sam"]}, {"members": ["sam"]}),
+        ("Billing / sam", "added", {"members": ["rita"]}, {"members": ["rita", "sam"]}),
+        ("Billing / rita", "added", {"members": []}, {"members": ["rita"]}),
+    ]
+    assert all(c["actor"] == "admin" and c["at"] for c in found)
+    code, out, _ = cli.run("audit", "settings")
+    assert code == 0 and "team member Billing / sam added" in out
+    # removing a user takes it off its teams: recorded too
+    assert cli.run("user", "remove", "sam")[0] == 0
+    last = next(c for c in changes(cli) if c["kind"] == "team member")
+    assert (last["object"], last["action"], last["new"]) == (
+        "Billing / sam",
+        "removed",
+        {"members": []},
+    )
+
+
 def test_s11_one_apply_is_one_apply_id(cli: Cli, tmp_path: Path) -> None:
     cli.run("init")
     code, exported, _ = cli.run("automation", "export")

@@ -163,7 +163,8 @@ def _record(session: Session, _context: Any, _instances: Any) -> None:
     for obj in session.deleted:
         if _audited(obj):
             rows.append((obj, "removed", _values(obj), {}))
-    if not rows:
+    members = _membership_changes(session)
+    if not rows and not members:
         return
     actor = session.info.get(_ACTOR)
     clock = session.info.get("deskline.clock") or m.utcnow
@@ -182,3 +183,43 @@ def _record(session: Session, _context: Any, _instances: Any) -> None:
                 new=new,
             )
         )
+    for key, action, old, new in members:
+        session.add(
+            m.SettingsChange(
+                at=at,
+                actor_id=actor[0] if actor else None,
+                actor_name=actor[1] if actor else SYSTEM,
+                apply_id=session.info.get(_APPLY),
+                kind="team member",
+                object_key=key[:300],
+                action=action,
+                old=old,
+                new=new,
+            )
+        )
+
+
+def _membership_changes(
+    session: Session,
+) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """Members added to or removed from a team (SPEC S11). `team_members` is a join table with
+    no row object of its own, so the loop above never sees it: the change is in the history of
+    the team's `members` collection. One row per member, with the team's members before and
+    after."""
+    found: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
+    for team in list(session.new) + list(session.dirty):
+        if not isinstance(team, m.Team):
+            continue
+        history = inspect(team).attrs.members.history
+        if not history.has_changes():
+            continue
+        kept = [u.name for u in history.unchanged]
+        before = sorted(kept + [u.name for u in history.deleted])
+        after = sorted(kept + [u.name for u in history.added])
+        for user, action in [(u, "added") for u in history.added] + [
+            (u, "removed") for u in history.deleted
+        ]:
+            found.append(
+                (f"{team.name} / {user.name}", action, {"members": before}, {"members": after})
+            )
+    return found
