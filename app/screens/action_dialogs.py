@@ -11,6 +11,7 @@ pressed escape on any of them: nothing is changed then.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from app.screens.base import DeskScreen
@@ -18,13 +19,18 @@ from app.screens.dialogs import ChecklistScreen, ConfirmScreen, PickerScreen, Pr
 from automation import admin
 from automation.action_kinds import form, registry
 from automation.admin.workflows import also_running
+from automation.condition_fields.prop import PREFIX as PROP_PREFIX
 from automation.conditions import CHOSEN_FIELDS, EMPTY_OPS, LIST_OPS, known_values
 from automation.conditions import FIELDS as CONDITION_FIELDS
 from automation.conditions import OPS as CONDITION_OPS
 from automation.conditions import describe as describe_conditions
 from automation.durations import DelayError, parse_delay
+from automation.property_types import BadValue
+from automation.property_types import find as property_type
+from automation.tag_rules import TagError, normalize
 from storage import settings_views, views
 from storage.repository import SqlRepository
+from widgets.suggest import ListItemSuggester
 from widgets.text import line
 
 Answer = tuple[dict[str, Any], str]  # (fields for automation.admin, what it does in words)
@@ -108,7 +114,7 @@ async def ask_condition(
         return None
     if group == "none":
         return {"all": []}
-    known = await screen.backend.query(lambda s: known_values(SqlRepository(s)))
+    known = await screen.backend.query(lambda s: _known(SqlRepository(s)))
     tests = _tests_of(current)
     while True:
         test = await _ask_test(screen, group, tests, known)
@@ -132,6 +138,20 @@ REMOVE_LAST: dict[str, Any] = {"remove_last": True}
 AGAIN: dict[str, Any] = {"again": True}  # nothing added: ask for the next test
 
 
+@dataclass(frozen=True)
+class _Known:
+    """known_values, the desk's tags (most used first) and its custom properties."""
+
+    values: dict[str, list[str]]
+    tags: list[str]
+    props: dict[str, tuple[str, list[str]]]  # prop.NAME -> (its type, its choices)
+
+
+def _known(repo: SqlRepository) -> _Known:
+    props = {PROP_PREFIX + p.name: (p.kind, list(p.choices or ())) for p in repo.property_defs()}
+    return _Known(known_values(repo), [tag for tag, _ in repo.tag_counts()], props)
+
+
 def _tests_of(tree: dict[str, Any]) -> list[dict[str, Any]]:
     if "all" in tree or "any" in tree:
         return list(tree.get("all") or tree.get("any") or [])
@@ -139,11 +159,14 @@ def _tests_of(tree: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def _ask_test(
-    screen: DeskScreen, group: str, tests: list[dict[str, Any]], known: dict[str, list[str]]
+    screen: DeskScreen, group: str, tests: list[dict[str, Any]], known: _Known
 ) -> dict[str, Any] | None:
     """One more test, or DONE (save the tests so far), REMOVE_LAST or AGAIN. The fields come
-    first: saving is never the choice a stray enter takes before a test was added."""
+    first: saving is never the choice a stray enter takes before a test was added. After the
+    ticket's own fields: its tags and each custom property (issue 13)."""
     choices: list[tuple[str, str]] = [(f, f) for f in CONDITION_FIELDS]
+    choices.append(("tag (the ticket has it)", "tag"))
+    choices += [(f"{name} ({kind})", name) for name, (kind, _) in known.props.items()]
     choices.append((f"✓ Save ({describe_conditions({group: tests})})", ""))
     if tests:
         choices.append((f"✗ Take off the last test ({describe_conditions(tests[-1])})", "-"))
@@ -162,8 +185,10 @@ async def _ask_test(
     if op in EMPTY_OPS:
         return test
     said = f"{field} {op.replace('_', ' ')}"
+    if field == "tag" or field in known.props:
+        return await _ask_extra_value(screen, test, said, known)
     if field in CHOSEN_FIELDS:
-        values = known.get(field) or []
+        values = known.values.get(field) or []
         if not values:
             screen.notify(f"The desk has no {field} to pick yet.", severity="warning")
             return AGAIN
@@ -181,6 +206,64 @@ async def _ask_test(
     parts = [v.strip() for v in typed.split(",") if v.strip()]
     test["value"] = parts if op in LIST_OPS else (parts or [""])[0]
     return test
+
+
+async def _ask_extra_value(
+    screen: DeskScreen, test: dict[str, Any], said: str, known: _Known
+) -> dict[str, Any] | None:
+    """The value of a tag or prop.NAME test: a choice property's values (yes or no for a
+    checkbox) are picked; tags are typed with completion from the tags in use, other
+    properties typed in their type's form; the dialog says what cannot be read."""
+    field, several = test["field"], test["op"] in LIST_OPS
+    kind, options = known.props.get(field, ("tag", []))
+    if kind == "checkbox":
+        options = ["yes", "no"]
+    if kind in ("choice", "checkbox"):
+        if not options:
+            screen.notify(f"{field} has no choices to pick yet.", severity="warning")
+            return AGAIN
+        choices = [(value, value) for value in options]
+        picker = ChecklistScreen(said, choices) if several else PickerScreen(said, choices)
+        value = await screen.app.push_screen_wait(picker)
+        return None if value is None else {**test, "value": value}
+    read = normalize if kind == "tag" else _property_reader(kind)
+
+    def fault(typed: str) -> str | None:
+        parts = _parts(typed, several)
+        if not parts:
+            return "Type a value (or escape)."
+        try:
+            for part in parts:
+                read(part)
+        except (TagError, BadValue) as exc:
+            return str(exc)
+        return None
+
+    hint = " (commas for several)" if several else ""
+    suggester = ListItemSuggester(known.tags) if kind == "tag" else None
+    found = property_type(kind)
+    placeholder = found.help if found is not None else "a tag (→ completes)"
+    typed = await screen.app.push_screen_wait(
+        PromptScreen(f"{said}{hint}", placeholder=placeholder, check=fault, suggester=suggester)
+    )
+    if typed is None:
+        return None
+    parts = [read(part) for part in _parts(typed, several)]
+    return {**test, "value": parts if several else parts[0]}
+
+
+def _parts(typed: str, several: bool) -> list[str]:
+    if not several:
+        return [typed.strip()] if typed.strip() else []
+    return [part.strip() for part in typed.split(",") if part.strip()]
+
+
+def _property_reader(kind: str) -> Callable[[str], str]:
+    """A typed value in its property type's stored form (BadValue says why not)."""
+    found = property_type(kind)
+    if found is None:
+        return lambda typed: typed
+    return lambda typed: found.parse(typed, [])
 
 
 async def _ask_pick(screen: DeskScreen, question: form.Pick) -> dict[str, Any] | None:
