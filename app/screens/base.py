@@ -29,9 +29,17 @@ MODES = (("inbox", "1 Inbox"), ("board", "2 Board"), ("settings", "3 Settings"))
 EXPECTED = (DomainError, SettingsError, TemplateRenderError, DatabaseError, ValueError)
 
 
-def top_bar(mode: str, me: Me | None, extra: str = "", badge: str = "", here: str = "") -> Content:
+def top_bar(
+    mode: str,
+    me: Me | None,
+    extra: str = "",
+    badge: str = "",
+    here: str = "",
+    width: int | None = None,
+) -> Content:
     """The tabs, the screen's status (`extra`), who else is here (`here`), the unread
-    notifications (`badge`) and the signed-in user."""
+    notifications (`badge`) and the signed-in user, fitted to `width` cells: the status
+    gives way first, then who else is here, each cut with an ellipsis, never silently."""
     tabs = [
         Content.from_markup("[reverse b] $label [/]", label=label)
         if name == mode
@@ -41,14 +49,27 @@ def top_bar(mode: str, me: Me | None, extra: str = "", badge: str = "", here: st
     who = ""
     if me is not None:
         who = f"{me.display_name} ({'admin' if me.is_admin else 'rep'})"
-    return Content.assemble(
-        Content.from_markup("[b $text-accent]Deskline[/] "),
-        *tabs,
-        Content.from_markup("  [$text-muted]$extra[/]", extra=extra),
-        Content.from_markup("  [b $text-warning]$here[/]", here=here) if here else "",
+    head = Content.assemble(Content.from_markup("[b $text-accent]Deskline[/] "), *tabs)
+    status = Content.from_markup("  [$text-muted]$extra[/]", extra=extra)
+    present = Content.from_markup("  [b $text-warning]$here[/]", here=here) if here else Content("")
+    tail = Content.assemble(
         Content.from_markup("  [b reverse]$badge[/]", badge=f" {badge} ") if badge else "",
         Content.from_markup("  $who", who=who),
     )
+    if width is not None:
+        room = width - head.cell_length - tail.cell_length
+        present = _fit(present, room)
+        status = _fit(status, room - present.cell_length)
+    return Content.assemble(head, status, present, tail)
+
+
+def _fit(part: Content, room: int) -> Content:
+    """`part` cut to `room` cells with an ellipsis; nothing when not even "  …" fits."""
+    if part.cell_length <= room:
+        return part
+    if room < 4:
+        return Content("")
+    return part.truncate(room, ellipsis=True)
 
 
 class DeskScreen(Screen[None]):
@@ -80,7 +101,12 @@ class DeskScreen(Screen[None]):
         badge = coordinator.badge() if coordinator is not None else ""
         here = coordinator.presence() if coordinator is not None else ""
         extra = getattr(self, "_status_extra", "")
-        self.query_one("#top-bar", Label).update(top_bar(mode, self.me, extra, badge, here))
+        bar = self.query_one("#top-bar", Label)
+        width = bar.size.width or self.app.size.width
+        bar.update(top_bar(mode, self.me, extra, badge, here, width))
+
+    def on_resize(self) -> None:
+        self.show_coordination()
 
     def viewing(self) -> tuple[int | None, int | None]:
         """The ticket and the conversation this screen shows (presence); none by default."""

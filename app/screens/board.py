@@ -78,8 +78,9 @@ class BoardScreen(DeskScreen):
 
     async def show_pipeline(self, pipeline: dict[str, Any]) -> None:
         self.pipeline = pipeline
-        searched = f" · “{line(self.search)}” (escape clears)" if self.search else ""
-        self.set_status(f"pipeline {line(pipeline['name'])} · p picks another{searched}")
+        # The search leads: when the bar is too narrow, the tail gives way (with an ellipsis).
+        searched = f"“{line(self.search)}” (escape clears) · " if self.search else ""
+        self.set_status(f"{searched}pipeline {line(pipeline['name'])} · p picks another")
         board = self.query_one("#board-columns", Horizontal)
         await board.remove_children()
         columns = []
