@@ -23,6 +23,7 @@ class ViewSource:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        self.total: int | None = None  # the last count read: a far page reads from the end
 
     def count(self, s: Session) -> int:
         raise NotImplementedError
@@ -36,10 +37,17 @@ class ViewSource:
     async def snapshot(self, key: Any | None, pages_for: PagesFor) -> Snapshot:
         def read(s: Session) -> Snapshot:
             views.one_snapshot(s)
+
+            def count() -> int:
+                self.total = self.count(s)
+                return self.total
+
             return read_snapshot(
-                lambda: self.count(s),
+                count,
                 lambda k: self.index_of(s, k),
-                lambda offset, limit, after: self.window(s, views.Window(offset, limit, after)),
+                lambda offset, limit, after: self.window(
+                    s, views.Window(offset, limit, after, self.total)
+                ),
                 key,
                 pages_for,
             )
@@ -47,7 +55,7 @@ class ViewSource:
         return await self.backend.query(read)
 
     async def rows(self, offset: int, limit: int, after: Any | None) -> list[Row]:
-        window = views.Window(offset=offset, limit=limit, after=after)
+        window = views.Window(offset=offset, limit=limit, after=after, total=self.total)
         return await self.backend.query(lambda s: self.window(s, window))
 
 
