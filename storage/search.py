@@ -112,6 +112,28 @@ def ticket_hits(
     return {int(t) for t in session.scalars(tickets) if t is not None}
 
 
+def count_hits(
+    session: Session,
+    query: SearchQuery,
+    *,
+    viewer_id: int | None,
+    now: datetime,
+    tickets: bool = False,
+    cap: int = RELEVANCE_LIMIT,
+) -> int:
+    """How many conversations (or their tickets) the query finds, counting no further than
+    cap + 1: more than `cap` is "cap+" (a saved view's live count in the `f` picker)."""
+    plan = _plan(session, query, viewer_id, now)
+    statement = plan.statement
+    if tickets:
+        statement = statement.with_only_columns(m.Conversation.ticket_id).where(
+            m.Conversation.ticket_id.is_not(None)
+        )
+        statement = statement.distinct()
+    found = select(func.count()).select_from(statement.limit(cap + 1).subquery())
+    return int(session.scalar(found) or 0)
+
+
 def ticket_ids(
     session: Session, query: SearchQuery, *, viewer_id: int | None, now: datetime
 ) -> Select[Any]:

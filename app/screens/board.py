@@ -14,6 +14,7 @@ from textual.widgets import Input, Label
 
 from app.screens.base import DeskScreen, pick_owner
 from app.screens.dialogs import PickerScreen, PromptScreen
+from app.screens.views_picker import ViewsPicker
 from app.sources import ColumnSource
 from automation import saved_views, services
 from storage import search, views
@@ -307,7 +308,15 @@ class BoardScreen(DeskScreen):
         choices += [
             (f"{v.name}{' (shared)' if v.shared else ''}: {v.query}", v.query) for v in saved
         ]
-        query = await self.app.push_screen_wait(PickerScreen("Board view", choices, self.search))
+        picker = ViewsPicker(
+            "Board view",
+            choices,
+            self.search,
+            counted=[None, *saved],
+            viewer_id=me.id,
+            tickets=True,
+        )
+        query = await self.app.push_screen_wait(picker)
         if query is not None:
             self._check_and_search(query)
 

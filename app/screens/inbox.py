@@ -17,6 +17,7 @@ from app.screens.compose import ComposeScreen, Draft, RefusedScreen
 from app.screens.dialogs import PickerScreen, PromptScreen
 from app.screens.forwarding import ForwardKeys, forward_binding
 from app.screens.snooze import ask_snooze, snooze_binding
+from app.screens.views_picker import ViewsPicker
 from app.sources import InboxSource
 from automation import chat, saved_views, services
 from automation.search.query import highlight_pattern
@@ -172,7 +173,8 @@ class InboxScreen(ForwardKeys, AttachmentKeys, DeskScreen):
         saved = await self.backend.query(lambda s: saved_views.views_of(SqlRepository(s), me))
         choices: list[tuple[str, Any]] = [(label, key) for key, label in VIEW_LABELS.items()]
         choices += [(f"★ {v.name}{' (shared)' if v.shared else ''}: {v.query}", v) for v in saved]
-        view = await self.app.push_screen_wait(PickerScreen("Show", choices, self.selection.view))
+        picker = ViewsPicker("Show", choices, self.selection.view, viewer_id=me.id)
+        view = await self.app.push_screen_wait(picker)
         if isinstance(view, saved_views.View):
             self._check_and_search(view.query)
         elif view is not None:
