@@ -80,7 +80,9 @@ def process_pending(
     taken = 0
     with deferring() if renders is not None else contextlib.nullcontext():
         while taken < limit:
-            rows = repo.pending_events(min(limit - taken, 100))
+            asked = min(limit - taken, 100)
+            emitted = repo.untaken_events()
+            rows = repo.pending_events(asked)
             if not rows:
                 break
             for index, row in enumerate(rows):
@@ -93,6 +95,11 @@ def process_pending(
                     _probe_ahead(repo, rows[index + 1 :], renders)
                     return taken
                 taken += 1
+            if len(rows) < asked and repo.untaken_events() == emitted:
+                # Issue 16: the queue held fewer than asked and its handlers emitted nothing:
+                # asking again would only find it empty (one statement per batch saved; events
+                # other sessions commit meanwhile are the next drain's, as they always were).
+                break
     return taken
 
 
@@ -166,17 +173,33 @@ def _handle_local(repo: Repository, row: LocalEventLike) -> None:
         handle(repo, event)
 
 
-def process_due(repo: Repository, limit: int, *, renders: list[RenderNeeded] | None = None) -> int:
+class StepsNeedIsolation(Exception):
+    """A due step failed or needed a render in a batch run without savepoints: the caller rolls
+    the whole batch back and runs it again with `isolate=True` (issue 16)."""
+
+
+def process_due(
+    repo: Repository,
+    limit: int,
+    *,
+    renders: list[RenderNeeded] | None = None,
+    isolate: bool = True,
+) -> int:
     """Resume up to `limit` workflow steps whose delay is over (R-A5); returns how many.
 
     A step that raises is dropped with an error on the timeline rather than retried forever.
-    With `renders`, a step that needs a template render stops the batch as in process_pending."""
+    With `renders`, a step that needs a template render stops the batch as in process_pending.
+
+    Without `isolate` no step gets a savepoint (two statements each, a round trip apiece on
+    PostgreSQL) and the first step that raises or needs a render raises StepsNeedIsolation:
+    the caller's transaction is lost and it runs the batch again isolated (`due_batch`), as
+    the importer redoes a failed batch message by message."""
     steps = repo.due_steps(repo.now(), limit)
     repo.preload_tickets([step.ticket_id for step in steps])  # not a query per step
     with deferring() if renders is not None else contextlib.nullcontext():
         for done, step in enumerate(steps):
             try:
-                _resume_one(repo, step)
+                _resume_one(repo, step, isolate)
             except RenderNeeded as need:
                 if renders is None:  # pragma: no cover - only raised when deferring
                     raise
@@ -185,7 +208,24 @@ def process_due(repo: Repository, limit: int, *, renders: list[RenderNeeded] | N
     return len(steps)
 
 
-def _resume_one(repo: Repository, step: Any) -> None:
+async def due_batch(db: TransactionRunner, limit: int, renders: list[RenderNeeded] | None) -> int:
+    """`process_due` in one transaction: without savepoints first; when a step fails or needs
+    a render there, the batch is rolled back and run again with a savepoint per step."""
+    try:
+        return await db.run_bulk(
+            functools.partial(process_due, limit=limit, renders=renders, isolate=False)
+        )
+    except StepsNeedIsolation:
+        return await db.run_bulk(functools.partial(process_due, limit=limit, renders=renders))
+
+
+def _resume_one(repo: Repository, step: Any, isolate: bool = True) -> None:
+    if not isolate:
+        try:
+            resume_step(repo, step)
+        except Exception as exc:  # RenderNeeded too: the step's writes cannot be undone alone
+            raise StepsNeedIsolation(f"delayed step {step.id}") from exc
+        return
     try:
         with repo.savepoint():
             resume_step(repo, step)
@@ -250,9 +290,7 @@ class Engine:
                 # Due steps come in bursts after a restart: the bulk path (one synchronous SQLite
                 # connection in a thread) runs them ~2x faster than a statement-by-statement
                 # await (benchmarks.delay_bench); on PostgreSQL it is the ordinary async session.
-                done += await self.db.run_bulk(
-                    functools.partial(process_due, limit=self.batch, renders=renders)
-                )
+                done += await due_batch(self.db, self.batch, renders)
             for need in renders or ():  # D10: no transaction is open here
                 await asyncio.to_thread(render_outside, need)
             stalled = stalled + 1 if renders and not done else 0

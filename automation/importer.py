@@ -179,6 +179,7 @@ def store_batch(
     isolate: bool = True,
     defer_renders: bool = False,
     resumed: bool = False,
+    caches: dict[str, Any] | None = None,
 ) -> ImportSummary:
     """Store a batch; with `isolate`, each message and each event in its own savepoint.
 
@@ -194,8 +195,14 @@ def store_batch(
     still evaluated after the automation of the ones before it (E6), and their emails count
     as the batch's. Without it (dry runs, which commit nothing) renders run at once, in a
     worker within the budget.
+
+    `caches` carries the plain-value caches (settings, own addresses, users' addresses) from
+    one part of a batch to the next (issue 16): a batch stopped for renders then reads its
+    configuration once, as it would in one transaction, not once per part.
     """
     summary = ImportSummary()
+    if caches:
+        repo.adopt_batch_caches(caches)
     channel = repo.channel(channel_id)
     defer = defer_renders and not historical
     earlier = MailTally()
@@ -220,6 +227,8 @@ def store_batch(
     summary.emails = emails
     if (collector := _STORED_MAIL.get()) is not None:
         collector.add(emails)
+    if caches is not None:
+        caches.update(repo.batch_caches())
     return summary
 
 
@@ -325,6 +334,9 @@ async def render_deferred(part: ImportSummary) -> None:
         await asyncio.to_thread(render_outside, need)
 
 
+PartHook = Callable[[Repository, ImportSummary], None]
+
+
 async def _store(
     db: TransactionRunner,
     channel_id: int,
@@ -332,14 +344,19 @@ async def _store(
     historical: bool,
     defer_renders: bool = True,
     resumed: bool = False,
+    after_part: PartHook | None = None,
 ) -> ImportSummary:
     """Store `prepared` in as few transactions as it takes: one, unless templates need
-    renders (D10), each done between two (see `store_batch`)."""
+    renders (D10), each done between two (see `store_batch`). `after_part` runs in each
+    part's transaction, after its messages (a retried failure removes itself there)."""
     summary = ImportSummary()
     stalled = 0
+    caches: dict[str, Any] = {}
     while prepared or resumed:
         defer = defer_renders and stalled < STALLED_PARTS  # then renders inside, in budget
-        part = await _store_part(db, channel_id, prepared, historical, defer, resumed)
+        part = await _store_part(
+            db, channel_id, prepared, historical, defer, resumed, caches, after_part
+        )
         _merge(summary, part)
         summary.results += part.results
         prepared = prepared[part.total :]
@@ -356,17 +373,26 @@ async def _store_part(
     historical: bool,
     defer_renders: bool,
     resumed: bool,
+    caches: dict[str, Any] | None = None,
+    after_part: PartHook | None = None,
 ) -> ImportSummary:
     def batch(isolate: bool) -> Callable[[Repository], ImportSummary]:
-        return lambda repo: store_batch(
-            repo,
-            channel_id,
-            prepared,
-            historical,
-            isolate=isolate,
-            defer_renders=defer_renders,
-            resumed=resumed,
-        )
+        def fn(repo: Repository) -> ImportSummary:
+            part = store_batch(
+                repo,
+                channel_id,
+                prepared,
+                historical,
+                isolate=isolate,
+                defer_renders=defer_renders,
+                resumed=resumed,
+                caches=caches,
+            )
+            if after_part is not None:
+                after_part(repo, part)
+            return part
+
+        return fn
 
     try:
         return await db.run_bulk(batch(False))
@@ -401,25 +427,12 @@ async def retry_failure(db: AutomatedRunner, failure_id: int) -> ImportSummary:
     except Exception as exc:
         item = Prepared(label, raw, None, f"unparseable: {exc}")
 
-    def store(resumed: bool, defer: bool) -> Callable[[Repository], ImportSummary]:
-        def fn(repo: Repository) -> ImportSummary:
-            part = store_batch(
-                repo, channel_id, [item], False, defer_renders=defer, resumed=resumed
-            )
-            if part.total:  # stored, or failed anew (its new failure replaces this one)
-                repo.delete_import_failure(failure_id)
-            return part
+    def replaced(repo: Repository, part: ImportSummary) -> None:
+        if part.total:  # stored, or failed anew (its new failure replaces this one)
+            repo.delete_import_failure(failure_id)
 
-        return fn
-
-    summary, resumed, tries = ImportSummary(), False, 0
-    while not summary.total:  # older events' renders first (D10), then the message
-        part = await db.run_bulk(store(resumed, defer=tries < STALLED_PARTS))
-        _merge(summary, part)
-        summary.results += part.results
-        await render_deferred(part)
-        resumed, tries = part.deferred, tries + 1
-    if resumed:  # the rest of its automation, its renders done
-        _merge(summary, await _store(db, channel_id, [], False, resumed=True))
+    # The import's own loop: older events' renders first (D10), then the message, then the
+    # rest of its automation with its renders done.
+    summary = await _store(db, channel_id, [item], False, after_part=replaced)
     await db.drain()
     return summary

@@ -74,6 +74,21 @@ class RepositoryBase:
         autoflush. Only for rows written by Core inserts or already flushed ORM objects."""
         return self.session.connection().execute(statement, params)
 
+    def batch_caches(self) -> dict[str, Any]:
+        """The plain-value caches of this transaction (no ORM objects): settings, own
+        addresses, users' addresses, for the next part of the same import batch."""
+        return {
+            "settings": dict(self._settings),
+            "own": self._own,
+            "users": self._user_ids_by_email,
+        }
+
+    def adopt_batch_caches(self, caches: dict[str, Any]) -> None:
+        """Start from `batch_caches` of the batch's previous transaction (issue 16)."""
+        self._settings = dict(caches["settings"])
+        self._own = caches["own"]
+        self._user_ids_by_email = caches["users"]
+
     def now(self) -> datetime:
         return self.clock()
 
