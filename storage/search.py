@@ -4,8 +4,9 @@ Hits are conversations (the inbox, `deskline search`) or their tickets (the boar
 a query are matched within one message; a conversation is a hit when one of its messages
 matches, and no message of it has a `-` word. Filters test the conversation and its ticket.
 Up to RELEVANCE_LIMIT hits come best first (SQLite's bm25, PostgreSQL's ts_rank, with the
-subject weighing most); beyond that, newest first, and the page says so. Pages are slices of
-that order (the cursor is a position).
+subject weighing most); beyond that, newest first (the conversation of the newest matching
+message first), not counted, and the page says so. Pages are slices of that order (the cursor
+is a position).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from automation import property_types
 from automation.search.query import (
@@ -62,6 +63,8 @@ class _Plan:
     statement: Select[Any]  # conversation ids, filtered
     score: Any  # the relevance column, or None for newest first
     counted: bool  # whether counting the hits is cheap enough to do
+    newest: str | None = None  # over RELEVANCE_LIMIT matches: the expression walked newest first
+    conditions: tuple[ColumnElement[bool], ...] = ()  # the filters and `-` words
 
 
 def search_page(
@@ -76,18 +79,24 @@ def search_page(
     """One page of the conversations the query finds."""
     plan = _plan(session, query, viewer_id, now)
     start = _decode(after) if after else 0
-    order = _newest() if plan.score is None else (plan.score.desc(), *_newest())
-    statement = plan.statement.order_by(*order).offset(start)
-    if limit is not None:
-        statement = statement.limit(limit + 1)
-    ids = list(session.scalars(statement))
-    more = limit is not None and len(ids) > limit
-    ids = ids[:limit] if limit is not None else ids
     total = None
-    if plan.counted:
+    if plan.newest is not None:  # many matches: walk the index newest first, a page's worth
+        wanted = None if limit is None else start + limit + 1
+        ids = [c for c, _ in _newest_hits(session, plan, wanted)][start:]
+    elif plan.score is not None:  # at most RELEVANCE_LIMIT hits: all at once, counted
+        ranked = list(session.scalars(plan.statement.order_by(plan.score.desc(), *_newest())))
+        total = len(ranked)
+        ids = ranked[start : None if limit is None else start + limit + 1]
+    else:  # filters only
+        statement = plan.statement.order_by(*_newest()).offset(start)
+        if limit is not None:
+            statement = statement.limit(limit + 1)
+        ids = list(session.scalars(statement))
         total = int(
             session.scalar(select(func.count()).select_from(plan.statement.subquery())) or 0
         )
+    more = limit is not None and len(ids) > limit
+    ids = ids[:limit] if limit is not None else ids
     following = _encode(start + len(ids)) if more else None
     return SearchPage(_rows(session, ids), total, following, _order_name(plan))
 
@@ -124,6 +133,9 @@ def count_hits(
     """How many conversations (or their tickets) the query finds, counting no further than
     cap + 1: more than `cap` is "cap+" (a saved view's live count in the `f` picker)."""
     plan = _plan(session, query, viewer_id, now)
+    if plan.newest is not None:  # many matches: walk the index newest first until past the cap
+        walked = _newest_hits(session, plan, cap + 1, tickets=tickets)
+        return len(walked)
     statement = plan.statement
     if tickets:
         statement = statement.with_only_columns(m.Conversation.ticket_id).where(
@@ -146,14 +158,17 @@ def ticket_ids(
 
 
 def _plan(session: Session, query: SearchQuery, viewer_id: int | None, now: datetime) -> _Plan:
-    """Best first when few messages match (score them all); else newest first, testing each
-    conversation from the newest until a page is full, so a word in every message is as quick
-    as a rare one. Filters and `-` words are tested per conversation either way."""
+    """Best first when few messages match (score them all); else newest first (`newest`: the
+    index walked from the newest matching message, see _newest_hits), so a word in every
+    message is as quick as a rare one. The statement finds the same hits for the lists that
+    keep their own order (the board) and for counting."""
     dialect = session.get_bind().dialect.name
     statement = select(m.Conversation.id).outerjoin(
         m.Ticket, m.Conversation.ticket_id == m.Ticket.id
     )
-    score, counted = None, True
+    score, counted, newest = None, True, None
+    rest = SearchQuery((), query.excluded, query.filters, query.text)
+    conditions = tuple(conversation_conditions(session, rest, viewer_id=viewer_id, now=now))
     if query.groups:
         expression = _match_text(dialect, query.groups)
         if _few_matches(session, dialect, expression):
@@ -162,11 +177,95 @@ def _plan(session: Session, query: SearchQuery, viewer_id: int | None, now: date
             score = matched.c.score
         else:
             statement = statement.where(_has_message_matching(dialect, expression, "words"))
-            counted = False
-    rest = SearchQuery((), query.excluded, query.filters, query.text)
-    for condition in conversation_conditions(session, rest, viewer_id=viewer_id, now=now):
+            counted, newest = False, expression
+    for condition in conditions:
         statement = statement.where(condition)
-    return _Plan(statement, score, counted)
+    return _Plan(statement, score, counted, newest, conditions)
+
+
+_FIRST_BATCH = 256  # matching messages read at first; each further batch four times more
+_MAX_BATCH = 16_384
+
+
+def _newest_hits(
+    session: Session, plan: _Plan, wanted: int | None, *, tickets: bool = False
+) -> list[tuple[int, int | None]]:
+    """(conversation, ticket) of the hits of a query with many matches, newest first: the
+    conversation of the newest matching message first (message ids grow with arrival), then
+    the next one's, up to `wanted` (None: all). The index is read newest first in batches (an
+    FTS5 doclist read backwards stops where the batch does, so a word in every message costs
+    no more than a rare one), each batch's new conversations are tested against the filters
+    and `-` words in one query, and reading stops once enough passed. With `tickets`, a
+    conversation whose ticket is already in, or that has none, is left out."""
+    assert plan.newest is not None
+    dialect = session.get_bind().dialect.name
+    found: list[tuple[int, int | None]] = []
+    seen: set[int] = set()
+    seen_tickets: set[int] = set()
+    below, batch = None, _FIRST_BATCH
+    while wanted is None or len(found) < wanted:
+        rows = _newest_matches(session, dialect, plan.newest, below, batch)
+        if not rows:
+            break
+        below = rows[-1][0]
+        fresh = []
+        for _, conversation in rows:
+            if conversation not in seen:
+                seen.add(conversation)
+                fresh.append(conversation)
+        if fresh:
+            passing = _passing(session, plan, fresh)
+            for conversation in fresh:
+                if conversation not in passing:
+                    continue
+                ticket = passing[conversation]
+                if tickets and (ticket is None or ticket in seen_tickets):
+                    continue
+                if ticket is not None:
+                    seen_tickets.add(ticket)
+                found.append((conversation, ticket))
+        if len(rows) < batch:
+            break
+        batch = min(batch * 4, _MAX_BATCH)
+    return found if wanted is None else found[:wanted]
+
+
+def _newest_matches(
+    session: Session, dialect: str, expression: str, below: int | None, batch: int
+) -> list[tuple[int, int]]:
+    """(message id, conversation id) of the newest `batch` matching messages older than
+    `below`, newest first."""
+    if dialect == "postgresql":
+        older = "AND s.message_id < :below " if below is not None else ""
+        sql = (
+            f"SELECT s.message_id, msg.conversation_id FROM {TABLE} s "
+            "JOIN messages msg ON msg.id = s.message_id "
+            f"WHERE s.document @@ CAST(:q AS tsquery) {older}"
+            "ORDER BY s.message_id DESC LIMIT :n"
+        )
+    else:  # FTS5 consumes ORDER BY rowid DESC and the rowid bound: no sort, no full read
+        older = f"AND {TABLE}.rowid < :below " if below is not None else ""
+        sql = (
+            "SELECT hit.id, msg.conversation_id FROM "
+            f"(SELECT rowid AS id FROM {TABLE} WHERE {TABLE} MATCH :q {older}"
+            "ORDER BY rowid DESC LIMIT :n) hit "
+            "JOIN messages msg ON msg.id = hit.id"
+        )
+    values: dict[str, Any] = {"q": expression, "n": batch}
+    if below is not None:
+        values["below"] = below
+    rows = [(int(a), int(b)) for a, b in session.execute(text(sql), values)]
+    return sorted(rows, reverse=True)
+
+
+def _passing(session: Session, plan: _Plan, conversations: list[int]) -> dict[int, int | None]:
+    """The conversations (with their ticket) that pass the plan's filters and `-` words."""
+    statement = (
+        select(m.Conversation.id, m.Conversation.ticket_id)
+        .outerjoin(m.Ticket, m.Conversation.ticket_id == m.Ticket.id)
+        .where(m.Conversation.id.in_(conversations), *plan.conditions)
+    )
+    return {int(c): (int(t) if t is not None else None) for c, t in session.execute(statement)}
 
 
 def conversation_conditions(
@@ -201,7 +300,11 @@ def _newest() -> tuple[Any, ...]:
 def _rows(session: Session, ids: list[int]) -> list[dict[str, Any]]:
     if not ids:
         return []
-    found = session.scalars(select(m.Conversation).where(m.Conversation.id.in_(ids)))
+    found = session.scalars(  # channel and contact with the page, not one query per row
+        select(m.Conversation)
+        .where(m.Conversation.id.in_(ids))
+        .options(selectinload(m.Conversation.channel), selectinload(m.Conversation.contact))
+    )
     by_id = {c.id: c for c in found}
     counts = dict(
         session.execute(

@@ -256,6 +256,25 @@ async def test_many_matches_come_newest_first_with_the_same_hits(
     rest = await desk.db.query(lambda s: search_page(s, query, now=NOW, after=first.next))
     rows = first.rows + rest.rows
     assert sorted(r["subject"] for r in rows) == best_first
-    updated = [r["updated_at"] for r in rows]
-    assert updated == sorted(updated, reverse=True)
+
+    # newest first: the conversation of the newest matching message (to support) first
+    def newest_to_support(session):  # type: ignore[no-untyped-def]
+        newest: dict[int, int] = {}
+        for msg in session.scalars(select(m.Message).order_by(m.Message.id)):
+            if "support@help.example" in [*(msg.to_addrs or []), *(msg.cc_addrs or [])]:
+                newest[msg.conversation_id] = msg.id
+        return newest
+
+    newest = await desk.db.query(newest_to_support)
+    ids = [r["id"] for r in rows]
+    assert ids == sorted(ids, key=lambda c: newest[c], reverse=True)
+    # a new message in the oldest conversation brings it to the top of page one
+    oldest = rows[-1]["id"]
+    parent = await desk.db.query(
+        lambda s: s.scalar(select(m.Message.message_id).where(m.Message.conversation_id == oldest))
+    )
+    reply = make_mail(subject="Re: earlier", body="Still waiting.", in_reply_to=parent)
+    await desk.receive(reply[0])
+    again = await desk.db.query(lambda s: search_page(s, query, now=NOW, limit=2))
+    assert again.rows[0]["id"] == oldest and again.total is None
     assert await find(desk, "smokes") == ["Printer on fire"]  # one match: still found
