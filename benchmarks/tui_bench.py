@@ -40,11 +40,12 @@ from widgets.row_list import RowList
 CACHE = Path(tempfile.gettempdir()) / "deskline-bench"
 
 
-def desk_file(tickets: int) -> Path:
-    """The cached desk of this size, built again when missing or older than the schema."""
+def desk_file(tickets: int, *, build: bool = True) -> Path:
+    """The cached desk of this size, built again when missing or older than the schema
+    (`build=False`: only its path)."""
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"big-{tickets}.db"
-    if not path.exists() or _revision(path) != HEAD_REVISION:
+    if build and (not path.exists() or _revision(path) != HEAD_REVISION):
         started = time.perf_counter()
         build_big_desk(path, tickets=tickets, replace=True)
         print(f"  built {path} ({tickets:,} tickets) in {time.perf_counter() - started:.1f} s")
@@ -75,7 +76,7 @@ def row_drawn(app: DesklineApp, rows: RowList) -> bool:
     return drawn in frame_text(app)
 
 
-async def until(pilot: Any, check: Callable[[], bool], timeout: float = 30.0) -> None:
+async def until(pilot: Any, check: Callable[[], bool], timeout: float = 120.0) -> None:
     deadline = time.perf_counter() + timeout
     while not check():
         if time.perf_counter() > deadline:

@@ -276,13 +276,15 @@ async def test_the_bulk_build_is_a_desk_the_app_opens(big: tuple[Path, dict[str,
         engine.dispose()
 
 
+@pytest.mark.parametrize("by_id", [5000, 10])
 def test_far_windows_read_from_the_end_and_counts_skip_the_snoozed(
-    big: tuple[Path, dict[str, int]], tmp_path: Path
+    big: tuple[Path, dict[str, int]], tmp_path: Path, by_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 16 item 4: a window past the middle of a list of known length (`G`) reads from the
     list's end and gives the rows the plain offset gives; the inbox count that leaves snoozed
     conversations out (SPEC D23) equals a count with the wake-up test, snoozed ones present."""
     path, counts = big
+    monkeypatch.setattr(views, "SNOOZED_BY_ID", by_id)  # snoozed ones by id, or by subquery
     copy = tmp_path / "copy.db"
     with closing(sqlite3.connect(path)) as src, closing(sqlite3.connect(copy)) as dst:
         src.backup(dst)
