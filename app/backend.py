@@ -48,6 +48,7 @@ class Backend:
         self._services: list[asyncio.Task[None]] = []
         self._marker: Any = None
         self._watch_conn: sqlite3.Connection | None = None
+        self._version: int | None = None
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -154,8 +155,15 @@ class Backend:
             return False
         if self._watch_conn is not None:
             # Microseconds, and on this (the backend's) thread: `_close` runs here too, so the
-            # connection is never closed under a running read (that crashed sqlite3).
-            marker: Any = _data_version(self._watch_conn)
+            # connection is never closed under a running read (that crashed sqlite3). Only
+            # when some connection committed is the marker read: most commits of an idle
+            # desk are the heartbeats of its sessions, and those change no screen (a desk
+            # with 30 sessions open reloaded every screen several times a second).
+            version = _data_version(self._watch_conn)
+            if version == self._version:
+                return False
+            self._version = version
+            marker: Any = _sqlite_marker(self._watch_conn)
         else:
             marker = await self.desk.query(views.change_marker)
         if marker == self._marker:
@@ -168,6 +176,15 @@ class Backend:
 def _data_version(conn: sqlite3.Connection) -> int:
     # Changes whenever another connection commits to the file (sqlite.org/pragma.html).
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+# Compiled once, at import: `serve` imports the app before it forks its sessions.
+_MARKER_SQL = views.change_marker_sqlite()
+
+
+def _sqlite_marker(conn: sqlite3.Connection) -> tuple[Any, ...]:
+    # fetchall: the statement is done, no read transaction stays open on the file
+    return tuple(conn.execute(_MARKER_SQL).fetchall()[0])
 
 
 @runtime_checkable

@@ -7,7 +7,10 @@ loopback port, then for each N opens N tmux panes of 80x24 at once, each running
 OpenSSH client (`ssh -t`) into the door, and reports:
 
 - first paint: from opening the pane until the inbox (its footer and first row) is on the
-  pane's screen, median and worst over the N sessions;
+  pane's screen. Two measures: "joining" (the realistic one) is a session opened while the
+  other N-1 are open and idle, median and worst of `--joins` such openings one after another;
+  "all at once" is the N sessions started in the same instant, median and worst, which on a
+  small machine measures CPU contention of N simultaneous starts more than the door;
 - memory: the summed PSS of the serve process and its session children (each session is a fork
   of serve: what they share is counted once), and that total less serve's own before the
   sessions, per session;
@@ -74,15 +77,22 @@ def wait_painted(panes: list[Pane], timeout: float = 300.0) -> list[float]:
 def key_latencies(pane: Pane, presses: int) -> list[float]:
     time.sleep(2.0)  # the screen settles, as a person reads it first
     times = []
+    lost = 0
     for n in range(presses):
         before = pane.screen()
         started = time.perf_counter()
         pane.tmux("send-keys", "-t", pane.name, "j" if n % 2 == 0 else "k")
         while pane.screen() == before:
             if time.perf_counter() - started > 10:
-                raise SystemExit("a key changed nothing on the screen")
-        times.append(time.perf_counter() - started)
+                lost += 1
+                break
+        else:
+            times.append(time.perf_counter() - started)
         time.sleep(0.05)
+    if lost:
+        print(f"  ({lost} of {presses} keys changed nothing on the screen in 10 s)")
+    if not times:
+        raise SystemExit("no key changed the screen")
     return times
 
 
@@ -102,6 +112,38 @@ def pss_kib(pid: int) -> int:
         )
         pending += [int(child) for child in children]
     return total
+
+
+def descendants(pid: int) -> list[int]:
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        pending += [int(child) for child in children]
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def idle_cpu(serve_pid: int, seconds: float = 10.0) -> float:
+    """CPU seconds per second used by serve and its sessions while nobody types."""
+    pids = descendants(serve_pid)
+    before = cpu_seconds(pids)
+    time.sleep(seconds)
+    return (cpu_seconds(pids) - before) / seconds
 
 
 def ms(values: list[float]) -> str:
@@ -134,25 +176,52 @@ def serve(db: Path, work: Path, port: int) -> subprocess.Popen[str]:
     return process
 
 
+def local_command(db: Path) -> str:
+    return f"{' '.join(DESKLINE)} --db {db} --as admin --no-mail"
+
+
 def measure_local(server: str, db: Path, keys: int) -> None:
-    local = Pane(server, f"{' '.join(DESKLINE)} --db {db} --as admin --no-mail")
+    local = Pane(server, local_command(db))
     print(f"local session: first paint {wait_painted([local])[0] * 1000:.0f} ms")
     print(f"  key to screen: {ms(key_latencies(local, keys))}")
     local.tmux("kill-session", "-t", local.name)
 
 
-def measure_ssh(server: str, ssh: str, serve_pid: int, count: int, keys: int) -> None:
+def measure_ssh(
+    server: str, ssh: str, db: Path, serve_pid: int, count: int, keys: int, joins: int
+) -> None:
     base = pss_kib(serve_pid)
     panes = [Pane(server, ssh) for _ in range(count)]
     paints = wait_painted(panes)
     time.sleep(2.0)
     total = pss_kib(serve_pid)
     median, worst = statistics.median(paints) * 1000, max(paints) * 1000
-    print(f"{count} SSH sessions: first paint median {median:.0f} ms, worst {worst:.0f} ms")
+    print(f"{count} SSH sessions: first paint, all {count} started at once: ", end="")
+    print(f"median {median:.0f} ms, worst {worst:.0f} ms")
+    joined = []
+    for _ in range(joins):  # one session leaves, a new one joins the N-1 idle others
+        leaving = panes.pop()
+        leaving.tmux("kill-session", "-t", leaving.name)
+        time.sleep(1.0)
+        pane = Pane(server, ssh)
+        joined.append(wait_painted([pane])[0])
+        panes.append(pane)
+        time.sleep(1.0)
+    if joined:
+        median, worst = statistics.median(joined) * 1000, max(joined) * 1000
+        print(f"  first paint, joining {count - 1} idle sessions ({joins} joins): ", end="")
+        print(f"median {median:.0f} ms, worst {worst:.0f} ms")
     per_session = (total - base) / 1024 / count
     print(f"  memory: {total / 1024:.0f} MiB in all (serve alone {base / 1024:.0f} MiB), ", end="")
     print(f"{per_session:.0f} MiB per session")
+    idle = idle_cpu(serve_pid)
+    print(f"  idle: serve and its {count} sessions use {idle * 100:.1f}% of a core")
     print(f"  key to screen: {ms(key_latencies(panes[0], keys))}")
+    if count > 1:  # the same measure of a local session beside the N open ones
+        local = Pane(server, local_command(db))
+        wait_painted([local])
+        print(f"  key to screen, local session beside them: {ms(key_latencies(local, keys))}")
+        local.tmux("kill-session", "-t", local.name)
     for pane in panes:
         pane.tmux("kill-session", "-t", pane.name)
     time.sleep(2.0)
@@ -171,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", default="1,10,30")
     parser.add_argument("--tickets", type=int, default=1000)
     parser.add_argument("--keys", type=int, default=40)
+    parser.add_argument("--joins", type=int, default=5)
     args = parser.parse_args(argv)
     if not (shutil.which("tmux") and shutil.which("ssh")):
         raise SystemExit("tmux and the OpenSSH client are needed")
@@ -190,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             measure_local(server, db, args.keys)
             for count in (int(n) for n in args.sessions.split(",")):
-                measure_ssh(server, ssh, process.pid, count, args.keys)
+                measure_ssh(server, ssh, db, process.pid, count, args.keys, args.joins)
         finally:
             subprocess.run(["tmux", "-L", server, "kill-server"], capture_output=True)
             process.terminate()

@@ -496,9 +496,10 @@ def draft(session: Session, user_id: int, scope: str) -> str | None:
     return row.body if row is not None else None
 
 
-def change_marker(session: Session) -> tuple[Any, ...]:
-    """A value that changes whenever anything the screens show changes (PostgreSQL; SQLite uses
-    `PRAGMA data_version`, see app.backend)."""
+def change_marker_query() -> Select[Any]:
+    """A value that changes whenever anything the screens show changes, in one statement. The
+    bookkeeping of sessions (presence heartbeats, drafts) is not part of it: a heartbeat
+    reloads no screen (issue 14)."""
     parts = [
         select(func.max(m.TimelineEvent.id)),
         select(func.max(m.Message.id)),
@@ -507,8 +508,25 @@ def change_marker(session: Session) -> tuple[Any, ...]:
         select(func.count()).where(m.OutboxMail.state.in_(("queued", "sending", "handed"))),
         select(func.max(m.Template.updated_at)),
         select(func.count()).select_from(m.WorkflowAction),
+        select(func.max(m.SettingsChange.id)),  # every settings change (SPEC S11)
     ]
-    return tuple(session.scalar(p) for p in parts)
+    return select(*(p.scalar_subquery() for p in parts))
+
+
+def change_marker(session: Session) -> tuple[Any, ...]:
+    """`change_marker_query`'s value (PostgreSQL; SQLite runs `change_marker_sqlite` on the
+    app's watch connection when `PRAGMA data_version` moved, see app.backend)."""
+    return tuple(session.execute(change_marker_query()).one())
+
+
+def change_marker_sqlite() -> str:
+    """The same statement as SQLite text, for a plain sqlite3 connection (microseconds)."""
+    from sqlalchemy.dialects import sqlite
+
+    compiled = change_marker_query().compile(
+        dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
+    )
+    return str(compiled)
 
 
 def tasks_for(session: Session, user_id: int, *, done: bool = False) -> list[dict[str, Any]]:
