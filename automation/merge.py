@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from automation import snooze
+from automation import close_rules, snooze
 from automation.events import Actor, Timeline
 from automation.ports import Repository, TicketLike, UserLike
 from automation.services import DomainError, in_order
@@ -73,6 +73,9 @@ def merge(repo: Repository, user: UserLike, absorbed_no: int, survivor_no: int) 
     actor = Actor("user", user.id, user.name)
     now = repo.now()
     moved = []
+    origin = repo.conversation_or_none(absorbed.origin_conversation_id or 0)
+    association = origin.association if origin is not None else None
+    closed_at = absorbed.closed_at
     participants = [absorbed.contact.email] if absorbed.contact is not None else []
     for conversation in repo.ticket_conversations(absorbed.id):
         conversation.ticket_id = survivor.id
@@ -99,6 +102,8 @@ def merge(repo: Repository, user: UserLike, absorbed_no: int, survivor_no: int) 
         "conversations": moved,
         "steps_stopped": steps,
         "tasks_closed": tasks,
+        "association": association,  # what un-merging puts back (B3, B5)
+        "closed_at": closed_at.isoformat() if closed_at is not None else None,
     }
     here = repo.add_timeline(
         Timeline.MERGED,
@@ -108,7 +113,7 @@ def merge(repo: Repository, user: UserLike, absorbed_no: int, survivor_no: int) 
         data=data,
     )
     if closed is not None and old_label != closed.label:
-        repo.add_timeline(
+        closing = repo.add_timeline(
             Timeline.STATUS_CHANGED,
             actor,
             ticket_id=absorbed.id,
@@ -116,6 +121,7 @@ def merge(repo: Repository, user: UserLike, absorbed_no: int, survivor_no: int) 
             summary=f"Status {old_label} → {closed.label} (merged into #{survivor.id})",
             data={"from": old_label, "to": closed.label, "depth": 0, "reason": "merged"},
         )
+        close_rules.note_if_missing(repo, absorbed, actor, closing)  # SPEC D21
     repo.add_timeline(
         Timeline.MERGED,
         actor,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from automation import close_rules
 from automation.events import Actor, Timeline
 from automation.ports import (
     ConversationLike,
@@ -416,7 +417,7 @@ def _on_timeline(repo: Repository, actor: Actor, action: PersonActionLike, undon
     )
     for change in undone.reverted:
         if change.field == "ticket.status_id":
-            repo.add_timeline(
+            moved = repo.add_timeline(
                 Timeline.STATUS_CHANGED,
                 actor,
                 ticket_id=action.ticket_id,
@@ -424,6 +425,9 @@ def _on_timeline(repo: Repository, actor: Actor, action: PersonActionLike, undon
                 summary=f"Status {change.was} → {change.back_to} (undo)",
                 data={"from": change.was, "to": change.back_to, "depth": 0, "reason": "undo"},
             )
+            ticket = repo.ticket(action.ticket_id) if action.ticket_id is not None else None
+            if ticket is not None and ticket.status.state == "CLOSED":
+                close_rules.note_if_missing(repo, ticket, actor, moved)  # SPEC D21
     return event_id
 
 

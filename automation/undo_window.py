@@ -13,11 +13,12 @@ listed, never deleted. Every revert is a new timeline line; no history is remove
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from automation import close_rules
 from automation.events import Actor, Timeline
 from automation.ports import Repository, TicketLike, UserLike
 from automation.tickets import set_owner
@@ -51,15 +52,18 @@ class Selector:
     actor_ids: frozenset[int]
 
     def describe(self) -> str:
-        return f"{self.kind} {self.value}"
+        return self.value if self.kind == "line" else f"{self.kind} {self.value}"
 
     def matches(self, line: HistoryLine) -> bool:
         if line.type == Timeline.UNDONE or line.data.get("reason") == "undo":
             return False
+        if self.kind == "line":  # one timeline line and what it caused (B5 from the timeline)
+            return line.id in self.actor_ids
         actor = {"rule": "trigger", "workflow": "workflow", "user": "user"}[self.kind]
         return line.actor_kind == actor and line.actor_id in self.actor_ids
 
 
+_STRUCTURAL = (Timeline.MERGED, Timeline.SPLIT, Timeline.CONVERSATION_ATTACHED)
 CREATIONS = {
     Timeline.TICKET_CREATED: "ticket created",
     Timeline.TASK_CREATED: "task created",
@@ -140,15 +144,22 @@ def undo_window(
     lines: Sequence[HistoryLine],
     *,
     dry_run: bool,
+    whole: Callable[[HistoryLine], list[Row]] | None = None,
 ) -> Report:
     """Revert what `selector` did since `since` (`lines`: the timeline since then, in id order).
-    With `dry_run`, nothing is written: the report says what would happen."""
+    With `dry_run`, nothing is written: the report says what would happen. `whole` reverts a
+    merge, split or attach found (automation.undo_line.undo_span); without it they are listed."""
     report = Report(selector.describe(), since, dry_run)
     changes = family(lines, selector, since)
     if not changes:
         return report
     actor = Actor("user", user.id, user.name)
     ids = {line.id for line in changes}
+    # A merge, split or attach is reverted whole (automation/undo_line.py, B3); the lines it
+    # wrote itself (its other ticket's line, the absorbed ticket's close) go with it.
+    roots = [c for c in changes if c.type in _STRUCTURAL and c.cause_id not in ids]
+    parts = {r.id for r in roots}
+    changes = [c for c in changes if c.id not in parts and c.cause_id not in parts]
     if not dry_run:
         for event in repo.pending_events_since(since):
             if event.payload.get("cause_id") in ids:
@@ -171,6 +182,13 @@ def undo_window(
         if not dry_run and any(r.outcome == "reverted" for r in rows):
             _on_timeline(repo, actor, None, conversation_id, selector, since, rows)
     report.rows += _mail(repo, actor, changes, dry_run=dry_run)
+    for line in roots:
+        if whole is None:
+            report.rows.append(
+                Row(line.ticket_id, line.conversation_id, line.type, "listed", detail=line.summary)
+            )
+        else:
+            report.rows += whole(line)
     for line in changes:
         if line.type in CREATIONS:
             report.rows.append(
@@ -387,7 +405,7 @@ def _on_timeline(
     )
     for r in reverted:
         if r.field == "status":
-            repo.add_timeline(
+            moved = repo.add_timeline(
                 Timeline.STATUS_CHANGED,
                 actor,
                 ticket_id=ticket_id,
@@ -395,6 +413,14 @@ def _on_timeline(
                 summary=f"Status {r.was} → {r.back_to} (undo)",
                 data={"from": r.was, "to": r.back_to, "depth": 0, "reason": "undo"},
             )
+            closed_without(repo, ticket_id, actor, moved)
+
+
+def closed_without(repo: Repository, ticket_id: int | None, actor: Actor, cause_id: int) -> None:
+    """D21: an undo that closes a ticket passes its required properties, and says so."""
+    ticket = repo.ticket(ticket_id) if ticket_id is not None else None
+    if ticket is not None and ticket.status.state == "CLOSED":
+        close_rules.note_if_missing(repo, ticket, actor, cause_id)
 
 
 def allowed(user: UserLike, selector: Selector) -> None:

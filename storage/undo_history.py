@@ -36,3 +36,19 @@ def trigger_ids(session: Session, kind: str) -> frozenset[int]:
 
 def workflow_exists(session: Session, workflow_id: int) -> bool:
     return session.get(m.Workflow, workflow_id) is not None
+
+
+def line_with_history(
+    session: Session, line_id: int
+) -> tuple[m.TimelineEvent, list[m.TimelineEvent]] | None:
+    """One timeline line, and the timeline since it (B5: undo from a timeline line)."""
+    line = session.get(m.TimelineEvent, line_id)
+    if line is None:
+        return None
+    first = line
+    while first.cause_id is not None:  # from the change it is part of (a merge's first line)
+        cause = session.get(m.TimelineEvent, first.cause_id)
+        if cause is None:
+            break
+        first = cause
+    return line, lines_since(session, min(line.at, first.at))

@@ -15,7 +15,8 @@ from app.cli.shared import opened
 from app.cli.tables import Col, print_table
 from automation.admin import TRIGGER_KINDS
 from automation.search.query import QueryError, date_bound
-from automation.undo_window import Report, Selector, UndoWindowError, allowed, undo_window
+from automation.undo_line import undo_line, undo_span
+from automation.undo_window import Report, Selector, UndoWindowError, allowed
 from runtime.desk import Desk
 from storage import undo_history
 
@@ -27,16 +28,27 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     )
     who.add_argument("--workflow", metavar="W", type=int, help="what this workflow did (admins)")
     who.add_argument("--user", metavar="U", help="what this person did ('me': yourself)")
+    who.add_argument(
+        "--line",
+        metavar="ID",
+        type=int,
+        help="the change of this timeline line and what it caused (a merge, split or attach "
+        "whole; `ticket show --json` gives the ids)",
+    )
     p.add_argument("--since", metavar="WHEN", help="from this day (2026-11-30) or span ago (2h)")
     p.add_argument("--dry-run", action="store_true", help="only list what would be reverted")
     p.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
 
 
 def asked(args: argparse.Namespace) -> bool:
-    return bool(args.rule or args.workflow is not None or args.user or args.since)
+    return bool(
+        args.rule or args.workflow is not None or args.user or args.since or args.line is not None
+    )
 
 
 async def cmd_undo_window(args: argparse.Namespace) -> int:
+    if args.line is not None:
+        return await _cmd_undo_line(args)
     if not args.since:
         raise UserError("undo: --since WHEN goes with --rule, --workflow or --user")
     if not (args.rule or args.workflow is not None or args.user):
@@ -64,6 +76,45 @@ async def cmd_undo_window(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _cmd_undo_line(args: argparse.Namespace) -> int:
+    if args.since:
+        raise UserError(
+            "undo: --line reverts one line; --since goes with --rule, --workflow, --user"
+        )
+    if not (args.dry_run or args.yes or sys.stdin.isatty()):
+        raise UserError("undo: not confirmed (without a terminal, add --yes or --dry-run)")
+    async with opened(args) as desk:
+        if args.dry_run or args.yes:
+            report = await run_line(desk, args.line, dry_run=args.dry_run)
+        else:
+            report = await run_line(desk, args.line, dry_run=True)
+            _print(report)
+            if not report.rows or not _confirmed("Revert these? [y/N] "):
+                raise UserError("undo: not confirmed, nothing changed")
+            report = await run_line(desk, args.line, dry_run=False)
+    if args.json:
+        output.dump({"version": output.JSON_VERSION, **report.as_json()})
+    else:
+        _print(report)
+    return 0
+
+
+async def run_line(desk: Desk, line_id: int, *, dry_run: bool) -> Report:
+    """Revert timeline line `line_id` (the app's key on a timeline line uses it too)."""
+
+    def change(repo: Any, user: Any) -> Report:
+        found = undo_history.line_with_history(repo.session, line_id)
+        if found is None:
+            raise UndoWindowError(f"no timeline line {line_id}")
+        line, lines = found
+        return undo_line(repo, user, line, lines, dry_run=dry_run)
+
+    try:
+        return await desk.act(change)
+    except UndoWindowError as exc:
+        raise UserError(f"undo: {exc}") from exc
+
+
 async def _selector(desk: Desk, args: argparse.Namespace) -> Selector:
     def find(session: Any) -> Selector:
         if args.rule:
@@ -88,7 +139,7 @@ async def _run(desk: Desk, selector: Selector, since: datetime, *, dry_run: bool
             selector = Selector("user", target.name, frozenset({target.id}))
         allowed(user, selector)
         lines = undo_history.lines_since(repo.session, since)
-        return undo_window(repo, user, selector, since, lines, dry_run=dry_run)
+        return undo_span(repo, user, selector, since, lines, dry_run=dry_run)
 
     try:
         return await desk.act(change)
@@ -98,7 +149,10 @@ async def _run(desk: Desk, selector: Selector, since: datetime, *, dry_run: bool
 
 def _print(report: Report) -> None:
     head = "Would revert" if report.dry_run else "Reverted"
-    print(f"{head}: what {report.selector} did since {report.since:%Y-%m-%d %H:%M} UTC")
+    if report.selector.startswith(("line ", "the ")):
+        print(f"{head}: {report.selector} ({report.since:%Y-%m-%d %H:%M} UTC) and what it caused")
+    else:
+        print(f"{head}: what {report.selector} did since {report.since:%Y-%m-%d %H:%M} UTC")
     if not report.rows:
         print("Nothing to revert.")
         return
