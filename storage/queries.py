@@ -87,6 +87,7 @@ def message_row(message: m.Message) -> dict[str, Any]:
         "from_name": message.from_name,
         "to": message.to_addrs,
         "cc": message.cc_addrs,
+        "bcc": message.bcc_addrs,  # our own mail's only (D16): never in a header
         "subject": message.subject,
         "sent_at": iso(message.sent_at),
         "sent_from": message.sent_from,

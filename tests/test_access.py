@@ -52,7 +52,7 @@ def not_the_owner(cli: Cli) -> None:
 def users(cli: Cli) -> dict[str, str | None]:
     code, out, _ = cli.run("user", "list", "--json")
     assert code == 0
-    return {u["name"]: u["login"] for u in json.loads(out)}
+    return {u["name"]: u["login"] for u in json.loads(out)["users"]}
 
 
 def test_s7_init_makes_its_login_the_admin_and_a_user_logs_in_as_its_name(cli: Cli) -> None:

@@ -454,16 +454,16 @@ async def test_the_cli_does_what_the_people_keys_do(db_path) -> None:
     _cli(db_path, "team", "member", "add", "Support", "sam")
     _cli(db_path, "team", "member", "remove", "Support", "rita")
     _cli(db_path, "team", "rename", "Support", "Help")
-    teams = json.loads(_cli(db_path, "team", "list", "--json").stdout)
+    teams = json.loads(_cli(db_path, "team", "list", "--json").stdout)["teams"]
     assert teams == [{"name": "Help", "members": ["sam"]}]
     removed = _cli(db_path, "user", "remove", "rita", "--tickets-to", "sam").stdout
     assert removed == "User rita removed; 1 ticket to sam\n"
-    users = json.loads(_cli(db_path, "user", "list", "--json").stdout)
+    users = json.loads(_cli(db_path, "user", "list", "--json").stdout)["users"]
     assert [(u["name"], u["admin"], u["away"], u["display_name"]) for u in users] == [
         ("admin", True, False, "Administrator"),
         ("sam", True, True, "Sam Support"),
     ]
     _cli(db_path, "team", "remove", "Help")
-    assert json.loads(_cli(db_path, "team", "list", "--json").stdout) == []
+    assert json.loads(_cli(db_path, "team", "list", "--json").stdout)["teams"] == []
     shown = json.loads(_cli(db_path, "ticket", "show", "1", "--json").stdout)
     assert shown["ticket"]["owner"] == "sam"

@@ -169,3 +169,6 @@ def test_forward_and_attach_through_the_cli(tmp_path) -> None:
     assert forwards and forwards[0]["messages"][0]["sent_from"] == "forward"
     origin = detail["conversations"][0]["messages"][-1]
     assert origin["cc"][-1] == "boss@partner.example"  # after the thread's others
+    # D16: the blind copy is on our own message in `ticket show --json`, never in its Cc
+    assert origin["bcc"] == ["audit@acme.example"]
+    assert "audit@acme.example" not in origin["cc"]

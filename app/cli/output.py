@@ -312,7 +312,7 @@ def _print_action_ids(actions: list[dict[str, Any]], pad: str) -> None:
 
 def print_import_summary(summary: ImportSummary, *, as_json: bool) -> None:
     if as_json:
-        dump(summary.as_dict())
+        dump({"version": JSON_VERSION, **summary.as_dict()})
         return
     print(
         f"Imported {summary.total} messages: {summary.stored} stored, {summary.threaded} "

@@ -113,7 +113,7 @@ async def cmd_user_list(args: argparse.Namespace) -> int:
             ]
         )
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps({"version": 1, "users": rows}, indent=2))
     else:
         for row in rows:
             role = "admin" if row["admin"] else "rep"
@@ -180,7 +180,7 @@ async def cmd_team_list(args: argparse.Namespace) -> int:
             ]
         )
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps({"version": 1, "teams": rows}, indent=2))
     else:
         for row in rows:
             print(f"{row['name']:<20} {', '.join(row['members']) or '(no members)'}")

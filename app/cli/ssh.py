@@ -285,7 +285,7 @@ async def cmd_key_list(args: argparse.Namespace) -> int:
 
     found = await act(args, rows)
     if args.json:
-        print(json.dumps(found, indent=2))
+        print(json.dumps({"version": 1, "keys": found}, indent=2))
         return 0
     print_table(
         (Col("User"), Col("Type", fixed=True), Col("Fingerprint", fixed=True), Col("Comment")),
@@ -369,7 +369,7 @@ async def cmd_audit_logins(args: argparse.Namespace) -> int:
 
     found = await act(args, rows)
     if args.json:
-        print(json.dumps(found, indent=2))
+        print(json.dumps({"version": 1, "logins": found}, indent=2))
         return 0
     print_table(
         (
