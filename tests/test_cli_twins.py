@@ -137,6 +137,7 @@ TWINS: dict[str, tuple[str, ...]] = {
         "user key add",  # on a user row: its SSH keys
         "user key remove",
     ),
+    "settings.history": ("audit settings",),
     "settings.clone_workflow": ("workflow clone",),
     "settings.reenroll": ("workflow reenroll",),
     "settings.conditions": ("workflow condition",),
@@ -215,6 +216,7 @@ NAVIGATION = frozenset(
         "notifications.up",
         "refused.close",
         "settings.back",
+        "settings_history.back",
         "settings.down",
         "settings.up",
         "settings.next_section",

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from storage import models as m
@@ -84,6 +84,45 @@ class AuditMixin(RepositoryBase):
 
     def begin_apply(self) -> str:
         return begin_apply(self.session)
+
+
+# --- the history, paged (the settings screen's list; newest first, keyset on the id) ---------
+
+
+def change_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(m.SettingsChange)) or 0)
+
+
+def change_index(session: Session, change_id: int) -> int | None:
+    """Where the change `change_id` is in the newest-first list (None: there is none)."""
+    if session.get(m.SettingsChange, change_id) is None:
+        return None
+    newer = select(func.count()).where(m.SettingsChange.id > change_id)
+    return int(session.scalar(newer) or 0)
+
+
+def change_rows(
+    session: Session, offset: int, limit: int, after: int | None = None
+) -> list[dict[str, Any]]:
+    """`limit` changes, newest first, from `offset` or right after the change `after`."""
+    c = m.SettingsChange
+    newest = select(c).order_by(c.id.desc()).limit(limit)
+    query = newest.where(c.id < after) if after is not None else newest.offset(offset)
+    return [
+        {
+            "id": change.id,
+            "sort": change.id,
+            "at": change.at,
+            "actor": change.actor_name,
+            "apply_id": change.apply_id,
+            "kind": change.kind,
+            "object": change.object_key,
+            "action": change.action,
+            "old": change.old or {},
+            "new": change.new or {},
+        }
+        for change in session.scalars(query)
+    ]
 
 
 def _kind(obj: Any) -> str | None:

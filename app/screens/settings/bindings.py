@@ -32,6 +32,7 @@ BINDINGS: list[BindingType] = [
     Binding("p", "pick_pipeline", "Pipeline", id="settings.pipeline"),
     Binding("o", "role", "Role admin/rep", id="settings.role"),
     Binding("m", "members", "Members, SSH keys", id="settings.members"),
+    Binding("H", "history", "History", key_display="H", id="settings.history"),
     Binding(
         "right_curly_bracket",
         "section(1)",

@@ -28,6 +28,7 @@ from app.screens.footer import DeskFooter
 from app.screens.keys import key_for
 from app.screens.settings import bindings
 from app.screens.settings.build import ROW_ACTIONS, build_rows
+from app.screens.settings.history import SettingsHistoryScreen
 from app.screens.settings.host import SettingsHost
 from app.screens.settings.limit_rows import read_limits
 from app.screens.settings.people_rows import people_view
@@ -228,6 +229,8 @@ class SettingsScreen(DeskScreen):
             return False  # a rep: the change keys are gone from the footer and help
         if action == "pick_pipeline":
             return len(self.pipelines) > 1
+        if action == "history":
+            return me is not None and me.is_admin  # the settings audit is an admin's (S5)
         if action not in ROW_ACTIONS:
             return True
         if self.app.screen is not self:
@@ -374,6 +377,12 @@ class SettingsScreen(DeskScreen):
         self.app.push_screen(WorkflowsScreen(self.pipeline_id, wanted))
 
     # --- keys on the highlighted row: the row does what its type does -----------------------
+
+    def action_history(self) -> None:
+        if not self.me.is_admin:
+            self.notify("The settings history is for admins.", severity="warning")
+            return
+        self.app.push_screen(SettingsHistoryScreen())
 
     def action_view_workflow(self) -> None:
         if (row := self._target("view_workflow")) is not None:
