@@ -887,9 +887,13 @@ def _counts(conn: Any) -> dict[str, int]:
     return counts
 
 
-def _build(target: str, *, tickets: int, seed: int, replace: bool) -> dict[str, int]:
+def _build(
+    target: str, *, tickets: int, seed: int, replace: bool, phases: dict[str, float]
+) -> dict[str, int]:
     if not normalize_url(target).startswith("postgresql"):
-        return build_big_desk(Path(target), tickets=tickets, seed=seed, replace=replace)
+        return build_big_desk(
+            Path(target), tickets=tickets, seed=seed, replace=replace, phases=phases
+        )
     if replace:
         raise ValueError("--replace is for SQLite files; give PostgreSQL a new database")
     return asyncio.run(build_big_desk_postgres(target, tickets=tickets, seed=seed))
@@ -906,17 +910,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--replace", action="store_true", help="replace an existing file")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
+    phases: dict[str, float] = {}
     try:
-        counts = _build(args.path, tickets=args.tickets, seed=args.seed, replace=args.replace)
+        counts = _build(
+            args.path, tickets=args.tickets, seed=args.seed, replace=args.replace, phases=phases
+        )
     except (FileExistsError, ValueError, DatabaseError) as exc:
         print(f"bigdesk: {exc}", file=sys.stderr)
         return 1
-    seconds = time.perf_counter() - started
-    width = max(len(k) for k in counts)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    width = max(len(k) for k in [*counts, *phases])
     for key, value in counts.items():
         print(f"{key:<{width}}  {value:>9,}")
     print(f"{'seconds':<{width}}  {seconds:>9.1f}")
+    print(f"{'CPU seconds':<{width}}  {cpu:>9.1f}")
+    for phase, taken in phases.items():  # the bulk writer's parts (the middle ones overlap)
+        print(f"{phase:<{width}}  {taken:>9.1f}")
     print(f"\ndeskline --db {args.path} tickets --status New | head")
     return 0
 
