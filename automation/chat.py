@@ -260,24 +260,6 @@ def _hours_of(settings: ChatSettingsLike | None) -> Hours:
         return parse_hours("")  # stored hours are checked when set; an old row stays open
 
 
-def allowed_origin(settings: ChatSettingsLike | None, origin: str) -> bool:
-    """C5: the widget answers only the sites on the channel's allow-list."""
-    allowed = {o.rstrip("/").lower() for o in (settings.origins if settings else [])}
-    return origin.rstrip("/").lower() in allowed
-
-
-def check_origin(origin: str) -> str:
-    """An origin as a browser sends it (scheme://host[:port], http or https, no path), lower
-    case; ValueError when it is not one."""
-    value = origin.strip().rstrip("/")
-    match = re.fullmatch(r"(https?)://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?", value)
-    if match is None:
-        raise ValueError(
-            f"an origin is scheme://host[:port] (https://www.example.com), not {origin!r}"
-        )
-    return value.lower()
-
-
 # --- the rep's side (C4) ------------------------------------------------------------------------
 
 

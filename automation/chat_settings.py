@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from automation.admin.common import SettingsError, require_admin
-from automation.chat import ChatRepository, ChatSettingsLike, check_origin, parse_hours
+from automation.chat import ChatRepository, ChatSettingsLike, parse_hours
 from automation.ports import UserLike
+from automation.web_channel_settings import normalize_origins, reply_channel_id
 
 # --- settings (admins) --------------------------------------------------------------------------
 
@@ -44,18 +45,9 @@ def set_chat_channel(
             raise SettingsError(str(exc)) from exc
         values["hours"] = " ".join(hours.split())
     if origins is not None:
-        try:
-            values["origins"] = sorted({check_origin(o) for o in origins if o.strip()})
-        except ValueError as exc:
-            raise SettingsError(str(exc)) from exc
+        values["origins"] = normalize_origins(origins)
     if reply_through is not None:
-        values["reply_channel_id"] = None
-        if reply_through not in ("", "-"):
-            email = repo.channel_by_name(reply_through)
-            if email is None or email.kind != "email" or not email.address:
-                raise SettingsError(
-                    f"a chat sends transcripts through an email channel with an address, not "
-                    f"{reply_through!r}"
-                )
-            values["reply_channel_id"] = email.id
+        values["reply_channel_id"] = reply_channel_id(
+            repo, reply_through, purpose="a chat sends transcripts through"
+        )
     return repo.set_chat_settings(channel.id, **values)

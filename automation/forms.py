@@ -18,10 +18,10 @@ from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from automation.admin.common import SettingsError, require_admin
 from automation.ports import AdminRepository, UserLike
+from automation.web_channel_settings import normalize_origins, reply_channel_id
 
 MESSAGE_BYTES = 100_000  # C5: a form's message
 ENCODED_LIMIT = 20_000_000  # D15: the encoded message, the file included
@@ -69,43 +69,12 @@ def set_form_channel(
         raise SettingsError(f"no form channel {name!r} (form channels: {forms})")
     values: dict[str, Any] = {}
     if reply_through is not None:
-        values["reply_channel_id"] = _reply_channel_id(repo, reply_through)
+        values["reply_channel_id"] = reply_channel_id(
+            repo, reply_through, purpose="a form replies through"
+        )
     if origins is not None:
-        values["origins"] = [normalize_origin(o) for o in origins if o.strip()]
+        values["origins"] = normalize_origins(origins)
     return repo.set_form_settings(channel.id, **values)
-
-
-def _reply_channel_id(repo: AdminRepository, name: str) -> int | None:
-    if name in ("", "-"):
-        return None
-    channel = repo.channel_by_name(name)
-    if channel is None or channel.kind != "email" or not channel.address:
-        emails = ", ".join(c.name for c in repo.channels() if c.kind == "email") or "none yet"
-        raise SettingsError(
-            f"a form replies through an email channel with an address, not {name!r} "
-            f"(email channels: {emails})"
-        )
-    return channel.id
-
-
-def normalize_origin(text: str) -> str:
-    """A site origin as a browser sends it: scheme://host[:port], http or https, no path."""
-    value = text.strip().rstrip("/")
-    parts = urlsplit(value)
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.path
-        or parts.query
-        or parts.fragment
-        or parts.username
-        or any(c in value for c in " '\";,*")
-    ):
-        raise SettingsError(
-            f"an origin is scheme://host[:port] (e.g. https://www.example.com), not {text!r}"
-        )
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
 
 
 # --- submissions -------------------------------------------------------------------------------

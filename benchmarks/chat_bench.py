@@ -43,6 +43,7 @@ from typing import Any
 
 import httpx
 import websockets
+import websockets.exceptions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,15 +99,29 @@ async def build_desk(url: str) -> None:
 # --- the processes --------------------------------------------------------------------------------
 
 
-def serve_web(url: str, port_queue: Any) -> None:
+def serve_web(url: str, port_queue: Any, profile: str | None = None) -> None:
+    import cProfile
     import logging
+    import signal
 
     from runtime.web.server import base_url, bind, serve
 
     logging.basicConfig(level=logging.ERROR)
     sock = bind("127.0.0.1", 0)
     port_queue.put(base_url(sock))
-    asyncio.run(serve(url, sock))
+    stop = asyncio.Event()
+
+    async def run() -> None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await serve(url, sock, stop=stop)
+
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
+    asyncio.run(run())
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
 
 
 def rep_session(url: str, name: str, parity: int, stop_at: float, out: Any) -> None:
@@ -209,7 +224,12 @@ async def visitor(
     await asyncio.sleep(ramp * n)  # visitors arrive over the first seconds, not all at once
     try:
         await _visit(base, n, stop_at, every, stats)
-    except (OSError, httpx.HTTPError, websockets.exceptions.WebSocketException) as exc:
+    except (
+        OSError,
+        TimeoutError,
+        httpx.HTTPError,
+        websockets.exceptions.WebSocketException,
+    ) as exc:
         stats.errors.append(f"visitor {n}: {exc!r}")
 
 
@@ -261,7 +281,7 @@ async def main(args: argparse.Namespace) -> None:
     await build_desk(url)
     ctx = multiprocessing.get_context("spawn")
     ports = ctx.Queue()
-    server = ctx.Process(target=serve_web, args=(url, ports), daemon=True)
+    server = ctx.Process(target=serve_web, args=(url, ports, args.profile), daemon=True)
     server.start()
     base = ports.get(timeout=60)
     for _ in range(100):  # until it answers
@@ -298,7 +318,7 @@ async def main(args: argparse.Namespace) -> None:
         except Exception:
             results.append({"rep": "?", "seen": [], "replies": 0, "pss": 0})
     server.terminate()
-    server.join(10)
+    server.join(30)
     seen = [s for r in results for s in r["seen"]]
 
     def line(label: str, values: list[float]) -> str:
@@ -338,6 +358,7 @@ def cli() -> None:
     )
     parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which they arrive")
     parser.add_argument("--db", help="an empty database URL (default: a fresh SQLite file)")
+    parser.add_argument("--profile", help="write the web server's cProfile stats to this file")
     asyncio.run(main(parser.parse_args()))
 
 

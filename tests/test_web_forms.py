@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from automation import admin, forms
+from automation import admin, forms, web_channel_settings
 from runtime.standard import SUPPORT
 from runtime.web.context import WebConfig
 from runtime.worker import Worker
@@ -189,6 +189,48 @@ async def test_without_a_valid_csrf_token_the_post_is_refused_c5(desk: Desk, web
     assert server.post_form(path, good).status == 200
     assert server.post_form(path, good).status == 403  # a token is spent by one submission
     assert await stored(desk) == (1, 1)
+
+
+async def test_a_form_opened_before_a_restart_is_taken_after_it_c5(
+    desk: Desk, web: Callable
+) -> None:
+    """The CSRF token is stateless and signed with a host-local key: a restarted server (or
+    another serving process of the host) takes the token of a page the first one issued."""
+    first = web(desk.db.url)
+    path = await form_path(desk)
+    filled = fields(first, path)
+    first.stop()
+    second = web(desk.db.url)
+    second.clock.advance(forms_fill_seconds(second))
+    assert second.post_form(path, filled).status == 200
+    assert await stored(desk) == (1, 1)
+    # a day later the token has expired, whoever serves
+    late = fields(second, path)
+    second.clock.advance(second.config.form_lifetime_seconds)
+    assert second.post_form(path, late).status == 403
+    assert await stored(desk) == (1, 1)
+
+
+async def test_the_form_key_is_host_local_0600_and_never_in_the_database_c5(
+    desk: Desk, web: Callable, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from runtime.web.form_tokens import KeyFileError, load_key
+
+    key_file = tmp_path / "keys" / "web_form_key"
+    server = web(desk.db.url, WebConfig(key_file=key_file))
+    path = await form_path(desk)
+    assert server.post_form(path, fields(server, path)).status == 200
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert key_file.parent.stat().st_mode & 0o077 == 0
+    key_text = key_file.read_text().strip()
+    settings = await desk.db.query(lambda s: [str(v) for v in s.scalars(select(m.Setting.value))])
+    assert not any(key_text in value for value in settings)
+    assert load_key(key_file) == load_key(key_file)  # read again, not made anew
+    key_file.chmod(0o640)
+    with pytest.raises(KeyFileError, match="chmod 600"):
+        load_key(key_file)
 
 
 async def test_a_post_from_another_sites_page_is_refused_c5(desk: Desk, web: Callable) -> None:
@@ -632,7 +674,18 @@ def test_a_submission_cannot_add_headers_and_is_checked_within_d15() -> None:
         forms.submission_mail(
             forms.Submission("", CUSTOMER, "", "x", big), now=now, channel_name="web"
         )
-    assert forms.normalize_origin("HTTPS://Shop.Example:8443/") == "https://shop.example:8443"
-    for bad in ("shop.example", "ftp://shop.example", "https://shop.example/x", "https://*.a.b"):
+    # C5: one origin check serves the form and the chat channel (automation.web_channel_settings)
+    normalize = web_channel_settings.normalize_origin
+    assert normalize("HTTPS://Shop.Example:8443/") == "https://shop.example:8443"
+    assert normalize("http://[::1]:8080") == "http://[::1]:8080"
+    for bad in (
+        "shop.example",
+        "ftp://shop.example",
+        "https://shop.example/x",
+        "https://*.a.b",
+        "https://a.b:port",
+    ):
         with pytest.raises(admin.SettingsError):
-            forms.normalize_origin(bad)
+            normalize(bad)
+    assert web_channel_settings.origin_allowed(["https://shop.example"], "https://SHOP.example/")
+    assert not web_channel_settings.origin_allowed(["https://shop.example"], "http://shop.example")

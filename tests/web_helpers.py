@@ -20,6 +20,7 @@ import asyncio
 import atexit
 import os
 import shutil
+import tempfile
 import threading
 import time
 import urllib.error
@@ -28,6 +29,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,6 +108,8 @@ def start_web_server(db_url: str, config: WebConfig | None = None) -> WebServer:
     clock = MovableClock()
     config = config or WebConfig()
     config.clock = clock
+    if config.key_file is None:  # host-local, as the data directory's; shared by this process
+        config.key_file = _key_dir() / "web_form_key"
     sock = bind("127.0.0.1", 0)
     url = base_url(sock)
     started = threading.Event()
@@ -140,6 +144,15 @@ def start_web_server(db_url: str, config: WebConfig | None = None) -> WebServer:
     server = WebServer(url, config, clock, stop)
     _wait_until_serving(server, failure)
     return server
+
+
+_KEY_DIR: list[Path] = []
+
+
+def _key_dir() -> Path:
+    if not _KEY_DIR:
+        _KEY_DIR.append(Path(tempfile.mkdtemp(prefix="deskline-web-key-")))
+    return _KEY_DIR[0]
 
 
 def _wait_until_serving(server: WebServer, failure: list[BaseException]) -> None:

@@ -17,15 +17,21 @@ origins on the channel's allow-list (C5, CORS with credentials); a WebSocket fro
 refused. Over a limit (C5) the answer is 429 with Retry-After (on the WebSocket an error frame)
 and nothing is stored.
 
+What visitors write is stored by one `ChatWriter` (runtime.web.chat_writer): a group commit
+of everything pending, one transaction per batch, each visitor answered when its batch commits.
+
 `ChatHub` pushes what reps write: every connection (WebSocket or long poll) subscribes to its
-chat, and one loop reads the new messages of all subscribed chats, their end and the reps'
-typing, every `POLL_SECONDS` (B8.4: a rep's reply from another process shows within half a
-second) and at once when this process stored something.
+chat, and ONE loop for all of them reads, every `POLL_SECONDS` (B8.4: a rep's reply from another
+process shows within half a second) and at once when this process stored something, the rows
+after the newest it has read (`cursor`) of all subscribed chats, their end and the reps'
+typing, and fans them out; only a connection that subscribes behind the cursor (a returning
+visitor) gets a read of its own chat, in the same look.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -39,23 +45,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from automation import chat, chat_visitors
+from automation import chat, chat_visitors, web_channel_settings
 from automation.chat import ChatError
+from runtime.web.chat_writer import ChatWriter
 from runtime.web.context import Web
 from storage.database import DatabaseError
 from storage.repository import chat as chat_store
 
 log = logging.getLogger("deskline.web.chat")
 POLL_SECONDS = 0.2  # the hub's look at the database (B8.4: within 0.5 s)
+LATE_COMMIT_SECONDS = 3.0  # PostgreSQL: a row committed up to this long after its id was taken
 LONG_POLL_SECONDS = 20.0
 TYPING_WRITE_SECONDS = 3.0  # a visitor's typing is written at most this often
 COOKIE_DAYS = 30
-# C5 defaults; the desk's settings of the same names win.
-LIMITS = {
-    "chat_new_per_minute": 5,  # new chats (visitors) per client address
-    "chat_messages_per_minute": 30,  # messages per visitor
-    "chat_message_bytes": 10_000,
-}
 
 
 # --- the hub: new messages to the connections that wait for them -----------------------------
@@ -64,8 +66,9 @@ LIMITS = {
 @dataclass(eq=False)
 class Subscriber:
     conversation_id: int
-    after: int  # the newest message row this connection has
+    after: int  # the newest message row this connection had when it subscribed
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    seen: set[int] = field(default_factory=set)  # rows sent to it above the hub's floor
     ended: bool = False
     typing: bool = False
 
@@ -74,17 +77,28 @@ class ChatHub:
     def __init__(self, web: Web) -> None:
         self.web = web
         self.subscribers: dict[int, set[Subscriber]] = {}
+        self.cursor: int | None = None  # every subscriber has the rows up to here
+        self.behind: set[Subscriber] = set()  # subscribed before the cursor: read on their own
+        # PostgreSQL hands out row ids before commit: a row may become visible after a higher
+        # one. Each look re-reads from the cursor as it was LATE_COMMIT_SECONDS ago (the floor),
+        # and every connection skips the rows it was sent. SQLite commits in id order.
+        self.lag = 0.0 if web.desk.db.is_sqlite else LATE_COMMIT_SECONDS
+        self._marks: collections.deque[tuple[float, int]] = collections.deque()
+        self.polls = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def subscribe(self, conversation_id: int, after: int) -> Subscriber:
         sub = Subscriber(conversation_id, after)
         self.subscribers.setdefault(conversation_id, set()).add(sub)
+        if self.cursor is None or after < self.cursor:
+            self.behind.add(sub)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="chat-hub")
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
+        self.behind.discard(sub)
         subs = self.subscribers.get(sub.conversation_id)
         if subs is not None:
             subs.discard(sub)
@@ -106,32 +120,61 @@ class ChatHub:
                 await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
 
     async def poll(self) -> None:
+        """One read for every connection, then each gets what is new for it."""
         ids = list(self.subscribers)
         if not ids:
             return
-        after = min(s.after for subs in self.subscribers.values() for s in subs)
+        self.polls += 1
+        cursor = self.cursor
+        floor = self._floor(time.monotonic())
+        behind = list(self.behind)
+        self.behind.clear()
         now = self.web.desk.db.now()
 
-        def read(session: Any) -> tuple[list[chat_store.ChatLine], dict[int, Any]]:
-            lines = chat_store.new_messages(session, ids, after)
-            return lines, chat_store.chat_states(session, ids, now)
+        def read(session: Any) -> tuple[int, list[chat_store.ChatLine], dict[Any, Any], Any]:
+            top = chat_store.newest_message_row(session) if cursor is None else cursor
+            lines = chat_store.new_messages(session, ids, floor) if floor is not None else []
+            own = {sub: chat_store.feed(session, sub.conversation_id, sub.after) for sub in behind}
+            return top, lines, own, chat_store.chat_states(session, ids, now)
 
-        lines, states = await self.web.desk.query(read)
+        try:
+            top, lines, own, states = await self.web.desk.query(read)
+        except BaseException:
+            self.behind.update(b for b in behind if b.conversation_id in self.subscribers)
+            raise
+        self.cursor = max([top, *(line.id for line in lines)])
+        if self.lag:
+            self._marks.append((time.monotonic(), self.cursor))
+        floor = self._floor(time.monotonic())
+        by_chat: dict[int, list[chat_store.ChatLine]] = {}
+        for line in lines:
+            by_chat.setdefault(line.conversation_id, []).append(line)
         for conversation_id, subs in list(self.subscribers.items()):
-            mine = [line for line in lines if line.conversation_id == conversation_id]
             state = states.get(conversation_id)
             for sub in list(subs):
-                fresh = [line for line in mine if line.id > sub.after]
+                mine = own[sub] if sub in own else by_chat.get(conversation_id, [])
+                fresh = [x for x in mine if x.id > sub.after and x.id not in sub.seen]
                 if fresh:
-                    sub.after = fresh[-1].id
+                    sub.seen.update(x.id for x in fresh)
                     sub.queue.put_nowait(
                         {"type": "messages", "messages": [_json(x) for x in fresh]}
                     )
+                if floor is not None and sub.seen:  # below the floor no row is read again
+                    sub.seen = {n for n in sub.seen if n > floor}
                 if state is not None and (state.ended, state.rep_typing) != (sub.ended, sub.typing):
                     sub.ended, sub.typing = state.ended, state.rep_typing
                     sub.queue.put_nowait(
                         {"type": "state", "ended": state.ended, "typing": state.rep_typing}
                     )
+
+    def _floor(self, now: float) -> int | None:
+        """Where a look starts reading: the cursor, or on PostgreSQL the cursor as it was
+        `lag` seconds ago (None before the first look)."""
+        if self.cursor is None or not self.lag:
+            return self.cursor
+        while len(self._marks) > 1 and self._marks[1][0] <= now - self.lag:
+            self._marks.popleft()
+        return self._marks[0][1] if self._marks else self.cursor
 
 
 def _json(line: chat_store.ChatLine) -> dict[str, Any]:
@@ -177,7 +220,7 @@ class ChatRoutes:
     def __init__(self, web: Web) -> None:
         self.web = web
         self.hub = ChatHub(web)
-        self._limits: tuple[float, dict[str, int]] = (0.0, dict(LIMITS))
+        self.writer = ChatWriter(web.desk, on_stored=self._stored)
         self._typing_written: dict[int, float] = {}
         self._unsettled = False
         self._settler: asyncio.Task[None] | None = None
@@ -199,15 +242,7 @@ class ChatRoutes:
         return channel
 
     async def limits(self) -> dict[str, int]:
-        at, values = self._limits
-        if time.monotonic() - at > 30:
-
-            def load(repo: Any) -> dict[str, int]:
-                return {k: int(repo.setting(k, v)) for k, v in LIMITS.items()}
-
-            values = await self.web.desk.read(load)
-            self._limits = (time.monotonic(), values)
-        return values
+        return await self.web.limits()  # C5: the desk's settings
 
     async def visitor(self, channel: Channel, token: str | None) -> Visitor | None:
         if not token:
@@ -229,7 +264,7 @@ class ChatRoutes:
         """C5: the widget answers its own pages and the sites on the allow-list only."""
         if origin is None or origin.lower() == own:
             return
-        if origin.rstrip("/").lower() not in {o.rstrip("/").lower() for o in channel.origins}:
+        if not web_channel_settings.origin_allowed(channel.origins, origin):
             raise Refused(403, "this site may not use the chat")
 
     def limited(self, name: str, key: str, per_minute: int) -> None:
@@ -329,7 +364,7 @@ class ChatRoutes:
         # validate before counting: a typo is no new chat
         chat.clean_email(data.get("email", ""))
         self.limited("chat_new", address, limits["chat_new_per_minute"])
-        await self.web.desk.store(
+        await self.writer.submit(
             lambda repo: (
                 chat_visitors.arrive(
                     repo,
@@ -374,12 +409,14 @@ class ChatRoutes:
         if len(text.encode("utf-8", "surrogatepass")) > size:
             raise Refused(413, f"the message is over {size // 1000} kB")
         self.limited("chat_messages", str(visitor.id), limits["chat_messages_per_minute"])
-        written = await self.web.desk.store(
+        return await self.writer.submit(
             lambda repo: chat_visitors.write(repo, visitor.id, text, limit_bytes=size)
         )
+
+    def _stored(self) -> None:
+        """A batch of the writer committed: the hub looks now, the automation settles."""
         self.hub.wake()
         self.settle_soon()
-        return written
 
     def settle_soon(self) -> None:
         """The automation the stored messages caused (R-C1's ticket, the workflows), handled
@@ -392,7 +429,7 @@ class ChatRoutes:
     async def _settle(self) -> None:
         while self._unsettled:
             self._unsettled = False
-            await self.web.desk.settle()
+            await self.web.desk.settle(bulk=True)  # SQLite: the synchronous connection
 
     async def typing(self, request: Request, channel: Channel) -> Response:
         visitor = await self._require(request, channel)
@@ -615,6 +652,7 @@ def routes(web: Web) -> list[BaseRoute]:
     web_state = getattr(web, "__dict__", None)
     if web_state is not None:
         web_state["chat_hub"] = chat_routes.hub  # tests and the benchmark read its state
+        web_state["chat_writer"] = chat_routes.writer
     api = "/chat/{name}/api/"
     both = ["POST", "OPTIONS"]
     e = chat_routes.endpoint

@@ -3,6 +3,7 @@ the page renderer and the rate limiters; and the Content-Security-Policy of a pa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from runtime.desk import Desk
-from runtime.web.limits import RateLimiter
+from runtime.web.limits import LIMITS, RateLimiter
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -48,14 +49,14 @@ def utcnow() -> datetime:
 
 @dataclass
 class WebConfig:
-    """How the web side behaves. `clock` is the limits' and the fill time's clock (tests move
-    it instead of sleeping); `min_fill_seconds` etc. are the SPEC C5 limits."""
+    """How this serving process behaves. `clock` is the limits' and the fill time's clock
+    (tests move it instead of sleeping). The C5 limits on posts, chats and sizes are the desk's
+    settings (runtime.web.limits.LIMITS), not these."""
 
     clock: Callable[[], datetime] = utcnow
     min_fill_seconds: float = 3.0  # C5: a form posted sooner is a robot's
-    form_posts_per_minute: int = 10  # C5: per client address
-    form_message_bytes: int = 100_000  # C5: the message, in UTF-8 bytes
     form_lifetime_seconds: float = 24 * 3600  # a form page's token expires after a day
+    key_file: Path | None = None  # the form tokens' key (None: the data directory's)
     trust_forwarded: bool = False  # a proxy in front: the client address from X-Forwarded-For
     secure_cookies: bool = False  # C3: cookies are Secure under TLS (a proxy in front)
 
@@ -69,6 +70,20 @@ class Web:
     config: WebConfig
     templates: Environment
     limiters: dict[str, RateLimiter] = field(default_factory=dict)
+    _limits: tuple[float, dict[str, int]] = (0.0, {})
+
+    async def limits(self) -> dict[str, int]:
+        """The C5 limits: the desk's settings of `LIMITS`' names, else the SPEC's values;
+        read again every half minute, so a change applies without a restart."""
+        at, values = self._limits
+        if not values or time.monotonic() - at > 30:
+
+            def load(repo: Any) -> dict[str, int]:
+                return {k: int(repo.setting(k, v)) for k, v in LIMITS.items()}
+
+            values = await self.desk.read(load)
+            self._limits = (time.monotonic(), values)
+        return values
 
     def limiter(self, name: str, per_minute: int) -> RateLimiter:
         if name not in self.limiters:

@@ -4,10 +4,11 @@ an inbound message on the form channel, always a new conversation, so R-C1 opens
 its status actions run ("Ticket received" goes out through the channel's email channel).
 
 Against robots and floods (C5), in this order, each refusing before anything is stored:
-- at most `form_posts_per_minute` posts per client address (429 with Retry-After);
+- at most `form_posts_per_minute` (a desk setting) posts per client address (429, Retry-After);
 - a body over the D15 limit (413); a post from another site's page (Origin, 403);
-- a CSRF token, issued with the page, signed with the desk's secret, spent by one submission
-  and good for a day (403 without a valid one);
+- a CSRF token, issued with the page, stateless and signed with a host-local key (runtime.web.
+  form_tokens: it outlives a restart), spent by one submission and good for a day (403 without
+  a valid one);
 - the honeypot field (filled in: a thank-you page and nothing stored);
 - the minimum fill time since the page was issued (`min_fill_seconds`; sooner: the form again).
 
@@ -17,11 +18,6 @@ The page may be embedded (an iframe, `?embed=1`) by the sites on the channel's o
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
-import struct
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,7 +32,9 @@ from automation import forms
 from automation.ingest import ingest_message
 from automation.web_paths import FORM_PATH
 from mail.parse import parse_message
+from runtime import files
 from runtime.web.context import Web
+from runtime.web.form_tokens import KEY_NAME, FormTokens, load_key
 from runtime.web.limits import RateLimiter
 from storage.repository import SqlRepository
 
@@ -63,8 +61,8 @@ def routes(web: Web) -> list[BaseRoute]:
 class FormPage:
     def __init__(self, web: Web) -> None:
         self.web = web
-        self._key: bytes | None = None
-        self._spent: dict[bytes, float] = {}  # token nonce -> when it expires
+        key = load_key(web.config.key_file or files.data_dir() / KEY_NAME)
+        self.tokens = FormTokens(key, web.config.form_lifetime_seconds)
         self._origins: dict[int, tuple[str, ...]] = {}  # channel -> who may frame its pages
 
     # --- GET ----------------------------------------------------------------------------------
@@ -78,9 +76,9 @@ class FormPage:
     # --- POST ---------------------------------------------------------------------------------
 
     async def post(self, request: Request) -> Response:
-        config = self.web.config
+        limits = await self.web.limits()
         address = self.web.client_address(request)
-        wait = self.web.limiter("form posts", config.form_posts_per_minute).hit(address)
+        wait = self.web.limiter("form posts", limits["form_posts_per_minute"]).hit(address)
         if wait is not None:  # C5: refused, nothing stored
             return self._said(
                 request,
@@ -110,7 +108,7 @@ class FormPage:
 
     async def _submitted(self, request: Request, channel: FormChannel, data: FormData) -> Response:
         values = {name: _text(data.get(name)) for name in FIELDS}
-        issued = self._check_token(await self._token_key(), _text(data.get(TOKEN)), channel.id)
+        issued = self.tokens.check(_text(data.get(TOKEN)), channel.id, self._now())
         if issued is None:  # C5: no valid CSRF token
             return self._said(
                 request,
@@ -127,7 +125,8 @@ class FormPage:
         submission = forms.Submission(
             values["name"], values["email"], values["subject"], values["message"], upload
         )
-        problems = forms.check_submission(submission, self.web.config.form_message_bytes)
+        limits = await self.web.limits()
+        problems = forms.check_submission(submission, limits["form_message_bytes"])
         if problems:
             return await self._form(request, channel, values, problems, status_code=400)
         try:
@@ -136,7 +135,8 @@ class FormPage:
             )
         except ValueError as exc:
             return await self._form(request, channel, values, {"file": str(exc)}, status_code=413)
-        if not self._spend(_text(data.get(TOKEN))):  # sent twice at once: the first one counts
+        # sent twice at once: the first one counts
+        if not self.tokens.spend(_text(data.get(TOKEN)), self._now()):
             return self._thanks(request, channel, values)
         await self.web.desk.run(lambda repo: _store(repo, channel.id, raw))
         return self._thanks(request, channel, values)
@@ -160,13 +160,13 @@ class FormPage:
             title=f"Contact us — {channel.name}",
             channel=channel.name,
             action=request.url.path + ("?embed=1" if embedded else ""),
-            token=await self._issue(channel.id),
+            token=self.tokens.issue(channel.id, self._now()),
             values=values,
             problems=problems,
             embedded=embedded,
             honeypot=HONEYPOT,
             file_mb=forms.ENCODED_LIMIT * 3 // 4 // 1_000_000,
-            message_kb=self.web.config.form_message_bytes // 1000,
+            message_kb=(await self.web.limits())["form_message_bytes"] // 1000,
         )
 
     def _thanks(self, request: Request, channel: FormChannel, values: dict[str, str]) -> Response:
@@ -221,54 +221,6 @@ class FormPage:
         if found is not None:
             self._origins[found.id] = found.origins
         return found
-
-    # --- the CSRF token: channel, time issued, nonce, signed -------------------------------------
-
-    async def _issue(self, channel_id: int) -> str:
-        key = await self._token_key()
-        body = struct.pack(">Id", channel_id, self._now()) + secrets.token_bytes(16)
-        sig = hmac.new(key, body, hashlib.sha256).digest()[:16]
-        return base64.urlsafe_b64encode(body + sig).decode().rstrip("=")
-
-    def _check_token(self, key: bytes, token: str, channel_id: int) -> float | None:
-        """When the token was issued, if it is ours, for this channel, unexpired and unspent."""
-        if not token or len(token) > 100:
-            return None
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        except ValueError:
-            return None
-        body, sig = raw[:-16], raw[-16:]
-        if len(body) != 28 or not hmac.compare_digest(
-            hmac.new(key, body, hashlib.sha256).digest()[:16], sig
-        ):
-            return None
-        channel, issued = struct.unpack(">Id", body[:12])
-        now = self._now()
-        lifetime = self.web.config.form_lifetime_seconds
-        if channel != channel_id or not issued - 60 <= now < issued + lifetime:
-            return None
-        if body[12:] in self._spent:
-            return None
-        return float(issued)
-
-    def _spend(self, token: str) -> bool:
-        """Mark the token used (False: it was already). Spent tokens are kept until expiry."""
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        nonce, issued = raw[12:28], struct.unpack(">d", raw[4:12])[0]
-        now = self._now()
-        for old in [n for n, until in self._spent.items() if until <= now]:
-            del self._spent[old]
-        if nonce in self._spent:
-            return False
-        self._spent[nonce] = issued + self.web.config.form_lifetime_seconds
-        return True
-
-    async def _token_key(self) -> bytes:
-        if self._key is None:
-            secret = await self.web.desk.store(lambda repo: repo.secret())
-            self._key = hmac.new(secret, b"deskline web form token", hashlib.sha256).digest()
-        return self._key
 
     def _now(self) -> float:
         return self.web.config.clock().timestamp()

@@ -1,6 +1,9 @@
 """Rate limits of the web side (SPEC C5): at most N events per key in a sliding window. Over the
 limit the caller answers 429 with `retry_after` seconds and stores nothing. In memory, per serving
-process (one `serve --http` runs one); keys idle for a window are forgotten."""
+process (one `serve --http` runs one); keys idle for a window are forgotten.
+
+The limits themselves are the desk's settings (C5 says "Limits (settings)"), named in `LIMITS`
+with the SPEC's values as defaults; `Web.limits()` reads them."""
 
 from __future__ import annotations
 
@@ -8,6 +11,14 @@ import math
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
+
+LIMITS = {
+    "form_posts_per_minute": 10,  # per client address
+    "form_message_bytes": 100_000,  # a form's message, in UTF-8 bytes
+    "chat_new_per_minute": 5,  # new chats (visitors) per client address
+    "chat_messages_per_minute": 30,  # messages per visitor
+    "chat_message_bytes": 10_000,
+}
 
 
 class RateLimiter:
