@@ -9,7 +9,7 @@ COMPANY = "Brightwave"
 DOMAIN = "demo.deskline.test"
 SUPPORT = f"support@{DOMAIN}"
 BILLING = f"billing@{DOMAIN}"
-CHAT = f"chat@{DOMAIN}"  # the address a chat line is written to (no chat transport yet)
+CHAT = f"chat@{DOMAIN}"  # the chat channel's address: the demo's chat lines are written to it
 REPS = (("alice", "Alice Novak"), ("bob", "Bob Ferreira"), ("carol", "Carol Mensah"))
 TEAM = "Tier 1"
 
@@ -19,7 +19,7 @@ SETUP = Setup(
         ChannelSpec("billing", address=BILLING),
         # Chat channels start with ticket automation off (R-C2, R-A8): its conversations stay
         # in the inbox until a rep makes a ticket of one by hand.
-        ChannelSpec("chat", kind="chat", address=None, ticket_automation=None),
+        ChannelSpec("chat", kind="chat", address=CHAT, ticket_automation=None),
     ),
     reps=tuple(RepSpec(name, display, f"{name}@{DOMAIN}") for name, display in REPS),
     team=TEAM,

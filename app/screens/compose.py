@@ -108,7 +108,8 @@ class ComposeScreen(MailFields, ReplyExtras, ModalScreen[bool]):
                     "[$text-muted]$number · $subject[/]",
                     number=f"#{self.draft.ticket}" if self.draft.ticket else "no ticket",
                     subject=line(self.draft.subject),
-                )
+                ),
+                id="compose-subject",
             )
             yield from self.mail_fields()
             yield TextArea(id="compose-body", soft_wrap=True, show_line_numbers=False)

@@ -5,6 +5,9 @@
 - Attached files, listed numbered under the text: `ctrl+o` opens a file picker (several files,
   one at a time), `ctrl+b` removes one. They are kept with the draft (D18) until it is sent.
   Over SSH (`deskline serve`, S3) the server's files are not the rep's: no picker.
+- On a live chat (SPEC C4) none of this: the reply goes over the live connection to the
+  visitor's browser, never by email, so the composer says so instead of showing addresses,
+  the subject and files.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from textual.widgets import Input, Label
 
 from app.screens.dialogs import PromptScreen
 from automation import recipients
+from automation.chat import is_chat
 from automation.recipients import Addressing
 from mail.attach import AttachError, read_attachment
 from mail.compose import OutgoingAttachment
@@ -45,6 +49,8 @@ NO_PICKER = (
     "Attach files from Deskline on your own machine, or with `deskline reply --attach`."
 )
 FIELDS = (("To", "compose-to"), ("Cc", "compose-cc"), ("Bcc", "compose-bcc"))
+LIVE = "Live chat: your reply goes to the visitor's chat, not by email."
+NO_FILES_IN_CHAT = "A chat takes no files: send a link, or email the visitor separately."
 
 
 class MailFields:
@@ -59,9 +65,13 @@ class MailFields:
     attached: list[tuple[int | None, OutgoingAttachment]]
     default_to: str = ""
     default_cc: str = ""
+    is_chat: bool = False  # C4: the reply goes over the live chat, never by email
 
     def mail_fields(self) -> ComposeResult:
         self.attached = []
+        live = Label(Content.from_markup("[$text-accent]$text[/]", text=LIVE), id="compose-live")
+        live.display = False
+        yield live
         for name, widget_id in FIELDS:
             with Horizontal(classes="compose-field", id=f"{widget_id}-row"):
                 yield Label(f"{name}:", classes="compose-field-name")
@@ -81,11 +91,16 @@ class MailFields:
     async def load_mail_fields(self) -> None:
         draft, me = self.draft, self.backend.me
         found: list[tuple[tuple[Address, ...], tuple[Address, ...]]] = []
+        chat: list[bool] = []
 
         def defaults(repo: Any) -> None:  # a read; `store` is the repository path the app has
             found.append(recipients.reply_defaults(repo, draft.ticket, draft.conversation))
+            chat.append(_goes_to_chat(repo, draft.ticket, draft.conversation))
 
         await self.backend.store(defaults)
+        if chat[0]:
+            self.show_live_chat()
+            return
         to, cc = found[0]
         self.default_to, self.default_cc = format_recipients(to), format_recipients(cc)
         self.query_one("#compose-to", Input).value = self.default_to  # type: ignore[attr-defined]
@@ -94,9 +109,20 @@ class MailFields:
         self.attached = [(i, OutgoingAttachment(n, t, d)) for i, n, t, d in kept]
         self._show_files()
 
+    def show_live_chat(self) -> None:
+        """C4: no addresses, subject or files on a chat; one line says where the reply goes."""
+        self.is_chat = True
+        for _, widget_id in FIELDS:
+            self.query_one(f"#{widget_id}-row").display = False  # type: ignore[attr-defined]
+        self.query_one("#compose-files").display = False  # type: ignore[attr-defined]
+        self.query_one("#compose-live").display = True  # type: ignore[attr-defined]
+        heading = self.query_one("#compose-subject", Label)  # type: ignore[attr-defined]
+        number = f"#{self.draft.ticket}" if self.draft.ticket else "no ticket"
+        heading.update(Content.from_markup("[$text-muted]$n · live chat[/]", n=number))
+
     def addressing(self) -> Addressing:
         """What the fields say; RecipientError names a bad address."""
-        if self.draft.kind == "note":
+        if self.draft.kind == "note" or self.is_chat:
             return Addressing()
         typed = {
             name: self.query_one(f"#{widget_id}", Input).value  # type: ignore[attr-defined]
@@ -126,6 +152,9 @@ class MailFields:
     def action_attach(self) -> None:
         if self.draft.kind == "note":
             self.notify("Notes are never mailed: nothing to attach to.", severity="warning")  # type: ignore[attr-defined]
+            return
+        if self.is_chat:
+            self.notify(NO_FILES_IN_CHAT, severity="warning", markup=False)  # type: ignore[attr-defined]
             return
         if files.server_files_refused():
             self.notify(NO_PICKER, severity="warning", markup=False, timeout=8)  # type: ignore[attr-defined]
@@ -214,6 +243,17 @@ class MailFields:
             for n, (_, a) in enumerate(self.attached, 1)
         ]
         label.update(Content("Files: " + " · ".join(rows) + "  (ctrl+o adds, ctrl+b removes)"))
+
+
+def _goes_to_chat(repo: Any, ticket_number: int | None, conversation_id: int | None) -> bool:
+    """Is the conversation a reply goes to (the one chosen, else the ticket's origin) a live
+    chat (C4)."""
+    if conversation_id is None and ticket_number is not None:
+        ticket = repo.ticket(ticket_number)
+        conversation_id = ticket.origin_conversation_id if ticket is not None else None
+    if conversation_id is None:
+        return False
+    return is_chat(repo.conversation(conversation_id))
 
 
 def _size(count: int) -> str:
