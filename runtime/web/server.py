@@ -14,6 +14,7 @@ import uvicorn
 from runtime.desk import Desk
 from runtime.web.app import create_app
 from runtime.web.context import WebConfig
+from runtime.web.form_tokens import KeyFileError
 
 DEFAULT_HTTP = "127.0.0.1:8080"
 log = logging.getLogger("deskline.web")
@@ -86,5 +87,9 @@ async def serve(
 def run_in_child(url: str, sock: socket.socket, config: WebConfig | None = None) -> int:
     """The body of `serve --http`'s serving process."""
     logging.basicConfig(level=logging.WARNING, format="deskline serve (web): %(message)s")
-    asyncio.run(serve(url, sock, config=config))
+    try:
+        asyncio.run(serve(url, sock, config=config))
+    except KeyFileError as exc:  # the form tokens' key (runtime.web.form_tokens): one line
+        log.error("%s", exc)
+        return 1
     return 0
