@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import Table, event, insert, text
 from sqlalchemy.orm import Session
 
 from storage import models as m
@@ -18,6 +18,80 @@ T = TypeVar("T")
 Clock = Callable[[], datetime]
 _CLOCK = "deskline.clock"  # the session's clock, in `Session.info`
 _INSERTS: dict[str, Any] = {}  # the Core insert of each table, built once (`_insert`)
+_WRITES = "deskline.batched_writes"  # the session's `BatchedWrites`, in `Session.info`
+ID_BLOCK = 64  # ids taken from a PostgreSQL sequence in one round trip (`BatchedWrites`)
+
+
+class BatchedWrites:
+    """PostgreSQL (issue 16): rows of append-only tables (timeline lines, action runs) get
+    their ids from blocks taken from the table's sequence in one round trip, and are written
+    together by one executemany right before the next other statement on the connection, the
+    commit, or the edge of a savepoint, so writes still reach the database in the order they
+    were made and every read sees them. One per session, so two repositories on one session
+    share the order of ids. Unused ids of a block are left as gaps (these ids are not numbers
+    people see)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.rows: list[tuple[Table, dict[str, Any]]] = []
+        self.pools: dict[str, list[int]] = {}
+        self.sequences: dict[str, str] = {}
+        self.writing = False
+        self.watched: object | None = None
+        event.listen(session, "before_commit", lambda _s: self.write())
+
+    def add(self, table: Table, values: dict[str, Any]) -> int:
+        connection = self.session.connection()
+        if self.watched is not connection:
+            event.listen(connection, "before_execute", self._before_execute)
+            self.watched = connection
+        pool = self.pools.get(table.name)
+        if not pool:
+            self.write()  # the ids come with a statement: earlier rows go first
+            pool = self.pools[table.name] = self._block(table)
+        row_id = pool.pop()
+        self.rows.append((table, {**values, "id": row_id}))
+        return row_id
+
+    def _block(self, table: Table) -> list[int]:
+        connection = self.session.connection()
+        sequence = self.sequences.get(table.name)
+        if sequence is None:
+            sequence = self.sequences[table.name] = str(
+                connection.execute(
+                    text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}
+                ).scalar_one()
+            )
+        ids = connection.execute(
+            text("SELECT nextval(:s) FROM generate_series(1, :n) AS g(i) ORDER BY g.i"),
+            {"s": sequence, "n": ID_BLOCK},
+        ).scalars()
+        return sorted((int(i) for i in ids), reverse=True)  # pop() takes the smallest
+
+    def _before_execute(self, *_args: Any) -> None:
+        if self.rows and not self.writing:
+            self.write()
+
+    def write(self) -> None:
+        """Write the waiting rows: one executemany per table, each table's rows in the order
+        they were made (the batched tables hold no keys to one another)."""
+        if not self.rows or self.writing:
+            return
+        rows, self.rows = self.rows, []
+        by_table: dict[Table, list[dict[str, Any]]] = {}
+        for table, values in rows:
+            by_table.setdefault(table, []).append(values)
+        self.writing = True
+        try:
+            connection = self.session.connection()
+            for table, values_list in by_table.items():
+                connection.execute(insert(table), values_list)
+        finally:
+            self.writing = False
+
+    def drop_since(self, mark: int) -> None:
+        """A savepoint rolled back: the rows made inside it are never written."""
+        del self.rows[mark:]
 
 
 @dataclass(frozen=True)
@@ -61,6 +135,21 @@ class RepositoryBase:
     def _forget_config(self) -> None:
         self._config.clear()
 
+    def _batched_insert(self, table: Table, statement: Any, values: dict[str, Any]) -> int:
+        """An insert of an append-only row: on PostgreSQL batched (`BatchedWrites`), on SQLite
+        (no round trips to save) at once with `statement` (an insert returning the id)."""
+        writes = self._writes()
+        if writes is None:
+            return int(self.session.connection().execute(statement, values).scalar_one())
+        return writes.add(table, values)
+
+    def _writes(self) -> BatchedWrites | None:
+        info = self.session.info
+        if _WRITES not in info:
+            postgres = self.session.get_bind().dialect.name == "postgresql"
+            info[_WRITES] = BatchedWrites(self.session) if postgres else None
+        return cast(BatchedWrites | None, info[_WRITES])
+
     def _insert(self, model: type[m.Base], **values: Any) -> int:
         """A Core insert for rows nothing reads back as objects (no flush, no ORM state)."""
         table = cast(Table, model.__table__)
@@ -97,5 +186,16 @@ class RepositoryBase:
 
     @contextmanager
     def savepoint(self) -> Iterator[object]:
-        with self.session.begin_nested() as nested:
-            yield nested
+        writes = self._writes()
+        if writes is not None:
+            writes.write()
+        mark = len(writes.rows) if writes is not None else 0
+        try:
+            with self.session.begin_nested() as nested:
+                yield nested
+                if writes is not None:
+                    writes.write()  # inside the savepoint, before its release
+        except BaseException:
+            if writes is not None:
+                writes.drop_since(mark)
+            raise

@@ -70,26 +70,24 @@ class EventsMixin(RepositoryBase):
         summary: str = "",
         data: dict[str, Any] | None = None,
     ) -> int:
-        # A Core insert: timeline rows are the most numerous writes and need no ORM state.
-        return int(
-            self.session.connection()
-            .execute(
-                _INSERT_TIMELINE,
-                {
-                    "type": type_,
-                    "at": self.now(),
-                    "ticket_id": ticket_id,
-                    "conversation_id": conversation_id,
-                    "message_row_id": message_row_id,
-                    "actor_kind": actor.kind,
-                    "actor_id": actor.id,
-                    "actor_name": actor.name,
-                    "cause_id": cause_id,
-                    "summary": summary,
-                    "data": data or {},
-                },
-            )
-            .scalar_one()
+        # A Core insert: timeline rows are the most numerous writes and need no ORM state;
+        # on PostgreSQL batched with the next statement (issue 16, `BatchedWrites`).
+        return self._batched_insert(
+            _TIMELINE,
+            _INSERT_TIMELINE,
+            {
+                "type": type_,
+                "at": self.now(),
+                "ticket_id": ticket_id,
+                "conversation_id": conversation_id,
+                "message_row_id": message_row_id,
+                "actor_kind": actor.kind,
+                "actor_id": actor.id,
+                "actor_name": actor.name,
+                "cause_id": cause_id,
+                "summary": summary,
+                "data": data or {},
+            },
         )
 
     def cause_root(self, timeline_id: int) -> CauseRoot | None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, insert, select
 
 from storage import models as m
 from storage.repository.base import RepositoryBase
@@ -17,6 +18,11 @@ _ENROLLED = (
         m.Enrollment.__table__.c.undone_at.is_(None),  # E7: an undone one does not count
     )
     .limit(1)
+)
+
+
+_INSERT_RUN = insert(cast(Table, m.ActionRun.__table__)).returning(
+    cast(Table, m.ActionRun.__table__).c.id
 )
 
 
@@ -45,15 +51,19 @@ class RunsMixin(RepositoryBase):
         detail: str,
         depth: int,
     ) -> int:
-        return self._insert(
-            m.ActionRun,
-            enrollment_id=enrollment_id,
-            action_id=action_id,
-            ticket_id=ticket_id,
-            state=state,
-            detail=detail,
-            depth=depth,
-            at=self.now(),
+        table = cast(Table, m.ActionRun.__table__)
+        return self._batched_insert(
+            table,
+            _INSERT_RUN,
+            {
+                "enrollment_id": enrollment_id,
+                "action_id": action_id,
+                "ticket_id": ticket_id,
+                "state": state,
+                "detail": detail,
+                "depth": depth,
+                "at": self.now(),
+            },
         )
 
     def action_run(self, run_id: int) -> m.ActionRun | None:
