@@ -30,6 +30,8 @@ It prints:
 - live-update latency between sessions: from a rep action (its timeline event's time) until each
   other session has read it after its `changed()` check: p50, p99 (the check runs every 0.5 s,
   so about 0.25 s of it is the poll interval);
+- where the database's time goes: every 2 s, what the desk's busy connections do (state, what
+  they wait on, the statement), per sample;
 - checks: 0 duplicates (a Message-ID stored twice, a ticket with two origins, a Message-ID twice
   at the SMTP sink), 0 lost (every APPENDed Message-ID stored), every customer reply on its
   thread's ticket and every rep's reply on the ticket it was written on.
@@ -63,7 +65,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from imap_tools import MailBoxUnencrypted
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.backend import Backend
@@ -402,6 +404,28 @@ def checks(s: Session, appended: list[str], replies: list[tuple[int, int]]) -> d
     }
 
 
+def busy_connections(s: Session) -> list[str]:
+    """What the desk's busy connections are doing now: state, what they wait on, the statement's
+    first words (a sampling profile of the database side)."""
+    rows = s.execute(
+        text(
+            "SELECT state, coalesce(wait_event_type, 'running'), query FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'"
+        )
+    ).all()
+    return [
+        f"{state}, {wait}: {' '.join(str(query).split()[:3])[:40]}" for state, wait, query in rows
+    ]
+
+
+async def sample(desk: Desk, stop: asyncio.Event, into: Counter[str]) -> None:
+    while not stop.is_set():
+        into.update(await desk.query(busy_connections))
+        into["(samples)"] += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=2.0)
+
+
 def event_lag(s: Session, since: datetime) -> tuple[list[float], int]:
     d = m.DomainEvent
     rows = s.execute(select(d.created_at, d.processed_at).where(d.created_at >= since)).all()
@@ -441,7 +465,8 @@ async def run(args: argparse.Namespace) -> int:
     smtp.start()
     logs = Path(tempfile.mkdtemp(prefix="scale-bench."))  # the workers' output, kept
     workers: list[subprocess.Popen[bytes]] = []
-    stop = asyncio.Event()
+    stop, sampled = asyncio.Event(), asyncio.Event()
+    busy: Counter[str] = Counter()
     session_logs = [SessionLog() for _ in range(args.sessions)]
     try:
         add_mail_users(imap, args.mailboxes)
@@ -460,6 +485,7 @@ async def run(args: argparse.Namespace) -> int:
         await asyncio.sleep(3)  # the sessions open; the workers take their mailboxes
         fed = Feed()
         feeding = asyncio.create_task(asyncio.to_thread(feed, imap, boxes, fed))
+        sampler = asyncio.create_task(sample(desk, sampled, busy))
         last, last_change, progress = -1, time.perf_counter(), time.perf_counter()
         while True:
             await asyncio.sleep(1)
@@ -481,6 +507,8 @@ async def run(args: argparse.Namespace) -> int:
                 break
         stored_at = last_change
         await feeding
+        sampled.set()
+        await sampler
         await asyncio.sleep(2 * LIVE_INTERVAL + 1)  # the last actions reach every session
         stop.set()
         for failed in await asyncio.gather(*sessions, return_exceptions=True):
@@ -489,6 +517,7 @@ async def run(args: argparse.Namespace) -> int:
         await asyncio.sleep(2)  # the workers handle the last events
     finally:
         stop.set()
+        sampled.set()
         stop_workers(workers)
         smtp.stop()
         imap.stop()
@@ -524,6 +553,10 @@ async def run(args: argparse.Namespace) -> int:
     took_act = [x for log in session_logs for x in log.action_seconds]
     print(f"  rep action (commit)   {spread(took_act)}")
     print(f"  rep actions           {dict(actions)}; refused {dict(refused) or 0}")
+    samples = busy.pop("(samples)", 0)
+    print(f"  database connections busy, sampled every 2 s ({samples} samples), per sample:")
+    for what, n in busy.most_common(8):
+        print(f"    {n / max(samples, 1):5.1f}  {what}")
     print(f"  emails at the SMTP sink {len(sink.received):,}")
     print(f"  customer replies checked {thread_checked:,}")
     for name, value in found.items():
