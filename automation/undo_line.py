@@ -40,12 +40,13 @@ UNDOABLE_ACTORS = ("user", "trigger", "workflow")
 
 
 def root(line: HistoryLine, lines: Sequence[HistoryLine]) -> HistoryLine:
-    """A merge's, split's or attach's first line (the other ticket's line names it as cause)."""
-    if line.type in STRUCTURAL and line.cause_id is not None:
-        for other in lines:
-            if other.id == line.cause_id and other.type == line.type:
-                return other
-    return line
+    """A merge's, split's or attach's first line when `line` is part of one (the other
+    ticket's line, the absorbed ticket's close name it as cause); else `line` itself."""
+    by_id = {other.id: other for other in lines}
+    top = line
+    while top.cause_id is not None and top.cause_id in by_id:  # E8: up the chain of causes
+        top = by_id[top.cause_id]
+    return top if top.type in STRUCTURAL else line
 
 
 def check_allowed(user: UserLike, line: HistoryLine) -> None:

@@ -80,6 +80,7 @@ TWINS: dict[str, tuple[str, ...]] = {
     "ticket.explain": ("explain",),
     "ticket.merge": ("ticket merge --into",),
     "ticket.split": ("ticket split",),
+    "ticket.revert": ("undo --line",),
     "ticket.open_attachment": ("attachment get",),
     "ticket.save_attachment": ("attachment get",),
     "ticket.forward": ("forward --to --note",),

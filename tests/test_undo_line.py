@@ -214,3 +214,41 @@ async def test_undo_of_a_persons_window_reverts_their_merge_whole_b5_1_b3(desk: 
     assert [r.field for r in done.rows].count("status") == 1
     ticket = (await desk.ticket(2))["ticket"]
     assert ticket["merged_into"] is None and ticket["status"] == "New"
+
+
+async def test_U_on_the_ticket_record_reverts_a_merge_from_its_line_b5(tmp_path: Path) -> None:
+    """B5: the app offers the undo from a timeline line (Pilot, 80x24)."""
+    from tests.app_helpers import make_app, ready, screen_text, seeded_desk, wait_for
+
+    path = tmp_path / "desk.db"
+    desk = await seeded_desk(path, ["Printer on fire", "Same printer"])
+    app = make_app(path)
+
+    async def merged_into() -> Any:
+        return (await desk.ticket(2))["ticket"]["merged_into"]
+
+    async def until(wanted: Any) -> None:
+        for _ in range(100):
+            if await merged_into() == wanted:
+                return
+            await pilot.pause(0.1)
+        raise AssertionError(f"merged_into never became {wanted}")
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("t")  # the newest conversation: ticket #2
+        await wait_for(pilot, lambda: "#2 Same printer" in screen_text(app), what="record")
+        await pilot.press("M")
+        await wait_for(pilot, lambda: "Merge #2 into" in screen_text(app), what="the prompt")
+        await pilot.press("1", "enter")
+        await until(1)
+        await pilot.pause(0.3)
+        await pilot.press("U")
+        await wait_for(pilot, lambda: "Revert which change?" in screen_text(app), what="lines")
+        await pilot.press("enter")  # the newest line: the merge's close of #2, part of the merge
+        await wait_for(pilot, lambda: "Revert the merge" in screen_text(app), what="the list")
+        assert "merged into: reverted #1" in screen_text(app)
+        await pilot.press("y")
+        await until(None)
+    assert (await desk.ticket(2))["ticket"]["status"] == "New"
+    await desk.db.close()

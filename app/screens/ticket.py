@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from textual import work
@@ -14,13 +15,15 @@ from textual.widgets import ContentSwitcher, Static
 from app.screens.attachments import AttachmentKeys, attachment_bindings
 from app.screens.base import DeskScreen, pick_owner
 from app.screens.compose import ComposeScreen, Draft
-from app.screens.dialogs import PickerScreen, PromptScreen
+from app.screens.dialogs import ConfirmScreen, PickerScreen, PromptScreen
 from app.screens.explain import ExplainScreen
 from app.screens.forwarding import ForwardKeys, forward_binding
 from app.screens.snooze import ask_snooze, snooze_binding, snoozed_text
 from automation import merge, properties, property_types, services, split, tags
 from automation.services import PRIORITIES, DomainError
-from storage import views
+from automation.undo_line import UNDOABLE_ACTORS, describe, undo_line, undo_span
+from automation.undo_window import Report, Selector, UndoWindowError, allowed
+from storage import undo_history, views
 from storage.repository import SqlRepository
 from widgets.conversation_view import ConversationView
 from widgets.suggest import ListItemSuggester
@@ -49,6 +52,7 @@ class TicketScreen(ForwardKeys, AttachmentKeys, DeskScreen):
         Binding("E", "explain", "Explain", id="ticket.explain"),
         Binding("M", "merge", "Merge into…", show=False, id="ticket.merge"),
         Binding("X", "split", "Split message off", show=False, id="ticket.split"),
+        Binding("U", "revert_line", "Revert a timeline line", show=False, id="ticket.revert"),
         snooze_binding("ticket"),
         *attachment_bindings("ticket"),
         forward_binding("ticket"),
@@ -219,6 +223,55 @@ class TicketScreen(ForwardKeys, AttachmentKeys, DeskScreen):
         self.app.push_screen(
             PickerScreen("Split off into a new ticket", choices, choices[-1][1]), chosen
         )
+
+    @work(group="pickers")
+    async def action_revert_line(self) -> None:
+        """Revert a change from its timeline line (B5): pick the line (a rule's: that change or
+        all it did since), see what would be reverted, confirm."""
+        events = [
+            e
+            for e in reversed(self.record["timeline"] if self.record else [])
+            if e["actor"]["kind"] in UNDOABLE_ACTORS and e["type"] != "undone"
+        ]
+        if not events:
+            self.notify("No change on this timeline can be reverted.", severity="warning")
+            return
+        choices = [
+            (f"{stamp(e['at'])} {line(e['actor']['name'])}: {line(e['summary'])}", e)
+            for e in events
+        ]
+        event = await self.app.push_screen_wait(PickerScreen("Revert which change?", choices))
+        if event is None:
+            return
+        scope = "line"
+        if event["actor"]["kind"] != "user":
+            who = line(event["actor"]["name"]) or event["actor"]["kind"]
+            scope = await self.app.push_screen_wait(
+                PickerScreen(
+                    "Revert",
+                    [("This change only", "line"), (f"All {who} did since then", "window")],
+                    "line",
+                )
+            )
+            if scope is None:
+                return
+        try:
+            preview = await self.backend.act(revert_line(event, scope, dry_run=True))
+        except (UndoWindowError, DomainError) as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        if not any(r.outcome in ("reverted", "cancelled") for r in preview.rows):
+            self.notify("Nothing to revert: " + describe(preview), markup=False)
+            return
+        shown = [
+            f"{'#' + str(r.ticket) if r.ticket else ''} {r.field}: {r.outcome} "
+            f"{r.was}{' → ' + r.back_to if r.back_to else ''}"
+            for r in preview.rows
+        ]
+        more = f"\n… and {len(shown) - 8} more" if len(shown) > 8 else ""
+        question = f"Revert {preview.selector}?\n" + "\n".join(line(s) for s in shown[:8]) + more
+        if await self.app.push_screen_wait(ConfirmScreen(question)):
+            self.change(revert_line(event, scope, dry_run=False), describe)
 
     def action_toggle_view(self) -> None:
         switcher = self.query_one(ContentSwitcher)
@@ -433,6 +486,29 @@ class TicketScreen(ForwardKeys, AttachmentKeys, DeskScreen):
 
     def viewing(self) -> tuple[int | None, int | None]:
         return self.number, self._current_conversation()
+
+
+def revert_line(event: dict[str, Any], scope: str, *, dry_run: bool) -> Any:
+    """The change reverting timeline line `event` (`scope` window: all its rule did since)."""
+
+    def change(repo: SqlRepository, me: Any) -> Report:
+        try:
+            if scope == "line":
+                found = undo_history.line_with_history(repo.session, event["id"])
+                if found is None:
+                    raise UndoWindowError("the line is gone")
+                return undo_line(repo, me, found[0], found[1], dry_run=dry_run)
+            actor = event["actor"]
+            kind = "rule" if actor["kind"] == "trigger" else "workflow"
+            selector = Selector(kind, actor["name"] or str(actor["id"]), frozenset({actor["id"]}))
+            allowed(me, selector)
+            since = datetime.fromisoformat(event["at"])
+            lines = undo_history.lines_since(repo.session, since)
+            return undo_span(repo, me, selector, since, lines, dry_run=dry_run)
+        except UndoWindowError as exc:
+            raise DomainError(str(exc)) from exc
+
+    return change
 
 
 def _props_text(found: list[tuple[str, str, bool]]) -> str:
