@@ -29,13 +29,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import create_engine, delete, select, update
+from sqlalchemy import create_engine, delete, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from automation import services
 from automation.as_code.apply import apply as apply_rules
-from automation.backtest import BacktestReport, Outcome, compare
+from automation.backtest import BacktestReport, Outcome, compare, rule_counts
 from automation.engine import process_due, process_pending
 from automation.events import Timeline
 from automation.importer import PENDING_PER_MESSAGE, ImportSummary, Prepared, prepare, store_batch
@@ -108,9 +108,10 @@ async def backtest(
             outcomes.append(
                 await _replay(copy, steps, since, until, admin, file_rules, report.skipped)
             )
-    current, changed = outcomes
+    (current, counts), (changed, file_counts) = outcomes
     report.tickets = len(set(current) | set(changed))
     report.differences = compare(current, changed)
+    report.rules = rule_counts(counts, file_counts)
     return report
 
 
@@ -287,7 +288,7 @@ async def _replay(
     admin: str,
     rules: dict[str, Any] | None,
     skipped: list[str],
-) -> dict[str, Outcome]:
+) -> tuple[dict[str, Outcome], dict[str, int]]:
     clock = SimulatedClock(since)
     db = Database(f"sqlite:///{path}", clock=clock)
     desk = Desk(db)
@@ -314,7 +315,7 @@ async def _replay(
                     skipped.append(f"{step.kind} on {step.key} at {step.at:%H:%M}: {exc}")
         clock.now = max(clock.now, until)
         await desk.drain()
-        return await db.query(lambda s: _outcomes(s, since))
+        return await db.query(lambda s: (_outcomes(s, since), _rule_counts(s, since)))
     finally:
         await db.close()
 
@@ -432,5 +433,59 @@ def _outcomes(session: Session, since: datetime) -> dict[str, Outcome]:
                 .order_by(m.Task.id)
             )
         )
-        found[key] = Outcome(key, ticket.subject, tuple(path), emails, tasks)
+        tags = tuple(
+            session.scalars(
+                select(m.TicketTag.tag).where(m.TicketTag.ticket_id == ticket.id).order_by("tag")
+            )
+        )
+        properties = tuple(
+            f"{name}={value}"
+            for name, value in session.execute(
+                select(m.PropertyDef.name, m.TicketProperty.value)
+                .join(m.PropertyDef, m.PropertyDef.id == m.TicketProperty.property_id)
+                .where(m.TicketProperty.ticket_id == ticket.id)
+                .order_by(m.PropertyDef.name)
+            )
+        )
+        owner = session.get(m.User, ticket.owner_id) if ticket.owner_id is not None else None
+        notes = tuple(
+            session.scalars(
+                select(m.TimelineEvent.summary)
+                .where(
+                    m.TimelineEvent.ticket_id == ticket.id,
+                    m.TimelineEvent.at >= since,
+                    m.TimelineEvent.type == Timeline.NOTE,
+                    m.TimelineEvent.actor_kind.in_(RULES),
+                )
+                .order_by(m.TimelineEvent.id)
+            )
+        )
+        found[key] = Outcome(
+            key,
+            ticket.subject,
+            tuple(path),
+            emails,
+            tasks,
+            tags=tags,
+            properties=properties,
+            owner=(owner.name if owner is not None else "",),
+            priority=(str(ticket.priority or ""),),
+            notes=notes,
+        )
     return found
+
+
+RULES = ("trigger", "workflow")
+SKIPS = (Timeline.TRIGGER_SKIPPED, Timeline.ENROLLMENT_SKIPPED, Timeline.ACTION_SKIPPED)
+
+
+def _rule_counts(session: Session, since: datetime) -> dict[str, int]:
+    """Per trigger and workflow, the changes it made: its timeline lines (moves, emails,
+    tags, notes, tasks...), not counting the lines saying it was skipped."""
+    line = m.TimelineEvent
+    rows = session.execute(
+        select(line.actor_kind, line.actor_name, func.count())
+        .where(line.at >= since, line.actor_kind.in_(RULES), line.type.not_in(SKIPS))
+        .group_by(line.actor_kind, line.actor_name)
+    )
+    return {f"{kind}: {name}": int(count) for kind, name, count in rows}

@@ -118,3 +118,33 @@ def test_backtest_command_b2_1(tmp_path: Path) -> None:
     assert "No differences" in out.stdout
     data = cli.json("backtest", str(rules), "--since", "1h")
     assert data["differences"] == [] and data["messages"] == 1
+
+
+async def test_every_action_kind_is_replayed_and_counted_per_rule_b2_1(
+    recorded: tuple[Desk, str], no_network: list[Any]
+) -> None:
+    """B2: a workflow action other than a move or an email (here a tag) shows in the differences,
+    and a switched-off trigger in the per-rule counts."""
+    desk, url = recorded
+    text = await desk.read(lambda repo: export_text(repo))
+    marker = 'template_name = "Ticket received"\n'
+    assert marker in text
+    changed = text.replace(
+        marker,
+        marker + '\n[[workflows."Support Pipeline/New/New status actions".actions]]\n'
+        'kind = "add_tag"\nvalue = "triage"\n',
+        1,
+    ).replace(
+        '[pipelines."Support Pipeline".triggers.customer-replied]\nenabled = true',
+        '[pipelines."Support Pipeline".triggers.customer-replied]\nenabled = false',
+    )
+    since = datetime.now(UTC) - timedelta(hours=1)
+    report = await backtest(url, _rules(changed), since, datetime.now(UTC) + timedelta(minutes=1))
+    tags = {d.subject: d for d in report.differences if d.aspect == "tags"}
+    assert tags["Printer on fire"].current == () and tags["Printer on fire"].changed == ("triage",)
+    assert tags["Invoice"].changed == ("triage",)
+    replied = report.rules["trigger: Customer replies to email"]
+    assert replied[0] >= 1 and replied[1] == 0  # the switched-off trigger changed nothing
+    workflow = report.rules["workflow: New status actions"]
+    assert workflow[1] > workflow[0]  # and the workflow tagged as well
+    assert "rules" in report.as_json() and no_network == []

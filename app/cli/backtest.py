@@ -24,7 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "replies) recorded in the window twice, on two private copies of the desk, on a "
         "simulated clock: once under the desk's automation, once under RULES_FILE (the "
         "format of `automation export`). Prints, per ticket, where the status path, the "
-        "emails that would be sent or the tasks differ; an unchanged file shows none. The "
+        "emails that would be sent, the tasks, tags, properties, owner, priority or notes "
+        "differ, and how many changes each rule made; every action the automation takes "
+        "runs, workflow delays included, on the simulated clock. An unchanged file shows "
+        "none. The "
         "desk itself is only read; nothing is sent, no secret is read. SQLite desks only.",
     )
     p.add_argument("file", metavar="RULES_FILE")
@@ -76,3 +79,7 @@ def _print(report: BacktestReport) -> None:
     ]
     print_table([Col("Ticket"), Col("What", fixed=True), Col("Now"), Col("With the file")], rows)
     print(f"{len(report.differences)} difference(s)")
+    if report.rules:
+        print("Changes per rule (now / with the file):")
+        for name, (now, with_file) in sorted(report.rules.items()):
+            print(f"  {output.clean(name)}: {now} / {with_file}")
