@@ -41,6 +41,28 @@ async def test_count_hits_counts_conversations_and_tickets_up_to_the_cap(db: Dat
     await desk.db.close()
 
 
+async def test_count_hits_of_many_matches_walks_the_index_newest_first(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the relevance limit the count comes from the newest-first walk: the same counts,
+    the filters and `-` words applied, tickets counted once each (SQLite and PostgreSQL)."""
+    desk = await _desk(await Desk.create(db, received=False))
+    monkeypatch.setattr(search, "RELEVANCE_LIMIT", 1)  # every word now matches "too many"
+
+    def count(typed: str, **kw: Any) -> Any:
+        query = parse(typed)
+        return desk.db.query(
+            lambda s: search.count_hits(s, query, viewer_id=None, now=search.m.utcnow(), **kw)
+        )
+
+    assert await count("invoice") == 2
+    assert await count("invoice -second") == 1
+    assert await count("to:support@help.example", tickets=True) == 3
+    assert await count("to:support@help.example", cap=1) == 2
+    assert await count("to:support@help.example is:closed") == 0
+    await desk.db.close()
+
+
 @pytest.mark.sqlite_only
 async def test_the_picker_fills_in_counts_without_blocking_keys(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
