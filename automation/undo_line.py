@@ -32,6 +32,7 @@ from automation.undo_window import (
     Row,
     Selector,
     UndoWindowError,
+    mail_rows,
     undo_window,
 )
 
@@ -299,6 +300,9 @@ def _unsplit(
                 else "kept, closed",
             )
         )
+    # the email the new ticket's first status queued (D2: it waits the undo window) is
+    # cancelled if no sender took it; one already handed is said to be beyond recall (B5)
+    rows += mail_rows(repo, actor, _descendants(line, lines), dry_run=dry_run)
     if dry_run:
         return rows
     now = repo.now()
@@ -327,6 +331,15 @@ def _unsplit(
             )
             close_rules.note_if_missing(repo, new_ticket, actor, moved)  # SPEC D21
     return rows
+
+
+def _descendants(line: HistoryLine, lines: Sequence[HistoryLine]) -> list[HistoryLine]:
+    ids, found = {line.id}, []
+    for other in lines:
+        if other.cause_id is not None and other.cause_id in ids:
+            ids.add(other.id)
+            found.append(other)
+    return found
 
 
 # --- attach ---------------------------------------------------------------------------------

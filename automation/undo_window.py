@@ -181,7 +181,7 @@ def undo_window(
         report.rows += rows
         if not dry_run and any(r.outcome == "reverted" for r in rows):
             _on_timeline(repo, actor, None, conversation_id, selector, since, rows)
-    report.rows += _mail(repo, actor, changes, dry_run=dry_run)
+    report.rows += mail_rows(repo, actor, changes, dry_run=dry_run)
     for line in roots:
         if whole is None:
             report.rows.append(
@@ -336,7 +336,7 @@ def _conversation(
     return rows
 
 
-def _mail(
+def mail_rows(
     repo: Repository, actor: Actor, changes: list[HistoryLine], *, dry_run: bool
 ) -> list[Row]:
     kinds = (Timeline.MAIL_QUEUED, Timeline.MAIL_HELD)

@@ -135,6 +135,10 @@ async def test_undo_of_a_split_puts_the_messages_back_b3_b5(desk: Desk) -> None:
     assert len(_inbound(await desk.ticket(1))) == 2
     made = (await desk.ticket(new))["ticket"]
     assert made["state"] == "CLOSED" and made["merged_into"] == 1  # kept, pointing back
+    # its acknowledgement, waiting the undo window (D2), is cancelled: nothing sent by surprise
+    [ack] = [o for o in (await desk.ticket(new))["outbox"] if o["template"] == "Ticket received"]
+    assert ack["state"] == "cancelled"
+    assert ("email", "cancelled") in {(r.field, r.outcome) for r in done.rows}
     assert "undone" in await desk.timeline_types(1)
 
 
