@@ -32,6 +32,13 @@ TEMPLATE_DB = "deskline_template"
 # warns that other accounts can read them.
 os.umask(0o077)
 
+# The suite never writes the real user's data or config directories (platformdirs follows
+# XDG_*): the form key and SSH host key a `serve` makes, keymaps, downloads go to a directory
+# of this test process, which its subprocesses (`deskline` run as a command) inherit.
+_HOME_DIRS = tempfile.mkdtemp(prefix="deskline-test-home-")
+for _name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+    os.environ[_name] = os.path.join(_HOME_DIRS, _name.lower())
+
 
 def _pg_bindir() -> str | None:
     dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(d.split("/")[4]))
