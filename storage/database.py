@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0023"  # the newest migration; tests/test_migrations.py checks it
+HEAD_REVISION = "0024"  # the newest migration; tests/test_migrations.py checks it
 BUSY_TIMEOUT_MS = int(os.environ.get("DESKLINE_BUSY_TIMEOUT_MS", "10000"))
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     String,
@@ -824,6 +825,21 @@ class BoardCount(Base):
         ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     tickets: Mapped[int] = mapped_column(default=0)
+
+
+class BoardCountChange(Base):
+    """A change to a board count not folded into `board_counts` yet (PostgreSQL's triggers
+    append these so that writers share no hot row; SPEC B8.6, storage/repository/board_counts)."""
+
+    __tablename__ = "board_count_changes"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"))
+    status_id: Mapped[int] = mapped_column(
+        ForeignKey("statuses.id", ondelete="CASCADE"), index=True
+    )
+    delta: Mapped[int]
 
 
 class Snippet(Base):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, exists, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from mail.parse import ParsedMail
 from storage import models as m
@@ -109,7 +110,11 @@ class ConversationsMixin(ChannelsMixin):
             {"conversation_id": conversation_id, "address": a} for a in sorted(wanted - present)
         ]
         if rows:
-            self.session.connection().execute(insert(_PARTICIPANTS), rows)
+            # Another transaction may add the same address between the read and this insert
+            # (two reps replying at once, on PostgreSQL): the row is there, which is the point.
+            connection = self.session.connection()
+            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+            connection.execute(dialect.insert(_PARTICIPANTS).on_conflict_do_nothing(), rows)
 
     def is_participant(self, conversation_id: int, addr: str) -> bool:
         return bool(
