@@ -20,6 +20,7 @@ from automation.admin.limits import (
     set_max_send_bytes,
 )
 from automation.outbound import max_send_bytes, old_mail_hours
+from automation.web_channel_settings import WEB_LIMITS, set_web_limit, web_limits
 from storage import queries
 from storage.repository import SqlRepository
 
@@ -68,6 +69,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the largest email a person sends, attachments included, once encoded: a bigger "
         "one is refused before it is queued (default 20000000)",
     )
+    for limit in WEB_LIMITS:  # SPEC C5: the web's chat and form limits
+        p.add_argument(
+            "--" + limit.key.replace("_", "-"),
+            type=int,
+            metavar="N",
+            help=f"chat and forms on the web: {limit.says} (default {limit.default:,})",
+        )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_limits)
 
@@ -150,6 +158,7 @@ async def cmd_limits(args: argparse.Namespace) -> int:
         args.old_mail_hours,
         args.max_message_mb,
         args.max_send_bytes,
+        *(getattr(args, limit.key) for limit in WEB_LIMITS),
     )
     if any(x is not None for x in changes):
         await act(args, lambda repo, user: _set_limits(repo, user, args))
@@ -159,6 +168,7 @@ async def cmd_limits(args: argparse.Namespace) -> int:
         megabytes = await desk.read(max_message_mb)
         undo_seconds = await desk.read(admin.undo_window)
         send_bytes = await desk.read(max_send_bytes)
+        web = await desk.read(web_limits)
     if args.json:
         output.dump(
             {
@@ -168,6 +178,7 @@ async def cmd_limits(args: argparse.Namespace) -> int:
                 "old_mail_hours": hours,
                 "max_message_mb": megabytes,
                 "max_send_bytes": send_bytes,
+                **web,
             }
         )
         return 0
@@ -178,6 +189,8 @@ async def cmd_limits(args: argparse.Namespace) -> int:
     print(f"old mail: the email caused by mail over {hours} hours old when it arrives is held")
     print(f"largest message stored: {megabytes:g} MB (a bigger one goes to `deskline failed`)")
     print(f"largest email sent: {send_bytes:,} bytes encoded, attachments included")
+    for limit in WEB_LIMITS:
+        print(f"web: {web[limit.key]:,} {limit.says}")
     return 0
 
 
@@ -194,6 +207,9 @@ def _set_limits(repo: SqlRepository, user: Any, args: argparse.Namespace) -> Non
         set_max_message_mb(repo, user, args.max_message_mb)
     if args.max_send_bytes is not None:
         set_max_send_bytes(repo, user, args.max_send_bytes)
+    for limit in WEB_LIMITS:
+        if getattr(args, limit.key) is not None:
+            set_web_limit(repo, user, limit.key, getattr(args, limit.key))
 
 
 async def cmd_branding(args: argparse.Namespace) -> int:

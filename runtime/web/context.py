@@ -3,7 +3,6 @@ the page renderer and the rate limiters; and the Content-Security-Policy of a pa
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,8 +13,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from automation.web_channel_settings import web_limits
 from runtime.desk import Desk
-from runtime.web.limits import LIMITS, RateLimiter
+from runtime.web.limits import RateLimiter
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -51,7 +51,7 @@ def utcnow() -> datetime:
 class WebConfig:
     """How this serving process behaves. `clock` is the limits' and the fill time's clock
     (tests move it instead of sleeping). The C5 limits on posts, chats and sizes are the desk's
-    settings (runtime.web.limits.LIMITS), not these."""
+    settings (automation.web_channel_settings.WEB_LIMITS), not these."""
 
     clock: Callable[[], datetime] = utcnow
     min_fill_seconds: float = 3.0  # C5: a form posted sooner is a robot's
@@ -59,6 +59,7 @@ class WebConfig:
     key_file: Path | None = None  # the form tokens' key (None: the data directory's)
     trust_forwarded: bool = False  # a proxy in front: the client address from X-Forwarded-For
     secure_cookies: bool = False  # C3: cookies are Secure under TLS (a proxy in front)
+    limits_refresh_seconds: float = 30.0  # how long the C5 limits read from the desk are kept
 
 
 @dataclass
@@ -73,21 +74,20 @@ class Web:
     _limits: tuple[float, dict[str, int]] = (0.0, {})
 
     async def limits(self) -> dict[str, int]:
-        """The C5 limits: the desk's settings of `LIMITS`' names, else the SPEC's values;
-        read again every half minute, so a change applies without a restart."""
+        """The C5 limits: the desk's settings of `WEB_LIMITS`' names, else the SPEC's values;
+        read again every half minute (of the config's clock), so an admin's change (`automation
+        limits`, the settings screen) applies without a restart."""
         at, values = self._limits
-        if not values or time.monotonic() - at > 30:
-
-            def load(repo: Any) -> dict[str, int]:
-                return {k: int(repo.setting(k, v)) for k, v in LIMITS.items()}
-
-            values = await self.desk.read(load)
-            self._limits = (time.monotonic(), values)
+        now = self.config.clock().timestamp()
+        if not values or not 0 <= now - at <= self.config.limits_refresh_seconds:
+            values = await self.desk.read(web_limits)
+            self._limits = (now, values)
         return values
 
     def limiter(self, name: str, per_minute: int) -> RateLimiter:
         if name not in self.limiters:
             self.limiters[name] = RateLimiter(per_minute, 60.0, clock=self.config.clock)
+        self.limiters[name].limit = per_minute  # the setting now, changed or not
         return self.limiters[name]
 
     def page(

@@ -3,7 +3,8 @@ limit the caller answers 429 with `retry_after` seconds and stores nothing. In m
 process (one `serve --http` runs one); keys idle for a window are forgotten.
 
 The limits themselves are the desk's settings (C5 says "Limits (settings)"), named in `LIMITS`
-with the SPEC's values as defaults; `Web.limits()` reads them."""
+(automation.web_channel_settings.WEB_LIMITS) with the SPEC's values as defaults; `Web.limits()`
+reads them."""
 
 from __future__ import annotations
 
@@ -12,13 +13,9 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
-LIMITS = {
-    "form_posts_per_minute": 10,  # per client address
-    "form_message_bytes": 100_000,  # a form's message, in UTF-8 bytes
-    "chat_new_per_minute": 5,  # new chats (visitors) per client address
-    "chat_messages_per_minute": 30,  # messages per visitor
-    "chat_message_bytes": 10_000,
-}
+from automation.web_channel_settings import LIMIT_DEFAULTS as LIMITS
+
+__all__ = ["LIMITS", "RateLimiter"]
 
 
 class RateLimiter:

@@ -17,6 +17,7 @@ from app.screens.settings.people_rows import NewRow, TeamRow, UserRow, people_ro
 from app.screens.settings.rows import HeaderRow, Row
 from app.screens.settings.snippet_rows import SnippetRow
 from app.screens.settings.status_rows import StatusRow, WorkflowRow
+from app.screens.settings.web_limit_rows import web_limit_rows
 
 ROW_TYPES: tuple[type[Row], ...] = (
     PipelineRow,
@@ -69,6 +70,9 @@ def build_rows(view: dict[str, Any]) -> list[Row]:
     if view.get("limits"):
         rows.append(HeaderRow.title("limits", "Old mail, undo and message size"))
         rows.extend(limit_rows(view["limits"]))
+    if view.get("web_limits"):  # SPEC C5
+        rows.append(HeaderRow.title("web-limits", "Web chat and forms"))
+        rows.extend(web_limit_rows(view["web_limits"]))
     if "people" in view:
         rows.extend(people_rows(view["people"]))
     return rows

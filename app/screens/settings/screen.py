@@ -33,6 +33,7 @@ from app.screens.settings.host import SettingsHost
 from app.screens.settings.limit_rows import read_limits
 from app.screens.settings.people_rows import people_view
 from app.screens.settings.rows import Row
+from app.screens.settings.web_limit_rows import read_web_limits
 from app.screens.settings_dialogs import READ_ONLY
 from storage import settings_views
 from storage.repository.snippets import snippets_view
@@ -102,6 +103,7 @@ class SettingsScreen(DeskScreen):
         view = await self.backend.query(
             lambda s: (
                 {**settings_views.settings_view(s, pipeline_id), "limits": read_limits(s)}
+                | {"web_limits": read_web_limits(s)}
                 | {"people": people_view(s)}
                 | {"snippets": snippets_view(s, me)}
             )

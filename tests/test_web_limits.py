@@ -1,0 +1,128 @@
+"""The C5 limits of the web's chat and forms are the desk's settings, changed by an admin (SPEC
+C5): `deskline automation limits --form-posts-per-minute N ...` and rows of the settings screen;
+a serving process applies a change without a restart. The real server on loopback, the CLI in a
+real process, Pilot at 80x24."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.screens.dialogs import PromptScreen
+from automation.web_channel_settings import web_limits
+from runtime.web.context import WebConfig
+from tests.app_helpers import make_app, screen_text, seeded_desk, wait_for, wait_for_async
+from tests.helpers import Desk
+from tests.test_app_settings import details_text, go_to, open_settings
+from tests.test_web_forms import desk, fields, form_path, stored
+from tests.web_helpers import web
+
+__all__ = ["desk", "web"]  # fixtures used below
+
+
+async def deskline(url: str, *args: str, user: str = "admin", ok: bool = True) -> str:
+    """`deskline ARGS` run by `user` in a real process: its stdout (or stderr when it fails)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        "--db",
+        url,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "DESKLINE_USER": user},
+    )
+    out, err = await proc.communicate()
+    assert (proc.returncode == 0) == ok, (out.decode(), err.decode())
+    return out.decode() if ok else err.decode()
+
+
+async def test_an_admin_lowers_the_form_posts_a_minute_and_the_running_server_answers_429_c5(
+    desk: Desk, web: Callable
+) -> None:
+    """C5: the server started with the SPEC's 10 posts a minute; `automation limits
+    --form-posts-per-minute 2` makes the third post of a minute a 429, nothing stored."""
+    server = web(desk.db.url, WebConfig(limits_refresh_seconds=1.0))
+    path = await form_path(desk)
+    assert server.post_form(path, fields(server, path)).status == 200  # limits read: 10
+    out = await deskline(desk.db.url, "automation", "limits", "--form-posts-per-minute", "2")
+    assert "web: 2 form posts a minute per address" in out
+    server.clock.advance(61)  # past the minute and the limits' refresh
+    ready = [fields(server, path, subject=f"Post {n}") for n in range(3)]
+    answers = [server.post_form(path, filled) for filled in ready]
+    assert [a.status for a in answers] == [200, 200, 429]
+    assert 1 <= int(answers[2].headers["retry-after"]) <= 60
+    assert await stored(desk) == (3, 3)
+
+
+async def test_a_rep_and_a_bad_value_are_refused_with_one_line_c5(desk: Desk) -> None:
+    url = desk.db.url
+    err = await deskline(
+        url, "automation", "limits", "--chat-messages-per-minute", "5", user="rita", ok=False
+    )
+    assert len(err.strip().splitlines()) == 1 and "admin" in err, err
+    for option, value, says in (
+        ("--chat-message-bytes", "5", "bytes of a chat message is between 100 and 1,000,000"),
+        ("--form-posts-per-minute", "0", "form posts a minute per address is between 1"),
+    ):
+        err = await deskline(url, "automation", "limits", option, value, ok=False)
+        assert len(err.strip().splitlines()) == 1 and says in err, err
+    assert await desk.db.run(web_limits) == {
+        "form_posts_per_minute": 10,
+        "form_message_bytes": 100_000,
+        "chat_new_per_minute": 5,
+        "chat_messages_per_minute": 30,
+        "chat_message_bytes": 10_000,
+    }
+    await deskline(url, "automation", "limits", "--chat-new-per-minute", "3")
+    listed = await deskline(url, "automation", "limits", "--json")
+    assert '"chat_new_per_minute": 3' in listed
+
+
+async def test_the_web_limits_are_rows_of_the_settings_screen_at_80x24_c5(tmp_path: Path) -> None:
+    db_path = tmp_path / "desk.db"
+    desk = await seeded_desk(db_path)
+    app = make_app(db_path, as_user="admin")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_settings(pilot)
+        keys = [r.key for r in screen.items if r.kind == "web_limit"]
+        assert keys == [
+            "limit:form_posts_per_minute",
+            "limit:form_message_bytes",
+            "limit:chat_new_per_minute",
+            "limit:chat_messages_per_minute",
+            "limit:chat_message_bytes",
+        ]
+        await go_to(pilot, screen, "limit:chat_messages_per_minute")
+        assert "Chat messages 30 a minute per visitor" in screen_text(app)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await pilot.press("ctrl+u", *"12", "enter")
+        await wait_for_async(pilot, lambda: _is(desk, "chat_messages_per_minute", 12))
+        await wait_for(pilot, lambda: "Chat messages 12 a minute" in screen_text(app))
+        await go_to(pilot, screen, "limit:form_posts_per_minute")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await pilot.press("ctrl+u", *"0", "enter")
+        await wait_for(
+            pilot, lambda: any("between 1 and" in str(n.message) for n in app._notifications)
+        )
+        assert all(len(line) <= 80 for line in screen_text(app).splitlines())
+    app = make_app(db_path, as_user="rita")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_settings(pilot)
+        await go_to(pilot, screen, "limit:chat_messages_per_minute")
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, PromptScreen)
+        assert "12 a minute per visitor" in details_text(screen)
+    await desk.db.close()
+
+
+async def _is(desk: Any, key: str, value: int) -> bool:
+    return bool(await desk.db.run(lambda repo: web_limits(repo)[key] == value))
