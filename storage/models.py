@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -906,3 +907,14 @@ class SavedView(Base):
     query: Mapped[str] = mapped_column(Text)
     list_name: Mapped[str] = mapped_column(String(16), default="inbox")  # inbox or board
     created_at: Mapped[datetime]
+
+
+class WebRateCount(Base):
+    """A rate limit's count of the web side (SPEC C5), shared by every serving process of the
+    desk: `key` is the limit's name and the address or visitor, `window_start` (epoch seconds)
+    when its minute began. Rows of a minute past are pruned (storage.rate_counts)."""
+
+    __tablename__ = "web_rate_counts"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[float] = mapped_column(Float, index=True)
+    count: Mapped[int] = mapped_column(Integer)

@@ -126,3 +126,40 @@ async def test_the_web_limits_are_rows_of_the_settings_screen_at_80x24_c5(tmp_pa
 
 async def _is(desk: Any, key: str, value: int) -> bool:
     return bool(await desk.db.run(lambda repo: web_limits(repo)[key] == value))
+
+
+# --- counted in the database: every serving process of the desk shares them -------------------
+
+
+async def test_two_serving_processes_on_one_desk_share_the_form_posts_limit_c5(
+    desk: Desk, web: Callable
+) -> None:
+    """C5 with two `serve --http` on one database (here two servers, each its own desk and
+    event loop): 10 posts a minute per address in all, not 10 each; nothing stored over it."""
+    first, second = web(desk.db.url), web(desk.db.url)
+    path = await form_path(desk)
+    ready = [
+        (server, fields(server, path, subject=f"Post {n}"))
+        for n, server in enumerate([first, second] * 6)
+    ]
+    answers = [server.post_form(path, filled).status for server, filled in ready]
+    assert answers == [200] * 10 + [429] * 2
+    assert await stored(desk) == (10, 10)
+
+
+async def test_the_counts_are_one_row_per_key_and_windows_past_are_pruned_c5(desk: Desk) -> None:
+    from storage import rate_counts
+
+    def hits(session: Any, key: str, now: float) -> tuple[int, float]:
+        return rate_counts.hit(session, key, now, 60.0)
+
+    async def hit(key: str, now: float) -> tuple[int, float]:
+        return await desk.db.run(lambda repo: hits(repo.session, key, now))
+
+    assert await hit("form posts:10.0.0.1", 1000.0) == (1, 1000.0)
+    assert await hit("form posts:10.0.0.1", 1030.0) == (2, 1000.0)
+    assert await hit("form posts:10.0.0.2", 1030.0) == (1, 1030.0)
+    assert await hit("form posts:10.0.0.1", 1060.0) == (1, 1060.0)  # a new window
+    pruned = await desk.db.run(lambda repo: rate_counts.prune(repo.session, 1095.0, 60.0))
+    assert pruned == 1  # 10.0.0.2's window (1030) is over; 10.0.0.1's (1060) is not
+    assert await hit("form posts:10.0.0.1", 1070.0) == (2, 1060.0)

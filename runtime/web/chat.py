@@ -49,6 +49,7 @@ from automation import chat, chat_visitors, web_channel_settings
 from automation.chat import ChatError
 from runtime.web.chat_writer import ChatWriter
 from runtime.web.context import Web
+from runtime.web.limits import RateLimiter
 from storage.database import DatabaseError
 from storage.repository import chat as chat_store
 
@@ -267,13 +268,11 @@ class ChatRoutes:
         if not web_channel_settings.origin_allowed(channel.origins, origin):
             raise Refused(403, "this site may not use the chat")
 
-    def limited(self, name: str, key: str, per_minute: int) -> None:
-        wait = self.web.limiter(name, per_minute).hit(key)
+    async def limited(self, name: str, key: str, per_minute: int) -> None:
+        wait = await self.web.limiter(name, per_minute).hit(key)
         if wait is not None:
             raise Refused(
-                429,
-                "too many requests: try again shortly",
-                self.web.limiter(name, 1).retry_after(wait),
+                429, "too many requests: try again shortly", RateLimiter.retry_after(wait)
             )
 
     # --- HTTP -----------------------------------------------------------------------------
@@ -363,7 +362,7 @@ class ChatRoutes:
         token = chat.new_token()
         # validate before counting: a typo is no new chat
         chat.clean_email(data.get("email", ""))
-        self.limited("chat_new", address, limits["chat_new_per_minute"])
+        await self.limited("chat_new", address, limits["chat_new_per_minute"])
         await self.writer.submit(
             lambda repo: (
                 chat_visitors.arrive(
@@ -408,7 +407,7 @@ class ChatRoutes:
         size = limits["chat_message_bytes"]
         if len(text.encode("utf-8", "surrogatepass")) > size:
             raise Refused(413, f"the message is over {size // 1000} kB")
-        self.limited("chat_messages", str(visitor.id), limits["chat_messages_per_minute"])
+        await self.limited("chat_messages", str(visitor.id), limits["chat_messages_per_minute"])
         return await self.writer.submit(
             lambda repo: chat_visitors.write(repo, visitor.id, text, limit_bytes=size)
         )
@@ -447,7 +446,9 @@ class ChatRoutes:
     async def transcript(self, request: Request, channel: Channel) -> Response:
         visitor = await self._require(request, channel)
         limits = await self.limits()
-        self.limited("chat_transcript", str(visitor.id), max(1, limits["chat_new_per_minute"]))
+        await self.limited(
+            "chat_transcript", str(visitor.id), max(1, limits["chat_new_per_minute"])
+        )
         shown = await self.web.desk.query(lambda s: chat_store.latest_chat(s, visitor.id))
         if shown is None:
             raise Refused(400, "there is no chat to send yet")
@@ -463,7 +464,9 @@ class ChatRoutes:
         if len(text.encode("utf-8", "surrogatepass")) > limits["chat_message_bytes"]:
             raise Refused(413, "the message is too long")
         chat.clean_email(data.get("email", ""))
-        self.limited("chat_new", self.web.client_address(request), limits["chat_new_per_minute"])
+        await self.limited(
+            "chat_new", self.web.client_address(request), limits["chat_new_per_minute"]
+        )
         await self.web.desk.run(
             lambda repo: chat_visitors.leave_message(
                 repo,

@@ -86,7 +86,9 @@ class Web:
 
     def limiter(self, name: str, per_minute: int) -> RateLimiter:
         if name not in self.limiters:
-            self.limiters[name] = RateLimiter(per_minute, 60.0, clock=self.config.clock)
+            self.limiters[name] = RateLimiter(
+                name, per_minute, 60.0, clock=self.config.clock, desk=self.desk
+            )
         self.limiters[name].limit = per_minute  # the setting now, changed or not
         return self.limiters[name]
 

@@ -78,7 +78,7 @@ class FormPage:
     async def post(self, request: Request) -> Response:
         limits = await self.web.limits()
         address = self.web.client_address(request)
-        wait = self.web.limiter("form posts", limits["form_posts_per_minute"]).hit(address)
+        wait = await self.web.limiter("form posts", limits["form_posts_per_minute"]).hit(address)
         if wait is not None:  # C5: refused, nothing stored
             return self._said(
                 request,

@@ -1,6 +1,7 @@
-"""Rate limits of the web side (SPEC C5): at most N events per key in a sliding window. Over the
-limit the caller answers 429 with `retry_after` seconds and stores nothing. In memory, per serving
-process (one `serve --http` runs one); keys idle for a window are forgotten.
+"""Rate limits of the web side (SPEC C5): at most N events per key in a window of a minute. Over
+the limit the caller answers 429 with `retry_after` seconds and stores nothing. Counted in the
+desk's database, so every `serve --http` process of one desk shares them; windows past are
+pruned.
 
 The limits themselves are the desk's settings (C5 says "Limits (settings)"), named in `LIMITS`
 (automation.web_channel_settings.WEB_LIMITS) with the SPEC's values as defaults; `Web.limits()`
@@ -9,40 +10,58 @@ reads them."""
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from automation.web_channel_settings import LIMIT_DEFAULTS as LIMITS
+from runtime.desk import Desk
+from storage import rate_counts
+
+PRUNE_SECONDS = 60.0
 
 __all__ = ["LIMITS", "RateLimiter"]
 
 
 class RateLimiter:
-    def __init__(self, limit: int, window_seconds: float, *, clock: Callable[[], datetime]):
+    """At most `limit` events per key in a window of `window_seconds` begun at the key's first
+    event, counted in the desk's database (storage.rate_counts): every serving process of the
+    desk shares the count. One statement per event; windows past are pruned once a minute."""
+
+    def __init__(
+        self,
+        name: str,
+        limit: int,
+        window_seconds: float,
+        *,
+        clock: Callable[[], datetime],
+        desk: Desk,
+    ):
+        self.name = name
         self.limit = limit
         self.window = window_seconds
         self.clock = clock
-        self._seen: dict[str, deque[float]] = {}
+        self.desk = desk
+        self._pruned_at = 0.0
 
-    def hit(self, key: str) -> float | None:
+    async def hit(self, key: str) -> float | None:
         """Count one event for `key`: None when allowed, else the seconds until one would be."""
         now = self.clock().timestamp()
-        times = self._seen.setdefault(key, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        if len(times) >= self.limit:
-            return max(times[0] + self.window - now, 0.0)
-        times.append(now)
-        if len(self._seen) > 10_000:
-            self._forget(now)
+        prune = not 0 <= now - self._pruned_at < PRUNE_SECONDS
+        if prune:
+            self._pruned_at = now
+
+        def count(repo: Any) -> tuple[int, float]:
+            if prune:
+                rate_counts.prune(repo.session, now, self.window)
+            return rate_counts.hit(repo.session, f"{self.name}:{key}", now, self.window)
+
+        seen, start = await self.desk.store(count)
+        if seen > self.limit:
+            return max(start + self.window - now, 0.0)
         return None
 
     @staticmethod
     def retry_after(seconds: float) -> str:
         """The Retry-After header's value: whole seconds, at least 1."""
         return str(max(1, math.ceil(seconds)))
-
-    def _forget(self, now: float) -> None:
-        for key in [k for k, t in self._seen.items() if not t or t[-1] <= now - self.window]:
-            del self._seen[key]
