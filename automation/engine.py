@@ -224,6 +224,8 @@ def _resume_one(repo: Repository, step: Any, isolate: bool = True) -> None:
         try:
             resume_step(repo, step)
         except Exception as exc:  # RenderNeeded too: the step's writes cannot be undone alone
+            if repo.is_transient_conflict(exc):
+                raise  # lost to another transaction: the whole batch runs again (run_bulk)
             raise StepsNeedIsolation(f"delayed step {step.id}") from exc
         return
     try:
@@ -232,6 +234,8 @@ def _resume_one(repo: Repository, step: Any, isolate: bool = True) -> None:
     except RenderNeeded:
         raise
     except Exception as exc:
+        if repo.is_transient_conflict(exc):
+            raise  # not the step's failure: the batch runs again whole
         log.exception("delayed step %s failed", step.id)
         step.done_at = repo.now()
         repo.add_timeline(
@@ -253,6 +257,8 @@ def _process_one(
     except RenderNeeded:
         raise  # rolled back; handled again once its render is done (D10)
     except Exception as exc:  # one broken event must not stop the queue
+        if repo.is_transient_conflict(exc):
+            raise  # lost to another transaction, not broken: the transaction runs again
         log.exception("automation event %s (%s) failed", row_id, type_)
         attempts = repo.record_event_failure(row_id, f"{type(exc).__name__}: {exc}")
         if attempts < MAX_ATTEMPTS or retry_later:

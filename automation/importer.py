@@ -248,8 +248,8 @@ def _store_one(
         with repo.savepoint() if isolate else nullcontext():
             result = ingest_message(repo, channel, item.mail, item.raw, historical=historical)
     except Exception as exc:
-        if not isolate:
-            raise
+        if not isolate or repo.is_transient_conflict(exc):
+            raise  # a conflict with another transaction: the batch runs again whole
         _fail(repo, summary, channel.id, item, f"could not store: {type(exc).__name__}: {exc}")
         return
     summary.results.append(result)

@@ -13,6 +13,7 @@ from sqlalchemy import Table, event, insert, text
 from sqlalchemy.orm import Session
 
 from storage import models as m
+from storage.conflicts import is_transient_conflict
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -183,6 +184,11 @@ class RepositoryBase:
 
     def flush(self) -> None:
         self.session.flush()
+
+    def is_transient_conflict(self, exc: BaseException) -> bool:
+        """A deadlock or serialization failure: the whole transaction must run again, never
+        just a savepoint of it (storage/conflicts.py)."""
+        return is_transient_conflict(exc)
 
     @contextmanager
     def savepoint(self) -> Iterator[object]:
