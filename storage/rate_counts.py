@@ -2,7 +2,8 @@
 one desk (SQLite or PostgreSQL) counts against the same limit: one upsert per event, answering
 the key's count in its window and when that window began. A window begins at a key's first event
 and lasts `window` seconds; the event after it starts a new one. Rows of windows past are pruned
-(`prune`), now and then, by the caller."""
+(`prune`), now and then, by the caller. A form token's one use is the same upsert
+(`first_use`)."""
 
 from __future__ import annotations
 
@@ -31,10 +32,21 @@ def hit(session: Session, key: str, now: float, window: float) -> tuple[int, flo
     return int(row[0]), float(row[1])
 
 
-def prune(session: Session, now: float, window: float) -> int:
-    """Forget the keys whose window is over; how many."""
+def prune(session: Session, now: float, window: float, prefix: str) -> int:
+    """Forget the keys starting with `prefix` whose window is over; how many."""
     result = session.execute(
-        text("DELETE FROM web_rate_counts WHERE window_start <= :before"),
-        {"before": now - window},
+        text(
+            "DELETE FROM web_rate_counts"
+            " WHERE substr(key, 1, :length) = :prefix AND window_start <= :before"
+        ),
+        {"before": now - window, "prefix": prefix, "length": len(prefix)},
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def first_use(session: Session, key: str, issued: float, lifetime: float) -> bool:
+    """Is this the first use of the one-use `key` (a form's token, its nonce) issued at `issued`
+    and good for `lifetime` seconds: one upsert, as `hit` with the issue time as the window's
+    start, so a second use within the lifetime counts 2. Prune with `prefix` and `lifetime`."""
+    seen, _ = hit(session, key, issued, lifetime)
+    return seen == 1

@@ -160,6 +160,26 @@ async def test_the_counts_are_one_row_per_key_and_windows_past_are_pruned_c5(des
     assert await hit("form posts:10.0.0.1", 1030.0) == (2, 1000.0)
     assert await hit("form posts:10.0.0.2", 1030.0) == (1, 1030.0)
     assert await hit("form posts:10.0.0.1", 1060.0) == (1, 1060.0)  # a new window
-    pruned = await desk.db.run(lambda repo: rate_counts.prune(repo.session, 1095.0, 60.0))
+    await hit("form token:ab", 1000.0)  # another prefix: kept by the form posts' pruning
+    pruned = await desk.db.run(
+        lambda repo: rate_counts.prune(repo.session, 1095.0, 60.0, "form posts:")
+    )
     assert pruned == 1  # 10.0.0.2's window (1030) is over; 10.0.0.1's (1060) is not
     assert await hit("form posts:10.0.0.1", 1070.0) == (2, 1060.0)
+
+
+async def test_a_form_token_is_spent_at_every_serving_process_of_the_desk_c5(
+    desk: Desk, web: Callable
+) -> None:
+    """C5: the same filled form (one CSRF token) posted to two serving processes, twice to
+    each: one ticket; the repeats are refused as an expired form and store nothing."""
+    first, second = web(desk.db.url), web(desk.db.url)
+    path = await form_path(desk)
+    filled = fields(first, path)
+    second.clock.advance(first.clock.offset.total_seconds())  # its fill time is past too
+    answers = [server.post_form(path, filled).status for server in (first, second, second, first)]
+    assert answers == [200, 403, 403, 403]
+    assert await stored(desk) == (1, 1)
+    other = fields(second, path, subject="Another")  # a new page: its own token
+    assert second.post_form(path, other).status == 200
+    assert await stored(desk) == (2, 2)

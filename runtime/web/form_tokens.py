@@ -9,9 +9,9 @@ a key derived from it). Several hosts serving one PostgreSQL desk behind one add
 same key file (copy it); a token from another host is refused like a forged one.
 
 `check` answers when a valid token was issued, or None: not ours, for another channel, or
-older than the lifetime (a day). That one submission spends a token is kept in the serving
-process (`FormTokens.spend`): a double-click makes one ticket; after a restart an unexpired
-token is accepted again, which the rate limit (C5) bounds.
+older than the lifetime (a day). That one submission spends a token is kept in the desk's
+database (`spend_key`, storage.rate_counts.first_use, in the transaction that stores the
+submission): a double-click makes one ticket, at any serving process, before or after a restart.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ KEY_BYTES = 32
 SIG_BYTES = 16
 _BODY = struct.Struct(">Id")  # channel id, issued at (seconds since the epoch)
 NONCE_BYTES = 16
+SPENT_PREFIX = "form token:"  # the spent tokens' keys in web_rate_counts
 
 
 class KeyFileError(Exception):
@@ -83,14 +84,14 @@ class FormTokens:
     def __init__(self, key: bytes, lifetime_seconds: float) -> None:
         self.key = key
         self.lifetime = lifetime_seconds
-        self._spent: dict[bytes, float] = {}  # nonce -> when its token expires
 
     def issue(self, channel_id: int, now: float) -> str:
         body = _BODY.pack(channel_id, now) + secrets.token_bytes(NONCE_BYTES)
         return _b64(body + self._sign(body))
 
     def check(self, token: str, channel_id: int, now: float) -> float | None:
-        """When the token was issued, if it is ours, for this channel, unexpired, unspent."""
+        """When the token was issued, if it is ours, for this channel and unexpired (that it is
+        unspent is the database's to say, `spend_key`)."""
         raw = _unb64(token)
         if raw is None or len(raw) != _BODY.size + NONCE_BYTES + SIG_BYTES:
             return None
@@ -100,23 +101,17 @@ class FormTokens:
         channel, issued = _BODY.unpack(body[: _BODY.size])
         if channel != channel_id or not issued - 60 <= now < issued + self.lifetime:
             return None
-        if body[_BODY.size :] in self._spent:
-            return None
         return float(issued)
 
-    def spend(self, token: str, now: float) -> bool:
-        """Mark a checked token used (False: it was already, in this process)."""
+    def spend_key(self, token: str) -> tuple[str, float] | None:
+        """A checked token's one-use key and issue time, for the database's record of spent
+        tokens (storage.rate_counts.first_use), shared by every serving process of the desk."""
         raw = _unb64(token)
-        if raw is None:
-            return False
+        if raw is None or len(raw) < _BODY.size + NONCE_BYTES:
+            return None
         nonce = raw[_BODY.size : _BODY.size + NONCE_BYTES]
         issued = _BODY.unpack(raw[: _BODY.size])[1]
-        for old in [n for n, until in self._spent.items() if until <= now]:
-            del self._spent[old]
-        if nonce in self._spent:
-            return False
-        self._spent[nonce] = issued + self.lifetime
-        return True
+        return SPENT_PREFIX + nonce.hex(), float(issued)
 
     def _sign(self, body: bytes) -> bytes:
         return hmac.new(self.key, body, hashlib.sha256).digest()[:SIG_BYTES]

@@ -34,8 +34,9 @@ from automation.web_paths import FORM_PATH
 from mail.parse import parse_message
 from runtime import files
 from runtime.web.context import Web
-from runtime.web.form_tokens import KEY_NAME, FormTokens, load_key
+from runtime.web.form_tokens import KEY_NAME, SPENT_PREFIX, FormTokens, load_key
 from runtime.web.limits import RateLimiter
+from storage import rate_counts
 from storage.repository import SqlRepository
 
 FIELDS = ("name", "email", "subject", "message")
@@ -63,6 +64,7 @@ class FormPage:
         self.web = web
         key = load_key(web.config.key_file or files.data_dir() / KEY_NAME)
         self.tokens = FormTokens(key, web.config.form_lifetime_seconds)
+        self._pruned_at = 0.0  # when the spent tokens past their lifetime were last pruned
         self._origins: dict[int, tuple[str, ...]] = {}  # channel -> who may frame its pages
 
     # --- GET ----------------------------------------------------------------------------------
@@ -110,12 +112,7 @@ class FormPage:
         values = {name: _text(data.get(name)) for name in FIELDS}
         issued = self.tokens.check(_text(data.get(TOKEN)), channel.id, self._now())
         if issued is None:  # C5: no valid CSRF token
-            return self._said(
-                request,
-                403,
-                "This form has expired",
-                "The form was not sent: reload the page and send it again.",
-            )
+            return self._expired(request)
         if _text(data.get(HONEYPOT)).strip():  # C5: looks accepted, stores nothing
             return self._thanks(request, channel, values)
         if self._now() - issued < self.web.config.min_fill_seconds:  # C5
@@ -135,13 +132,36 @@ class FormPage:
             )
         except ValueError as exc:
             return await self._form(request, channel, values, {"file": str(exc)}, status_code=413)
-        # sent twice at once: the first one counts
-        if not self.tokens.spend(_text(data.get(TOKEN)), self._now()):
+        # sent twice (at once, to another serving process, after a restart): the first one counts
+        spent = self.tokens.spend_key(_text(data.get(TOKEN)))
+        if spent is None:
             return self._thanks(request, channel, values)
-        await self.web.desk.run(lambda repo: _store(repo, channel.id, raw))
+        now, lifetime = self._now(), self.tokens.lifetime
+        prune = not 0 <= now - self._pruned_at < 60
+        if prune:
+            self._pruned_at = now
+
+        def store(repo: Any) -> bool:
+            if prune:
+                rate_counts.prune(repo.session, now, lifetime + 60, SPENT_PREFIX)
+            if not rate_counts.first_use(repo.session, spent[0], spent[1], lifetime):
+                return False
+            _store(repo, channel.id, raw)
+            return True
+
+        if not await self.web.desk.run(store):  # C5: a spent token, as one never issued
+            return self._expired(request)
         return self._thanks(request, channel, values)
 
     # --- pages --------------------------------------------------------------------------------
+
+    def _expired(self, request: Request) -> Response:
+        return self._said(
+            request,
+            403,
+            "This form has expired",
+            "The form was not sent: reload the page and send it again.",
+        )
 
     async def _form(
         self,

@@ -53,7 +53,7 @@ class RateLimiter:
 
         def count(repo: Any) -> tuple[int, float]:
             if prune:
-                rate_counts.prune(repo.session, now, self.window)
+                rate_counts.prune(repo.session, now, self.window, f"{self.name}:")
             return rate_counts.hit(repo.session, f"{self.name}:{key}", now, self.window)
 
         seen, start = await self.desk.store(count)
