@@ -88,6 +88,7 @@ class WebLimit:
 WEB_LIMITS = (
     WebLimit("form_posts_per_minute", 10, 1, 10_000, "form posts a minute per address"),
     WebLimit("form_message_bytes", 100_000, 1_000, 10_000_000, "bytes of a form's message"),
+    WebLimit("form_min_fill_seconds", 3, 0, 60, "seconds a form takes to fill in at least"),
     WebLimit("chat_new_per_minute", 5, 1, 10_000, "new chats a minute per address"),
     WebLimit("chat_messages_per_minute", 30, 1, 10_000, "chat messages a minute per visitor"),
     WebLimit("chat_message_bytes", 10_000, 100, 1_000_000, "bytes of a chat message"),

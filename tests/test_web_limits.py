@@ -60,6 +60,21 @@ async def test_an_admin_lowers_the_form_posts_a_minute_and_the_running_server_an
     assert await stored(desk) == (3, 3)
 
 
+async def test_an_admin_sets_the_forms_minimum_fill_time_c5(desk: Desk, web: Callable) -> None:
+    """C5's minimum fill time (3 s) is a setting: at 10 s a form sent after 3.5 s is shown
+    again, nothing stored; after 10 s it is taken."""
+    await deskline(desk.db.url, "automation", "limits", "--form-min-fill-seconds", "10")
+    server = web(desk.db.url)
+    path = await form_path(desk)
+    quick = server.post_form(path, fields(server, path))  # 3.5 s after its page
+    assert quick.status == 400 and "That was quick" in quick.text
+    assert await stored(desk) == (0, 0)
+    filled = fields(server, path)
+    server.clock.advance(7)
+    assert server.post_form(path, filled).status == 200
+    assert await stored(desk) == (1, 1)
+
+
 async def test_a_rep_and_a_bad_value_are_refused_with_one_line_c5(desk: Desk) -> None:
     url = desk.db.url
     err = await deskline(
@@ -75,6 +90,7 @@ async def test_a_rep_and_a_bad_value_are_refused_with_one_line_c5(desk: Desk) ->
     assert await desk.db.run(web_limits) == {
         "form_posts_per_minute": 10,
         "form_message_bytes": 100_000,
+        "form_min_fill_seconds": 3,
         "chat_new_per_minute": 5,
         "chat_messages_per_minute": 30,
         "chat_message_bytes": 10_000,
@@ -94,6 +110,7 @@ async def test_the_web_limits_are_rows_of_the_settings_screen_at_80x24_c5(tmp_pa
         assert keys == [
             "limit:form_posts_per_minute",
             "limit:form_message_bytes",
+            "limit:form_min_fill_seconds",
             "limit:chat_new_per_minute",
             "limit:chat_messages_per_minute",
             "limit:chat_message_bytes",

@@ -54,7 +54,6 @@ class WebConfig:
     settings (automation.web_channel_settings.WEB_LIMITS), not these."""
 
     clock: Callable[[], datetime] = utcnow
-    min_fill_seconds: float = 3.0  # C5: a form posted sooner is a robot's
     form_lifetime_seconds: float = 24 * 3600  # a form page's token expires after a day
     key_file: Path | None = None  # the form tokens' key (None: the data directory's)
     trust_forwarded: bool = False  # a proxy in front: the client address from X-Forwarded-For

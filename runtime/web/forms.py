@@ -10,7 +10,8 @@ Against robots and floods (C5), in this order, each refusing before anything is 
   form_tokens: it outlives a restart), spent by one submission and good for a day (403 without
   a valid one);
 - the honeypot field (filled in: a thank-you page and nothing stored);
-- the minimum fill time since the page was issued (`min_fill_seconds`; sooner: the form again).
+- the minimum fill time since the page was issued (`form_min_fill_seconds`, a desk setting;
+  sooner: the form again).
 
 The page may be embedded (an iframe, `?embed=1`) by the sites on the channel's origin list
 (frame-ancestors); everything a visitor typed is shown as text (autoescaped templates).
@@ -115,7 +116,8 @@ class FormPage:
             return self._expired(request)
         if _text(data.get(HONEYPOT)).strip():  # C5: looks accepted, stores nothing
             return self._thanks(request, channel, values)
-        if self._now() - issued < self.web.config.min_fill_seconds:  # C5
+        fill_seconds = (await self.web.limits())["form_min_fill_seconds"]
+        if self._now() - issued < fill_seconds:  # C5: a desk setting
             note = "That was quick: please check your message, then send it again."
             return await self._form(request, channel, values, {"form": note}, status_code=400)
         upload = await _upload(data.get("file"))

@@ -27,6 +27,12 @@ TITLES = {  # key: (title, unit, what it does)
         "bytes at most",
         "A form's message longer than this is refused with the reason; nothing is stored.",
     ),
+    "form_min_fill_seconds": (
+        "Form fill time",
+        "seconds at least",
+        "A form sent sooner after its page was served is a robot's: it is shown again to be "
+        "checked and sent once more. 0 switches the check off.",
+    ),
     "chat_new_per_minute": (
         "New chats",
         "a minute per address",
