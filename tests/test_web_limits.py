@@ -98,6 +98,12 @@ async def test_a_rep_and_a_bad_value_are_refused_with_one_line_c5(desk: Desk) ->
     await deskline(url, "automation", "limits", "--chat-new-per-minute", "3")
     listed = await deskline(url, "automation", "limits", "--json")
     assert '"chat_new_per_minute": 3' in listed
+    audited = await desk.db.run(
+        lambda repo: [
+            c.actor_name for c in repo.settings_changes() if c.object_key == "chat_new_per_minute"
+        ]
+    )
+    assert len(audited) == 1 and audited[0]  # the settings audit names who changed it (S11)
 
 
 async def test_the_web_limits_are_rows_of_the_settings_screen_at_80x24_c5(tmp_path: Path) -> None:
