@@ -47,7 +47,7 @@ def test_row_keys_are_settings_bindings() -> None:
             assert set(hint.ids) <= ids, (row_type.kind, hint)
     # Every key that acts on a row is taken by some row type; the others act on the screen.
     taken = set(ROW_ACTIONS)
-    screen_keys = {"workflows", "pick_pipeline", "cursor", "section", "back"}
+    screen_keys = {"workflows", "pick_pipeline", "cursor", "section", "back", "history"}
     assert set(ACTION_OF.values()) - taken == screen_keys
     assert len(taken) == 17  # with the People rows: role and members
 
