@@ -49,7 +49,7 @@ from automation import chat, chat_visitors, web_channel_settings
 from automation.chat import ChatError
 from runtime.web.chat_writer import ChatWriter
 from runtime.web.context import Web
-from runtime.web.limits import RateLimiter
+from runtime.web.limits import OverLimit, RateLimiter
 from storage.database import DatabaseError
 from storage.repository import chat as chat_store
 
@@ -407,10 +407,19 @@ class ChatRoutes:
         size = limits["chat_message_bytes"]
         if len(text.encode("utf-8", "surrogatepass")) > size:
             raise Refused(413, f"the message is over {size // 1000} kB")
-        await self.limited("chat_messages", str(visitor.id), limits["chat_messages_per_minute"])
-        return await self.writer.submit(
-            lambda repo: chat_visitors.write(repo, visitor.id, text, limit_bytes=size)
-        )
+        # Counted in the writer's batch, not in a transaction of its own per line (SQLite has
+        # one writer: a second transaction per line queued behind the batches).
+        limiter = self.web.limiter("chat_messages", limits["chat_messages_per_minute"])
+
+        def store(repo: Any) -> chat_visitors.Written:
+            limiter.count_in(repo.session, str(visitor.id))
+            return chat_visitors.write(repo, visitor.id, text, limit_bytes=size)
+
+        try:
+            return await self.writer.submit(store)
+        except OverLimit as over:
+            retry = RateLimiter.retry_after(over.wait)
+            raise Refused(429, "too many requests: try again shortly", retry) from None
 
     def _stored(self) -> None:
         """A batch of the writer committed: the hub looks now, the automation settles."""

@@ -14,13 +14,22 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from automation.chat import ChatError
 from automation.web_channel_settings import LIMIT_DEFAULTS as LIMITS
 from runtime.desk import Desk
 from storage import rate_counts
 
 PRUNE_SECONDS = 60.0
 
-__all__ = ["LIMITS", "RateLimiter"]
+__all__ = ["LIMITS", "OverLimit", "RateLimiter"]
+
+
+class OverLimit(ChatError):
+    """Over a rate limit counted inside a batch (`RateLimiter.count_in`): nothing of it stored."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__("too many requests: try again shortly")
+        self.wait = wait
 
 
 class RateLimiter:
@@ -60,6 +69,17 @@ class RateLimiter:
         if seen > self.limit:
             return max(start + self.window - now, 0.0)
         return None
+
+    def count_in(self, session: Any, key: str) -> None:
+        """`hit` inside the caller's transaction (the chat writer's batch: no transaction of
+        its own per line); over the limit it raises `OverLimit`, whose savepoint rolls back."""
+        now = self.clock().timestamp()
+        if not 0 <= now - self._pruned_at < PRUNE_SECONDS:
+            self._pruned_at = now
+            rate_counts.prune(session, now, self.window, f"{self.name}:")
+        seen, start = rate_counts.hit(session, f"{self.name}:{key}", now, self.window)
+        if seen > self.limit:
+            raise OverLimit(max(start + self.window - now, 0.0))
 
     @staticmethod
     def retry_after(seconds: float) -> str:
