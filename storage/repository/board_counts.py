@@ -15,7 +15,7 @@ does not get it skips the fold: nobody waits). The counts are `board_counts` plu
 folded yet (`storage.views.status_counts`). SQLite has one writer at a time: its triggers update
 `board_counts` directly and the changes table stays empty.
 
-The triggers are created by migration 0018 (0024 on PostgreSQL for the changes), which also
+The triggers are created by migration 0018 (0020 on PostgreSQL for the changes), which also
 fills the table from the tickets; `recount` rebuilds it from COUNT(*) should it ever be doubted.
 """
 
@@ -144,7 +144,7 @@ def recount(connection: Connection) -> None:
 
 
 def has_changes_table(connection: Connection) -> bool:
-    """Whether migration 0024 made the changes table (0018's backfill runs before it)."""
+    """Whether migration 0020 made the changes table (0018's backfill runs before it)."""
     from sqlalchemy import inspect
 
     return CHANGES in inspect(connection).get_table_names()

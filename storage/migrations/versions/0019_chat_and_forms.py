@@ -1,7 +1,7 @@
 """chat and forms (issue 17)
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-05 06:30:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0023"
-down_revision: str | None = "0022"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

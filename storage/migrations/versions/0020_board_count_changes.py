@@ -1,7 +1,7 @@
 """board counts without a hot row on PostgreSQL (issue 16)
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-05 07:45:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from storage.repository import board_counts
 
-revision: str = "0024"
-down_revision: str | None = "0023"
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
