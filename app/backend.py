@@ -75,6 +75,10 @@ class Backend:
             path = make_url(db.url).database
             if path and path != ":memory:":
                 self._watch_conn = sqlite3.connect(path)
+        # The first marker is read now, before any screen reads the desk: a change committed
+        # between a screen's first load and the first look must count as a change, not be
+        # taken as the starting point (heartbeats no longer make a later reload that hid it).
+        await self._changed()
         assert self._desk.me is not None
         return self._desk.me
 

@@ -360,7 +360,7 @@ async def test_live_updates_on_either_database(db_url):
         await pilot.press("2")
         await wait_for(pilot, lambda: "1 New" in screen_text(app), what="the board")
         await desk.move(1, "Waiting on us")
-        await wait_for(pilot, lambda: "1 Waiting on us" in screen_text(app), timeout=3)
+        await wait_for(pilot, lambda: "1 Waiting on us" in screen_text(app), timeout=10)
         assert "0 New" in screen_text(app)
     await desk.db.close()
 

@@ -36,6 +36,8 @@ async def test_an_old_index_is_rebuilt_with_prefix_indexes_by_the_upgrade(tmp_pa
         for name in ("insert", "delete", "update"):
             conn.execute(f"DROP TRIGGER tickets_board_count_{name}")
         conn.execute("DROP TABLE board_counts")
+        conn.execute("DROP TABLE board_count_changes")  # 0020's
+        conn.execute("DROP TABLE web_rate_counts")  # 0019's
         conn.execute("UPDATE alembic_version SET version_num = '0017'")
         conn.commit()
     engine = create_engine(f"sqlite:///{path}")

@@ -185,18 +185,24 @@ async def test_keys_are_added_listed_and_removed_by_admins_only(db_url, tmp_path
     bad = deskline(db_url, "--as", "admin", "user", "key", "add", "rita", "-", stdin="ssh-rsa nope")
     assert bad.returncode == 1 and "not an OpenSSH public key" in bad.stderr
 
-    listed = json.loads(deskline(db_url, "--as", "admin", "user", "key", "list", "--json").stdout)["keys"]
+    listed = json.loads(deskline(db_url, "--as", "admin", "user", "key", "list", "--json").stdout)[
+        "keys"
+    ]
     assert [(k["user"], k["fingerprint"], k["comment"]) for k in listed] == [
         ("rita", fingerprint, "rita@laptop")
     ]
-    own = json.loads(deskline(db_url, "--as", "rita", "user", "key", "list", "--json").stdout)["keys"]
+    own = json.loads(deskline(db_url, "--as", "rita", "user", "key", "list", "--json").stdout)[
+        "keys"
+    ]
     assert [k["fingerprint"] for k in own] == [fingerprint]
     others = deskline(db_url, "--as", "rita", "user", "key", "list", "admin")
     assert others.returncode == 1
 
     removed = deskline(db_url, "--as", "admin", "user", "key", "remove", "rita", fingerprint)
     assert removed.returncode == 0, removed.stderr
-    listed = json.loads(deskline(db_url, "--as", "admin", "user", "key", "list", "--json").stdout)["keys"]
+    listed = json.loads(deskline(db_url, "--as", "admin", "user", "key", "list", "--json").stdout)[
+        "keys"
+    ]
     assert listed == []
 
 
@@ -251,7 +257,9 @@ async def test_a_key_runs_read_only_commands_as_its_user(door: Door, tmp_path: P
     assert [row["filename"] for row in staged["staged"]] == ["a.txt"]
     assert door.ssh(door.keys["rita"], "user", "keymap", "set", "/etc/passwd").returncode == 2
 
-    logins = json.loads(deskline(door.url, "--as", "admin", "audit", "logins", "--json").stdout)["logins"]
+    logins = json.loads(deskline(door.url, "--as", "admin", "audit", "logins", "--json").stdout)[
+        "logins"
+    ]
     assert {(row["user"], row["address"], row["kind"]) for row in logins} == {
         ("rita", "127.0.0.1", "command")
     }
@@ -394,7 +402,9 @@ async def test_sessions_are_separate_processes_five_per_user(door: Door, panes: 
     others[0].wait_for("Board")
     others[0].wait_for("New")
 
-    logins = json.loads(deskline(door.url, "--as", "admin", "audit", "logins", "--json").stdout)["logins"]
+    logins = json.loads(deskline(door.url, "--as", "admin", "audit", "logins", "--json").stdout)[
+        "logins"
+    ]
     outcomes = sorted(row["outcome"] for row in logins)
     assert "refused: too many sessions" in outcomes
     assert "exit 137" in outcomes
@@ -469,7 +479,9 @@ async def test_an_idle_session_ends(door: Door, panes: list[Pane]):
     while pane.alive() and time.monotonic() - started < 20:
         time.sleep(0.2)
     assert not pane.alive()
-    logins = json.loads(deskline(door.url, "--as", "admin", "audit", "logins", "--json").stdout)["logins"]
+    logins = json.loads(deskline(door.url, "--as", "admin", "audit", "logins", "--json").stdout)[
+        "logins"
+    ]
     assert [row["outcome"] for row in logins if row["kind"] == "session"] == ["idle"]
 
 

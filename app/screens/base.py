@@ -39,7 +39,8 @@ def top_bar(
 ) -> Content:
     """The tabs, the screen's status (`extra`), who else is here (`here`), the unread
     notifications (`badge`) and the signed-in user, fitted to `width` cells: the status
-    gives way first, then who else is here, each cut with an ellipsis, never silently."""
+    gives way first down to its first STATUS_KEPT cells, then who else is here, then the
+    user's name, then the rest of the status, each cut with an ellipsis, never silently."""
     tabs = [
         Content.from_markup("[reverse b] $label [/]", label=label)
         if name == mode
@@ -52,15 +53,22 @@ def top_bar(
     head = Content.assemble(Content.from_markup("[b $text-accent]Deskline[/] "), *tabs)
     status = Content.from_markup("  [$text-muted]$extra[/]", extra=extra)
     present = Content.from_markup("  [b $text-warning]$here[/]", here=here) if here else Content("")
-    tail = Content.assemble(
-        Content.from_markup("  [b reverse]$badge[/]", badge=f" {badge} ") if badge else "",
-        Content.from_markup("  $who", who=who),
-    )
+    badged = Content.from_markup("  [b reverse]$badge[/]", badge=f" {badge} ") if badge else ""
+    user = Content.from_markup("  $who", who=who)
     if width is not None:
-        room = width - head.cell_length - tail.cell_length
-        present = _fit(present, room)
-        status = _fit(status, room - present.cell_length)
-    return Content.assemble(head, status, present, tail)
+        room = width - head.cell_length - Content.assemble(badged).cell_length
+        # The screen's status keeps its first STATUS_KEPT cells (it says where you are); who
+        # else is here, then the signed-in user give way before it is cut further.
+        kept = min(status.cell_length, STATUS_KEPT)
+        status = _fit(status, max(room - present.cell_length - user.cell_length, kept))
+        present = _fit(present, room - status.cell_length - user.cell_length)
+        user = _fit(user, room - status.cell_length - present.cell_length)
+        status = _fit(status, room - present.cell_length - user.cell_length)
+    return Content.assemble(head, status, present, badged, user)
+
+
+# How much of a screen's status the top bar keeps before the user's name gives way.
+STATUS_KEPT = 30
 
 
 def _fit(part: Content, room: int) -> Content:
