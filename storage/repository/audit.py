@@ -208,28 +208,19 @@ def _record(session: Session, _context: Any, _instances: Any) -> None:
     actor = session.info.get(_ACTOR)
     clock = session.info.get("deskline.clock") or m.utcnow
     at = clock()
-    for obj, action, old, new in rows:
+    changes = [
+        (_kind(obj), _object_key(obj, {**old, **new}), action, old, new)
+        for obj, action, old, new in rows
+    ]
+    changes += [("team member", key, action, old, new) for key, action, old, new in members]
+    for kind, key, action, old, new in changes:
         session.add(
             m.SettingsChange(
                 at=at,
                 actor_id=actor[0] if actor else None,
                 actor_name=actor[1] if actor else SYSTEM,
                 apply_id=session.info.get(_APPLY),
-                kind=_kind(obj),
-                object_key=_object_key(obj, {**old, **new})[:300],
-                action=action,
-                old=old,
-                new=new,
-            )
-        )
-    for key, action, old, new in members:
-        session.add(
-            m.SettingsChange(
-                at=at,
-                actor_id=actor[0] if actor else None,
-                actor_name=actor[1] if actor else SYSTEM,
-                apply_id=session.info.get(_APPLY),
-                kind="team member",
+                kind=kind,
                 object_key=key[:300],
                 action=action,
                 old=old,
