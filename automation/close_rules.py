@@ -42,3 +42,29 @@ def note_if_missing(
         summary=f"Closed without the required {', '.join(missing)}",
         data={"missing": missing},
     )
+
+
+def quiet_move_line(
+    repo: Repository,
+    ticket: TicketLike,
+    actor: Actor,
+    was: str,
+    *,
+    cause_id: int | None,
+    reason: str,
+    why: str,
+) -> int:
+    """The timeline line of a status the ticket was given without status actions (a merge, an
+    undo): "Status was → now (why)", and when it closes, D21's note of what was left empty."""
+    now = ticket.status.label
+    moved = repo.add_timeline(
+        Timeline.STATUS_CHANGED,
+        actor,
+        ticket_id=ticket.id,
+        cause_id=cause_id,
+        summary=f"Status {was} → {now} ({why})",
+        data={"from": was, "to": now, "depth": 0, "reason": reason},
+    )
+    if ticket.status.state == "CLOSED":
+        note_if_missing(repo, ticket, actor, moved)
+    return moved

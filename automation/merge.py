@@ -112,16 +112,11 @@ def merge(repo: Repository, user: UserLike, absorbed_no: int, survivor_no: int) 
         summary=f"Merged into #{survivor.id} by {user.name}",
         data=data,
     )
-    if closed is not None and old_label != closed.label:
-        closing = repo.add_timeline(
-            Timeline.STATUS_CHANGED,
-            actor,
-            ticket_id=absorbed.id,
-            cause_id=here,
-            summary=f"Status {old_label} → {closed.label} (merged into #{survivor.id})",
-            data={"from": old_label, "to": closed.label, "depth": 0, "reason": "merged"},
+    if closed is not None and old_label != closed.label:  # SPEC D21's note with it
+        why = f"merged into #{survivor.id}"
+        close_rules.quiet_move_line(
+            repo, absorbed, actor, old_label, cause_id=here, reason="merged", why=why
         )
-        close_rules.note_if_missing(repo, absorbed, actor, closing)  # SPEC D21
     repo.add_timeline(
         Timeline.MERGED,
         actor,

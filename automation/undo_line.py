@@ -321,15 +321,9 @@ def _unsplit(
         if closed is not None and closed.id != new_ticket.status_id:
             new_ticket.status_id, new_ticket.status = closed.id, closed  # no status action
             new_ticket.closed_at = now
-            moved = repo.add_timeline(
-                Timeline.STATUS_CHANGED,
-                actor,
-                ticket_id=new_ticket.id,
-                cause_id=here,
-                summary=f"Status {label} → {closed.label} (undo)",
-                data={"from": label, "to": closed.label, "depth": 0, "reason": "undo"},
+            close_rules.quiet_move_line(  # SPEC D21's note with it
+                repo, new_ticket, actor, label, cause_id=here, reason="undo", why="undo"
             )
-            close_rules.note_if_missing(repo, new_ticket, actor, moved)  # SPEC D21
     return rows
 
 
@@ -418,17 +412,10 @@ def _status_back(
     repo: Repository, actor: Actor, ticket: TicketLike, rows: list[Row], cause_id: int
 ) -> None:
     for r in rows:
-        if r.field == "status" and r.outcome == "reverted":
-            moved = repo.add_timeline(
-                Timeline.STATUS_CHANGED,
-                actor,
-                ticket_id=ticket.id,
-                cause_id=cause_id,
-                summary=f"Status {r.was} → {r.back_to} (undo)",
-                data={"from": r.was, "to": r.back_to, "depth": 0, "reason": "undo"},
+        if r.field == "status" and r.outcome == "reverted":  # SPEC D21's note with it
+            close_rules.quiet_move_line(
+                repo, ticket, actor, str(r.was), cause_id=cause_id, reason="undo", why="undo"
             )
-            if ticket.status.state == "CLOSED":
-                close_rules.note_if_missing(repo, ticket, actor, moved)  # SPEC D21
 
 
 def describe(report: Report) -> str:
