@@ -7,8 +7,9 @@ actions queue acknowledgements): that import is the baseline, measured in the sa
 same messages. Then backtests the window of the import under the desk's own rules, exported
 and checked as an automation file (an unchanged file: no difference expected), and prints its
 time beside the baseline. The target is under 60 s for 10,000 messages. When the target is
-missed, or with `--profile N`, a backtest of the last N messages of the window runs under
-cProfile and the functions where the time goes are printed.
+missed, or with `--profile N`, one replay of the last N messages of the window runs in this
+process with its transactions under cProfile, and the functions where the time goes are
+printed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,7 +33,7 @@ from automation.as_code.schema.check import check
 from automation.importer import import_paths
 from benchmarks.corpus import generate
 from benchmarks.import_bench import configure, write_mbox
-from runtime.backtest import backtest
+from runtime.backtest import backtest, recorded, replay_copy
 from runtime.desk import Desk
 from storage import models as m
 from storage.database import Database
@@ -64,11 +66,31 @@ async def build(workdir: Path, count: int) -> tuple[str, float, int, dict, list[
 
 
 def profiled(url: str, rules: dict, since: datetime, until: datetime, top: int = 25) -> str:
+    """One replay of the window under `rules`, in this process, with its bulk transactions
+    (where a replay's time goes: storing the messages and their automation) under cProfile.
+    A backtest runs two such replays side by side, each in a process of its own."""
     profile = cProfile.Profile()
-    profile.enable()
-    asyncio.run(backtest(url, rules, since, until))
-    profile.disable()
+    real = Database._run_blocking
+
+    def traced(self: Database, fn: Any) -> Any:
+        profile.enable()
+        try:
+            return real(self, fn)
+        finally:
+            profile.disable()
+
+    steps, _, admin = asyncio.run(recorded(url, since, until))
+    source = Path(url.removeprefix("sqlite:///"))
+    with tempfile.TemporaryDirectory(prefix="deskline-bench-") as tmp:
+        Database._run_blocking = traced  # type: ignore[method-assign]
+        try:
+            started = time.perf_counter()
+            replay_copy(source, Path(tmp) / "copy.db", steps, since, until, admin, rules)
+            seconds = time.perf_counter() - started
+        finally:
+            Database._run_blocking = real  # type: ignore[method-assign]
     out = io.StringIO()
+    out.write(f"one replay in {seconds:.1f} s; of it, in its bulk transactions:\n")
     stats = pstats.Stats(profile, stream=out).strip_dirs().sort_stats("cumulative")
     stats.print_stats(top)
     out.write("\n-- by own time --\n")

@@ -22,8 +22,11 @@ PostgreSQL desk are then not replayed).
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import socket
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +39,7 @@ from sqlalchemy.orm import Session
 from automation import services
 from automation.as_code.apply import apply as apply_rules
 from automation.backtest import BacktestReport, Outcome, compare, rule_counts
-from automation.engine import process_due, process_pending
+from automation.engine import process_due, process_local, process_pending
 from automation.events import Timeline
 from automation.importer import PENDING_PER_MESSAGE, ImportSummary, Prepared, prepare, store_batch
 from mail.sources import RawItem
@@ -88,31 +91,92 @@ async def backtest(
         )
     source = Path(parsed.database or "")
     report = BacktestReport(since.isoformat(), until.isoformat())
-    db = Database(normalize_url(url))
-    try:
-        steps, skipped, admin = await db.query(lambda s: _recorded(s, since, until))
-    finally:
-        await db.close()
+    steps, skipped, admin = await recorded(url, since, until)
     report.skipped = skipped
     report.messages = sum(1 for s in steps if s.kind == "message")
     report.actions = len(steps) - report.messages
     with tempfile.TemporaryDirectory(prefix="deskline-backtest-") as scratch:
-        outcomes = []
-        for name, file_rules in (("current", None), ("file", rules)):
-            copy = Path(scratch) / f"{name}.db"
-            try:
-                await asyncio.to_thread(backup, f"sqlite:///{source}", copy)
-            except BackupError as exc:
-                raise BacktestError(f"cannot copy the desk: {exc}") from exc
-            await asyncio.to_thread(_forget_since, copy, since)
-            outcomes.append(
-                await _replay(copy, steps, since, until, admin, file_rules, report.skipped)
-            )
-    (current, counts), (changed, file_counts) = outcomes
+        replays = await _replay_both(source, Path(scratch), steps, since, until, admin, rules)
+    (current, counts, said), (changed, file_counts, _) = replays
+    report.skipped += said  # said once, for the replay under the desk's rules
     report.tickets = len(set(current) | set(changed))
     report.differences = compare(current, changed)
     report.rules = rule_counts(counts, file_counts)
     return report
+
+
+Replayed = tuple[dict[str, Outcome], dict[str, int], list[str]]
+
+
+async def recorded(url: str, since: datetime, until: datetime) -> tuple[list[Step], list[str], str]:
+    """What the window holds to replay: its steps in order, the rep actions not replayed (and
+    why), and the admin whose name applies a file's rules."""
+    db = Database(normalize_url(url))
+    try:
+        return await db.query(lambda s: _recorded(s, since, until))
+    finally:
+        await db.close()
+
+
+async def _replay_both(
+    source: Path,
+    scratch: Path,
+    steps: list[Step],
+    since: datetime,
+    until: datetime,
+    admin: str,
+    rules: dict[str, Any],
+) -> list[Replayed]:
+    """The two replays, under the desk's rules and under the file's, side by side in two
+    processes of their own (issue 15: each is a whole import of the window, and the two share
+    nothing but the recorded steps)."""
+    loop = asyncio.get_running_loop()
+    # spawn: this process may hold database threads a fork would copy mid-flight
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        replays = [
+            loop.run_in_executor(
+                pool, replay_copy, source, scratch / f"{name}.db", steps, since, until, admin, own
+            )
+            for name, own in (("current", None), ("file", rules))
+        ]
+        try:
+            return list(await asyncio.gather(*replays))
+        except BackupError as exc:
+            raise BacktestError(f"cannot copy the desk: {exc}") from exc
+
+
+def replay_copy(
+    source: Path,
+    copy: Path,
+    steps: list[Step],
+    since: datetime,
+    until: datetime,
+    admin: str,
+    rules: dict[str, Any] | None,
+) -> Replayed:
+    """In a replay's own process: copy the desk, forget the window and replay it; what the
+    replay found, and the recorded steps it could not make. The process opens no connection."""
+    refuse_connections()
+    backup(f"sqlite:///{source}", copy)
+    _forget_since(copy, since)
+    said: list[str] = []
+    outcomes, counts = asyncio.run(_replay(copy, steps, since, until, admin, rules, said))
+    return outcomes, counts, said
+
+
+class ConnectionRefused(OSError):
+    """A replay tried to open a connection (B2.1: it opens none)."""
+
+
+def refuse_connections() -> None:
+    """From now on this process refuses every outgoing connection: a replay sends nothing and
+    reaches no server, whatever its rules say (B2.1)."""
+
+    def refuse(self: socket.socket, address: Any) -> None:
+        raise ConnectionRefused(f"a backtest opens no connection (to {address!r})")
+
+    socket.socket.connect = refuse  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = refuse  # type: ignore[method-assign,assignment]
 
 
 # --- what was recorded ------------------------------------------------------------------------
@@ -302,7 +366,7 @@ async def _replay(
                 # by then run first, as the engine would have run them (B2.1).
                 # A private copy no one else writes: its templates render inside the
                 # transaction (D10 keeps a shared desk's write lock short; here none is shared).
-                await db.run_bulk(_Timed(clock, group).store)  # one sync connection: ~2x
+                await _store_run(db, clock, group)
                 await desk.drain()
                 continue
             step = group[0]
@@ -311,8 +375,7 @@ async def _replay(
             try:
                 await _step(desk, step)
             except services.DomainError as exc:
-                if rules is None:  # said once, for the replay under the desk's rules
-                    skipped.append(f"{step.kind} on {step.key} at {step.at:%H:%M}: {exc}")
+                skipped.append(f"{step.kind} on {step.key} at {step.at:%H:%M}: {exc}")
         clock.now = max(clock.now, until)
         await desk.drain()
         return await db.query(lambda s: (_outcomes(s, since), _rule_counts(s, since)))
@@ -338,20 +401,35 @@ def _groups(steps: list[Step]) -> list[list[Step]]:
     return groups
 
 
+async def _store_run(db: Database, clock: SimulatedClock, group: list[Step]) -> None:
+    """Store a run of recorded messages in one transaction (one synchronous connection: ~2x),
+    first without savepoints; if anything in it fails, the run is rolled back and stored
+    again with a savepoint per message and event, as the importer does (issue 16)."""
+    start = clock.now
+    try:
+        await db.run_bulk(_Timed(clock, group, isolate=False).store)
+    except Exception:
+        clock.now = start  # the rolled-back run moved the clock
+        await db.run_bulk(_Timed(clock, group, isolate=True).store)
+
+
 class _Timed:
     """A run of recorded messages, parsed on the way, each at its recorded time: before a
     message is stored the clock moves to its time and the workflow steps due by then run (and
     the events they raise), inside the run's transaction."""
 
-    def __init__(self, clock: SimulatedClock, steps: list[Step]) -> None:
+    def __init__(self, clock: SimulatedClock, steps: list[Step], *, isolate: bool) -> None:
         self.clock = clock
         self.steps = steps
+        self.isolate = isolate
         self.repo: Any = None
 
     def store(self, repo: Any) -> ImportSummary:
         self.repo = repo
         items = cast(Sequence[Prepared], self)  # store_batch only iterates it, once
-        return store_batch(repo, self.steps[0].channel_id, items, historical=False)
+        return store_batch(
+            repo, self.steps[0].channel_id, items, historical=False, isolate=self.isolate
+        )
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -363,7 +441,10 @@ class _Timed:
         for step in self.steps:
             if step.at > self.clock.now:
                 self.clock.now = step.at
-                while process_due(self.repo, BATCH):
+                while process_due(self.repo, BATCH, isolate=self.isolate):
+                    # the events the steps raised, before the message (E6): inline ones
+                    # without savepoints, queued ones each in its own
+                    process_local(self.repo, isolate=self.isolate)
                     process_pending(self.repo, PENDING_PER_MESSAGE)
             yield _prepared(step)
 
@@ -398,81 +479,126 @@ def _number(session: Session, key: str) -> int | None:
 
 
 def _outcomes(session: Session, since: datetime) -> dict[str, Outcome]:
-    touched = select(m.TimelineEvent.ticket_id).where(
-        m.TimelineEvent.at >= since, m.TimelineEvent.ticket_id.is_not(None)
+    """Every ticket the window touched, as the replay left it: a query per aspect for all of
+    them (not one per ticket: a window of 10,000 tickets would be 80,000 queries)."""
+    touched = (
+        select(m.TimelineEvent.ticket_id)
+        .where(m.TimelineEvent.at >= since, m.TimelineEvent.ticket_id.is_not(None))
+        .distinct()
+        .scalar_subquery()
     )
+    tickets = session.execute(
+        select(
+            m.Ticket.id,
+            m.Ticket.subject,
+            m.Ticket.owner_id,
+            m.Ticket.priority,
+            m.Ticket.origin_conversation_id,
+        )
+        .where(m.Ticket.id.in_(touched))
+        .order_by(m.Ticket.id)
+    ).all()
+    keys = _first_message_ids(session, [t.origin_conversation_id for t in tickets])
+    aspects = _aspects(session, touched, since)
+    owners: dict[int, str] = {i: n for i, n in session.execute(select(m.User.id, m.User.name))}
     found: dict[str, Outcome] = {}
-    for ticket in session.scalars(select(m.Ticket).where(m.Ticket.id.in_(touched))):
-        key = _key(session, ticket.id)
+    for ticket in tickets:
+        key = keys.get(ticket.origin_conversation_id)
         if key is None:
             continue
-        path = []
-        for line in session.scalars(
-            select(m.TimelineEvent)
-            .where(
-                m.TimelineEvent.ticket_id == ticket.id,
-                m.TimelineEvent.at >= since,
-                m.TimelineEvent.type.in_((Timeline.TICKET_CREATED, Timeline.STATUS_CHANGED)),
-            )
-            .order_by(m.TimelineEvent.id)
-        ):
-            label = line.data.get("status" if line.type == Timeline.TICKET_CREATED else "to")
-            path.append(str(label))
-        emails = tuple(
-            f"{row.template_name or row.kind}: {row.subject} ({row.state})"
-            for row in session.scalars(
-                select(m.OutboxMail)
-                .where(m.OutboxMail.ticket_id == ticket.id, m.OutboxMail.created_at >= since)
-                .order_by(m.OutboxMail.id)
-            )
-        )
-        tasks = tuple(
-            session.scalars(
-                select(m.Task.title)
-                .where(m.Task.ticket_id == ticket.id, m.Task.created_at >= since)
-                .order_by(m.Task.id)
-            )
-        )
-        tags = tuple(
-            session.scalars(
-                select(m.TicketTag.tag).where(m.TicketTag.ticket_id == ticket.id).order_by("tag")
-            )
-        )
-        properties = tuple(
-            f"{name}={value}"
-            for name, value in session.execute(
-                select(m.PropertyDef.name, m.TicketProperty.value)
-                .join(m.PropertyDef, m.PropertyDef.id == m.TicketProperty.property_id)
-                .where(m.TicketProperty.ticket_id == ticket.id)
-                .order_by(m.PropertyDef.name)
-            )
-        )
-        owner = session.get(m.User, ticket.owner_id) if ticket.owner_id is not None else None
-        notes = tuple(
-            session.scalars(
-                select(m.TimelineEvent.summary)
-                .where(
-                    m.TimelineEvent.ticket_id == ticket.id,
-                    m.TimelineEvent.at >= since,
-                    m.TimelineEvent.type == Timeline.NOTE,
-                    m.TimelineEvent.actor_kind.in_(RULES),
-                )
-                .order_by(m.TimelineEvent.id)
-            )
-        )
+        got = {name: tuple(rows.get(ticket.id, ())) for name, rows in aspects.items()}
         found[key] = Outcome(
             key,
             ticket.subject,
-            tuple(path),
-            emails,
-            tasks,
-            tags=tags,
-            properties=properties,
-            owner=(owner.name if owner is not None else "",),
+            got["path"],
+            got["emails"],
+            got["tasks"],
+            tags=got["tags"],
+            properties=got["properties"],
+            owner=(owners.get(ticket.owner_id, "") if ticket.owner_id is not None else "",),
             priority=(str(ticket.priority or ""),),
-            notes=notes,
+            notes=got["notes"],
         )
     return found
+
+
+def _first_message_ids(session: Session, conversations: list[int | None]) -> dict[int, str]:
+    """The Message-ID of each conversation's first message (a ticket's key)."""
+    wanted = [c for c in conversations if c is not None]
+    first = (
+        select(func.min(m.Message.id))
+        .where(m.Message.conversation_id.in_(wanted))
+        .group_by(m.Message.conversation_id)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(m.Message.conversation_id, m.Message.message_id).where(m.Message.id.in_(first))
+    )
+    return {conversation: mid for conversation, mid in rows if mid is not None}
+
+
+def _aspects(session: Session, touched: Any, since: datetime) -> dict[str, dict[int, list[str]]]:
+    """Per aspect of an outcome, per ticket, its values in order."""
+    line, outbox = m.TimelineEvent, m.OutboxMail
+    path = session.execute(
+        select(line.ticket_id, line.type, line.data)
+        .where(
+            line.ticket_id.in_(touched),
+            line.at >= since,
+            line.type.in_((Timeline.TICKET_CREATED, Timeline.STATUS_CHANGED)),
+        )
+        .order_by(line.id)
+    )
+    emails = session.execute(
+        select(outbox.ticket_id, outbox.template_name, outbox.kind, outbox.subject, outbox.state)
+        .where(outbox.ticket_id.in_(touched), outbox.created_at >= since)
+        .order_by(outbox.id)
+    )
+    tasks = session.execute(
+        select(m.Task.ticket_id, m.Task.title)
+        .where(m.Task.ticket_id.in_(touched), m.Task.created_at >= since)
+        .order_by(m.Task.id)
+    )
+    tags = session.execute(
+        select(m.TicketTag.ticket_id, m.TicketTag.tag)
+        .where(m.TicketTag.ticket_id.in_(touched))
+        .order_by(m.TicketTag.tag)
+    )
+    properties = session.execute(
+        select(m.TicketProperty.ticket_id, m.PropertyDef.name, m.TicketProperty.value)
+        .join(m.PropertyDef, m.PropertyDef.id == m.TicketProperty.property_id)
+        .where(m.TicketProperty.ticket_id.in_(touched))
+        .order_by(m.PropertyDef.name)
+    )
+    notes = session.execute(
+        select(line.ticket_id, line.summary)
+        .where(
+            line.ticket_id.in_(touched),
+            line.at >= since,
+            line.type == Timeline.NOTE,
+            line.actor_kind.in_(RULES),
+        )
+        .order_by(line.id)
+    )
+    return {
+        "path": _grouped(
+            (t, str(d.get("status" if k == Timeline.TICKET_CREATED else "to"))) for t, k, d in path
+        ),
+        "emails": _grouped(
+            (t, f"{name or kind}: {subject} ({state})") for t, name, kind, subject, state in emails
+        ),
+        "tasks": _grouped((t, title) for t, title in tasks),
+        "tags": _grouped((t, tag) for t, tag in tags),
+        "properties": _grouped((t, f"{name}={value}") for t, name, value in properties),
+        "notes": _grouped((t, summary) for t, summary in notes),
+    }
+
+
+def _grouped(rows: Iterable[tuple[Any, str]]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for ticket_id, value in rows:
+        out.setdefault(ticket_id, []).append(value)
+    return out
 
 
 RULES = ("trigger", "workflow")

@@ -5,8 +5,11 @@ and the real desk is not written."""
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
 import socket
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,13 @@ import pytest_asyncio
 
 from automation.as_code.export import export_text
 from automation.as_code.schema.check import check
-from runtime.backtest import BacktestError, backtest
+from runtime import backtest as backtest_module
+from runtime.backtest import (
+    BacktestError,
+    backtest,
+    refuse_connections,
+    replay_copy,
+)
 from storage.database import Database
 from tests.helpers import Desk, make_mail
 
@@ -148,3 +157,60 @@ async def test_every_action_kind_is_replayed_and_counted_per_rule_b2_1(
     workflow = report.rules["workflow: New status actions"]
     assert workflow[1] > workflow[0]  # and the workflow tagged as well
     assert "rules" in report.as_json() and no_network == []
+
+
+def _try_to_connect(port: int) -> str:
+    """In a spawned process: refuse connections as a replay's process does, then try one."""
+    refuse_connections()
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except OSError as exc:
+        return str(exc)
+    return "connected"
+
+
+def test_a_replay_process_refuses_every_connection_b2_1() -> None:
+    # The replays run in processes of their own, out of reach of the no_network fixture:
+    # each refuses every connection itself, whatever its rules would do.
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            said = pool.submit(_try_to_connect, port).result(timeout=120)
+    assert said.startswith("a backtest opens no connection"), said
+
+
+async def test_a_run_that_fails_without_savepoints_is_stored_again_with_them(
+    recorded: tuple[Desk, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A fault no real part produces on demand, so a stand-in: the first, savepoint-less try
+    # of every run of recorded messages fails after moving the clock through it. The run is
+    # stored again with savepoints, from the clock where it began, and the replay's outcome
+    # is the one the desk really had.
+    desk, url = recorded
+    tries: list[bool] = []
+    real = backtest_module.store_batch
+
+    def failing_first(repo: Any, channel_id: int, items: Any, historical: bool, **kw: Any) -> Any:
+        tries.append(kw["isolate"])
+        if not kw["isolate"]:
+            list(items)
+            raise RuntimeError("a handler failed")
+        return real(repo, channel_id, items, historical, **kw)
+
+    monkeypatch.setattr(backtest_module, "store_batch", failing_first)
+    # replay_copy is called in this process here: what it patches in socket is put back after
+    monkeypatch.setattr(socket.socket, "connect", socket.socket.connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", socket.socket.connect_ex)
+    since = datetime.now(UTC) - timedelta(hours=1)
+    until = datetime.now(UTC) + timedelta(minutes=1)
+    steps, _, admin = await backtest_module.recorded(url, since, until)
+    source = Path(url.removeprefix("sqlite:///"))
+    outcomes, _, said = await asyncio.to_thread(
+        replay_copy, source, tmp_path / "copy.db", steps, since, until, admin, None
+    )
+    assert tries[:2] == [False, True] and tries.count(True) == tries.count(False)
+    assert said == []
+    printer = next(o for o in outcomes.values() if o.subject == "Printer on fire")
+    assert printer.statuses == ("New", "Waiting on contact", "Waiting on us")
+    assert await desk.status(1) == "Waiting on us"
