@@ -114,6 +114,7 @@ class RepositoryBase:
         self._settings: dict[str, Any] = {}
         self._own: frozenset[str] | None = None
         self._config: dict[tuple[str, object], Any] = {}  # pipelines, triggers, workflows
+        self._cause_roots: dict[int, Any] = {}  # timeline line -> its CauseRoot (events.py)
         self._local_events: list[LocalEvent] = []
         self._inline_events = False
         self._user_ids_by_email: dict[str, int] | None = None
@@ -204,4 +205,6 @@ class RepositoryBase:
         except BaseException:
             if writes is not None:
                 writes.drop_since(mark)
+            self._cause_roots.clear()  # the rolled-back lines' ids may be given again
+            self._config.pop(("property_defs", None), None)  # one added inside is gone again
             raise

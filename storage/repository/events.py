@@ -93,8 +93,15 @@ class EventsMixin(RepositoryBase):
     def cause_root(self, timeline_id: int) -> CauseRoot | None:
         """The outside event the timeline line `timeline_id` descends from (itself when it has
         no cause): automated changes, delayed steps too, keep the line that caused them."""
+        # Timeline lines are never changed, so one walk per line and transaction will do (an
+        # outbound email asks twice: for D1's old mail and D2's window); a savepoint rolled
+        # back forgets them all, since its line ids may be given again (storage.base).
+        if timeline_id in self._cause_roots:
+            return self._cause_roots[timeline_id]
         row = self._read(_CAUSE_ROOT, start=timeline_id).first()
-        return None if row is None else CauseRoot(row.id, row.type, row.actor_kind, row.data or {})
+        root = None if row is None else CauseRoot(row.id, row.type, row.actor_kind, row.data or {})
+        self._cause_roots[timeline_id] = root
+        return root
 
     def attach_conversation_timeline(self, conversation_id: int, ticket_id: int) -> None:
         table = _TIMELINE

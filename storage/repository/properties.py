@@ -13,7 +13,12 @@ from storage.repository.base import RepositoryBase
 
 class PropertiesMixin(RepositoryBase):
     def property_defs(self) -> list[m.PropertyDef]:
-        return list(self.session.scalars(select(m.PropertyDef).order_by(m.PropertyDef.name)))
+        """By name; read once per transaction (every automated email's variables name them),
+        again after one is added or removed here."""
+        found = self._cached(
+            ("property_defs", None), lambda: list(self.session.scalars(select(m.PropertyDef)))
+        )
+        return sorted(found, key=lambda p: p.name)
 
     def property_def(self, name: str) -> m.PropertyDef | None:
         query = select(m.PropertyDef).where(m.PropertyDef.name == name.strip().casefold())
@@ -31,6 +36,7 @@ class PropertiesMixin(RepositoryBase):
         )
         self.session.add(prop)
         self.session.flush()
+        self._forget_config()
         return prop
 
     def remove_property_def(self, prop: Any) -> int:
@@ -43,6 +49,7 @@ class PropertiesMixin(RepositoryBase):
         )
         self.session.delete(prop)
         self.session.flush()
+        self._forget_config()
         return int(count or 0)
 
     def ticket_property_values(self, ticket_id: int) -> dict[int, str]:
