@@ -1,6 +1,6 @@
 """IMAP inbound benchmark against a real Dovecot on loopback (issue 4, "How it will be checked").
 
-    .venv/bin/python -m benchmarks.imap_bench [--count 10000] [--latency 120] [--pg URL]
+    .venv/bin/python -m benchmarks.imap_bench [--count 10000] [--latency 120] [--pg URL] [--no-kill]
 
 1. Throughput: `--count` generated support mails (benchmarks.corpus: replies, HTML, attachments,
    auto-replies) are APPENDed to a fresh Dovecot folder, then one `sync_once` stores them live
@@ -30,6 +30,7 @@ from typing import Any
 from automation.inbound import InboundStats, sync_once, watch
 from benchmarks.corpus import generate
 from benchmarks.import_bench import check_threads, configure, fresh_postgres_database
+from benchmarks.recovery import measure as recovery_measure
 from mail.imap import ImapSettings, Mailbox
 from runtime.desk import Desk
 from storage.database import Database
@@ -146,7 +147,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
-async def run(url: str | None, count: int, probes: int, workdir: Path) -> dict[str, Any]:
+async def run(
+    url: str | None, count: int, probes: int, workdir: Path, kill: bool = True
+) -> dict[str, Any]:
     server = start_dovecot()
     try:
         server.create_folder(FOLDER)
@@ -163,6 +166,9 @@ async def run(url: str | None, count: int, probes: int, workdir: Path) -> dict[s
         checked, wrong = await check_threads(desk, threads, [])
         totals, server_part = await latency(desk, channel, server, probes)
         await desk.close()
+        recovery = None
+        if url is None and kill:  # real `deskline sync` processes on a SQLite desk
+            recovery = await asyncio.to_thread(recovery_measure, server, "Recovery", workdir)
     finally:
         server.stop()
     return {
@@ -176,6 +182,7 @@ async def run(url: str | None, count: int, probes: int, workdir: Path) -> dict[s
         "replies_wrong": wrong,
         "totals": totals,
         "server_part": server_part,
+        "recovery": recovery,
     }
 
 
@@ -206,11 +213,20 @@ def report(name: str, r: dict[str, Any]) -> None:
         )
 
 
+def report_recovery(found: dict[str, float]) -> None:
+    print("  kill to first new ticket (SIGKILL of `deskline sync`, a new worker at once):")
+    print(f"    dead holder on this host   {found['here']:6.1f} s  (goal: < 5 s)")
+    print(f"    holder on another host     {found['elsewhere']:6.1f} s  (baseline: the 60 s lease)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--latency", type=int, default=120, help="IDLE latency probes")
     parser.add_argument("--pg", metavar="URL", help="also run on this PostgreSQL server")
+    parser.add_argument(
+        "--no-kill", action="store_true", help="skip kill to first new ticket (~1.5 min)"
+    )
     args = parser.parse_args()
     if not dovecot_available():
         raise SystemExit("imap_bench needs Dovecot: apt-get install dovecot-imapd")
@@ -219,8 +235,10 @@ def main() -> None:
         targets.append(("PostgreSQL", args.pg))
     for name, url in targets:
         with tempfile.TemporaryDirectory(prefix="deskline-imap-bench-") as tmp:
-            result = asyncio.run(run(url, args.count, args.latency, Path(tmp)))
+            result = asyncio.run(run(url, args.count, args.latency, Path(tmp), not args.no_kill))
         report(name, result)
+        if result["recovery"] is not None:
+            report_recovery(result["recovery"])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Import benchmark: 10,000 generated mails imported live into a fresh database.
 
     .venv/bin/python -m benchmarks.import_bench [--count 10000] [--pg postgresql://...]
+    .venv/bin/python -m benchmarks.import_bench --memory 10000,100000
 
 Prints messages/second of the import (live: triggers fire, status actions queue acks into the
 outbox, the search index is written with each message), peak memory, and, measured in the same
@@ -207,13 +208,68 @@ async def run(url: str | None, count: int, workdir: Path) -> dict[str, float]:
     }
 
 
+def _import_alone(box: Path, db_path: Path) -> tuple[int, float, float, float]:
+    """In a process of its own: import `box` into a new desk; (stored, seconds, the
+    process's peak RSS in MiB, the peak of its parse workers in MiB)."""
+
+    async def go() -> tuple[int, float]:
+        desk = Desk(Database(str(db_path)))
+        channel = await configure(desk)
+        started = time.perf_counter()
+        summary = await import_paths(desk.runner, channel, [box])
+        seconds = time.perf_counter() - started
+        await desk.close()
+        return summary.stored, seconds
+
+    stored, seconds = asyncio.run(go())
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return stored, seconds, own, workers
+
+
+def memory(counts: list[int]) -> None:
+    """Peak memory of the import alone (issue 16: flat, 100,000 within 1.2x of 10,000): each
+    count imported from an mbox on disk in a new process, so neither the corpus nor an earlier
+    import is in its peak."""
+    peaks: list[float] = []
+    context = multiprocessing.get_context("spawn")
+    for count in counts:
+        with tempfile.TemporaryDirectory(prefix="deskline-bench-") as tmp:
+            box = Path(tmp) / "corpus.mbox"
+            mails, _ = generate(count)
+            write_mbox(box, mails)
+            del mails
+            with ProcessPoolExecutor(1, mp_context=context) as pool:
+                stored, seconds, own, workers = pool.submit(
+                    _import_alone, box, Path(tmp) / "desk.db"
+                ).result()
+        peaks.append(own)
+        print(
+            f"{count:>9,} mails: {stored:,} stored in {seconds:.0f} s ({stored / seconds:.0f} "
+            f"msg/s); importer peak RSS {own:.0f} MiB, parse worker peak {workers:.0f} MiB"
+        )
+    if len(peaks) > 1:
+        print(
+            f"peak at {counts[-1]:,} / peak at {counts[0]:,}: {peaks[-1] / peaks[0]:.2f}  "
+            "(goal: <= 1.2)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument(
         "--pg", metavar="URL", help="also run on this PostgreSQL server (in a new database)"
     )
+    parser.add_argument(
+        "--memory",
+        metavar="N,M",
+        help="instead: the import's peak memory alone at each count (e.g. 10000,100000)",
+    )
     args = parser.parse_args()
+    if args.memory:
+        memory([int(n) for n in args.memory.split(",")])
+        return
     targets: list[tuple[str, str | None]] = [("SQLite", None)]
     if args.pg:
         targets.append(("PostgreSQL", args.pg))
