@@ -1,13 +1,15 @@
 """Backtest (SPEC B2.1): replay the desk's recorded inbound mail and rep actions of a window
 twice, on two scratch copies of the desk, once under its own rules and once under a file's
-(automation as code), on a simulated clock, and compare what each would have done.
+(automation as code), on a simulated clock, and compare what each would have done. The two
+replays run side by side, each in a process of its own (issue 15: 10,000 messages in under a
+minute on two cores).
 
 The copies are made with the backup's machinery (SQLite's online backup API, runtime.backup),
 in a private temporary directory removed afterwards; the real desk is only read. Each copy
 forgets what happened from the start of the window on (tickets, threads, messages, timeline,
 emails, events, enrollments, tasks made since then) and loses its channels' secret references,
 so nothing can resolve a secret; nothing is sent (no sender runs, no transport is made) and no
-socket is opened. The replay then stores each recorded inbound message at the time it arrived
+socket is opened (a replay's process refuses every outgoing connection). The replay then stores each recorded inbound message at the time it arrived
 and makes each recorded rep action (a move, close or reopen; a reply) at the time it was made,
 running the automation it causes and every delayed step that falls due in between, as the
 engine would have.
