@@ -261,6 +261,7 @@ class SessionLog:
     replies: list[tuple[int, int]] = field(default_factory=list)  # (ticket, outbox id)
     seen_after: list[float] = field(default_factory=list)  # live-update latencies, seconds
     action_seconds: list[float] = field(default_factory=list)
+    causes: dict[str, str] = field(default_factory=dict)  # an unexpected refusal: its first cause
 
 
 async def session(
@@ -290,7 +291,10 @@ async def session(
                 log.refused[f"{kind}: {type(exc).__name__}"] += 1
                 continue
             except Exception as exc:
-                log.refused[f"{kind}: {type(exc).__name__}: {str(exc)[:60]}"] += 1
+                key = f"{kind}: {type(exc).__name__}: {str(exc)[:60]}"
+                log.refused[key] += 1
+                cause = getattr(exc, "orig", None) or exc.__cause__ or exc
+                log.causes.setdefault(key, f"{type(cause).__name__}: {cause}"[:300])
                 continue
             log.action_seconds.append(time.perf_counter() - started)
             log.actions[kind] += 1
@@ -541,9 +545,11 @@ async def run(args: argparse.Namespace) -> int:
     append_took = fed.finished - fed.started
     actions = Counter[str]()
     refused = Counter[str]()
+    causes: dict[str, str] = {}
     for log in session_logs:
         actions.update(log.actions)
         refused.update(log.refused)
+        causes = {**log.causes, **causes}
     print(
         f"\n{args.mails:,} mails over IMAP into {args.mailboxes} mailboxes, "
         f"{args.workers} `deskline sync` workers, {args.sessions} rep sessions, PostgreSQL"
@@ -559,6 +565,8 @@ async def run(args: argparse.Namespace) -> int:
     took_act = [x for log in session_logs for x in log.action_seconds]
     print(f"  rep action (commit)   {spread(took_act)}")
     print(f"  rep actions           {dict(actions)}; refused {dict(refused) or 0}")
+    for key, cause in causes.items():
+        print(f"    {key[:40]}...: {cause}")
     samples = busy.pop("(samples)", 0)
     print(f"  database connections busy, sampled every 2 s ({samples} samples), per sample:")
     for what, n in busy.most_common(8):

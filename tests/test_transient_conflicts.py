@@ -108,3 +108,39 @@ async def test_an_imported_message_that_met_deadlocks_is_stored_not_failed(
     failures = await db.query(lambda s: s.scalars(select(m.ImportFailure)).all())
     subjects = await db.query(lambda s: s.scalars(select(m.Ticket.subject)).all())
     assert failures == [] and subjects == ["Stored despite the deadlocks"]
+
+
+async def test_a_persons_change_that_met_a_deadlock_runs_again_once(
+    db: Any, deadlock: BaseException
+) -> None:
+    # Two reps moving tickets at once on PostgreSQL: the one whose transaction PostgreSQL ends
+    # is not told of the other's timing; the change runs again whole and is made once.
+    desk = await Desk.create(db)
+    await desk.receive(make_mail(subject="Moved despite the deadlock")[0])
+    runs: list[int] = []
+
+    def move(repo: Any, user: Any) -> None:
+        from automation import services
+
+        runs.append(1)
+        services.move_ticket(repo, user, 1, "Waiting on us")
+        if len(runs) == 1:
+            raise deadlock  # after its writes: they are rolled back with it
+
+    await desk.as_user("rita", move)
+    assert len(runs) == 2 and await desk.status(1) == "Waiting on us"
+    moves = await db.query(
+        lambda s: s.scalars(
+            select(m.TimelineEvent.summary).where(m.TimelineEvent.type == "status_changed")
+        ).all()
+    )
+    assert len([line for line in moves if "Waiting on us" in line]) == 1
+
+    def broken(repo: Any, user: Any) -> None:
+        runs.append(1)
+        raise ValueError("a real error")
+
+    runs.clear()
+    with pytest.raises(ValueError):
+        await desk.as_user("rita", broken)
+    assert len(runs) == 1  # not run again
