@@ -9,10 +9,10 @@ in a private temporary directory removed afterwards; the real desk is only read.
 forgets what happened from the start of the window on (tickets, threads, messages, timeline,
 emails, events, enrollments, tasks made since then) and loses its channels' secret references,
 so nothing can resolve a secret; nothing is sent (no sender runs, no transport is made) and no
-socket is opened (a replay's process refuses every outgoing connection). The replay then stores each recorded inbound message at the time it arrived
-and makes each recorded rep action (a move, close or reopen; a reply) at the time it was made,
-running the automation it causes and every delayed step that falls due in between, as the
-engine would have.
+socket is opened (a replay's process refuses every outgoing connection). The replay then
+stores each recorded inbound message at the time it arrived and makes each recorded rep action
+(a move, close or reopen; a reply) at the time it was made, running the automation it causes
+and every delayed step that falls due in between, as the engine would have.
 
 PostgreSQL desks are refused with a one-line reason: a copy of one would be a second
 PostgreSQL database (pg_dump into a server the backtest would have to create or be given). The

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from sqlalchemy.orm import Session
 from automation.engine import Engine
 from automation.render_budget import RenderNeeded, deferring, render_outside
 from runtime.identity import current_user
-from storage.conflicts import is_transient_conflict
+from storage.conflicts import rerun_on_conflict
 from storage.database import HEAD_REVISION, Database, known_revisions
 from storage.repository import SqlRepository
 from storage.repository.audit import set_actor
@@ -146,18 +145,12 @@ class Desk:
         open, and the change runs again (it finds the render done). After a few, renders are
         done in the transaction, still in a worker within the budget. A change that loses to
         a concurrent transaction runs again whole, a few times (storage/conflicts.py)."""
-        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
-            try:
-                return await self._rendered_change(run, fn)
-            except Exception as exc:
-                # A change that lost to a concurrent transaction (a PostgreSQL deadlock between
-                # two reps' moves, say) is rolled back whole; it runs again as it does after a
-                # render, rather than the person being told of another person's timing.
-                if attempt == CONFLICT_ATTEMPTS or not is_transient_conflict(exc):
-                    raise
-                log.info("a change lost to a concurrent transaction; running it again: %s", exc)
-                await asyncio.sleep(random.uniform(0.02, 0.1) * attempt)
-        raise AssertionError("unreachable")
+        # A change that lost to a concurrent transaction (a PostgreSQL deadlock between two
+        # reps' moves, say) is rolled back whole; it runs again as it does after a render,
+        # rather than the person being told of another person's timing.
+        return await rerun_on_conflict(
+            lambda: self._rendered_change(run, fn), CONFLICT_ATTEMPTS, "a change"
+        )
 
     async def _rendered_change(
         self, run: Callable[[Callable[[SqlRepository], T]], Awaitable[T]], fn: Callable[..., T]

@@ -10,6 +10,15 @@ how a worker met the same deadlock 74 times in a row (issue 16, benchmarks/scale
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+log = logging.getLogger("deskline.storage")
+
 # deadlock_detected, serialization_failure
 TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 
@@ -33,3 +42,18 @@ def is_transient_conflict(exc: BaseException) -> bool:
             current.__context__,
         ]
     return False
+
+
+async def rerun_on_conflict(run: Callable[[], Awaitable[T]], attempts: int, what: str) -> T:
+    """`run()`, and again (up to `attempts` in all, after a growing random pause) while it
+    fails with a transient conflict; any other error, or the last attempt's, is raised.
+    `run` must be one whole transaction: rolled back when it raised, so safe to start again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await run()
+        except Exception as exc:
+            if attempt == attempts or not is_transient_conflict(exc):
+                raise
+            log.info("%s lost to a concurrent transaction; running it again: %s", what, exc)
+            await asyncio.sleep(random.uniform(0.02, 0.1) * attempt)
+    raise AssertionError("unreachable")

@@ -19,9 +19,7 @@ with it. The default is the real UTC time.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import random
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -35,7 +33,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.conflicts import is_transient_conflict
+from storage.conflicts import rerun_on_conflict
 from storage.repository import SqlRepository
 
 if TYPE_CHECKING:
@@ -48,7 +46,6 @@ HEAD_REVISION = "0020"  # the newest migration; tests/test_migrations.py checks 
 BUSY_TIMEOUT_MS = int(os.environ.get("DESKLINE_BUSY_TIMEOUT_MS", "10000"))
 # How many times a batch runs when it keeps losing to concurrent transactions (run_bulk).
 BULK_ATTEMPTS = 6
-log = logging.getLogger(__name__)
 
 
 class DatabaseError(Exception):
@@ -237,17 +234,11 @@ class Database:
         A batch that loses to a concurrent transaction (a deadlock, a serialization failure)
         is rolled back whole and run again, a few times with a growing random pause: its
         messages are not failures (storage/conflicts.py)."""
-        for attempt in range(1, BULK_ATTEMPTS + 1):
-            try:
-                if not self.is_sqlite:
-                    return await self.run(fn)
-                return await asyncio.to_thread(self._run_blocking, fn)
-            except Exception as exc:
-                if attempt == BULK_ATTEMPTS or not is_transient_conflict(exc):
-                    raise
-                log.info("a batch lost to a concurrent transaction; running it again: %s", exc)
-                await asyncio.sleep(random.uniform(0.02, 0.1) * attempt)
-        raise AssertionError("unreachable")
+        if not self.is_sqlite:
+            return await rerun_on_conflict(lambda: self.run(fn), BULK_ATTEMPTS, "a batch")
+        return await rerun_on_conflict(
+            lambda: asyncio.to_thread(self._run_blocking, fn), BULK_ATTEMPTS, "a batch"
+        )
 
     def _run_blocking(self, fn: Callable[[Any], T]) -> T:
         engine = self._blocking_engine()
