@@ -181,6 +181,30 @@ def refuse_connections() -> None:
     socket.socket.connect_ex = refuse  # type: ignore[method-assign,assignment]
 
 
+async def window_of_last(url: str, count: int, until: datetime) -> datetime | None:
+    """Where the window of the last `count` received messages before `until` begins (the
+    oldest of them arrived then); None when there is none."""
+    newest = _replayable(until).limit(count).subquery()
+    db = Database(normalize_url(url))
+    try:
+        return await db.query(lambda s: s.scalar(select(func.min(newest.c.created_at))))
+    finally:
+        await db.close()
+
+
+def _replayable(until: datetime) -> Any:
+    """The received messages a replay stores (they kept their bytes), newest first."""
+    return (
+        select(m.Message.created_at)
+        .where(
+            m.Message.direction == "inbound",
+            m.Message.raw.is_not(None),
+            m.Message.created_at < until,
+        )
+        .order_by(m.Message.created_at.desc(), m.Message.id.desc())
+    )
+
+
 # --- what was recorded ------------------------------------------------------------------------
 
 

@@ -129,6 +129,28 @@ def test_backtest_command_b2_1(tmp_path: Path) -> None:
     assert data["differences"] == [] and data["messages"] == 1
 
 
+def test_backtest_takes_the_file_as_an_option_and_a_window_of_the_last_n_messages(
+    tmp_path: Path,
+) -> None:
+    from tests.test_cli import desk_cli
+
+    cli = desk_cli(tmp_path)
+    for subject in ("First", "Second", "Third"):
+        raw, _ = make_mail(to="help@acme.example", subject=subject)
+        assert cli.deliver(raw)["stored"] == 1
+    rules = tmp_path / "desk.toml"
+    rules.write_text(cli.run("automation", "export").stdout, "utf-8")
+    data = cli.json("backtest", "--automation", str(rules), "--last", "2")
+    assert data["messages"] == 2 and data["differences"] == []
+    assert cli.json("backtest", "--automation", str(rules), "--last", "10")["messages"] == 3
+    out = cli.run("backtest", "--automation", str(rules), "--last", "0", ok=False)
+    assert out.returncode != 0 and "--last takes a number of messages" in out.stderr
+    out = cli.run("backtest", "--last", "2", ok=False)
+    assert out.returncode != 0 and "which automation file?" in out.stderr
+    out = cli.run("backtest", str(rules), "--since", "1h", "--last", "2", ok=False)
+    assert out.returncode != 0 and "not allowed with" in out.stderr
+
+
 async def test_every_action_kind_is_replayed_and_counted_per_rule_b2_1(
     recorded: tuple[Desk, str], no_network: list[Any]
 ) -> None:

@@ -1,5 +1,6 @@
-"""`deskline backtest RULES_FILE --since WHEN [--until WHEN] [--json]`: what a changed automation
-file would have done to the desk's recorded mail and rep actions (runtime/backtest.py; B2.1)."""
+"""`deskline backtest [--automation] RULES_FILE (--since WHEN | --last N) [--until WHEN] [--json]`:
+what a changed automation file would have done to the desk's recorded mail and rep actions
+(runtime/backtest.py; B2.1)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from app.cli.shared import opened
 from app.cli.tables import Col, print_table
 from automation.backtest import BacktestReport
 from automation.search.query import QueryError, date_bound
-from runtime.backtest import BacktestError, backtest
+from runtime.backtest import BacktestError, backtest, window_of_last
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,23 +31,39 @@ def register(sub: argparse._SubParsersAction) -> None:
         "none. The "
         "desk itself is only read; nothing is sent, no secret is read. SQLite desks only.",
     )
-    p.add_argument("file", metavar="RULES_FILE")
-    p.add_argument("--since", required=True, metavar="WHEN", help="a day (2026-11-30) or 7d")
+    p.add_argument("file", metavar="RULES_FILE", nargs="?", help="the automation file")
+    p.add_argument(
+        "--automation", metavar="RULES_FILE", help="the automation file (instead of RULES_FILE)"
+    )
+    window = p.add_mutually_exclusive_group(required=True)
+    window.add_argument("--since", metavar="WHEN", help="a day (2026-11-30) or 7d")
+    window.add_argument(
+        "--last",
+        type=int,
+        metavar="N",
+        help="the window that holds the last N received messages (before --until)",
+    )
     p.add_argument("--until", metavar="WHEN", help="a day or a span ago (default: now)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_backtest)
 
 
 async def cmd_backtest(args: argparse.Namespace) -> int:
-    rules = _read(args.file)
+    rules = _read(_rules_file(args))
     now = datetime.now(UTC)
     try:
-        since = date_bound("since", args.since, now)
+        since = date_bound("since", args.since, now) if args.since else None
         until = date_bound("until", args.until, now) if args.until else now
     except QueryError as exc:
         raise UserError(f"backtest: {exc}") from exc
+    if args.last is not None and args.last < 1:
+        raise UserError(f"backtest: --last takes a number of messages, 1 or more, not {args.last}")
     async with opened(args):
         pass  # a Deskline database of a schema this version reads
+    if since is None:
+        since = await window_of_last(args.db, args.last, until)
+        if since is None:
+            raise UserError("backtest: the desk has no received message before --until to replay")
     try:
         report = await backtest(args.db, rules, since, until)
     except BacktestError as exc:
@@ -56,6 +73,16 @@ async def cmd_backtest(args: argparse.Namespace) -> int:
     else:
         _print(report)
     return 0
+
+
+def _rules_file(args: argparse.Namespace) -> str:
+    if args.file and args.automation and args.file != args.automation:
+        raise UserError(
+            f"backtest: two automation files ({args.file}, {args.automation}): give one"
+        )
+    if not (args.file or args.automation):
+        raise UserError("backtest: which automation file? (deskline backtest --automation FILE)")
+    return str(args.file or args.automation)
 
 
 def _print(report: BacktestReport) -> None:
