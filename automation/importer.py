@@ -29,10 +29,9 @@ from automation.render_budget import RenderNeeded, deferring, render_outside
 from mail.parse import ParsedMail, parse_message
 from mail.sources import (
     MAX_MESSAGE_SETTING,
+    Inventory,
     RawItem,
     max_message_bytes,
-    ordered,
-    scan,
     too_large,
 )
 
@@ -296,26 +295,28 @@ async def import_paths(
     defer_renders: bool = True,
 ) -> ImportSummary:
     """Import `paths` in batches; `defer_renders` as in `store_batch` (off for a dry run)."""
-    items = ordered(list(scan(paths)))
+    inventory = Inventory(paths)  # issue 16: a few dozen bytes a message until its batch
+    numbers = inventory.in_date_order()
     summary = ImportSummary()
     max_bytes = await message_limit(db)
     await db.drain()  # E6: older events first; then each batch handles its own
-    batches = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
+    batches = [numbers[start : start + batch_size] for start in range(0, len(numbers), batch_size)]
     with _parse_pool(len(batches)) as pool:
         # The first batch is parsed here while the pool starts; each later one in the pool
         # while the batch before it is stored. Batches are still stored one after another.
         ahead: asyncio.Future[list[Prepared]] | None = None
         try:
             for n, batch in enumerate(batches):
-                prepared = await (ahead or _prepare_batch(None, batch, max_bytes))
+                prepared = await (ahead or _prepare_batch(None, inventory.items(batch), max_bytes))
                 ahead = None
                 if n + 1 < len(batches):
-                    ahead = asyncio.ensure_future(_prepare_batch(pool, batches[n + 1], max_bytes))
+                    following = inventory.items(batches[n + 1])
+                    ahead = asyncio.ensure_future(_prepare_batch(pool, following, max_bytes))
                 part = await _store(db, channel_id, prepared, historical, defer_renders)
                 _merge(summary, part)
                 await db.drain()  # anything a batch left pending (a failed event to retry)
                 if progress is not None:
-                    progress(min((n + 1) * batch_size, len(items)), len(items))
+                    progress(min((n + 1) * batch_size, len(numbers)), len(numbers))
         finally:
             if ahead is not None:
                 ahead.cancel()

@@ -2,7 +2,9 @@
 
 Sources are opened lazily: `scan` yields one `RawItem` per message with its Date for ordering
 (SPEC E1: one import processes messages in Date order, ties in file order), its size, and a loader
-that reads the bytes when the message's turn comes, so a large mbox is never held in memory whole.
+that reads the bytes when the message's turn comes, so a large mbox is never held in memory whole;
+`Inventory` keeps the same for a whole import in a few dozen bytes a message. An mbox is read in
+one pass over its lines, the standard library's rule for where a message starts and ends.
 Only the head of a message is read to find its Date. A path must be a regular file or a folder: a
 device or FIFO (`/dev/zero`) is refused before a byte is read (D11), and a message over the size
 limit (`max_message_mb`) is refused by its size without being loaded (`too_large`).
@@ -11,7 +13,8 @@ limit (`max_message_mb`) is refused by its size without being loaded (`too_large
 from __future__ import annotations
 
 import mailbox
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
@@ -114,6 +117,73 @@ def scan(paths: list[Path]) -> Iterator[RawItem]:
             raise SourceError(f"{exc.filename or path}: {exc.strerror or exc}") from exc
 
 
+class Inventory:
+    """The messages under some paths, kept small until their turn (issue 16: an import's
+    memory stays flat in its size): per message its Date and, for an mbox, where its bytes
+    are, in arrays of a few dozen bytes a message, where a `RawItem` with its label and loader
+    is about a kilobyte. `in_date_order` gives SPEC E1's order (ties in file order) and
+    `items` makes the RawItems of one batch. Raises SourceError for a bad path, as `scan`."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self._dates = array("d")  # POSIX seconds
+        self._sizes = array("q")
+        self._box = array("l")  # the mbox's index in _mboxes; -1: an item kept whole
+        self._key = array("q")  # its number in the mbox (the label's "#key")
+        self._body = array("q")
+        self._stop = array("q")
+        self._mboxes: list[Path] = []
+        self._kept: dict[int, RawItem] = {}  # .eml files and Maildir messages, as scanned
+        for path in paths:
+            try:
+                self._add(path)
+            except OSError as exc:
+                raise SourceError(f"{exc.filename or path}: {exc.strerror or exc}") from exc
+
+    def _add(self, path: Path) -> None:
+        keys: dict[Path, int] = {}
+        for found in _messages(path):
+            date = header_date(_head(found.head))
+            n = len(self._dates)
+            self._dates.append(date.timestamp())
+            self._sizes.append(found.size)
+            if isinstance(found.load, MboxSpan):
+                span = found.load
+                if span.path not in keys:
+                    keys[span.path] = 0
+                    self._mboxes.append(span.path)
+                self._box.append(len(self._mboxes) - 1)
+                self._key.append(keys[span.path])
+                keys[span.path] += 1
+                self._body.append(span.body)
+                self._stop.append(span.stop)
+                continue
+            self._kept[n] = RawItem(found.label, date, n, found.load, found.size)
+            for column in (self._box, self._key, self._body, self._stop):
+                column.append(-1)
+
+    def __len__(self) -> int:
+        return len(self._dates)
+
+    def in_date_order(self) -> list[int]:
+        """SPEC E1: Date order, ties (and undated mail) in file order (a stable sort)."""
+        return sorted(range(len(self._dates)), key=self._dates.__getitem__)
+
+    def items(self, numbers: Sequence[int]) -> list[RawItem]:
+        return [self._item(n) for n in numbers]
+
+    def _item(self, n: int) -> RawItem:
+        if (kept := self._kept.get(n)) is not None:
+            return kept
+        path = self._mboxes[self._box[n]]
+        return RawItem(
+            f"{path}#{self._key[n]}",
+            datetime.fromtimestamp(self._dates[n], UTC),
+            n,
+            MboxSpan(path, self._body[n], self._stop[n]),
+            self._sizes[n],
+        )
+
+
 def holds_mail(path: Path) -> bool:
     """Is there at least one message at `path`? Stops at the first one (D8); an empty file
     holds none. Raises SourceError for a path that is missing or not a file or folder."""
@@ -169,14 +239,52 @@ def _maildir(path: Path) -> Iterator[_Found]:
 
 def _mbox(path: Path) -> Iterator[_Found]:
     """An mbox is read as mboxrd: a '>From ' line loses one '>' (what quoting added)."""
-    box = mailbox.mbox(path, factory=None, create=False)
-    for key in box.iterkeys():
-        found = _in_box(box, key, f"{path}#{key}")
-        yield _Found(found.label, found.size, found.head, _unquoted(found.load))
+    for key, (body, stop, head) in enumerate(_mbox_spans(path)):
+        yield _Found(f"{path}#{key}", stop - body, head, MboxSpan(path, body, stop))
 
 
-def _unquoted(load: Callable[[], bytes]) -> Callable[[], bytes]:
-    return lambda: unquote_mboxrd(load())
+def _mbox_spans(path: Path) -> Iterator[tuple[int, int, bytes]]:
+    """Each message of an mbox as (where its bytes start after the 'From ' line, where they
+    end, its head up to HEAD_BYTES), in one pass that keeps nothing of the file: the standard
+    library's rule (mailbox.mbox), whose table of every message's place this is not: a 'From '
+    line at the start of a line starts a message, and the blank line before it is not the last
+    message's."""
+    with path.open("rb") as handle:
+        body, held = -1, 0
+        head: list[bytes] = []
+        in_head = last_was_empty = False
+        while True:
+            position = handle.tell()
+            line = handle.readline()
+            if line.startswith(b"From ") or not line:
+                if body >= 0:
+                    yield body, position - 1 if last_was_empty else position, b"".join(head)
+                if not line:
+                    return
+                body, head, held = position + len(line), [], 0
+                in_head, last_was_empty = True, False
+                continue
+            last_was_empty = line == b"\n"
+            if in_head and (last_was_empty or held >= HEAD_BYTES):
+                in_head = False  # the header lines are all a Date needs
+            elif in_head:
+                head.append(line)
+                held += len(line)
+
+
+@dataclass(frozen=True, slots=True)
+class MboxSpan:
+    """Loads one message of an mbox (mboxrd: a '>From ' line loses one '>', what quoting
+    added) from where `_mbox_spans` found it."""
+
+    path: Path
+    body: int
+    stop: int
+
+    def __call__(self) -> bytes:
+        with self.path.open("rb") as handle:
+            handle.seek(self.body)
+            return unquote_mboxrd(handle.read(self.stop - self.body))
 
 
 def _in_box(box: mailbox.Mailbox, key: str, label: str) -> _Found:
@@ -189,8 +297,3 @@ def _in_box(box: mailbox.Mailbox, key: str, label: str) -> _Found:
     finally:
         handle.close()
     return _Found(label, size, head, lambda: box.get_bytes(key))
-
-
-def ordered(items: list[RawItem]) -> list[RawItem]:
-    """SPEC E1: Date order, ties (and undated mail) in file order."""
-    return sorted(items, key=lambda item: (item.date, item.order))

@@ -120,3 +120,39 @@ async def test_parsing_in_worker_processes_stores_the_same(db, tmp_path: Path) -
     assert (summary.total, summary.stored, summary.threaded, summary.failed) == (6, 5, 3, 1)
     assert "1.eml" in summary.failures[0][0] and "unparseable" in summary.failures[0][1]
     assert sorted(t["subject"] for t in await desk.tickets()) == ["Broken invoice", "Printer"]
+
+
+def test_an_inventory_reads_every_source_as_scan_does_in_date_order(tmp_path: Path) -> None:
+    # Issue 16: an import keeps a few dozen bytes a message until its batch (Inventory), not a
+    # RawItem each; it must find the same messages, bytes and labels as `scan`, in SPEC E1's
+    # order (Date, ties in file order), over .eml files, a Maildir and an mbox with a quoted
+    # '>From ' line, a message without a blank line before the next and one without a Date.
+    from mail.sources import Inventory, scan
+
+    def dated(subject: str, date: str) -> bytes:
+        return f"From: c@example.org\nSubject: {subject}\nDate: {date}\n\nHello\n".encode()
+
+    late = dated("Late", "Tue, 02 Jan 2024 10:00:00 +0000")
+    early = dated("Early", "Mon, 01 Jan 2024 10:00:00 +0200")
+    tie = dated("Tie", "Mon, 01 Jan 2024 08:00:00 +0000")
+    (tmp_path / "a.eml").write_bytes(late)
+    maildir = mailbox.Maildir(tmp_path / "maildir", create=True)
+    maildir.add(tie)
+    mbox = tmp_path / "box.mbox"
+    mbox.write_bytes(
+        b"From a@b Thu Jan  1 00:00:00 2026\n" + early + b"\n>From the quote\n\n"
+        b"From c@d Thu Jan  1 00:00:00 2026\nSubject: no blank before the next\n\nhi\n"
+        b"From e@f Thu Jan  1 00:00:00 2026\nSubject: undated, last\n\nend"
+    )
+    paths = [tmp_path / "a.eml", tmp_path / "maildir", mbox]
+    scanned = sorted(scan(paths), key=lambda item: (item.date, item.order))
+    inventory = Inventory(paths)
+    listed = inventory.items(inventory.in_date_order())
+    assert [i.label for i in listed] == [i.label for i in scanned]
+    assert [i.load() for i in listed] == [i.load() for i in scanned]
+    assert [i.date for i in listed] == [i.date for i in scanned]
+    assert [i.size for i in listed] == [i.size for i in scanned]
+    subjects = [i.load().split(b"Subject: ")[1].split(b"\n")[0] for i in listed]
+    assert subjects[:2] == [b"no blank before the next", b"undated, last"]  # no Date: first
+    assert subjects[2:] == [b"Tie", b"Early", b"Late"]  # both 08:00 UTC: the Maildir first
+    assert b"\nFrom the quote" in listed[3].load()  # mboxrd: the quoting is taken off
