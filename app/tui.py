@@ -224,6 +224,7 @@ class DesklineApp(App[None]):
             self._filters.append(WithoutColour())
         self.prepare = prepare
         self._stop_preparing = threading.Event()
+        self._live_poll: Worker[None] | None = None
         self.backend = Backend(url, as_user=as_user)
         self.services = list(services)
         self.keymap_file = keymap_file or keymap_path()
@@ -327,10 +328,14 @@ class DesklineApp(App[None]):
         self.notify(text, title="Background work stopped", severity="error", markup=False)
 
     def _check_live(self) -> None:
-        if not self.exiting:
-            self._poll()
+        """One check at a time: a check still running when the next is due is left to finish.
+        Cancelling it would lose what it saw, since the backend's thread has already moved its
+        marker past the change the screens were never told about."""
+        if self.exiting or (self._live_poll is not None and not self._live_poll.is_finished):
+            return
+        self._live_poll = self._poll()
 
-    @work(group="live", exclusive=True, exit_on_error=False)
+    @work(group="live", exit_on_error=False)
     async def _poll(self) -> None:
         if await self.backend.changed():
             self.screen.post_message(DataChanged())

@@ -525,6 +525,7 @@ def change_marker_query() -> Select[Any]:
         select(func.max(m.Template.updated_at)),
         select(func.count()).select_from(m.WorkflowAction),
         select(func.max(m.SettingsChange.id)),  # every settings change (SPEC S11)
+        select(func.max(m.Notification.id)),  # a task come due tells its owner, nothing else
     ]
     return select(*(p.scalar_subquery() for p in parts))
 

@@ -365,6 +365,29 @@ async def test_live_updates_on_either_database(db_url):
     await desk.db.close()
 
 
+async def test_a_slow_check_for_changes_still_tells_the_screen(db_path):
+    """A check for other sessions' changes that outlasts the check interval (a loaded machine)
+    is left to finish, not cancelled by the next one: the change it saw reaches the screen.
+    The delay is a fault made on purpose (a real backend is slow only under load)."""
+    desk = await seeded_desk(db_path, ["Slow check"])
+    app = make_app(db_path)  # checks every 0.1 s
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: "1 New" in screen_text(app), what="the board")
+        check = app.backend.changed
+
+        async def slow_check() -> bool:
+            seen = await check()  # the backend has moved its marker past the change now
+            await asyncio.sleep(0.35)
+            return seen
+
+        app.backend.changed = slow_check  # type: ignore[method-assign]
+        await desk.move(1, "Waiting on us")
+        await wait_for(pilot, lambda: "1 Waiting on us" in screen_text(app), timeout=10)
+    await desk.db.close()
+
+
 async def test_conversation_without_ticket_can_be_assigned_and_closed(db_path):
     """§5 Inbox: assign and close work on a conversation with no ticket (automation off on its
     channel); both are recorded with the rep's name."""

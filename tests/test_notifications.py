@@ -173,3 +173,29 @@ async def test_keys_of_the_notifications_list(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: "● " not in screen_text(app).splitlines()[0], what="no badge")
         assert not isinstance(app.screen, NotificationsScreen)
     await desk.db.close()
+
+
+@pytest.mark.sqlite_only
+async def test_a_task_come_due_reaches_an_open_list(tmp_path: Path) -> None:
+    """The due pass changes no ticket and writes no timeline line: the notification alone
+    must move an open list (and the badge)."""
+    from tests.app_helpers import make_app, ready, screen_text, seeded_desk, wait_for
+
+    path = tmp_path / "desk.db"
+    desk = await seeded_desk(path, ["Printer on fire"])
+
+    def task(repo: Any) -> None:
+        rita = repo.user_by_name("rita").id
+        due = repo.now() - timedelta(minutes=1)
+        repo.add_task(ticket_id=1, user_id=rita, title="Call back", due_at=due, workflow_id=None)
+
+    await desk.store(task)
+    app = make_app(path)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("N")
+        await wait_for(pilot, lambda: "0 unread" in screen_text(app), what="the empty list")
+        assert await desk.store(due_pass) == 1
+        await wait_for(pilot, lambda: "1 unread" in screen_text(app), what="the list follows")
+        assert "Task due on #1: Call back" in screen_text(app)
+    await desk.db.close()
