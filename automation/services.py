@@ -189,6 +189,7 @@ def compose(
     *,
     send_now: bool = False,
     addressing: Addressing | None = None,
+    markdown: bool = False,
 ) -> int:
     """A new email thread composed on the ticket (E4): associated with it, sent from the ticket
     record, so it fires R-T1. It waits the undo window unless `send_now`. Returns the outbox
@@ -210,6 +211,8 @@ def compose(
     conversation.association = "composed"
     repo.flush()
     email = Email(subject, body, "ticket", undo.window(repo, send_now=send_now), addressing)
+    if markdown:  # D18: opt-in, sent with a text/html alternative
+        email = replace(email, html=to_html(body))
     return _send(
         repo, user, start, conversation, email, "compose", f"email “{subject}” on #{number}"
     )

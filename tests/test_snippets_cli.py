@@ -23,7 +23,7 @@ def cli(tmp_path: Path) -> Cli:
 
 
 def _reply_text(cli: Cli) -> str:
-    """The newest reply's text as it goes on the wire, decoded."""
+    """The newest reply's (or composed email's) text as it goes on the wire, decoded."""
     reply = max((row for row in cli.outbox() if row["kind"] == "reply"), key=lambda r: r["id"])
     raw = cli.run("outbox", "--raw", str(reply["id"])).stdout
     message = message_from_string(raw, policy=policy.default)
@@ -61,6 +61,29 @@ def test_d18_reply_text_then_snippets_in_order_then_signature(cli: Cli) -> None:
     assert refused.returncode == 1 and "no snippet 'nope' (snippets: bye, thanks)" in refused.stderr
     refused = cli.run("reply", "1", "--as", "rita", ok=False)
     assert "a reply needs --text, --body-file or --snippet" in refused.stderr
+
+
+def test_d18_a_new_thread_gets_the_signature_and_snippets_too(cli: Cli) -> None:
+    """`compose` is a person's email like a reply: text, snippets, `-- ` and the signature."""
+    cli.run("snippet", "set", "thanks", "--shared", "--text", "Thanks {{ contact.name }}!")
+    cli.run("signature", "set", "--text", "Rita at Acme", "--as", "rita")
+    cli.run(
+        "compose", "1", "--subject", "Your refund", "--text", "Hello",
+        "--snippet", "thanks", "--as", "rita", "--send-now",
+    )  # fmt: skip
+    body = _reply_text(cli)
+    assert body.index("Hello") < body.index("Thanks Carol") < body.index("-- ")
+    assert body.index("-- ") < body.index("Rita at Acme")
+
+    cli.run("compose", "1", "--text", "Plain", "--no-signature", "--as", "rita", "--send-now")
+    body = _reply_text(cli)
+    assert "Plain" in body and "Rita at Acme" not in body
+    cli.run("compose", "1", "--text", "**Soon**", "--markdown", "--as", "rita", "--send-now")
+    newest = max(row["id"] for row in cli.outbox() if row["kind"] == "reply")
+    raw = cli.run("outbox", "--raw", str(newest)).stdout
+    assert "text/html" in raw and "<strong>Soon</strong>" in raw
+    refused = cli.run("compose", "1", "--as", "rita", ok=False)
+    assert "an email needs --text, --body-file or --snippet" in refused.stderr
 
 
 def test_d10_snippet_set_refuses_undefined_names_and_ticketless_failures(cli: Cli) -> None:

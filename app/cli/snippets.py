@@ -212,18 +212,18 @@ def reply_text_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-async def reply_body(args: argparse.Namespace, text: str) -> str:
+async def reply_body(args: argparse.Namespace, text: str, *, what: str = "a reply") -> str:
     """The text, the snippets in order, then the signature (SPEC D18), rendered outside any
     transaction within the render budget (D10)."""
     if not text.strip() and not args.snippet:
-        raise UserError("a reply needs --text, --body-file or --snippet")
+        raise UserError(f"{what} needs --text, --body-file or --snippet")
     async with opened(args) as desk:
         try:
             return await reply_text.compose_text(
                 desk,
                 text,
                 ticket=args.ticket,
-                conversation=args.conversation,
+                conversation=getattr(args, "conversation", None),  # compose: a new thread
                 names=args.snippet,
                 signature=not args.no_signature,
             )

@@ -47,9 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("ticket", type=int)
     p.add_argument("--subject", default="", help="default: the ticket's subject")
-    body = p.add_mutually_exclusive_group(required=True)
+    body = p.add_mutually_exclusive_group()
     body.add_argument("--body-file", metavar="F", help="file with the text ('-' for stdin)")
     body.add_argument("--text", help="the text itself")
+    reply_text_flags(p)
     outgoing_flags(p, default_cc=False)
     send_now_flag(p)
     p.set_defaults(func=cmd_compose)
@@ -167,7 +168,8 @@ async def cmd_reply(args: argparse.Namespace) -> int:
 
 
 async def cmd_compose(args: argparse.Namespace) -> int:
-    body = read_body(args)
+    text = read_body(args) if args.body_file or args.text else ""
+    body = await reply_body(args, text, what="an email")
     addressing = addressing_of(args)
     outbox_id, hint = await undoable(
         args,
@@ -179,6 +181,7 @@ async def cmd_compose(args: argparse.Namespace) -> int:
             body,
             send_now=args.send_now,
             addressing=addressing,
+            markdown=args.markdown,
         ),
     )
     print(f"Email queued in a new thread of #{args.ticket} (outbox {outbox_id}){hint}")
