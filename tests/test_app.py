@@ -87,23 +87,56 @@ async def test_a_draft_survives_closing_the_app(db_path):
     app = make_app(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
-        await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await _open_with_draft(pilot, "")
         await pilot.press(*"Half a thought")
         await wait_for_async(
             pilot,
-            lambda: desk.db.query(lambda s: views.draft(s, 2, "conversation:1:reply")),
+            lambda: _draft_is(desk, "Half a thought"),  # not a save made between two keys
             what="the autosave",
         )
     again = make_app(db_path)
     async with again.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
-        await pilot.press("r")
-        area = await wait_for(
-            pilot,
-            lambda: isinstance(again.screen, ComposeScreen) and again.screen.query_one(TextArea),
-        )
-        await wait_for(pilot, lambda: area.text == "Half a thought", what="the draft back")
+        await _open_with_draft(pilot, "Half a thought")
+    await desk.db.close()
+
+
+async def _open_with_draft(pilot, text: str) -> None:
+    """`r` opens the composer, which shows `text` (the saved draft) once loaded."""
+    await pilot.press("r")
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, ComposeScreen), what="the composer")
+    area = app.screen.query_one(TextArea)
+    await wait_for(pilot, lambda: area.text == text, what=f"the draft {text!r}")
+
+
+async def _draft_is(desk, text: str) -> bool:
+    return await desk.db.query(lambda s: views.draft(s, 2, "conversation:1:reply")) == text
+
+
+async def test_quitting_right_after_typing_keeps_the_draft(db_path):
+    """§5 Safety: the app quit within the autosave's second (ctrl+q, a closed SSH session)
+    still saves the last keys; escape saves them too, and a sent reply leaves no draft."""
+    desk = await seeded_desk(db_path, SUBJECTS[:1])
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await _open_with_draft(pilot, "")
+        await pilot.press(*"Typed and gone")
+    assert await _draft_is(desk, "Typed and gone")
+    again = make_app(db_path)
+    async with again.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await _open_with_draft(pilot, "Typed and gone")
+        await pilot.press("end", *" fast", "escape")
+        await wait_for_async(pilot, lambda: _draft_is(desk, "Typed and gone fast"), what="kept")
+        await wait_for(pilot, lambda: isinstance(again.screen, InboxScreen), what="closed")
+        await _open_with_draft(pilot, "Typed and gone fast")
+        queued = len(await desk.outbox())
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(again.screen, InboxScreen), what="sent")
+        await wait_for_async(pilot, lambda: _outbox_count(desk, queued + 1), what="the reply")
+    assert await _draft_is(desk, None)
     await desk.db.close()
 
 

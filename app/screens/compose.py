@@ -1,11 +1,13 @@
 """The composer: a reply from the ticket or the contact record, or an internal note.
 
-What is typed is saved as a draft in the database (a second after the last key, and on escape),
-so a crash or a closed terminal loses nothing; sending removes the draft in the same transaction.
+What is typed is saved as a draft in the database (a second after the last key, on escape, and
+when the composer closes with the app: quitting or a dropped SSH session), so a crash or a closed
+terminal loses nothing; sending removes the draft in the same transaction.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import subprocess
@@ -40,6 +42,9 @@ TITLES = {
     "contact": "Email from the contact record (no status change)",
     "note": "Internal note (never mailed)",
 }
+
+
+log = logging.getLogger("deskline.app")
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class ComposeScreen(MailFields, ReplyExtras, ModalScreen[bool]):
         super().__init__()
         self.draft = draft
         self._save_timer: Timer | None = None
+        self._unsaved: str | None = None  # typed since the last save
         self.sending = False
         self.began = datetime.now(UTC)  # what reached the conversation since is shown first
 
@@ -141,29 +147,45 @@ class ComposeScreen(MailFields, ReplyExtras, ModalScreen[bool]):
             self.notify("Your saved draft is back.", timeout=2)
 
     @on(TextArea.Changed)
-    def _typed(self) -> None:
+    def _typed(self, event: TextArea.Changed) -> None:
+        self._unsaved = event.text_area.text
         self.check_trigger()
         if self._save_timer is not None:
             self._save_timer.stop()
         self._save_timer = self.set_timer(1.0, self._save)
 
     def _save(self) -> None:
-        if not self.sending:
-            self.save_draft(self.query_one(TextArea).text)
+        if not self.sending and self._unsaved is not None:
+            self.save_draft(self._unsaved)
 
     @work(group="draft-save")
     async def save_draft(self, text: str) -> None:
+        if self._unsaved == text:
+            self._unsaved = None
+        await self._store_draft(text)
+
+    async def _store_draft(self, text: str) -> None:
         me, scope = self.backend.me, self.draft.scope
         await self.backend.store(lambda repo: repo.save_draft(me.id, scope, text))
 
     def action_keep(self) -> None:
+        """Close; what was typed since the last save is saved as the composer closes."""
         if self._save_timer is not None:
             self._save_timer.stop()
-        text = self.query_one(TextArea).text
-        if text.strip():
-            self.save_draft(text)
+        if self.query_one(TextArea).text.strip():
             self.app.notify("Draft kept: reopen the composer to go on.", timeout=3)
         self.dismiss(False)
+
+    async def on_unmount(self) -> None:
+        """The composer closes (escape, or the app quitting within a second of the last key):
+        the text typed since the last save is saved now, not lost with the timer."""
+        text, self._unsaved = self._unsaved, None
+        if text is None or self.sending:
+            return
+        try:
+            await self._store_draft(text)
+        except Exception as exc:  # the desk is gone: nothing more can be kept
+            log.warning("the draft could not be saved as the composer closed: %s", exc)
 
     def action_toggle_record(self) -> None:
         if self.draft.kind == "note":
