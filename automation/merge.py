@@ -82,9 +82,11 @@ def merge(repo: Repository, user: UserLike, absorbed_no: int, survivor_no: int) 
         if conversation.id == absorbed.origin_conversation_id:
             conversation.association = MERGED  # counts as an origin for R-T2 (B3.1)
         moved.append(conversation.id)
+    added: dict[str, list[str]] = {}  # what un-merging takes away again
     if participants:
         for conversation in repo.ticket_conversations(survivor.id):
-            repo.add_participants(conversation.id, participants)
+            if found := repo.add_participants(conversation.id, participants):
+                added[str(conversation.id)] = found
     steps, tasks = repo.stop_ticket_work(absorbed.id)
     snooze.closed(repo, actor, ticket=absorbed)
     closed = next((s for s in repo.statuses(absorbed.pipeline_id) if s.state == "CLOSED"), None)
@@ -103,6 +105,7 @@ def merge(repo: Repository, user: UserLike, absorbed_no: int, survivor_no: int) 
         "steps_stopped": steps,
         "tasks_closed": tasks,
         "association": association,  # what un-merging puts back (B3, B5)
+        "participants_added": added,  # and what it takes away
         "closed_at": closed_at.isoformat() if closed_at is not None else None,
     }
     here = repo.add_timeline(

@@ -6,8 +6,9 @@ both timelines and undoable"):
 - un-merge: the absorbed ticket's conversations go back to it, its origin thread is its own
   again, its pointer to the survivor is cleared (mail to either token goes to its own ticket
   again) and it returns to the status it had before the merge, without any status action or
-  trigger (B5.1 acts as D3). The workflow steps, tasks and snooze the merge stopped stay
-  stopped, and the report says so.
+  trigger (B5.1 acts as D3). The absorbed contact leaves the survivor's threads the merge
+  made them a participant of (so a reply there no longer copies them). The workflow steps,
+  tasks and snooze the merge stopped stay stopped, and the report says so.
 - un-split: the messages go back to the thread they were split from; the ticket the split made
   is a creation, kept (B5.1: listed, not reverted): it closes pointing at the ticket it came
   from, as a merge's absorbed ticket does, so later mail to its token goes there (D21: a
@@ -177,6 +178,12 @@ def _unmerge(
         elif target is None:
             row.outcome, row.detail = "changed since", f"the status {was} was removed since"
         rows.append(row)
+    added = {int(k): list(v) for k, v in (data.get("participants_added") or {}).items()}
+    for conversation_id, addresses in added.items():
+        for address in addresses:
+            rows.append(
+                Row(survivor.id, conversation_id, "participant", "reverted", address, "none")
+            )
     stopped = int(data.get("steps_stopped") or 0) + int(data.get("tasks_closed") or 0)
     if stopped:
         rows.append(
@@ -197,6 +204,9 @@ def _unmerge(
         if conversation.id == absorbed.origin_conversation_id:
             conversation.association = data.get("association") or "origin"
         conversation.updated_at = now
+    for conversation_id, addresses in added.items():
+        # the absorbed contact out of the survivor's threads: no Cc, no threading there (D16)
+        repo.remove_participants(conversation_id, addresses)
     absorbed.merged_into_id = None
     if target is not None:
         absorbed.status_id, absorbed.status = target.id, target  # no StatusEntered (B5.1, D3)

@@ -70,6 +70,11 @@ def _inbound(ticket: dict[str, Any]) -> list[int]:
     ]
 
 
+async def _participants(desk: Desk, conversation_id: int) -> set[str]:
+    query = select(m.Participant.address).where(m.Participant.conversation_id == conversation_id)
+    return set(await desk.db.query(lambda s: list(s.scalars(query))))
+
+
 async def _two_tickets(desk: Desk) -> tuple[str, str]:
     first, carol_mid = make_mail(subject="Printer on fire")
     await desk.receive(first)
@@ -81,20 +86,23 @@ async def _two_tickets(desk: Desk) -> tuple[str, str]:
 async def test_unmerge_from_the_survivors_line_sends_mail_to_each_token_again_b3_b5(
     desk: Desk,
 ) -> None:
-    _, dave_mid = await _two_tickets(desk)
+    carol_mid, dave_mid = await _two_tickets(desk)
     await desk.move(2, "Waiting on contact")
     await desk.as_user("rita", lambda repo, user: merge.merge(repo, user, 2, 1))
     assert (await desk.ticket(2))["ticket"]["state"] == "CLOSED"
+    assert DAVE in await _participants(desk, 1)  # the merge made Dave one of #1's thread
     outbox_before = len(await desk.outbox())
     survivor_line = await _line(desk, 1, "merged")
 
     preview = await _undo(desk, "rita", survivor_line, dry_run=True)
     assert (await desk.ticket(2))["ticket"]["merged_into"] == 1  # a dry run writes nothing
-    assert ("status", "reverted", "Closed", "Waiting on contact") in {
-        (r.field, r.outcome, r.was, r.back_to) for r in preview.rows
-    }
+    shown = {(r.field, r.outcome, r.was, r.back_to) for r in preview.rows}
+    assert ("status", "reverted", "Closed", "Waiting on contact") in shown
+    assert ("participant", "reverted", DAVE, "none") in shown
+    assert DAVE in await _participants(desk, 1)
 
     done = await _undo(desk, "rita", survivor_line)
+    assert DAVE not in await _participants(desk, 1)
     assert done.count("reverted") >= 3
     absorbed, survivor = await desk.ticket(2), await desk.ticket(1)
     assert absorbed["ticket"]["merged_into"] is None
@@ -111,6 +119,11 @@ async def test_unmerge_from_the_survivors_line_sends_mail_to_each_token_again_b3
     await desk.receive(reply)
     assert len(_inbound(await desk.ticket(2))) == 2
     assert len(_inbound(await desk.ticket(1))) == 1
+    # Dave writing into Carol's thread is a stranger to it again: a new conversation
+    intrusion, _ = make_mail(sender=DAVE, subject="Re: Printer on fire", in_reply_to=carol_mid)
+    await desk.receive(intrusion)
+    [origin] = [c for c in (await desk.ticket(1))["conversations"] if c["association"] == "origin"]
+    assert [m["direction"] for m in origin["messages"]].count("inbound") == 1
     # writes to #2 are accepted again (the reply moved it to Waiting on us, R-T2)
     await desk.move(2, "New")
 

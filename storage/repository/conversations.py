@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, func, insert, select
+from sqlalchemy import Table, bindparam, delete, exists, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mail.parse import ParsedMail
@@ -89,11 +89,12 @@ class ConversationsMixin(ChannelsMixin):
 
     def add_participants(
         self, conversation_id: int, addrs: Iterable[str], *, new: bool = False
-    ) -> None:
+    ) -> list[str]:
+        """Add the addresses that are not ours nor there yet; the ones added."""
         own = self.own_addresses()
         wanted = {a.lower() for a in addrs if a and a.lower() not in own}
         if not wanted:
-            return
+            return []
         present = (
             set()
             if new
@@ -115,6 +116,19 @@ class ConversationsMixin(ChannelsMixin):
             connection = self.session.connection()
             dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
             connection.execute(dialect.insert(_PARTICIPANTS).on_conflict_do_nothing(), rows)
+        return [str(row["address"]) for row in rows]
+
+    def remove_participants(self, conversation_id: int, addrs: Iterable[str]) -> list[str]:
+        """Remove these addresses from the thread; the ones that were there."""
+        wanted = {a.lower() for a in addrs if a}
+        if not wanted:
+            return []
+        p = m.Participant
+        where = (p.conversation_id == conversation_id, p.address.in_(wanted))
+        found = sorted(self.session.scalars(select(p.address).where(*where)))
+        if found:
+            self.session.execute(delete(p).where(*where))
+        return found
 
     def is_participant(self, conversation_id: int, addr: str) -> bool:
         return bool(
