@@ -199,3 +199,27 @@ async def test_a_task_come_due_reaches_an_open_list(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: "1 unread" in screen_text(app), what="the list follows")
         assert "Task due on #1: Call back" in screen_text(app)
     await desk.db.close()
+
+
+@pytest.mark.sqlite_only
+async def test_opening_a_notification_marks_it_read(tmp_path: Path) -> None:
+    """enter opens the ticket and the notification is read: the mark is stored before the
+    list closes (closing it cancelled the mark before)."""
+    from app.screens.ticket import TicketScreen
+    from tests.app_helpers import make_app, ready, screen_text, seeded_desk, wait_for
+
+    path = tmp_path / "desk.db"
+    desk = await seeded_desk(path, ["Printer on fire"])
+    app = make_app(path)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await ready(pilot)
+        await desk.as_user("admin", lambda repo, u: services.add_note(repo, u, 1, "@rita look"))
+        await wait_for(pilot, lambda: "● 1 new" in screen_text(app), what="the badge")
+        await pilot.press("N")
+        await wait_for(pilot, lambda: "1 unread" in screen_text(app), what="the list")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TicketScreen), what="the ticket")
+        assert "Ticket #1" in screen_text(app)
+    assert await _mine(desk, "rita", unread=True) == []
+    assert len(await _mine(desk, "rita")) == 1
+    await desk.db.close()

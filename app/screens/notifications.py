@@ -73,10 +73,17 @@ class NotificationsScreen(ListDialog):
         row = self.current()
         if row is None:
             return
-        if row["read_at"] is None:
-            self._mark(int(row["id"]))
         if row["ticket"] is None:
+            if row["read_at"] is None:
+                self._mark(int(row["id"]))
             self.notify("This notification names no ticket.", severity="warning")
+            return
+        self._open(row)
+
+    @work(group="notifications-open", exclusive=True)
+    async def _open(self, row: dict[str, Any]) -> None:
+        """Marked read, then the list closes: closing it first would cancel the mark."""
+        if row["read_at"] is None and not await self._store_read(int(row["id"])):
             return
         self.open_ticket(int(row["ticket"]))
 
@@ -90,17 +97,22 @@ class NotificationsScreen(ListDialog):
 
     @work(group="notifications-read")
     async def _mark(self, notification_id: int | None) -> None:
+        if await self._store_read(notification_id):
+            self.load()
+
+    async def _store_read(self, notification_id: int | None) -> bool:
+        """Mark one notification (None: all) read; False, said, when the desk refused."""
         me = self.backend.me.id
+
+        def mark(repo: Any) -> None:
+            repo.mark_notifications_read(me, notification_id)
+
         try:
-
-            def mark(repo: Any) -> None:
-                repo.mark_notifications_read(me, notification_id)
-
             await self.backend.store(mark)
         except EXPECTED as exc:
             self.notify(str(exc), severity="warning", markup=False)
-            return
-        self.load()
+            return False
+        return True
 
     def action_bell(self) -> None:
         self._bell()
