@@ -160,9 +160,9 @@ class ComposeScreen(MailFields, ReplyExtras, ModalScreen[bool]):
 
     @work(group="draft-save")
     async def save_draft(self, text: str) -> None:
-        if self._unsaved == text:
-            self._unsaved = None
         await self._store_draft(text)
+        if self._unsaved == text:  # kept until stored: closing now would cancel this save
+            self._unsaved = None
 
     async def _store_draft(self, text: str) -> None:
         me, scope = self.backend.me, self.draft.scope
