@@ -225,6 +225,7 @@ class DesklineApp(App[None]):
         self.prepare = prepare
         self._stop_preparing = threading.Event()
         self._live_poll: Worker[None] | None = None
+        self._coordination: Worker[None] | None = None
         self.backend = Backend(url, as_user=as_user)
         self.services = list(services)
         self.keymap_file = keymap_file or keymap_path()
@@ -341,10 +342,15 @@ class DesklineApp(App[None]):
             self.screen.post_message(DataChanged())
 
     def _check_coordination(self) -> None:
-        if not self.exiting and self.coordinator is not None:
-            self._coordinate(self.coordinator)
+        """As `_check_live`: a tick still running is left to finish (cancelling it could cut
+        its heartbeat's write short on the backend's thread)."""
+        if self.exiting or self.coordinator is None:
+            return
+        if self._coordination is not None and not self._coordination.is_finished:
+            return
+        self._coordination = self._coordinate(self.coordinator)
 
-    @work(group="coordination", exclusive=True, exit_on_error=False)
+    @work(group="coordination", exit_on_error=False)
     async def _coordinate(self, coordinator: Coordinator) -> None:
         """Heartbeat, badge and presence (app.screens.coordination); the top bar follows."""
         if await coordinator.tick(self):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import TextArea
@@ -418,6 +419,29 @@ async def test_a_slow_check_for_changes_still_tells_the_screen(db_path):
         app.backend.changed = slow_check  # type: ignore[method-assign]
         await desk.move(1, "Waiting on us")
         await wait_for(pilot, lambda: "1 Waiting on us" in screen_text(app), timeout=10)
+    await desk.db.close()
+
+
+async def test_a_slow_badge_check_still_shows_the_badge(db_path):
+    """The same for the badge and presence check (every second): one that outlasts the
+    second is left to finish, and the new notification's badge shows (a fault made on
+    purpose, as above)."""
+    desk = await seeded_desk(db_path, ["Slow badge"])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        coordinator = app.coordinator
+        assert coordinator is not None
+        tick = coordinator.tick
+
+        async def slow_tick(app: Any) -> bool:
+            changed = await tick(app)  # the coordinator has taken the new count in now
+            await asyncio.sleep(1.5)
+            return changed
+
+        coordinator.tick = slow_tick  # type: ignore[method-assign]
+        await desk.as_user("admin", lambda repo, u: services.add_note(repo, u, 1, "@rita see"))
+        await wait_for(pilot, lambda: "● 1 new" in screen_text(app), timeout=10, what="badge")
     await desk.db.close()
 
 
