@@ -123,9 +123,16 @@ class Backend:
 
     # --- work -------------------------------------------------------------------------------
 
-    async def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+    async def _call(self, coro: Coroutine[Any, Any, T], *, finish: bool = False) -> T:
+        """Run `coro` on the backend's thread. A caller cancelled meanwhile (its screen closed,
+        a newer search) cancels a read there too; a write (`finish`) is carried through once
+        asked for, so what a person did is never cut off halfway by a screen closing."""
         future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        return await asyncio.wrap_future(future)
+        waiting = asyncio.wrap_future(future)
+        if not finish:
+            return await waiting
+        waiting.add_done_callback(_retrieved)  # a failure after its caller left is logged
+        return await asyncio.shield(waiting)
 
     @property
     def desk(self) -> Desk:
@@ -139,7 +146,7 @@ class Backend:
 
     async def act(self, fn: Callable[[SqlRepository, Any], T]) -> T:
         """A change as the signed-in user, committed, then handled by the engine."""
-        return await self._call(self.desk.act(fn))
+        return await self._call(self.desk.act(fn), finish=True)
 
     async def read(self, fn: Callable[[SqlRepository, Any], T]) -> T:
         """A read through the repository as the signed-in user (snippets): no write lock."""
@@ -148,7 +155,7 @@ class Backend:
 
     async def store(self, fn: Callable[[SqlRepository], None]) -> None:
         """A bookkeeping write (drafts): no actor, no engine."""
-        await self._call(self.desk.store(fn))
+        await self._call(self.desk.store(fn), finish=True)
 
     async def changed(self) -> bool:
         """True when another connection committed since the last call (live screens)."""
@@ -175,6 +182,11 @@ class Backend:
         first = self._marker is None
         self._marker = marker
         return not first
+
+
+def _retrieved(done: asyncio.Future[Any]) -> None:
+    if not done.cancelled() and (error := done.exception()) is not None:
+        log.warning("a write whose screen had closed failed: %s", error)
 
 
 def _data_version(conn: sqlite3.Connection) -> int:

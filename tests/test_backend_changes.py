@@ -6,8 +6,16 @@ session reload its screen. Real SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+
 from app.backend import Backend
 from automation import admin
+from storage import views
 from storage.database import Database
 from tests.helpers import Desk, make_mail
 
@@ -35,6 +43,35 @@ async def test_a_heartbeat_reloads_no_screen_but_a_change_does(db_url: str) -> N
         assert await backend.changed() is True
         await desk.admin(lambda repo, me: admin.add_team(repo, me, "Billing", []))
         assert await backend.changed() is True  # a settings change (S11) shows too
+    finally:
+        await backend.close()
+        await desk.db.close()
+
+
+async def test_a_write_is_carried_through_when_its_caller_is_cancelled(db_url: str) -> None:
+    """A screen closing cancels its workers; a write it had asked for still commits (a draft,
+    a notification marked read). The cancellation lands while the write's own function runs
+    on the backend's thread."""
+    desk = await Desk.create(Database(db_url), received=False)
+    backend = Backend(db_url, as_user="rita")
+    backend.start()
+    try:
+        me = (await backend.open()).id
+        started = threading.Event()
+
+        def slow_save(repo: Any) -> None:
+            started.set()
+            time.sleep(0.3)  # the caller is cancelled meanwhile
+            repo.save_draft(me, "conversation:1:reply", "Kept whole")
+
+        writing = asyncio.create_task(backend.store(slow_save))
+        await asyncio.to_thread(started.wait, 5)
+        writing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writing
+        await asyncio.sleep(0.6)
+        saved = await desk.db.query(lambda s: views.draft(s, me, "conversation:1:reply"))
+        assert saved == "Kept whole"
     finally:
         await backend.close()
         await desk.db.close()
