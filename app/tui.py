@@ -34,7 +34,7 @@ from textual.message import Message
 from textual.notifications import Notify
 from textual.screen import Screen
 from textual.widgets import Label, ProgressBar
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerFailed, WorkerState
 
 from app.backend import Backend, BackendError, Service
 from app.screens import commands
@@ -359,15 +359,28 @@ class DesklineApp(App[None]):
                     screen.show_coordination()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """One place turns a failed worker into a notice (the app keeps running)."""
+        """The app's own workers (the checks run every second or so) failing: a notice."""
         if event.state == WorkerState.ERROR and event.worker.error is not None:
-            log.error("worker %s failed", event.worker.name, exc_info=event.worker.error)
-            self.notify(
-                str(event.worker.error) or type(event.worker.error).__name__,
-                title="Something went wrong",
-                severity="error",
-                markup=False,
-            )
+            self._say_failed(event.worker.name, event.worker.error)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A screen's worker that failed on the database (a lock held past the wait, a dropped
+        connection) is a one-line notice and the app goes on: one failed read took the whole
+        session down before. Anything else still ends the app with its traceback, as a bug
+        should."""
+        if isinstance(error, WorkerFailed) and _survivable(error.error):
+            self._say_failed("a screen's", error.error)
+            return
+        super()._handle_exception(error)
+
+    def _say_failed(self, worker: str, error: BaseException) -> None:
+        log.error("worker %s failed", worker, exc_info=error)
+        if _survivable(error):
+            text = f"{describe_error(error)}. Nothing was lost: try again."
+            title = "The desk did not answer"
+        else:
+            text, title = str(error) or type(error).__name__, "Something went wrong"
+        self.notify(text, title=title, severity="error", markup=False)
 
     async def action_switch_mode(self, mode: str) -> None:
         if self.ready:
@@ -504,6 +517,12 @@ class DesklineApp(App[None]):
                 await self.coordinator.leave()
         await self.backend.close()
         gc.unfreeze()  # hand what was frozen back to the collector (tests open many apps)
+
+
+def _survivable(error: BaseException) -> bool:
+    """The database failed, not the app: locked past the wait, the server gone or restarting
+    (SQLAlchemy wraps the driver's connection errors in DBAPIError)."""
+    return isinstance(error, DBAPIError | DatabaseError | BackendError)
 
 
 def _loaded(screen: Screen[Any]) -> bool:

@@ -13,6 +13,7 @@ then put on the kept row's key as found in the pages read, never on a bare index
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
@@ -28,6 +29,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 PAGE = 100
+RETRY_AFTER = 2.0  # seconds before a page whose read failed is asked for again, when shown
 Row = dict[str, Any]
 Cell = tuple[str, Style | None]
 
@@ -164,6 +166,7 @@ class RowList(ScrollView, can_focus=True):
         self.loaded = False
         self._pages: dict[int, list[Row]] = {}
         self._loading: set[int] = set()
+        self._failed_at: dict[int, float] = {}  # pages whose read failed, and when
         self._generation = 0
         self._announced: int | None = None
         # What an unfinished reload is for: (keep the cursor's row, the row to show).
@@ -234,7 +237,7 @@ class RowList(ScrollView, can_focus=True):
             found = find_row(snapshot.pages, key)
             if found is not None and found != index:
                 index, top = place(max(snapshot.total, found + 1), found)
-        self._pages, self._loading = snapshot.pages, set()
+        self._pages, self._loading, self._failed_at = snapshot.pages, set(), {}
         self.total, self.loaded = snapshot.total, True
         self.virtual_size = Size(self.size.width, snapshot.total * self.row_height)
         self.cursor = index
@@ -268,6 +271,8 @@ class RowList(ScrollView, can_focus=True):
     def _request(self, page: int) -> None:
         if page in self._loading or page in self._pages or self.source is None:
             return
+        if time.monotonic() - self._failed_at.get(page, -RETRY_AFTER) < RETRY_AFTER:
+            return  # not a read a frame while the database is down
         self._loading.add(page)
         self.run_worker(self._load(page, self._generation), group="pages")
 
@@ -275,7 +280,13 @@ class RowList(ScrollView, can_focus=True):
         assert self.source is not None
         before = self._pages.get(page - 1)
         after = before[-1]["sort"] if before and len(before) == PAGE else None
-        rows = await self.source.rows(page * PAGE, PAGE, after)
+        try:
+            rows = await self.source.rows(page * PAGE, PAGE, after)
+        except BaseException:
+            if generation == self._generation:  # shown again later, it is asked for again
+                self._loading.discard(page)
+                self._failed_at[page] = time.monotonic()
+            raise
         if generation != self._generation:
             return
         self._pages[page] = rows
