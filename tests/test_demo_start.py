@@ -65,7 +65,8 @@ async def test_the_app_shows_progress_while_preparing_then_the_desk(tmp_path):
     app = make_app(db_path, prepare=prepare)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: "Building the demo" in screen_text(app), what="progress")
-        assert "25%" in screen_text(app)
+        # the step reported from the build's thread shows once the app has taken it in
+        await wait_for(pilot, lambda: "25%" in screen_text(app), what="the step")
         go_on.set()
         await ready(pilot)
         assert isinstance(app.screen, InboxScreen)
