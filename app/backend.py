@@ -131,8 +131,11 @@ class Backend:
         waiting = asyncio.wrap_future(future)
         if not finish:
             return await waiting
-        waiting.add_done_callback(_retrieved)  # a failure after its caller left is logged
-        return await asyncio.shield(waiting)
+        try:
+            return await asyncio.shield(waiting)
+        except asyncio.CancelledError:
+            waiting.add_done_callback(_retrieved)  # a failure nobody is left to hear is logged
+            raise
 
     @property
     def desk(self) -> Desk:

@@ -332,9 +332,8 @@ class DesklineApp(App[None]):
         """One check at a time: a check still running when the next is due is left to finish.
         Cancelling it would lose what it saw, since the backend's thread has already moved its
         marker past the change the screens were never told about."""
-        if self.exiting or (self._live_poll is not None and not self._live_poll.is_finished):
-            return
-        self._live_poll = self._poll()
+        if not self.exiting and not _running(self._live_poll):
+            self._live_poll = self._poll()
 
     @work(group="live", exit_on_error=False)
     async def _poll(self) -> None:
@@ -344,11 +343,8 @@ class DesklineApp(App[None]):
     def _check_coordination(self) -> None:
         """As `_check_live`: a tick still running is left to finish (cancelling it could cut
         its heartbeat's write short on the backend's thread)."""
-        if self.exiting or self.coordinator is None:
-            return
-        if self._coordination is not None and not self._coordination.is_finished:
-            return
-        self._coordination = self._coordinate(self.coordinator)
+        if not self.exiting and self.coordinator is not None and not _running(self._coordination):
+            self._coordination = self._coordinate(self.coordinator)
 
     @work(group="coordination", exit_on_error=False)
     async def _coordinate(self, coordinator: Coordinator) -> None:
@@ -361,7 +357,7 @@ class DesklineApp(App[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers (the checks run every second or so) failing: a notice."""
         if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self._say_failed(event.worker.name, event.worker.error)
+            self._say_failed(f"worker {event.worker.name}", event.worker.error)
 
     def _handle_exception(self, error: Exception) -> None:
         """A screen's worker that failed on the database (a lock held past the wait, a dropped
@@ -369,12 +365,12 @@ class DesklineApp(App[None]):
         session down before. Anything else still ends the app with its traceback, as a bug
         should."""
         if isinstance(error, WorkerFailed) and _survivable(error.error):
-            self._say_failed("a screen's", error.error)
+            self._say_failed("a screen's worker", error.error)
             return
         super()._handle_exception(error)
 
-    def _say_failed(self, worker: str, error: BaseException) -> None:
-        log.error("worker %s failed", worker, exc_info=error)
+    def _say_failed(self, what: str, error: BaseException) -> None:
+        log.error("%s failed", what, exc_info=error)
         if _survivable(error):
             text = f"{describe_error(error)}. Nothing was lost: try again."
             title = "The desk did not answer"
@@ -517,6 +513,10 @@ class DesklineApp(App[None]):
                 await self.coordinator.leave()
         await self.backend.close()
         gc.unfreeze()  # hand what was frozen back to the collector (tests open many apps)
+
+
+def _running(worker: Worker[None] | None) -> bool:
+    return worker is not None and not worker.is_finished
 
 
 def _survivable(error: BaseException) -> bool:

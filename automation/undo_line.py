@@ -7,8 +7,8 @@ both timelines and undoable"):
   again, its pointer to the survivor is cleared (mail to either token goes to its own ticket
   again) and it returns to the status it had before the merge, without any status action or
   trigger (B5.1 acts as D3). The absorbed contact leaves the survivor's threads the merge
-  made them a participant of (so a reply there no longer copies them). The workflow steps,
-  tasks and snooze the merge stopped stay stopped, and the report says so.
+  made them a participant of (so their mail there no longer joins those threads). The
+  workflow steps, tasks and snooze the merge stopped stay stopped, and the report says so.
 - un-split: the messages go back to the thread they were split from; the ticket the split made
   is a creation, kept (B5.1: listed, not reverted): it closes pointing at the ticket it came
   from, as a merge's absorbed ticket does, so later mail to its token goes there (D21: a
@@ -205,7 +205,7 @@ def _unmerge(
             conversation.association = data.get("association") or "origin"
         conversation.updated_at = now
     for conversation_id, addresses in added.items():
-        # the absorbed contact out of the survivor's threads: no Cc, no threading there (D16)
+        # the absorbed contact out of the survivor's threads: their mail no longer joins them
         repo.remove_participants(conversation_id, addresses)
     absorbed.merged_into_id = None
     if target is not None:

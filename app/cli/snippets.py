@@ -212,9 +212,10 @@ def reply_text_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-async def reply_body(args: argparse.Namespace, text: str, *, what: str = "a reply") -> str:
-    """The text, the snippets in order, then the signature (SPEC D18), rendered outside any
-    transaction within the render budget (D10)."""
+async def reply_body(args: argparse.Namespace, *, what: str = "a reply") -> str:
+    """The text (--text or --body-file, if given), the snippets in order, then the signature
+    (SPEC D18), rendered outside any transaction within the render budget (D10)."""
+    text = read_body(args) if args.body_file or args.text else ""
     if not text.strip() and not args.snippet:
         raise UserError(f"{what} needs --text, --body-file or --snippet")
     async with opened(args) as desk:

@@ -144,7 +144,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 async def cmd_reply(args: argparse.Namespace) -> int:
-    body = await reply_body(args, read_body(args) if args.body_file or args.text else "")
+    body = await reply_body(args)
     addressing = addressing_of(args)
     outbox_id, hint = await undoable(
         args,
@@ -168,8 +168,7 @@ async def cmd_reply(args: argparse.Namespace) -> int:
 
 
 async def cmd_compose(args: argparse.Namespace) -> int:
-    text = read_body(args) if args.body_file or args.text else ""
-    body = await reply_body(args, text, what="an email")
+    body = await reply_body(args, what="an email")
     addressing = addressing_of(args)
     outbox_id, hint = await undoable(
         args,
